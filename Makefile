@@ -1,0 +1,114 @@
+# Portico's build, run and test entry points. Run `make help` for the list.
+#
+# Every target installs what it needs and is missing, at pinned versions, from
+# the package registries only (crates.io, npm, Debian), and skips what is
+# already installed at the right version.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
+
+# Plain cargo commands use the same flags as cargo-leptos's debug builds, so
+# tests and lints reuse its compiled dependencies. (cargo-leptos adds the flag
+# itself; it must not see it twice, or it rebuilds everything.)
+LEPTOS_RUSTFLAGS := --cfg erase_components
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+export TEST_POSTGRES_URL
+
+ifeq ($(shell id -u),0)
+APT_GET := apt-get
+else
+APT_GET := sudo apt-get
+endif
+
+.PHONY: help run test release tools build unit integration e2e lint fmt clean \
+        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium e2e-deps
+
+help: ## Show the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
+
+run: tools ## Build and serve the portal at http://127.0.0.1:3000 (SQLite under data/ unless DATABASE_URL says otherwise)
+	@set -a; if [ -f .env ]; then . ./.env; fi; set +a; \
+	env -u RUSTFLAGS cargo leptos serve
+
+test: tools tool-chromium ## Run every test tier: lint, unit, integration (SQLite and Postgres) and end-to-end
+	@echo "==> Building the server and the WebAssembly bundle"
+	env -u RUSTFLAGS cargo leptos build
+	@$(MAKE) --no-print-directory lint unit integration e2e
+
+release: tools tool-wasm-opt ## Build an optimised server and bundle into target/release and target/site
+	env -u RUSTFLAGS cargo leptos build --release
+
+build: tools ## Build the debug server and bundle
+	env -u RUSTFLAGS cargo leptos build
+
+unit: ## Unit tests (pure code, no database)
+	@echo "==> Unit tests"
+	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --lib --bins
+
+integration: ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL)
+	@echo "==> Integration tests (SQLite and Postgres at $(TEST_POSTGRES_URL))"
+	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --test api
+
+e2e: e2e-deps ## End-to-end tests in Chromium against a freshly built server (run `make build` first)
+	@echo "==> End-to-end tests in Chromium"
+	cd end2end && npx playwright test
+
+lint: ## cargo fmt --check and cargo clippy (server and browser builds), warnings as errors
+	@echo "==> Lint"
+	cargo fmt --all -- --check
+	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+clean: ## Remove build output (keeps data/)
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results
+
+# --- tools -----------------------------------------------------------------
+
+tools: tool-wasm-target tool-cargo-leptos tool-wasm-bindgen
+
+tool-wasm-target:
+	@if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then \
+	  echo "==> Installing the wasm32-unknown-unknown Rust target (the browser half of the app)"; \
+	  rustup target add wasm32-unknown-unknown; \
+	fi
+
+tool-cargo-leptos:
+	@if [ "$$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $(CARGO_LEPTOS_VERSION)" ]; then \
+	  echo "==> Installing cargo-leptos $(CARGO_LEPTOS_VERSION), which builds the server and the WebAssembly together."; \
+	  echo "    It compiles from source once (an unoptimised build, which works just as well): about 15 minutes on 2 cores."; \
+	  CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --debug; \
+	fi
+
+tool-wasm-bindgen:
+	@if [ -z "$(WASM_BINDGEN_VERSION)" ]; then echo "Cargo.lock names no wasm-bindgen version" >&2; exit 1; fi
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "==> Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (must match the wasm-bindgen crate in Cargo.lock): about 4 minutes."; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+
+tool-wasm-opt:
+	@if ! command -v wasm-opt >/dev/null; then \
+	  echo "==> Installing wasm-opt (Debian's binaryen), which shrinks the release WebAssembly"; \
+	  $(APT_GET) install -y binaryen || { $(APT_GET) update && $(APT_GET) install -y binaryen; }; \
+	fi
+
+tool-chromium:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "==> Installing Debian's Chromium for the end-to-end tests"; \
+	  $(APT_GET) install -y chromium || { $(APT_GET) update && $(APT_GET) install -y chromium; }; \
+	fi
+
+e2e-deps: tool-chromium
+	@cd end2end && if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  echo "==> Installing Playwright from npm (Debian's Chromium is used; no browser download)"; \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
+	fi

@@ -1,0 +1,70 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { STATE_FILE, type ServerState } from "./tests/server";
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** Starts the built `portico` binary on a free port with an empty database. */
+export default async function globalSetup(): Promise<void> {
+  const root = resolve(__dirname, "..");
+  const binary = process.env.PORTICO_BIN ?? join(root, "target", "debug", "portico");
+  const dir = mkdtempSync(join(tmpdir(), "portico-e2e-"));
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+
+  const child = spawn(binary, [], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${join(dir, "portico.db")}`,
+      PORTICO_SECRET_FILE: join(dir, "server.secret"),
+      PORTICO_LISTEN: `127.0.0.1:${port}`,
+      PORTICO_PUBLIC_URL: baseURL,
+      PORTICO_LOG: process.env.PORTICO_LOG ?? "warn",
+      LEPTOS_SITE_ROOT: join(root, "target", "site"),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+
+  let output = "";
+  const setupLink = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stderr.write(chunk);
+      const link = output.match(/(http:\/\/\S+\/setup\?token=[0-9a-f]+)/);
+      if (link && output.includes("Portico is serving")) {
+        clearTimeout(timer);
+        done(link[1]);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  child.stdout!.removeAllListeners("data");
+  child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  child.removeAllListeners("exit");
+  child.unref();
+
+  const state: ServerState = { baseURL, setupLink, pid: child.pid!, dir };
+  writeFileSync(STATE_FILE, JSON.stringify(state));
+  process.env.BASE_URL = baseURL;
+}

@@ -1,0 +1,16 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { STATE_FILE, type ServerState } from "./tests/server";
+
+/** Stops the server (gracefully, as an operator would) and removes its database. */
+export default async function globalTeardown(): Promise<void> {
+  if (!existsSync(STATE_FILE)) return;
+  const state: ServerState = JSON.parse(readFileSync(STATE_FILE, "utf8"));
+  try {
+    process.kill(state.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  rmSync(state.dir, { recursive: true, force: true });
+  rmSync(STATE_FILE, { force: true });
+}

@@ -1,0 +1,105 @@
+import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD } from "./fixtures";
+
+test("a person signs up creating an organisation, signs out and signs in again, by keyboard alone @nojs", async ({ page }) => {
+  const email = uniqueEmail("keyboard");
+  await page.goto("/signup");
+  await hydrated(page);
+
+  // The email field has the focus when the page opens.
+  await expect(page.getByLabel("Work email")).toBeFocused();
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password", { exact: true })).toBeFocused();
+  await page.keyboard.type(GOOD_PASSWORD);
+  await page.keyboard.press("Tab");
+  if (await page.getByRole("button", { name: "Show password" }).isVisible()) {
+    await expect(page.getByRole("button", { name: "Show password" })).toBeFocused();
+    await page.keyboard.press("Tab");
+  }
+  await expect(page.getByLabel("Organisation name")).toBeFocused();
+  await page.keyboard.type("Keyboard Works");
+  await page.keyboard.press("Enter");
+
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Keyboard Works" })).toBeVisible();
+  await expect(page.getByText("No API keys yet")).toBeVisible();
+  // The header says which organisation this is.
+  await expect(page.getByRole("banner")).toContainText("Keyboard Works");
+
+  // Sign out through the account menu, by keyboard.
+  const menu = page.locator(".account-menu summary");
+  await menu.focus();
+  await page.keyboard.press("Enter");
+  const signOut = page.getByRole("button", { name: "Sign out" });
+  await signOut.focus();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/signin/);
+  await expect(page.getByRole("heading", { name: "Sign in to Portico" })).toBeVisible();
+
+  // The dashboard now sends us to sign in, and back afterwards.
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/signin\?next=\/$/);
+  await hydrated(page);
+  await expect(page.getByLabel("Email")).toBeFocused();
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(GOOD_PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { level: 1, name: "Keyboard Works" })).toBeVisible();
+});
+
+test("sign-up errors appear next to their fields and nothing typed is lost", async ({ page }) => {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Work email").fill("not-an-email");
+  await page.getByLabel("Password", { exact: true }).fill("short");
+  await page.getByLabel("Organisation name").fill("Acme");
+  await page.getByRole("button", { name: "Create account" }).click();
+
+  const email = page.getByLabel("Work email");
+  await expect(email).toHaveAttribute("aria-invalid", "true");
+  await expect(page.locator("#field-email-error")).toHaveText(/name@example\.com/);
+  await expect(page.locator("#field-password-error")).toHaveText(/at least 15 characters/);
+  // The first invalid field takes the focus, and what was typed stays.
+  await expect(email).toBeFocused();
+  await expect(email).toHaveValue("not-an-email");
+  await expect(page.getByLabel("Organisation name")).toHaveValue("Acme");
+});
+
+test("a common password is refused with a reason", async ({ page }) => {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Work email").fill(uniqueEmail());
+  await page.getByLabel("Password", { exact: true }).fill("passwordpassword");
+  await page.getByLabel("Organisation name").fill("Acme");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#field-password-error")).toHaveText(/too easy to guess/);
+});
+
+test("a wrong password is refused without saying which part was wrong", async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email, "Wrong Password Ltd");
+  await page.context().clearCookies();
+  await signIn(page, email, "paper lantern orbit velvetX");
+  await expect(page.getByRole("alert").filter({ hasText: "do not match" })).toBeVisible();
+  await signIn(page, uniqueEmail("nobody"), "paper lantern orbit velvetX");
+  await expect(page.getByRole("alert").filter({ hasText: "do not match" })).toBeVisible();
+});
+
+test("the password can be shown and hidden once the page is interactive", async ({ page }) => {
+  await page.goto("/signin");
+  await hydrated(page);
+  const password = page.getByLabel("Password", { exact: true });
+  await password.fill("secret words here");
+  await expect(password).toHaveAttribute("type", "password");
+  const toggle = page.getByRole("button", { name: "Show password" });
+  await toggle.click();
+  await expect(password).toHaveAttribute("type", "text");
+  await expect(page.getByRole("button", { name: "Hide password" })).toHaveAttribute("aria-pressed", "true");
+});
+
+test("an unknown address answers 404 with a way back @nojs", async ({ page }) => {
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+});

@@ -1,0 +1,65 @@
+import { test as base, expect, type Page } from "@playwright/test";
+import { randomBytes } from "node:crypto";
+import { serverState } from "./server";
+
+/** A password the strength check accepts. */
+export const GOOD_PASSWORD = "paper lantern orbit velvet";
+
+/** An email address no other test uses. */
+export function uniqueEmail(who = "dev"): string {
+  return `${who}-${randomBytes(5).toString("hex")}@example.com`;
+}
+
+/**
+ * `test` with the server's address as `baseURL`, and a check that the page
+ * logged no Content-Security-Policy violation and no uncaught error.
+ */
+export const test = base.extend<{ pageProblems: string[] }>({
+  baseURL: async ({}, use) => {
+    await use(serverState().baseURL);
+  },
+  pageProblems: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      page.on("console", (msg) => {
+        const text = msg.text();
+        if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(text)) {
+          problems.push(text);
+        }
+      });
+      page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
+      await use(problems);
+      expect(problems, "the page logged CSP violations or uncaught errors").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+/** Waits until the WebAssembly has hydrated the page (no-op without JS). */
+export async function hydrated(page: Page): Promise<void> {
+  if (base.info().project.use.javaScriptEnabled !== false) {
+    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+  }
+}
+
+/** Signs up through the form, creating an organisation. */
+export async function signUp(page: Page, email: string, org: string, password = GOOD_PASSWORD): Promise<void> {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Work email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Organisation name").fill(org);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: org })).toBeVisible();
+}
+
+/** Signs in through the form. */
+export async function signIn(page: Page, email: string, password = GOOD_PASSWORD): Promise<void> {
+  await page.goto("/signin");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}

@@ -1,0 +1,22 @@
+//! Server functions: the calls the pages make.
+//!
+//! Each one is thin: it reads its input, finds out who is asking, calls a
+//! service in `server/`, and maps the outcome. The types they exchange live
+//! here too, because both the server and the browser use them.
+
+pub mod account;
+pub mod orgs;
+pub mod setup;
+
+#[cfg(feature = "ssr")]
+use crate::error::AppError;
+
+/// Finishes a server function: on error, sets the HTTP status that goes
+/// with it (see [`crate::server::errors::set_error_status`]).
+#[cfg(feature = "ssr")]
+pub(crate) fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(err) = &result {
+        crate::server::errors::set_error_status(err);
+    }
+    result
+}

@@ -1,0 +1,193 @@
+//! Organisations: switching, creating, members and invitations.
+
+use crate::{
+    domain::{invitation::InvitationStatus, Role},
+    error::AppError,
+};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A member of an organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The user.
+    pub user_id: i64,
+    /// Their email.
+    pub email: String,
+    /// Their role.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: DateTime<Utc>,
+    /// Whether this is the person looking.
+    pub is_you: bool,
+}
+
+/// An invitation, as its organisation's admins see it (never the link).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// Its id.
+    pub id: i64,
+    /// The role it grants.
+    pub role: Role,
+    /// Where it stands.
+    pub status: InvitationStatus,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who used it.
+    pub accepted_by: Option<String>,
+}
+
+/// A newly made invitation: the link is shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvitation {
+    /// Its id.
+    pub id: i64,
+    /// The single-use link to hand to the invitee.
+    pub link: String,
+    /// The role it grants.
+    pub role: Role,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What an invitation link offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationPreview {
+    /// The organisation.
+    pub org_name: String,
+    /// The role.
+    pub role: Role,
+    /// Who sent it.
+    pub invited_by: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Why it cannot be used, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// Acts in another of the user's organisations.
+#[server(endpoint = "switch_org")]
+pub async fn switch_org(org_id: i64) -> Result<(), AppError> {
+    use crate::server::{
+        authz::{authorize_org, OrgAction},
+        context::request_context,
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            authorize_org(&actor, org_id, OrgAction::View)?;
+            ctx.session.set_active_org(org_id).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Creates an organisation, makes the user its admin, and acts in it.
+#[server(endpoint = "create_org")]
+pub async fn create_org(name: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let org_id = orgs::create_org(&ctx.state, &actor, &name).await?;
+            ctx.session.set_active_org(org_id).await?;
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The members of an organisation.
+#[server(endpoint = "members")]
+pub async fn list_members(org_id: i64) -> Result<Vec<MemberView>, AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            orgs::members(&ctx.state, &actor, org_id).await
+        }
+        .await,
+    )
+}
+
+/// The invitations of an organisation (admins only).
+#[server(endpoint = "invitations")]
+pub async fn list_invitations(org_id: i64) -> Result<Vec<InvitationView>, AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            orgs::invitations(&ctx.state, &actor, org_id).await
+        }
+        .await,
+    )
+}
+
+/// Makes a single-use invitation link (admins only).
+#[server(endpoint = "create_invitation")]
+pub async fn create_invitation(org_id: i64, role: String) -> Result<NewInvitation, AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            orgs::create_invitation(&ctx.state, &actor, org_id, &role).await
+        }
+        .await,
+    )
+}
+
+/// Withdraws an open invitation (admins only).
+#[server(endpoint = "withdraw_invitation")]
+pub async fn withdraw_invitation(org_id: i64, invitation_id: i64) -> Result<(), AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            orgs::withdraw_invitation(&ctx.state, &actor, org_id, invitation_id).await
+        }
+        .await,
+    )
+}
+
+/// What an invitation link offers; anyone holding the link may ask.
+#[server(endpoint = "preview_invitation")]
+pub async fn preview_invitation(token: String) -> Result<InvitationPreview, AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            orgs::preview_invitation(&ctx.state, &token).await
+        }
+        .await,
+    )
+}
+
+/// Joins an organisation through an invitation, as the signed-in user.
+#[server(endpoint = "accept_invitation")]
+pub async fn accept_invitation(token: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, orgs};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let org_id = orgs::accept_invitation(&ctx.state, &actor, &token).await?;
+            ctx.session.set_active_org(org_id).await?;
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,87 @@
+//! The HTML shell, the root `<App/>` and its routes.
+
+use crate::ui::{
+    layout::Header,
+    pages::{
+        dashboard::DashboardPage, join::JoinPage, members::MembersPage, new_org::NewOrgPage,
+        not_found::NotFoundPage, setup::SetupPage, sign_in::SignInPage, sign_up::SignUpPage,
+    },
+    session::SessionContext,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The document around the app, rendered on the server. It also sets the
+/// page's Content-Security-Policy, whose nonce admits the one inline
+/// hydration script.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) =
+            axum::http::HeaderValue::from_str(&crate::server::http::security::page_csp(&nonce))
+        {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: header, main area and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let session = SessionContext::provide();
+
+    // Mark the document once the WebAssembly has taken over, so styles can
+    // hide the no-JavaScript fallbacks (and tests can wait for it).
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portico.css" />
+        <Title formatter=|text: String| if text.is_empty() { "Portico".to_owned() } else { format!("{text} · Portico") } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header session />
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
+                    <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("/organisations/new") view=NewOrgPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"Portico · API keys that are easy to issue, hard to misuse and simple to replace."</p>
+            </footer>
+        </Router>
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure types and rules shared by the server and the browser.
+//!
+//! Nothing here does I/O. Values are parsed once at the edge (`parse` returns a
+//! `Result` with a sentence a user can act on) and then trusted everywhere else.
+
+pub mod email;
+pub mod invitation;
+pub mod next_path;
+pub mod org;
+pub mod password;
+pub mod throttle;
+
+pub use email::Email;
+pub use org::{OrgName, Role, StaffRole};
+pub use password::Password;

@@ -1,0 +1,210 @@
+//! Accounts: signing up and signing in.
+
+use super::{
+    auth::{passwords, throttle},
+    db::{invitations, memberships, organisations, unique_violation, users, Tx},
+    state::AppState,
+};
+use crate::{
+    domain::{invitation::InvitationStatus, Email, OrgName, Password, Role},
+    error::{AppError, FieldError},
+    server::tokens::hash_token,
+};
+use std::net::IpAddr;
+
+/// What the sign-up form sends.
+#[derive(Debug)]
+pub struct SignUpForm {
+    /// Email as typed.
+    pub email: String,
+    /// Password as typed.
+    pub password: String,
+    /// Name of a new organisation (when not joining one).
+    pub org_name: Option<String>,
+    /// Invitation token (when joining an organisation).
+    pub invitation: Option<String>,
+}
+
+/// A signed-in (or just signed-up) user and the organisation to act in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The user.
+    pub user_id: i64,
+    /// Their first organisation, if any.
+    pub org_id: Option<i64>,
+}
+
+const EMAIL_TAKEN: &str =
+    "An account with this email already exists. Sign in instead, or use another email.";
+
+/// Creates an account, and either a new organisation (the user becomes its
+/// admin) or a membership through an invitation. Every field problem is
+/// reported at once.
+pub async fn sign_up(state: &AppState, form: SignUpForm) -> Result<SignedIn, AppError> {
+    let now = state.clock.now();
+    let mut errors = Vec::new();
+    let mut conn = state.db.acquire().await?;
+
+    let email = Email::parse(&form.email)
+        .map_err(|m| errors.push(FieldError::new("email", m)))
+        .ok();
+    if let Some(email) = &email {
+        if users::find_by_email(conn.conn(), email.as_str())
+            .await?
+            .is_some()
+        {
+            errors.push(FieldError::new("email", EMAIL_TAKEN));
+        }
+    }
+
+    let token = form
+        .invitation
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let mut org_name: Option<OrgName> = None;
+    let mut invitation = None;
+    match token {
+        Some(token) => match invitations::find_by_token_hash(conn.conn(), &hash_token(token)).await? {
+            Some(inv) => {
+                let status = InvitationStatus::at(now, inv.expires_at, inv.accepted_at, inv.revoked_at);
+                match status.problem() {
+                    Some(problem) => errors.push(FieldError::new("invitation", problem)),
+                    None => invitation = Some(inv),
+                }
+            }
+            None => errors.push(FieldError::new(
+                "invitation",
+                "This invitation link is not valid. Check that you copied all of it, or ask an admin for a new one.",
+            )),
+        },
+        None => match OrgName::parse(form.org_name.as_deref().unwrap_or("")) {
+            Ok(name) => org_name = Some(name),
+            Err(m) => errors.push(FieldError::new("org_name", m)),
+        },
+    }
+
+    let password = Password::parse(form.password)
+        .map_err(|m| errors.push(FieldError::new("password", m)))
+        .ok();
+    if let Some(password) = &password {
+        let mut context = vec![form.email.as_str()];
+        if let Some(name) = &org_name {
+            context.push(name.as_str());
+        }
+        if let Some(inv) = &invitation {
+            context.push(inv.org_name.as_str());
+        }
+        if let Some(problem) = passwords::strength_problem(password, &context) {
+            errors.push(FieldError::new("password", problem));
+        }
+    }
+    drop(conn);
+
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let (email, password) = (email.expect("checked"), password.expect("checked"));
+    let password_hash = passwords::hash(password).await?;
+
+    let mut tx = state.db.begin().await?;
+    let user_id = insert_user(&mut tx, &email, &password_hash, now).await?;
+    let org_id = if let Some(inv) = invitation {
+        if !invitations::accept(tx.conn(), inv.id, user_id, now).await? {
+            return Err(AppError::field(
+                "invitation",
+                "This invitation link was used or withdrawn a moment ago. Ask an admin for a new one.",
+            ));
+        }
+        memberships::insert(tx.conn(), inv.org_id, user_id, &inv.role, now).await?;
+        inv.org_id
+    } else {
+        let name = org_name.expect("checked");
+        create_org_in(&mut tx, &name, user_id, now).await?
+    };
+    tx.commit().await?;
+    tracing::info!(user_id, org_id, "account created");
+    Ok(SignedIn {
+        user_id,
+        org_id: Some(org_id),
+    })
+}
+
+/// Inserts a user, turning a lost race on the email into the field error.
+pub(crate) async fn insert_user(
+    tx: &mut Tx,
+    email: &Email,
+    password_hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, AppError> {
+    match users::insert(tx.conn(), email.as_str(), password_hash, now).await {
+        Ok(id) => Ok(id),
+        Err(e) if unique_violation(&e).as_deref() == Some("users_email_key") => {
+            Err(AppError::field("email", EMAIL_TAKEN))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates an organisation with a free slug and makes `user_id` its admin.
+pub(crate) async fn create_org_in(
+    tx: &mut Tx,
+    name: &OrgName,
+    user_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, AppError> {
+    let base = name.slug();
+    let taken = organisations::slugs_like(tx.conn(), &base).await?;
+    let slug = if !taken.contains(&base) {
+        base
+    } else {
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|s| !taken.contains(s))
+            .expect("an unbounded range has a free slug")
+    };
+    let org_id = organisations::insert(tx.conn(), name.as_str(), &slug, now).await?;
+    memberships::insert(tx.conn(), org_id, user_id, Role::Admin.as_str(), now).await?;
+    Ok(org_id)
+}
+
+/// Checks an email and password. Unknown emails and wrong passwords get the
+/// same answer after the same work; failures are throttled and logged
+/// (without the password).
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: String,
+    addr: IpAddr,
+) -> Result<SignedIn, AppError> {
+    let email = Email::parse(email).map_err(|m| AppError::field("email", m))?;
+    if password.is_empty() {
+        return Err(AppError::field("password", "Enter your password."));
+    }
+    let now = state.clock.now();
+    throttle::check(&state.db, email.as_str(), addr, now).await?;
+
+    let mut conn = state.db.acquire().await?;
+    let credentials = users::credentials(conn.conn(), email.as_str()).await?;
+    let known = credentials.is_some();
+    let (user_id, stored) = match credentials {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    let matches = passwords::verify(Password::unchecked(password), stored).await?;
+    let Some(user_id) = user_id.filter(|_| matches) else {
+        throttle::record_failure(&mut conn, email.as_str(), addr, now).await?;
+        tracing::warn!(email = %email, %addr, known_account = known, "failed sign-in");
+        return Err(AppError::BadCredentials);
+    };
+    throttle::clear_account(conn.conn(), email.as_str()).await?;
+    let first_org = memberships::for_user(conn.conn(), user_id)
+        .await?
+        .first()
+        .map(|m| m.org_id);
+    tracing::info!(user_id, %addr, "signed in");
+    Ok(SignedIn {
+        user_id,
+        org_id: first_org,
+    })
+}

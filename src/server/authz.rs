@@ -1,0 +1,147 @@
+//! Authorisation, decided in one place.
+//!
+//! Every server function and REST handler asks here whether the [`Actor`]
+//! may do what it asks to a target. Pages only reflect the answer. An
+//! organisation the actor does not belong to answers "not found", never
+//! "forbidden", so that ids of other organisations reveal nothing.
+
+use crate::{
+    domain::{Role, StaffRole},
+    error::AppError,
+    server::db::{memberships, staff, users, PooledConn},
+};
+
+/// A membership of the actor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// The organisation.
+    pub org_id: i64,
+    /// Its name.
+    pub org_name: String,
+    /// Its slug.
+    pub org_slug: String,
+    /// The actor's role in it.
+    pub role: Role,
+}
+
+/// The signed-in person making a request, loaded fresh for each request so
+/// that a removed membership or staff role takes effect at once.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// The user.
+    pub user_id: i64,
+    /// Their email.
+    pub email: String,
+    /// Their organisations, by name.
+    pub memberships: Vec<Membership>,
+    /// Their platform role, if they are staff.
+    pub staff: Option<StaffRole>,
+}
+
+impl Actor {
+    /// Loads the actor for `user_id`; `None` if the account no longer exists.
+    pub async fn load(mut conn: PooledConn, user_id: i64) -> Result<Option<Self>, AppError> {
+        let Some(user) = users::find(conn.conn(), user_id).await? else {
+            return Ok(None);
+        };
+        let memberships = memberships::for_user(conn.conn(), user_id)
+            .await?
+            .into_iter()
+            .filter_map(|m| {
+                Some(Membership {
+                    role: Role::parse(&m.role).ok()?,
+                    org_id: m.org_id,
+                    org_name: m.org_name,
+                    org_slug: m.org_slug,
+                })
+            })
+            .collect();
+        let staff = staff::role_of(conn.conn(), user_id)
+            .await?
+            .and_then(|r| StaffRole::parse(&r).ok());
+        Ok(Some(Self {
+            user_id,
+            email: user.email,
+            memberships,
+            staff,
+        }))
+    }
+
+    /// The actor's membership of `org_id`.
+    pub fn membership(&self, org_id: i64) -> Option<&Membership> {
+        self.memberships.iter().find(|m| m.org_id == org_id)
+    }
+}
+
+/// Things done within an organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrgAction {
+    /// See the organisation and its members.
+    View,
+    /// Invite people and withdraw invitations.
+    ManageMembers,
+}
+
+/// Whether `actor` may do `action` in `org_id`; returns their membership.
+pub fn authorize_org(
+    actor: &Actor,
+    org_id: i64,
+    action: OrgAction,
+) -> Result<&Membership, AppError> {
+    let membership = actor
+        .membership(org_id)
+        .ok_or_else(|| AppError::NotFound("That organisation was not found.".to_owned()))?;
+    match action {
+        OrgAction::View => Ok(membership),
+        OrgAction::ManageMembers if membership.role == Role::Admin => Ok(membership),
+        OrgAction::ManageMembers => Err(AppError::Forbidden(
+            "Only an admin of this organisation can invite people. Ask one of its admins."
+                .to_owned(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(memberships: Vec<(i64, Role)>) -> Actor {
+        Actor {
+            user_id: 1,
+            email: "a@example.com".into(),
+            memberships: memberships
+                .into_iter()
+                .map(|(org_id, role)| Membership {
+                    org_id,
+                    org_name: format!("Org {org_id}"),
+                    org_slug: format!("org-{org_id}"),
+                    role,
+                })
+                .collect(),
+            staff: None,
+        }
+    }
+
+    #[test]
+    fn members_may_view_and_only_admins_may_manage_members() {
+        let dev = actor(vec![(7, Role::Developer)]);
+        assert!(authorize_org(&dev, 7, OrgAction::View).is_ok());
+        assert!(matches!(
+            authorize_org(&dev, 7, OrgAction::ManageMembers),
+            Err(AppError::Forbidden(_))
+        ));
+        let admin = actor(vec![(7, Role::Admin)]);
+        assert!(authorize_org(&admin, 7, OrgAction::ManageMembers).is_ok());
+    }
+
+    #[test]
+    fn another_organisation_is_not_found_whatever_the_role() {
+        let admin = actor(vec![(7, Role::Admin)]);
+        for action in [OrgAction::View, OrgAction::ManageMembers] {
+            assert!(matches!(
+                authorize_org(&admin, 8, action),
+                Err(AppError::NotFound(_))
+            ));
+        }
+    }
+}

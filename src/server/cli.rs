@@ -1,0 +1,141 @@
+//! The `portico` command: serve the portal, or run an admin command.
+
+use super::{
+    build_state, clock::Clock, config::Settings, serve, setup, shutdown_signal, spawn_housekeeping,
+    staff, telemetry,
+};
+use crate::domain::StaffRole;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Portico, a self-serve API key portal.
+#[derive(Parser, Debug)]
+#[command(name = "portico", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the portal (the default when no command is given).
+    Serve,
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Manage the platform's staff.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum StaffCommand {
+    /// Give an existing account a staff role (or change it).
+    Grant {
+        /// The account's email.
+        email: String,
+        /// `support` finds and suspends keys; `owner` also manages staff.
+        #[arg(long, value_parser = ["support", "owner"])]
+        role: String,
+    },
+    /// Take an account's staff role away.
+    Revoke {
+        /// The account's email.
+        email: String,
+    },
+    /// List the staff.
+    List,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("portico: {message}");
+    ExitCode::from(2)
+}
+
+/// Parses the command line and runs it.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.settings.resolve() {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    telemetry::init(&config.log, config.log_format);
+    let state = match build_state(config, Clock::system()).await {
+        Ok(state) => state,
+        Err(e) => return fail(e),
+    };
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = match tokio::net::TcpListener::bind(state.config.listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    return fail(format!(
+                        "cannot listen on PORTICO_LISTEN={}: {e}",
+                        state.config.listen
+                    ))
+                }
+            };
+            match setup::ensure_setup_link(&state).await {
+                Ok(Some(link)) => println!(
+                    "\nPortico has no accounts yet. Open this one-time link to create the platform owner:\n\n    {link}\n"
+                ),
+                Ok(None) => {}
+                Err(e) => return fail(format!("cannot prepare the setup link: {e}")),
+            }
+            tracing::info!(
+                address = %state.config.listen,
+                public_url = %state.config.public_url,
+                database = ?state.config.database_kind,
+                "Portico is serving"
+            );
+            println!("Portico is serving at {}", state.config.public_url);
+            let housekeeping = spawn_housekeeping(&state);
+            let db = state.db.clone();
+            let result = serve(state, listener, shutdown_signal()).await;
+            housekeeping.abort();
+            db.close().await;
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format!("server error: {e}")),
+            }
+        }
+        Command::Migrate => {
+            println!("migrations applied");
+            ExitCode::SUCCESS
+        }
+        Command::Staff(StaffCommand::Grant { email, role }) => {
+            let role = StaffRole::parse(&role).expect("clap checked the role");
+            match staff::grant(&state.db, &state.clock, &email, role).await {
+                Ok(()) => {
+                    println!("{} is now platform {}", email.trim(), role.as_str());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::Staff(StaffCommand::Revoke { email }) => {
+            match staff::revoke(&state.db, &email).await {
+                Ok(()) => {
+                    println!("{} is no longer staff", email.trim());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::Staff(StaffCommand::List) => match staff::list(&state.db).await {
+            Ok(rows) if rows.is_empty() => {
+                println!("no staff yet");
+                ExitCode::SUCCESS
+            }
+            Ok(rows) => {
+                for (email, role) in rows {
+                    println!("{role:8} {email}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}

@@ -1,0 +1,83 @@
+//! Queries on `memberships`: who belongs to which organisation, in which role.
+
+use super::Conn;
+use crate::on_conn;
+use chrono::{DateTime, Utc};
+
+/// One of a user's memberships, with the organisation's names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRow {
+    /// The organisation.
+    pub org_id: i64,
+    /// Its display name.
+    pub org_name: String,
+    /// Its slug.
+    pub org_slug: String,
+    /// `developer` or `admin`.
+    pub role: String,
+}
+
+/// A member of an organisation, for the members page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    /// The user.
+    pub user_id: i64,
+    /// Their email.
+    pub email: String,
+    /// `developer` or `admin`.
+    pub role: String,
+    /// When they joined.
+    pub joined_at: DateTime<Utc>,
+}
+
+/// Adds a user to an organisation.
+pub async fn insert(
+    conn: Conn<'_>,
+    org_id: i64,
+    user_id: i64,
+    role: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "insert into memberships (org_id, user_id, role, created_at) values ($1, $2, $3, $4)",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .bind(role)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Every organisation a user belongs to, by name.
+pub async fn for_user(conn: Conn<'_>, user_id: i64) -> sqlx::Result<Vec<MembershipRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select m.org_id, o.name as org_name, o.slug as org_slug, m.role
+             from memberships m join organisations o on o.id = m.org_id
+             where m.user_id = $1
+             order by o.name, o.id",
+        )
+        .bind(user_id)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// Every member of an organisation, by email.
+pub async fn members_of(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<MemberRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select m.user_id, u.email, m.role, m.created_at as joined_at
+             from memberships m join users u on u.id = m.user_id
+             where m.org_id = $1
+             order by u.email",
+        )
+        .bind(org_id)
+        .fetch_all(c)
+        .await
+    })
+}

@@ -1,0 +1,69 @@
+//! Queries on `organisations`.
+
+use super::Conn;
+use crate::on_conn;
+use chrono::{DateTime, Utc};
+
+/// An organisation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRow {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Unique short name for URLs and the command line.
+    pub slug: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts an organisation and returns the new id.
+pub async fn insert(
+    conn: Conn<'_>,
+    name: &str,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "insert into organisations (name, slug, created_at) values ($1, $2, $3) returning id",
+        )
+        .bind(name)
+        .bind(slug)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })
+}
+
+/// The organisation with this id.
+pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<OrgRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as("select id, name, slug, created_at from organisations where id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await
+    })
+}
+
+/// The organisation with this slug.
+pub async fn find_by_slug(conn: Conn<'_>, slug: &str) -> sqlx::Result<Option<OrgRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as("select id, name, slug, created_at from organisations where slug = $1")
+            .bind(slug)
+            .fetch_optional(c)
+            .await
+    })
+}
+
+/// Slugs in use that equal `base` or start with `base-`, to pick a free one.
+pub async fn slugs_like(conn: Conn<'_>, base: &str) -> sqlx::Result<Vec<String>> {
+    let pattern = format!("{base}-%");
+    on_conn!(conn, |c| {
+        sqlx::query_scalar("select slug from organisations where slug = $1 or slug like $2")
+            .bind(base)
+            .bind(&pattern)
+            .fetch_all(c)
+            .await
+    })
+}

@@ -1,0 +1,126 @@
+//! The HTTP surface: the router and the layers every request passes.
+
+pub mod client_addr;
+pub mod security;
+pub mod session_store;
+
+use super::state::AppState;
+use crate::app::{shell, App};
+use axum::{
+    body::Body,
+    extract::State,
+    http::Request,
+    middleware,
+    response::IntoResponse,
+    routing::{get, post},
+    Router,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use std::time::Duration;
+use tower_http::{
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+/// Builds the whole application: pages, server functions, static files and
+/// the layers (request id, tracing, security headers, sessions, client address).
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let config = state.config.clone();
+
+    let session_name = if config.cookie_secure {
+        "__Host-portico_session"
+    } else {
+        "portico_session"
+    };
+    let idle = time::Duration::seconds(config.session_idle.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(session_store::AppSessionStore::new(&state.db))
+        .with_name(session_name)
+        .with_secure(config.cookie_secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/{*fn_name}", post(server_fn_handler))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            config.trust_forwarded_for,
+            client_addr::client_addr,
+        ))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            security::SecurityConfig::from_config(&config),
+            security::security,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    let request_id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings can carry invitation tokens.
+                    tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "response");
+                    },
+                ),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+        .with_state(state)
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// Liveness and database reachability, for load balancers.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let ok = match state.db.acquire().await {
+        Ok(mut conn) => crate::on_conn!(conn.conn(), |c| sqlx::query("select 1")
+            .execute(c)
+            .await
+            .is_ok()),
+        Err(_) => false,
+    };
+    if ok {
+        (axum::http::StatusCode::OK, "ok")
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable",
+        )
+    }
+}
+
+/// Request ids: 16 random hex characters.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = hex::encode(crate::server::tokens::random_bytes::<8>());
+        axum::http::HeaderValue::from_str(&id)
+            .ok()
+            .map(RequestId::new)
+    }
+}

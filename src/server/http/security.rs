@@ -1,0 +1,192 @@
+//! The web security baseline: refuse cross-site state changes, and send the
+//! security headers on every response.
+//!
+//! HTML pages set their own Content-Security-Policy with a per-response nonce
+//! (see `app::shell`); every other response gets a policy that allows nothing.
+
+use crate::server::config::Config;
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+/// What the security middleware needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct SecurityConfig {
+    /// The public origin, `scheme://host[:port]`.
+    pub public_origin: String,
+    /// Whether to send HSTS (only behind HTTPS).
+    pub hsts: bool,
+}
+
+impl SecurityConfig {
+    /// Derives the middleware's settings.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            public_origin: config.public_url.trim_end_matches('/').to_owned(),
+            hsts: config.cookie_secure,
+        }
+    }
+}
+
+/// The policy for responses that are not HTML pages.
+pub const LOCKED_DOWN_CSP: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The policy for HTML pages, allowing only this site and the one inline
+/// hydration script that carries `nonce`.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a state-changing request comes from another site. Browsers send
+/// `Sec-Fetch-Site`; older ones send only `Origin`. Requests with neither
+/// (curl, the platform's gateway) are not from a browser and pass.
+pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.to_str(), Ok("same-origin") | Ok("none"));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let Ok(origin) = origin.to_str() else {
+            return true;
+        };
+        if origin == public_origin {
+            return false;
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        return !host.is_some_and(|host| {
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        });
+    }
+    false
+}
+
+/// Middleware: refuses cross-site state changes with 403 and adds the
+/// security headers.
+pub async fn security(State(config): State<SecurityConfig>, req: Request, next: Next) -> Response {
+    if !is_safe(req.method()) && is_cross_site(req.headers(), &config.public_origin) {
+        tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "This request came from another site and was refused.",
+        )
+            .into_response();
+    }
+    let is_static = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(header::CONTENT_SECURITY_POLICY, LOCKED_DOWN_CSP);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
+    set(
+        header::CACHE_CONTROL,
+        if is_static { "no-cache" } else { "no-store" },
+    );
+    if config.hsts {
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    const ORIGIN: &str = "http://127.0.0.1:3000";
+
+    #[test]
+    fn fetch_metadata_decides_when_present() {
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            ORIGIN
+        ));
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "none")]),
+            ORIGIN
+        ));
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            ORIGIN
+        ));
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            ORIGIN
+        ));
+        // A matching Origin does not rescue a cross-site fetch.
+        assert!(is_cross_site(
+            &headers(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://127.0.0.1:3000")
+            ]),
+            ORIGIN
+        ));
+    }
+
+    #[test]
+    fn origin_decides_without_fetch_metadata() {
+        assert!(!is_cross_site(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            ORIGIN
+        ));
+        assert!(!is_cross_site(
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
+            ORIGIN
+        ));
+        assert!(is_cross_site(
+            &headers(&[("origin", "https://evil.example")]),
+            ORIGIN
+        ));
+        assert!(is_cross_site(&headers(&[("origin", "null")]), ORIGIN));
+    }
+
+    #[test]
+    fn requests_without_browser_headers_pass() {
+        assert!(!is_cross_site(&HeaderMap::new(), ORIGIN));
+    }
+
+    #[test]
+    fn the_page_policy_carries_the_nonce_and_forbids_framing() {
+        let csp = page_csp("abc123");
+        assert!(csp.contains("'nonce-abc123'"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe-inline"));
+    }
+}

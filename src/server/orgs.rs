@@ -1,0 +1,218 @@
+//! Organisations: creating them, members and invitations.
+
+use super::{
+    accounts::create_org_in,
+    authz::{authorize_org, Actor, OrgAction},
+    db::{invitations, memberships},
+    state::AppState,
+    tokens::{hash_token, NewToken},
+};
+use crate::{
+    api::orgs::{InvitationPreview, InvitationView, MemberView, NewInvitation},
+    domain::{
+        invitation::{InvitationStatus, INVITATION_VALIDITY},
+        OrgName, Role,
+    },
+    error::AppError,
+};
+
+/// Creates an organisation with `actor` as its admin.
+pub async fn create_org(state: &AppState, actor: &Actor, name: &str) -> Result<i64, AppError> {
+    let name = OrgName::parse(name).map_err(|m| AppError::field("name", m))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let org_id = create_org_in(&mut tx, &name, actor.user_id, now).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, org_id, "organisation created");
+    Ok(org_id)
+}
+
+/// The members of an organisation the actor belongs to.
+pub async fn members(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+) -> Result<Vec<MemberView>, AppError> {
+    authorize_org(actor, org_id, OrgAction::View)?;
+    let mut conn = state.db.acquire().await?;
+    Ok(memberships::members_of(conn.conn(), org_id)
+        .await?
+        .into_iter()
+        .filter_map(|m| {
+            Some(MemberView {
+                is_you: m.user_id == actor.user_id,
+                user_id: m.user_id,
+                email: m.email,
+                role: Role::parse(&m.role).ok()?,
+                joined_at: m.joined_at,
+            })
+        })
+        .collect())
+}
+
+/// The invitations of an organisation, for its admins.
+pub async fn invitations(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+) -> Result<Vec<InvitationView>, AppError> {
+    authorize_org(actor, org_id, OrgAction::ManageMembers)?;
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    Ok(invitations::list_for_org(conn.conn(), org_id)
+        .await?
+        .into_iter()
+        .filter_map(|i| {
+            Some(InvitationView {
+                id: i.id,
+                role: Role::parse(&i.role).ok()?,
+                status: InvitationStatus::at(now, i.expires_at, i.accepted_at, i.revoked_at),
+                created_by: i.created_by_email,
+                created_at: i.created_at,
+                expires_at: i.expires_at,
+                accepted_by: i.accepted_by_email,
+            })
+        })
+        .collect())
+}
+
+/// Makes a single-use invitation link; the link is returned once and only
+/// its hash is kept.
+pub async fn create_invitation(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    role: &str,
+) -> Result<NewInvitation, AppError> {
+    authorize_org(actor, org_id, OrgAction::ManageMembers)?;
+    let role = Role::parse(role).map_err(|m| AppError::field("role", m))?;
+    let now = state.clock.now();
+    let expires_at = now + INVITATION_VALIDITY;
+    let token = NewToken::generate();
+    let mut conn = state.db.acquire().await?;
+    let id = invitations::insert(
+        conn.conn(),
+        org_id,
+        token.hash(),
+        role.as_str(),
+        actor.user_id,
+        now,
+        expires_at,
+    )
+    .await?;
+    tracing::info!(
+        user_id = actor.user_id,
+        org_id,
+        invitation_id = id,
+        role = role.as_str(),
+        "invitation created"
+    );
+    Ok(NewInvitation {
+        id,
+        link: format!("{}/join?token={}", state.config.public_url, token.reveal()),
+        role,
+        expires_at,
+    })
+}
+
+/// Withdraws an open invitation.
+pub async fn withdraw_invitation(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    id: i64,
+) -> Result<(), AppError> {
+    authorize_org(actor, org_id, OrgAction::ManageMembers)?;
+    let mut conn = state.db.acquire().await?;
+    if !invitations::revoke(conn.conn(), org_id, id, state.clock.now()).await? {
+        return Err(AppError::Conflict(
+            "That invitation is no longer open: it was used, withdrawn or not found.".to_owned(),
+        ));
+    }
+    tracing::info!(
+        user_id = actor.user_id,
+        org_id,
+        invitation_id = id,
+        "invitation withdrawn"
+    );
+    Ok(())
+}
+
+/// What an invitation link offers, for the page it leads to.
+pub async fn preview_invitation(
+    state: &AppState,
+    token: &str,
+) -> Result<InvitationPreview, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let invitation = invitations::find_by_token_hash(conn.conn(), &hash_token(token))
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(
+                "This invitation link is not valid. Check that you copied all of it, or ask an admin for a new one."
+                    .to_owned(),
+            )
+        })?;
+    let status = InvitationStatus::at(
+        state.clock.now(),
+        invitation.expires_at,
+        invitation.accepted_at,
+        invitation.revoked_at,
+    );
+    Ok(InvitationPreview {
+        org_name: invitation.org_name,
+        role: Role::parse(&invitation.role).unwrap_or(Role::Developer),
+        invited_by: invitation.created_by_email,
+        expires_at: invitation.expires_at,
+        problem: status.problem().map(str::to_owned),
+    })
+}
+
+/// Joins the invitation's organisation as a signed-in user.
+pub async fn accept_invitation(
+    state: &AppState,
+    actor: &Actor,
+    token: &str,
+) -> Result<i64, AppError> {
+    let preview_problem = |m: &str| AppError::Conflict(m.to_owned());
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let invitation = invitations::find_by_token_hash(tx.conn(), &hash_token(token))
+        .await?
+        .ok_or_else(|| AppError::NotFound("This invitation link is not valid.".to_owned()))?;
+    if let Some(problem) = InvitationStatus::at(
+        now,
+        invitation.expires_at,
+        invitation.accepted_at,
+        invitation.revoked_at,
+    )
+    .problem()
+    {
+        return Err(preview_problem(problem));
+    }
+    if actor.membership(invitation.org_id).is_some() {
+        return Err(AppError::Conflict(format!(
+            "You are already a member of {}. The link is still open for someone else.",
+            invitation.org_name
+        )));
+    }
+    if !invitations::accept(tx.conn(), invitation.id, actor.user_id, now).await? {
+        return Err(preview_problem(
+            "This invitation link was used a moment ago. Ask an admin for a new one.",
+        ));
+    }
+    memberships::insert(
+        tx.conn(),
+        invitation.org_id,
+        actor.user_id,
+        &invitation.role,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        user_id = actor.user_id,
+        org_id = invitation.org_id,
+        "joined through invitation"
+    );
+    Ok(invitation.org_id)
+}

@@ -1,0 +1,55 @@
+//! Platform staff, managed from the command line.
+
+use super::{
+    clock::Clock,
+    db::{staff, users, Db},
+};
+use crate::domain::{Email, StaffRole};
+
+/// Makes the account with `email` staff with `role` (or changes its role).
+pub async fn grant(db: &Db, clock: &Clock, email: &str, role: StaffRole) -> Result<(), String> {
+    let email = Email::parse(email)?;
+    let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
+    let user = users::find_by_email(conn.conn(), email.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no account uses {email}: they must sign up first"))?;
+    staff::grant(conn.conn(), user.id, role.as_str(), clock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        user_id = user.id,
+        role = role.as_str(),
+        "staff role granted"
+    );
+    Ok(())
+}
+
+/// Removes the staff role of the account with `email`.
+pub async fn revoke(db: &Db, email: &str) -> Result<(), String> {
+    let email = Email::parse(email)?;
+    let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
+    let user = users::find_by_email(conn.conn(), email.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no account uses {email}"))?;
+    if !staff::revoke(conn.conn(), user.id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!("{email} is not staff"));
+    }
+    tracing::info!(user_id = user.id, "staff role revoked");
+    Ok(())
+}
+
+/// Every staff member as `(email, role)`.
+pub async fn list(db: &Db) -> Result<Vec<(String, String)>, String> {
+    let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
+    Ok(staff::list(conn.conn())
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|s| (s.email, s.role))
+        .collect())
+}

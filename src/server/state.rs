@@ -1,0 +1,22 @@
+//! What every handler and server function can reach.
+
+use super::{clock::Clock, config::Config, config::ServerSecret, db::Db};
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+/// Shared application state, handed to routes and server functions through
+/// axum state and Leptos context.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    /// Leptos's own options (site root, output name).
+    pub leptos_options: LeptosOptions,
+    /// The database pool.
+    pub db: Db,
+    /// Checked settings.
+    pub config: Arc<Config>,
+    /// The time.
+    pub clock: Clock,
+    /// The server secret that keys API key hashes.
+    pub secret: Arc<ServerSecret>,
+}

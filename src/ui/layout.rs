@@ -1,0 +1,113 @@
+//! The frame around every page: the header with the organisation switcher,
+//! the navigation and the account menu.
+
+use crate::{api::account::Me, ui::session::SessionContext};
+use leptos::{either::Either, prelude::*};
+use leptos_router::components::A;
+
+/// The site header.
+#[component]
+pub fn Header(session: SessionContext) -> impl IntoView {
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                "Portico"
+            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.me.await {
+                        Ok(Some(me)) => Either::Left(view! { <SignedInHeader me session /> }),
+                        _ => Either::Right(view! {
+                            <nav class="header-nav" aria-label="Account">
+                                <A href="/signin">"Sign in"</A>
+                                <A href="/signup" attr:class="button button-small">"Create account"</A>
+                            </nav>
+                        }),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+#[component]
+fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
+    let active = me.active_org().cloned();
+    let is_admin = me.is_admin();
+    view! {
+        <OrgSwitcher me=me.clone() session />
+        <nav class="header-nav" aria-label="Main">
+            <A href="/" exact=true>"Dashboard"</A>
+            {active.is_some().then(|| view! { <A href="/members">{if is_admin { "Members" } else { "Team" }}</A> })}
+        </nav>
+        <details class="account-menu">
+            <summary>
+                <span class="visually-hidden">"Account menu for "</span>
+                {me.email.clone()}
+            </summary>
+            <div class="menu" role="group" aria-label="Account">
+                <p class="menu-note">"Signed in as " <strong>{me.email.clone()}</strong></p>
+                {me.staff.map(|role| view! { <p class="menu-note"><span class="badge badge-staff">"Platform " {role.label()}</span></p> })}
+                <A href="/organisations/new">"New organisation"</A>
+                <ActionForm action=session.sign_out>
+                    <button type="submit" class="button-quiet">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </details>
+    }
+}
+
+/// Shows the organisation the user acts in, and lets members of several
+/// switch. Without JavaScript the select has a submit button beside it.
+#[component]
+fn OrgSwitcher(me: Me, session: SessionContext) -> impl IntoView {
+    let active_id = me.active_org_id;
+    match me.orgs.len() {
+        0 => Either::Left(view! {
+            <p class="org-current"><span class="org-label">"No organisation"</span></p>
+        }.into_any()),
+        1 => {
+            let org = me.orgs[0].clone();
+            Either::Left(view! {
+                <p class="org-current">
+                    <span class="org-label">"Organisation"</span>
+                    <span class="org-name">{org.name}</span>
+                    <span class="badge">{org.role.label()}</span>
+                </p>
+            }.into_any())
+        }
+        _ => Either::Right(view! {
+            <ActionForm action=session.switch_org attr:class="org-switcher">
+                <label for="org-switcher" class="org-label">"Organisation"</label>
+                <select
+                    id="org-switcher"
+                    name="org_id"
+                    on:change=move |ev| {
+                        use leptos::wasm_bindgen::JsCast;
+                        if let Some(form) = ev
+                            .target()
+                            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlSelectElement>().ok())
+                            .and_then(|select| select.form())
+                        {
+                            let _ = form.request_submit();
+                        }
+                    }
+                >
+                    {me
+                        .orgs
+                        .iter()
+                        .map(|org| {
+                            view! {
+                                <option value=org.id.to_string() selected=Some(org.id) == active_id>
+                                    {format!("{} ({})", org.name, org.role.label())}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <button type="submit" class="button-quiet nojs-only">"Switch"</button>
+            </ActionForm>
+        }.into_any()),
+    }
+}

@@ -1,0 +1,8 @@
+//! Pages and components. No SQL and no secrets: everything comes through
+//! the server functions in `api`.
+
+pub mod format;
+pub mod forms;
+pub mod layout;
+pub mod pages;
+pub mod session;

@@ -1,0 +1,202 @@
+//! `/members`: who is in the organisation, and (for admins) invitations.
+
+use crate::{
+    api::{
+        account::{Me, OrgSummary},
+        orgs::{
+            list_invitations, list_members, CreateInvitation, NewInvitation, WithdrawInvitation,
+        },
+    },
+    domain::{invitation::InvitationStatus, Role},
+    ui::{
+        format,
+        forms::{action_error, field_error, ErrorPanel, FormMessage, SubmitButton},
+        session::signed_in,
+    },
+};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+/// The members page of the organisation the user acts in.
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    signed_in(|me: Me| match me.active_org().cloned() {
+        None => Either::Left(view! {
+            <Title text="Members" />
+            <section class="empty-state">
+                <h1>"No organisation"</h1>
+                <p>"You are not a member of any organisation yet."</p>
+                <p><A href="/organisations/new">"Create an organisation"</A></p>
+            </section>
+        }),
+        Some(org) => Either::Right(view! { <OrgMembers org /> }),
+    })
+}
+
+#[component]
+fn OrgMembers(org: OrgSummary) -> impl IntoView {
+    let org_id = org.id;
+    let is_admin = org.role == Role::Admin;
+    let create = ServerAction::<CreateInvitation>::new();
+    let withdraw = ServerAction::<WithdrawInvitation>::new();
+    let members = Resource::new(move || org_id, list_members);
+    let invitations = Resource::new(
+        move || (org_id, create.version().get(), withdraw.version().get()),
+        move |(org_id, _, _)| async move {
+            if is_admin {
+                list_invitations(org_id).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
+    view! {
+        <Title text=format!("Members of {}", org.name) />
+        <div class="page-head">
+            <h1>"Members of " {org.name.clone()}</h1>
+            <p class="lede">
+                "Admins manage every key of the organisation and invite people. Developers manage their own keys."
+            </p>
+        </div>
+        <section aria-labelledby="members-heading">
+            <h2 id="members-heading">"Members"</h2>
+            <Suspense fallback=|| view! { <p role="status">"Loading members…"</p> }>
+                {move || Suspend::new(async move {
+                    match members.await {
+                        Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
+                        Ok(list) => Either::Right(view! {
+                            <table class="table">
+                                <caption class="visually-hidden">"Members and their roles"</caption>
+                                <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|m| view! {
+                                        <tr>
+                                            <td>{m.email} {m.is_you.then(|| view! { <span class="badge">"You"</span> })}</td>
+                                            <td>{m.role.label()}</td>
+                                            <td><time datetime=format::iso(m.joined_at)>{format::date(m.joined_at)}</time></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }),
+                    }
+                })}
+            </Suspense>
+        </section>
+        {is_admin.then(|| view! { <Invitations org_id create withdraw invitations /> })}
+    }
+}
+
+#[component]
+fn Invitations(
+    org_id: i64,
+    create: ServerAction<CreateInvitation>,
+    withdraw: ServerAction<WithdrawInvitation>,
+    invitations: Resource<
+        Result<Option<Vec<crate::api::orgs::InvitationView>>, crate::error::AppError>,
+    >,
+) -> impl IntoView {
+    let create_error = action_error(create);
+    let withdraw_error = action_error(withdraw);
+    let created = move || create.value().get().and_then(Result::ok);
+    view! {
+        <section aria-labelledby="invite-heading" class="panel">
+            <h2 id="invite-heading">"Invite someone"</h2>
+            <p>"Make a single-use link and send it to the person you want to add. It works for 7 days."</p>
+            <FormMessage error=create_error />
+            <ActionForm action=create attr:class="inline-form">
+                <input type="hidden" name="org_id" value=org_id.to_string() />
+                <div class="field">
+                    <label for="invite-role">"Role"</label>
+                    <select id="invite-role" name="role" aria-invalid=move || field_error(create_error, "role").get().map(|_| "true")>
+                        <option value="developer" selected=true>"Developer: manages their own keys"</option>
+                        <option value="admin">"Admin: manages every key and the members"</option>
+                    </select>
+                </div>
+                <SubmitButton label="Create invitation link" busy_label="Creating…" pending=create.pending() />
+            </ActionForm>
+            {move || created().map(|invite| view! { <InvitationLink invite /> })}
+        </section>
+        <section aria-labelledby="invitations-heading">
+            <h2 id="invitations-heading">"Invitations"</h2>
+            <FormMessage error=withdraw_error />
+            <Transition fallback=|| view! { <p role="status">"Loading invitations…"</p> }>
+                {move || Suspend::new(async move {
+                    match invitations.await {
+                        Err(err) => Either::Left(view! { <ErrorPanel error=err /> }.into_any()),
+                        Ok(None) => Either::Left(().into_any()),
+                        Ok(Some(list)) if list.is_empty() => Either::Left(view! {
+                            <p class="empty">"No invitations yet. Links you make appear here, with who used them."</p>
+                        }.into_any()),
+                        Ok(Some(list)) => Either::Right(view! {
+                            <table class="table">
+                                <caption class="visually-hidden">"Invitation links and their status"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Role"</th><th scope="col">"Status"</th><th scope="col">"Made by"</th>
+                                    <th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|inv| view! {
+                                        <tr>
+                                            <td>{inv.role.label()}</td>
+                                            <td>
+                                                <span class=format!("status status-{}", inv.status.label().to_lowercase())>{inv.status.label()}</span>
+                                                {inv.accepted_by.map(|who| view! { " by " {who} })}
+                                            </td>
+                                            <td>{inv.created_by}</td>
+                                            <td><time datetime=format::iso(inv.expires_at)>{format::date_time(inv.expires_at)}</time></td>
+                                            <td>
+                                                {(inv.status == InvitationStatus::Open).then(|| view! {
+                                                    <ActionForm action=withdraw>
+                                                        <input type="hidden" name="org_id" value=org_id.to_string() />
+                                                        <input type="hidden" name="invitation_id" value=inv.id.to_string() />
+                                                        <button type="submit" class="button-quiet">"Withdraw"<span class="visually-hidden">" this invitation"</span></button>
+                                                    </ActionForm>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The new link, shown once, with a Copy button.
+#[component]
+fn InvitationLink(invite: NewInvitation) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let link = invite.link.clone();
+    view! {
+        <div class="secret-panel" role="region" aria-labelledby="new-invite-heading">
+            <h3 id="new-invite-heading">"Invitation link for a new " {invite.role.label().to_lowercase()}</h3>
+            <p>"Send this link to one person. It works once, until "
+                <time datetime=format::iso(invite.expires_at)>{format::date_time(invite.expires_at)}</time>
+                ". It will not be shown again."</p>
+            <div class="copy-row">
+                <label for="invite-link" class="visually-hidden">"Invitation link"</label>
+                <input id="invite-link" class="mono" type="text" readonly=true value=invite.link.clone() data-testid="invitation-link"
+                    on:focus=move |ev| {
+                        use leptos::wasm_bindgen::JsCast;
+                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) {
+                            input.select();
+                        }
+                    }
+                />
+                <button type="button" class="button js-only" on:click=move |_| {
+                    let navigator = window().navigator();
+                    let _ = navigator.clipboard().write_text(&link);
+                    copied.set(true);
+                }>
+                    {move || if copied.get() { "Copied" } else { "Copy link" }}
+                </button>
+            </div>
+            <p class="visually-hidden" aria-live="polite">{move || copied.get().then_some("Link copied to the clipboard.")}</p>
+        </div>
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per page.
+
+pub mod dashboard;
+pub mod join;
+pub mod members;
+pub mod new_org;
+pub mod not_found;
+pub mod setup;
+pub mod sign_in;
+pub mod sign_up;

@@ -1,0 +1,44 @@
+//! `/signin`.
+
+use crate::ui::{
+    forms::{action_error, field_error, Field, FormMessage, PasswordField, SubmitButton},
+    session::use_session,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// The sign-in form. `?next=/path` says where to go afterwards.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = use_session().sign_in;
+    let error = action_error(action);
+    let next = move || use_query_map().with(|q| q.get("next")).unwrap_or_default();
+    view! {
+        <Title text="Sign in" />
+        <section class="auth-card">
+            <h1>"Sign in to Portico"</h1>
+            <FormMessage error />
+            <ActionForm action attr:novalidate=true attr:class="stack">
+                <input type="hidden" name="next" value=next />
+                <Field
+                    label="Email"
+                    name="email"
+                    kind="email"
+                    autocomplete="username"
+                    required=true
+                    autofocus=true
+                    error=field_error(error, "email")
+                />
+                <PasswordField
+                    label="Password"
+                    name="password"
+                    autocomplete="current-password"
+                    error=field_error(error, "password")
+                />
+                <SubmitButton label="Sign in" busy_label="Signing in…" pending=action.pending() />
+            </ActionForm>
+            <p class="auth-switch">"New to Portico? " <A href="/signup">"Create an account"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,114 @@
+//! Who is signed in, shared by every page, and the actions that change it.
+
+use crate::{
+    api::{
+        account::{current_user, Me, SignIn, SignOut, SignUp},
+        orgs::{AcceptInvitation, CreateOrg, SwitchOrg},
+        setup::CompleteSetup,
+    },
+    domain::next_path::encode_component,
+    error::AppError,
+};
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_location};
+
+/// The signed-in user and every action after which it must be fetched again.
+#[derive(Clone, Copy)]
+pub struct SessionContext {
+    /// Who is signed in (`None` when nobody is).
+    pub me: Resource<Result<Option<Me>, AppError>>,
+    /// Sign in.
+    pub sign_in: ServerAction<SignIn>,
+    /// Sign up.
+    pub sign_up: ServerAction<SignUp>,
+    /// Sign out.
+    pub sign_out: ServerAction<SignOut>,
+    /// Act in another organisation.
+    pub switch_org: ServerAction<SwitchOrg>,
+    /// Create an organisation.
+    pub create_org: ServerAction<CreateOrg>,
+    /// Join through an invitation.
+    pub accept_invitation: ServerAction<AcceptInvitation>,
+    /// Create the platform owner.
+    pub complete_setup: ServerAction<CompleteSetup>,
+}
+
+impl SessionContext {
+    /// Creates the actions and the resource and provides them to the tree.
+    pub fn provide() -> Self {
+        let sign_in = ServerAction::<SignIn>::new();
+        let sign_up = ServerAction::<SignUp>::new();
+        let sign_out = ServerAction::<SignOut>::new();
+        let switch_org = ServerAction::<SwitchOrg>::new();
+        let create_org = ServerAction::<CreateOrg>::new();
+        let accept_invitation = ServerAction::<AcceptInvitation>::new();
+        let complete_setup = ServerAction::<CompleteSetup>::new();
+        let me = Resource::new(
+            move || {
+                (
+                    sign_in.version().get(),
+                    sign_up.version().get(),
+                    sign_out.version().get(),
+                    switch_org.version().get(),
+                    create_org.version().get(),
+                    accept_invitation.version().get(),
+                    complete_setup.version().get(),
+                )
+            },
+            |_| current_user(),
+        );
+        let context = Self {
+            me,
+            sign_in,
+            sign_up,
+            sign_out,
+            switch_org,
+            create_org,
+            accept_invitation,
+            complete_setup,
+        };
+        provide_context(context);
+        context
+    }
+}
+
+/// The session context provided by `<App/>`.
+pub fn use_session() -> SessionContext {
+    expect_context::<SessionContext>()
+}
+
+/// Renders `page` for the signed-in user; sends anyone else to sign in and
+/// back here afterwards.
+pub fn signed_in<F, V>(page: F) -> impl IntoView
+where
+    F: Fn(Me) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let session = use_session();
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || {
+                let page = page.clone();
+                Suspend::new(async move {
+                    match session.me.await {
+                        Ok(Some(me)) => Either::Left(page(me).into_any()),
+                        Ok(None) => {
+                            let here = format!(
+                                "{}{}",
+                                location.pathname.get_untracked(),
+                                location.search.get_untracked()
+                            );
+                            let path = format!("/signin?next={}", encode_component(&here));
+                            Either::Right(view! { <Redirect path /> }.into_any())
+                        }
+                        Err(err) => Either::Left(
+                            view! { <crate::ui::forms::ErrorPanel error=err /> }.into_any(),
+                        ),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

@@ -1,0 +1,139 @@
+//! The `portico` binary's admin commands and start-up checks.
+
+use crate::helpers::{fresh_database, Backend};
+use std::process::Command;
+
+fn portico(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("PORTICO_SECRET", "ab".repeat(32))
+        .env("PORTICO_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn staff_commands_manage_staff(backend: Backend) {
+    let (url, _cleanup) = fresh_database(backend).await;
+    // Prepare an account through the service, as sign-up would.
+    let state = portico::server::build_state(
+        portico::server::config::Config::for_database(&url),
+        portico::server::clock::Clock::system(),
+    )
+    .await
+    .unwrap();
+    portico::server::accounts::sign_up(
+        &state,
+        portico::server::accounts::SignUpForm {
+            email: "support@platform.example".into(),
+            password: crate::helpers::GOOD_PASSWORD.into(),
+            org_name: Some("Platform".into()),
+            invitation: None,
+        },
+    )
+    .await
+    .unwrap();
+    state.db.close().await;
+
+    let (ok, out, _) = portico(
+        &url,
+        &[
+            "staff",
+            "grant",
+            "Support@Platform.example",
+            "--role",
+            "support",
+        ],
+    );
+    assert!(ok);
+    assert!(out.contains("is now platform support"));
+    let (_, list, _) = portico(&url, &["staff", "list"]);
+    assert!(list.contains("support  support@platform.example"), "{list}");
+    let (ok, _, _) = portico(
+        &url,
+        &[
+            "staff",
+            "grant",
+            "support@platform.example",
+            "--role",
+            "owner",
+        ],
+    );
+    assert!(ok);
+    let (_, list, _) = portico(&url, &["staff", "list"]);
+    assert!(list.contains("owner    support@platform.example"), "{list}");
+
+    let (ok, _, err) = portico(
+        &url,
+        &[
+            "staff",
+            "grant",
+            "ghost@platform.example",
+            "--role",
+            "support",
+        ],
+    );
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "portico: no account uses ghost@platform.example: they must sign up first"
+    );
+    let (ok, _, err) = portico(
+        &url,
+        &[
+            "staff",
+            "grant",
+            "support@platform.example",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("invalid value 'admin'"), "{err}");
+
+    let (ok, out, _) = portico(&url, &["staff", "revoke", "support@platform.example"]);
+    assert!(ok, "{out}");
+    let (ok, _, err) = portico(&url, &["staff", "revoke", "support@platform.example"]);
+    assert!(!ok);
+    assert!(err.contains("is not staff"));
+    let (_, list, _) = portico(&url, &["staff", "list"]);
+    assert_eq!(list.trim(), "no staff yet");
+}
+
+#[tokio::test]
+async fn staff_commands_manage_staff_on_sqlite() {
+    staff_commands_manage_staff(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn staff_commands_manage_staff_on_postgres() {
+    staff_commands_manage_staff(Backend::Postgres).await;
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env("PORTICO_LISTEN", "not-an-address")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("portico: invalid setting PORTICO_LISTEN (--listen)"),
+        "{err}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env("DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
+}

@@ -1,0 +1,319 @@
+//! Spawns a real Portico server on port 0 over a fresh database (a SQLite
+//! file, or a Postgres database made for the test and dropped afterwards),
+//! and talks to it over HTTP as a browser would.
+
+use chrono::{DateTime, Utc};
+use portico::{
+    error::AppError,
+    server::{build_state, clock::Clock, config::Config, serve, state::AppState},
+};
+use reqwest::{
+    cookie::{CookieStore, Jar},
+    header::HeaderMap,
+    redirect::Policy,
+    Client, StatusCode,
+};
+use serde::de::DeserializeOwned;
+use sqlx::{Connection, Executor, PgConnection};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use tokio::sync::oneshot;
+
+/// A password the strength check accepts.
+pub const GOOD_PASSWORD: &str = "paper lantern orbit velvet";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and what the test needs to drive it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub clock: Clock,
+    shutdown: Option<oneshot::Sender<()>>,
+    _cleanup: Cleanup,
+}
+
+/// Removes a test database when dropped.
+pub enum Cleanup {
+    File(PathBuf),
+    PgDatabase { admin_url: String, name: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::PgDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop may run inside a test's runtime; use a thread with its own.
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async move {
+                        if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                            let _ = admin
+                                .execute(
+                                    format!("drop database if exists {name} with (force)").as_str(),
+                                )
+                                .await;
+                        }
+                    });
+                })
+                .join()
+                .ok();
+            }
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    let bytes: [u8; 6] = portico::server::tokens::random_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Postgres server tests use (`TEST_POSTGRES_URL`).
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A fresh, empty database URL of the given backend.
+pub async fn fresh_database(backend: Backend) -> (String, Cleanup) {
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("portico-test-{}.db", random_suffix()));
+            (format!("sqlite://{}", path.display()), Cleanup::File(path))
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let name = format!("portico_test_{}", random_suffix());
+            let mut admin = PgConnection::connect(&admin_url)
+                .await
+                .expect("Postgres is reachable at TEST_POSTGRES_URL");
+            admin
+                .execute(format!("create database {name}").as_str())
+                .await
+                .expect("can create a test database");
+            let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
+            url.set_path(&name);
+            (url.to_string(), Cleanup::PgDatabase { admin_url, name })
+        }
+    }
+}
+
+/// A fixed starting time, so tests can move the clock.
+pub fn start_time() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl TestApp {
+    /// Spawns a server with default settings.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns a server after `adjust` has changed its settings.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let (url, cleanup) = fresh_database(backend).await;
+        let mut config = Config::for_database(&url);
+        adjust(&mut config);
+        let clock = Clock::manual(start_time());
+        let state = build_state(config, clock.clone())
+            .await
+            .expect("state builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server_state = state.clone();
+        tokio::spawn(async move {
+            serve(server_state, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            addr,
+            state,
+            clock,
+            shutdown: Some(tx),
+            _cleanup: cleanup,
+        }
+    }
+
+    /// The server's base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A new browser-like client with its own cookie jar.
+    pub fn client(&self) -> TestClient {
+        let jar = Arc::new(Jar::default());
+        TestClient {
+            base: format!("http://{}", self.addr),
+            http: Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            jar,
+        }
+    }
+
+    /// Signs up a new account that creates `org`, returning its client.
+    pub async fn sign_up(&self, email: &str, org: &str) -> TestClient {
+        let client = self.client();
+        client
+            .call::<()>(
+                "sign_up",
+                &[
+                    ("email", email),
+                    ("password", GOOD_PASSWORD),
+                    ("org_name", org),
+                ],
+            )
+            .await
+            .expect("sign-up succeeds");
+        client
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A client with a cookie jar, calling server functions the way the pages do.
+pub struct TestClient {
+    pub base: String,
+    pub http: Client,
+    pub jar: Arc<Jar>,
+}
+
+/// A server function's answer: the value, or the error and its status.
+#[derive(Debug)]
+pub struct CallError {
+    pub status: StatusCode,
+    pub error: AppError,
+    pub headers: HeaderMap,
+}
+
+impl TestClient {
+    /// Posts a form to `/api/{name}` and decodes the answer.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> Result<T, CallError> {
+        let res = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.text().await.unwrap();
+        if status.is_success() || status.is_redirection() {
+            let body = if body.is_empty() {
+                "null"
+            } else {
+                body.as_str()
+            };
+            Ok(serde_json::from_str(body)
+                .unwrap_or_else(|e| panic!("{name}: cannot decode {body:?}: {e}")))
+        } else {
+            let error = serde_json::from_str(&body).unwrap_or_else(|e| {
+                panic!("{name}: status {status}, undecodable error {body:?}: {e}")
+            });
+            Err(CallError {
+                status,
+                error,
+                headers,
+            })
+        }
+    }
+
+    /// Who the server thinks this client is.
+    pub async fn me(&self) -> Option<portico::api::account::Me> {
+        self.call("current_user", &[])
+            .await
+            .expect("current_user answers")
+    }
+
+    /// A GET of a page, returning status, headers and body.
+    pub async fn get(&self, path: &str) -> (StatusCode, HeaderMap, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        (status, headers, res.text().await.unwrap())
+    }
+
+    /// The value of this client's session cookie, if it has one.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("portico_session="))
+            .map(str::to_owned)
+    }
+
+    /// Plants a session cookie, as an attacker fixing a session id would.
+    pub fn set_session_cookie(&self, value: &str) {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        self.jar
+            .add_cookie_str(&format!("portico_session={value}; Path=/"), &url);
+    }
+}
+
+/// Runs each test body once on SQLite and once on Postgres.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(
+        $(#[$meta:meta])*
+        async fn $name:ident($app:ident) $body:block
+    )*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test]
+                async fn sqlite() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    $body
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    $body
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,9 @@
+//! Integration tests: a real server over HTTP, on SQLite and on Postgres.
+
+mod helpers;
+
+mod accounts;
+mod cli;
+mod organisations;
+mod security;
+mod setup;
