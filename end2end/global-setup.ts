@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,7 +40,13 @@ export default async function globalSetup(): Promise<void> {
     detached: true,
   });
 
+  // Everything the server prints also goes to server.log beside its database.
+  const log = createWriteStream(join(dir, "server.log"));
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+
   let output = "";
+  const onDataRef: { fn?: (chunk: Buffer) => void } = {};
   const setupLink = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`server did not start:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
@@ -52,6 +58,7 @@ export default async function globalSetup(): Promise<void> {
         done(link[1]);
       }
     };
+    onDataRef.fn = onData;
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.once("exit", (code) => {
@@ -59,7 +66,8 @@ export default async function globalSetup(): Promise<void> {
       fail(new Error(`server exited with ${code}:\n${output}`));
     });
   });
-  child.stdout!.removeAllListeners("data");
+  child.stdout!.removeListener("data", onDataRef.fn!);
+  child.stderr!.removeListener("data", onDataRef.fn!);
   child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
   child.removeAllListeners("exit");
   child.unref();

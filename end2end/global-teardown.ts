@@ -11,6 +11,10 @@ export default async function globalTeardown(): Promise<void> {
     // already gone
   }
   await new Promise((r) => setTimeout(r, 500));
-  rmSync(state.dir, { recursive: true, force: true });
+  if (process.env.PORTICO_E2E_KEEP) {
+    console.log(`Kept the end-to-end database and server log in ${state.dir}`);
+  } else {
+    rmSync(state.dir, { recursive: true, force: true });
+  }
   rmSync(STATE_FILE, { force: true });
 }

@@ -3,8 +3,16 @@
 use crate::ui::{
     layout::Header,
     pages::{
-        dashboard::DashboardPage, join::JoinPage, members::MembersPage, new_org::NewOrgPage,
-        not_found::NotFoundPage, setup::SetupPage, sign_in::SignInPage, sign_up::SignUpPage,
+        audit::AuditPage,
+        dashboard::DashboardPage,
+        join::JoinPage,
+        keys::{detail::KeyPage, new::NewKeyPage, KeysPage},
+        members::MembersPage,
+        new_org::NewOrgPage,
+        not_found::NotFoundPage,
+        setup::SetupPage,
+        sign_in::SignInPage,
+        sign_up::SignUpPage,
     },
     session::SessionContext,
 };
@@ -77,6 +85,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/organisations/new") view=NewOrgPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys/new") view=NewKeyPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys/:key_id") view=KeyPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -23,11 +23,18 @@ export const test = base.extend<{ pageProblems: string[] }>({
       const problems: string[] = [];
       page.on("console", (msg) => {
         const text = msg.text();
-        if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(text)) {
-          problems.push(text);
+        if (msg.type() === "error" && /Content Security Policy|Refused to|panicked/i.test(text)) {
+          problems.push(text.split("\n")[0].slice(0, 500));
         }
       });
       page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
+      page.on("response", async (res) => {
+        const type = res.headers()["content-type"] ?? "";
+        const csp = res.headers()["content-security-policy"] ?? "";
+        if (type.includes("text/html") && !csp.includes("'nonce-")) {
+          problems.push(`HTML without a page policy: ${res.status()} ${res.url()} ${JSON.stringify(res.headers())} ${JSON.stringify(res.request().headers())}`);
+        }
+      });
       await use(problems);
       expect(problems, "the page logged CSP violations or uncaught errors").toEqual([]);
     },

@@ -5,6 +5,7 @@
 //! here too, because both the server and the browser use them.
 
 pub mod account;
+pub mod keys;
 pub mod orgs;
 pub mod setup;
 

@@ -5,9 +5,12 @@
 
 pub mod email;
 pub mod invitation;
+pub mod key_format;
+pub mod keys;
 pub mod next_path;
 pub mod org;
 pub mod password;
+pub mod scopes;
 pub mod throttle;
 
 pub use email::Email;

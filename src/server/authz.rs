@@ -80,6 +80,10 @@ pub enum OrgAction {
     View,
     /// Invite people and withdraw invitations.
     ManageMembers,
+    /// Create API keys (owned by the actor).
+    CreateKey,
+    /// Read the organisation-wide audit trail.
+    ViewAudit,
 }
 
 /// Whether `actor` may do `action` in `org_id`; returns their membership.
@@ -92,12 +96,54 @@ pub fn authorize_org(
         .membership(org_id)
         .ok_or_else(|| AppError::NotFound("That organisation was not found.".to_owned()))?;
     match action {
-        OrgAction::View => Ok(membership),
-        OrgAction::ManageMembers if membership.role == Role::Admin => Ok(membership),
+        OrgAction::View | OrgAction::CreateKey => Ok(membership),
+        OrgAction::ManageMembers | OrgAction::ViewAudit if membership.role == Role::Admin => {
+            Ok(membership)
+        }
         OrgAction::ManageMembers => Err(AppError::Forbidden(
             "Only an admin of this organisation can invite people. Ask one of its admins."
                 .to_owned(),
         )),
+        OrgAction::ViewAudit => Err(AppError::Forbidden(
+            "Only an admin of this organisation can read its audit trail.".to_owned(),
+        )),
+    }
+}
+
+/// Things done to one API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAction {
+    /// See the key, its history and usage.
+    View,
+    /// Rotate, retire, revoke or edit it.
+    Manage,
+}
+
+/// The answer for any key the actor may not know about: the same whether it
+/// belongs to another organisation, to a colleague, or does not exist.
+pub fn key_not_found() -> AppError {
+    AppError::NotFound("No key with that id was found in your organisations.".to_owned())
+}
+
+/// Whether `actor` may do `action` to a key of `org_id` owned by `owner_id`.
+/// Developers may act on their own keys; admins on every key of their
+/// organisation; nobody on another organisation's keys.
+pub fn authorize_key(
+    actor: &Actor,
+    org_id: i64,
+    owner_id: i64,
+    action: KeyAction,
+) -> Result<&Membership, AppError> {
+    let membership = actor.membership(org_id).ok_or_else(key_not_found)?;
+    let allowed = match action {
+        KeyAction::View | KeyAction::Manage => {
+            membership.role == Role::Admin || owner_id == actor.user_id
+        }
+    };
+    if allowed {
+        Ok(membership)
+    } else {
+        Err(key_not_found())
     }
 }
 
@@ -135,9 +181,35 @@ mod tests {
     }
 
     #[test]
+    fn developers_act_on_their_own_keys_and_admins_on_all() {
+        let dev = actor(vec![(7, Role::Developer)]);
+        assert!(authorize_key(&dev, 7, dev.user_id, KeyAction::Manage).is_ok());
+        assert!(matches!(
+            authorize_key(&dev, 7, 99, KeyAction::View),
+            Err(AppError::NotFound(_))
+        ));
+        let admin = actor(vec![(7, Role::Admin)]);
+        assert!(authorize_key(&admin, 7, 99, KeyAction::Manage).is_ok());
+        assert!(matches!(
+            authorize_key(&admin, 8, 99, KeyAction::View),
+            Err(AppError::NotFound(_))
+        ));
+        assert!(matches!(
+            authorize_org(&dev, 7, OrgAction::ViewAudit),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(authorize_org(&dev, 7, OrgAction::CreateKey).is_ok());
+    }
+
+    #[test]
     fn another_organisation_is_not_found_whatever_the_role() {
         let admin = actor(vec![(7, Role::Admin)]);
-        for action in [OrgAction::View, OrgAction::ManageMembers] {
+        for action in [
+            OrgAction::View,
+            OrgAction::ManageMembers,
+            OrgAction::CreateKey,
+            OrgAction::ViewAudit,
+        ] {
             assert!(matches!(
                 authorize_org(&admin, 8, action),
                 Err(AppError::NotFound(_))

@@ -5,6 +5,7 @@
 //! it into a typed [`Config`]. A bad value stops start-up with one line naming
 //! the setting.
 
+use crate::domain::key_format::KeyPrefix;
 use clap::Args;
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 use url::Url;
@@ -98,6 +99,15 @@ pub struct Settings {
         global = true
     )]
     pub trust_forwarded_for: String,
+
+    /// Scope catalog (TOML). Unset: the sample catalog built into Portico.
+    #[arg(long, env = "PORTICO_SCOPE_CATALOG", global = true)]
+    pub scope_catalog: Option<String>,
+
+    /// The product prefix of API keys (`prt_live_…`): 2 to 16 lower-case
+    /// letters or digits. Changing it makes existing keys unrecognisable.
+    #[arg(long, env = "PORTICO_KEY_PREFIX", default_value = "prt", global = true)]
+    pub key_prefix: String,
 
     /// Folder holding the built stylesheet, WASM and static files.
     #[arg(
@@ -208,6 +218,10 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Folder holding the built site.
     pub site_root: String,
+    /// The scope catalog file; `None` for the built-in sample.
+    pub scope_catalog: Option<PathBuf>,
+    /// The product prefix of API keys.
+    pub key_prefix: KeyPrefix,
 }
 
 /// A setting that could not be used, named by its environment variable and flag.
@@ -442,6 +456,24 @@ impl Settings {
             &self.trust_forwarded_for,
         )?;
 
+        let scope_catalog = match self.scope_catalog.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    return Err(bad(
+                        "PORTICO_SCOPE_CATALOG",
+                        "scope-catalog",
+                        &path.display().to_string(),
+                        "no such file",
+                    ));
+                }
+                Some(path)
+            }
+        };
+        let key_prefix = KeyPrefix::parse(self.key_prefix.trim())
+            .map_err(|p| bad("PORTICO_KEY_PREFIX", "key-prefix", &self.key_prefix, p))?;
+
         Ok(Config {
             database_url: self.database_url.clone(),
             database_kind,
@@ -455,6 +487,8 @@ impl Settings {
             session_lifetime: Duration::from_secs(lifetime_hours * 3600),
             trust_forwarded_for,
             site_root: self.site_root.clone(),
+            scope_catalog,
+            key_prefix,
         })
     }
 }
@@ -476,6 +510,8 @@ impl Config {
             session_lifetime_hours: "12".to_owned(),
             trust_forwarded_for: "false".to_owned(),
             site_root: "target/site".to_owned(),
+            scope_catalog: None,
+            key_prefix: "prt".to_owned(),
         };
         settings
             .resolve()

@@ -61,6 +61,24 @@ impl RequestContext {
         Ok(actor)
     }
 
+    /// Refuses a plain HTML form post (the page's JavaScript is off). Calls
+    /// that return a secret need the page to show it: after a plain post the
+    /// browser follows a redirect and the secret would be lost.
+    pub fn refuse_plain_form_post(&self) -> Result<(), AppError> {
+        let plain = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(axum::http::header::ACCEPT).cloned())
+            .and_then(|v| v.to_str().ok().map(|v| v.contains("text/html")))
+            .unwrap_or(false);
+        if plain {
+            return Err(AppError::Conflict(
+                "Creating a key needs JavaScript, so that its secret is shown once, in your browser only. \
+                 Turn JavaScript on and try again."
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The organisation the actor acts in: the one chosen in this session if
     /// they still belong to it, otherwise their first.
     pub async fn active_membership<'a>(

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod authz;
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod context;
 pub mod db;
 pub mod errors;
 pub mod http;
+pub mod keys;
 pub mod orgs;
 pub mod setup;
 pub mod staff;
@@ -31,6 +33,8 @@ use tower_sessions::session_store::ExpiredDeletion;
 /// Opens the database, applies pending migrations and loads the secret.
 /// Each failure is one line naming what to fix.
 pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, String> {
+    let catalog = catalog::load(config.scope_catalog.as_deref())
+        .map_err(|e| format!("invalid scope catalog: {e}"))?;
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
@@ -50,6 +54,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         config: Arc::new(config),
         clock,
         secret: Arc::new(secret),
+        catalog: Arc::new(catalog),
     })
 }
 
@@ -69,20 +74,28 @@ pub async fn serve(
     .await
 }
 
-/// Starts the periodic clean-up: expired sessions and old sign-in failures.
+/// Starts the periodic work: every minute, expiries into the audit trail;
+/// every ten minutes, expired sessions and old sign-in failures out.
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let store = http::session_store::AppSessionStore::new(&state.db);
-    let db = state.db.clone();
-    let clock = state.clock.clone();
+    let state = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
-        loop {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        for round in 0u64.. {
             tick.tick().await;
+            match keys::record_expiries(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "recorded key expiries"),
+                Err(e) => tracing::warn!(error = %e, "could not record key expiries"),
+            }
+            if round % 10 != 0 {
+                continue;
+            }
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");
             }
-            let cutoff = clock.now() - chrono::Duration::days(1);
-            match db.acquire().await {
+            let cutoff = state.clock.now() - chrono::Duration::days(1);
+            match state.db.acquire().await {
                 Ok(mut conn) => {
                     if let Err(e) = db::sign_in_failures::prune(conn.conn(), cutoff).await {
                         tracing::warn!(error = %e, "could not prune sign-in failures");

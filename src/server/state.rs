@@ -1,6 +1,7 @@
 //! What every handler and server function can reach.
 
 use super::{clock::Clock, config::Config, config::ServerSecret, db::Db};
+use crate::domain::scopes::Catalog;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub clock: Clock,
     /// The server secret that keys API key hashes.
     pub secret: Arc<ServerSecret>,
+    /// The scope catalog.
+    pub catalog: Arc<Catalog>,
 }

@@ -34,6 +34,25 @@ where
     })
 }
 
+/// The output of an action's last success, kept in a signal of its own.
+///
+/// A view that swaps a form for the result (a new secret, say) should switch
+/// on this rather than on the action's value: it changes one step later, so
+/// the form's own effects have finished before the form is taken down.
+pub fn success_of<S>(action: ServerAction<S>) -> RwSignal<Option<S::Output>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let success = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(Ok(output)) = action.value().get() {
+            success.set(Some(output));
+        }
+    });
+    success
+}
+
 /// The message for one field, from a form's error.
 pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.message_for(field))))
@@ -149,6 +168,66 @@ pub fn Field(
                 aria-invalid=move || error.with(Option::is_some).then_some("true")
                 aria-describedby=described_by
             />
+            <FieldErrorText id=error_id error />
+        </div>
+    }
+}
+
+/// A labelled multi-line input with its hint and error.
+#[component]
+pub fn TextArea(
+    /// The visible label.
+    label: &'static str,
+    /// The textarea's `name`.
+    name: &'static str,
+    /// Help shown under the label.
+    #[prop(optional, into)]
+    hint: Option<String>,
+    /// An initial value.
+    #[prop(optional, into)]
+    value: Option<String>,
+    /// The field's error, if any.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+    /// Whether the field must be filled in.
+    #[prop(optional)]
+    required: bool,
+    /// Visible lines.
+    #[prop(default = 3)]
+    rows: u32,
+    /// Longest input accepted.
+    #[prop(optional)]
+    maxlength: Option<u32>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = {
+        let hint_id = hint.as_ref().map(|_| hint_id.clone());
+        let error_id = error_id.clone();
+        move || {
+            let mut ids: Vec<String> = hint_id.iter().cloned().collect();
+            if error.with(Option::is_some) {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:field-invalid=move || error.with(Option::is_some)>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <textarea
+                id=id
+                name=name
+                rows=rows
+                required=required
+                maxlength=maxlength
+                aria-invalid=move || error.with(Option::is_some).then_some("true")
+                aria-describedby=described_by
+            >
+                {value}
+            </textarea>
             <FieldErrorText id=error_id error />
         </div>
     }

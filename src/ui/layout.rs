@@ -39,7 +39,11 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
         <OrgSwitcher me=me.clone() session />
         <nav class="header-nav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>
-            {active.is_some().then(|| view! { <A href="/members">{if is_admin { "Members" } else { "Team" }}</A> })}
+            {active.is_some().then(|| view! {
+                <A href="/keys">"Keys"</A>
+                <A href="/members">{if is_admin { "Members" } else { "Team" }}</A>
+            })}
+            {is_admin.then(|| view! { <A href="/audit">"Audit trail"</A> })}
         </nav>
         <details class="account-menu">
             <summary>

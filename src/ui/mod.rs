@@ -3,6 +3,7 @@
 
 pub mod format;
 pub mod forms;
+pub mod keys;
 pub mod layout;
 pub mod pages;
 pub mod session;

@@ -248,6 +248,14 @@ impl TestClient {
         }
     }
 
+    /// Signs in (again) as `email`, e.g. after moving the clock past the
+    /// session lifetime.
+    pub async fn sign_in(&self, email: &str) {
+        self.call::<()>("sign_in", &[("email", email), ("password", GOOD_PASSWORD)])
+            .await
+            .expect("sign-in succeeds");
+    }
+
     /// Who the server thinks this client is.
     pub async fn me(&self) -> Option<portico::api::account::Me> {
         self.call("current_user", &[])

@@ -5,12 +5,15 @@
 //! backend through [`on_conn!`](crate::on_conn): the macro expands the same
 //! code once per backend, so both are type-checked by the compiler.
 
+pub mod api_keys;
+pub mod audit;
 pub mod invitations;
 pub mod memberships;
 pub mod organisations;
 pub mod setup_tokens;
 pub mod sign_in_failures;
 pub mod staff;
+pub mod usage;
 pub mod users;
 
 use sqlx::{

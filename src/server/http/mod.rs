@@ -44,20 +44,17 @@ pub fn router(state: AppState) -> Router {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let context_state = state.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/{*fn_name}", post(server_fn_handler))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, leptos_context(state.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            leptos_context(state.clone()),
+            shell,
+        ))
         .layer(middleware::from_fn_with_state(
             config.trust_forwarded_for,
             client_addr::client_addr,
@@ -89,8 +86,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What every page render and server function finds in its Leptos context:
+/// the application state and the request's CSP nonce.
+fn leptos_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(state.clone());
+        security::provide_request_nonce();
+    }
+}
+
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+    handle_server_fns_with_context(leptos_context(state), req).await
 }
 
 /// Liveness and database reachability, for load balancers.

@@ -1,8 +1,10 @@
 //! The web security baseline: refuse cross-site state changes, and send the
 //! security headers on every response.
 //!
-//! HTML pages set their own Content-Security-Policy with a per-response nonce
-//! (see `app::shell`); every other response gets a policy that allows nothing.
+//! Every request gets a fresh nonce. HTML responses get a policy that admits
+//! only this site's files and the inline scripts carrying that nonce (Leptos
+//! is handed the same nonce, see [`provide_request_nonce`]); every other
+//! response gets a policy that allows nothing.
 
 use crate::server::config::Config;
 use axum::{
@@ -71,9 +73,29 @@ pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
     false
 }
 
+/// The nonce of the current request's Content-Security-Policy.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Hands the request's CSP nonce to Leptos, so the hydration scripts it
+/// renders carry the nonce the policy names. Call it in the Leptos context
+/// of a request that passed through [`security`].
+pub fn provide_request_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
 /// Middleware: refuses cross-site state changes with 403 and adds the
 /// security headers.
-pub async fn security(State(config): State<SecurityConfig>, req: Request, next: Next) -> Response {
+pub async fn security(
+    State(config): State<SecurityConfig>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if !is_safe(req.method()) && is_cross_site(req.headers(), &config.public_origin) {
         tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
         return (
@@ -83,8 +105,19 @@ pub async fn security(State(config): State<SecurityConfig>, req: Request, next: 
             .into_response();
     }
     let is_static = req.uri().path().starts_with("/pkg/");
+    let nonce = hex::encode(crate::server::tokens::random_bytes::<16>());
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers
             .entry(name)

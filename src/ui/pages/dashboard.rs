@@ -1,6 +1,14 @@
 //! `/`: where a signed-in person lands.
 
-use crate::{api::account::Me, domain::Role, ui::session::signed_in};
+use crate::{
+    api::{
+        account::{Me, OrgSummary},
+        keys::{list_keys, KeySummary},
+    },
+    domain::{key_format::Environment, keys::KeyStatus, Role},
+    ui::{forms::ErrorPanel, pages::keys::NoKeysYet, session::signed_in},
+};
+use chrono::{Duration, Utc};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -11,25 +19,14 @@ pub fn DashboardPage() -> impl IntoView {
     signed_in(|me: Me| match me.active_org().cloned() {
         Some(org) => Either::Left(view! {
             <Title text=org.name.clone() />
-            <div class="page-head">
-                <h1>{org.name.clone()}</h1>
-                <p class="lede">"You are " {if org.role == Role::Admin { "an admin" } else { "a developer" }} " in this organisation."</p>
+            <div class="page-head page-head-actions">
+                <div>
+                    <h1>{org.name.clone()}</h1>
+                    <p class="lede">"You are " {if org.role == Role::Admin { "an admin" } else { "a developer" }} " in this organisation."</p>
+                </div>
+                <A href="/keys/new" attr:class="button button-primary">"Create key"</A>
             </div>
-            <section class="empty-state" aria-labelledby="no-keys">
-                <h2 id="no-keys">"No API keys yet"</h2>
-                <p>
-                    "API keys let your services call the platform. Each key is scoped to what it needs, "
-                    "kept to sandbox or production, and shown to you once."
-                </p>
-                <h3>"What to do next"</h3>
-                <ol class="next-steps">
-                    {(org.role == Role::Admin).then(|| view! {
-                        <li><A href="/members">"Invite your team"</A>": make an invitation link for each developer who will manage keys."</li>
-                    })}
-                    <li>"Read which scopes your integration needs, so each key gets only those."</li>
-                    <li>"Start with a sandbox key; ask for production once the integration works."</li>
-                </ol>
-            </section>
+            <Overview org=org.clone() />
             {me.staff.map(|role| view! {
                 <p class="note">"You are also platform staff (" {role.label()} ")."</p>
             })}
@@ -39,11 +36,82 @@ pub fn DashboardPage() -> impl IntoView {
             <section class="empty-state" aria-labelledby="no-org">
                 <h1 id="no-org">"You are not in an organisation yet"</h1>
                 {me.staff.map(|role| view! {
-                    <p>"You are platform staff (" {role.label()} "). Staff tools arrive with key management."</p>
+                    <p>"You are platform staff (" {role.label()} ")."</p>
                 })}
                 <p>"Keys belong to organisations. Create one for your team, or open the invitation link an admin of an existing organisation sent you."</p>
                 <p><A href="/organisations/new" attr:class="button button-primary">"Create an organisation"</A></p>
             </section>
         }),
     })
+}
+
+#[component]
+fn Overview(org: OrgSummary) -> impl IntoView {
+    let org_id = org.id;
+    let is_admin = org.role == Role::Admin;
+    let keys = Resource::new(move || org_id, |org_id| list_keys(org_id, None, None, None));
+    view! {
+        <Suspense fallback=|| view! { <p role="status">"Loading your keys…"</p> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <NoKeysYet />
+                        {is_admin.then(|| view! {
+                            <p class="note"><A href="/members">"Invite your team"</A>": each developer can then create and manage their own keys."</p>
+                        })}
+                    }.into_any(),
+                    Ok(list) => view! { <KeyCounts keys=list is_admin /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn KeyCounts(keys: Vec<KeySummary>, is_admin: bool) -> impl IntoView {
+    let usable = |k: &&KeySummary| k.status.is_usable();
+    let sandbox = keys
+        .iter()
+        .filter(usable)
+        .filter(|k| k.environment == Environment::Sandbox)
+        .count();
+    let production = keys
+        .iter()
+        .filter(usable)
+        .filter(|k| k.environment == Environment::Production)
+        .count();
+    let rotating = keys
+        .iter()
+        .filter(|k| k.status == KeyStatus::Rotating)
+        .count();
+    let soon = Utc::now() + Duration::days(14);
+    let expiring = keys
+        .iter()
+        .filter(usable)
+        .filter(|k| k.expires_at <= soon)
+        .count();
+    let never_used = keys
+        .iter()
+        .filter(usable)
+        .filter(|k| k.last_used_at.is_none())
+        .count();
+    let scope = if is_admin {
+        "in the organisation"
+    } else {
+        "of yours"
+    };
+    view! {
+        <section aria-labelledby="overview-heading">
+            <h2 id="overview-heading">"Keys " {scope}</h2>
+            <ul class="stat-grid">
+                <li class="stat"><A href="/keys?env=sandbox&status=active"><span class="stat-value">{sandbox}</span><span class="stat-label">"working sandbox keys"</span></A></li>
+                <li class="stat stat-live"><A href="/keys?env=production&status=active"><span class="stat-value">{production}</span><span class="stat-label">"working production keys"</span></A></li>
+                <li class="stat"><A href="/keys?status=rotating"><span class="stat-value">{rotating}</span><span class="stat-label">"being rotated"</span></A></li>
+                <li class="stat" class:stat-warn={expiring > 0}><A href="/keys?sort=expiry"><span class="stat-value">{expiring}</span><span class="stat-label">"expiring within 14 days"</span></A></li>
+                <li class="stat"><A href="/keys?sort=last_used"><span class="stat-value">{never_used}</span><span class="stat-label">"never used"</span></A></li>
+            </ul>
+            <p><A href="/keys">"See all keys"</A></p>
+        </section>
+    }
 }

@@ -1,7 +1,9 @@
 //! One module per page.
 
+pub mod audit;
 pub mod dashboard;
 pub mod join;
+pub mod keys;
 pub mod members;
 pub mod new_org;
 pub mod not_found;

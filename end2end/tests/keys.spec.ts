@@ -1,0 +1,189 @@
+import { test, expect, hydrated, signUp, uniqueEmail, type Page } from "./fixtures";
+
+/** The regular expression the README publishes for secret scanners. */
+const KEY_REGEX = /^prt_(?:test|live)_[0-9A-Za-z]{38}$/;
+
+async function newKeyForm(page: Page, name: string): Promise<void> {
+  await page.goto("/keys/new");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Purpose").fill(`Used by ${name}`);
+}
+
+/** Confirms the secret was stored and closes the panel. */
+async function done(page: Page): Promise<void> {
+  const doneButton = page.getByRole("button", { name: "Done" });
+  await expect(doneButton).toBeDisabled();
+  await page.getByLabel("I have stored this key somewhere safe").check();
+  await doneButton.click();
+}
+
+test("a sandbox key with the default scopes shows its secret once", async ({ page }) => {
+  await signUp(page, uniqueEmail("keys"), "Secret Once");
+  await expect(page.getByRole("heading", { name: "No API keys yet" })).toBeVisible();
+  await page.getByRole("link", { name: "Create your first key" }).click();
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("Reporting job");
+  await page.getByLabel("Purpose").fill("Nightly report export");
+  // Least privilege: only low-risk read scopes start ticked.
+  await expect(page.getByRole("checkbox", { name: /records:read/ })).toBeChecked();
+  await expect(page.getByRole("checkbox", { name: /records:write/ })).not.toBeChecked();
+  await expect(page.getByRole("checkbox", { name: /payments:refund/ })).not.toBeChecked();
+  await expect(page.getByLabel("Sandbox")).toBeChecked();
+  await page.getByRole("button", { name: "Create key" }).click();
+
+  const secret = page.getByTestId("new-secret");
+  await expect(secret).toBeVisible();
+  const value = (await secret.textContent())!.trim();
+  expect(value).toMatch(KEY_REGEX);
+  expect(value.startsWith("prt_test_")).toBe(true);
+  await expect(page.getByText("only time Portico shows this key")).toBeVisible();
+
+  // A reload forgets it for good.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("new-secret")).toHaveCount(0);
+  expect(await page.content()).not.toContain(value);
+
+  // The key is listed, without its secret.
+  await page.goto("/keys");
+  const row = page.getByRole("row", { name: /Reporting job/ });
+  await expect(row).toContainText("Sandbox");
+  await expect(row).toContainText("never");
+  await expect(row).toContainText("Active");
+  expect(await page.content()).not.toContain(value);
+  await row.getByRole("link", { name: "Reporting job" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Reporting job" })).toBeVisible();
+  expect(await page.content()).not.toContain(value);
+});
+
+test("choosing a high-risk scope for a production key asks for confirmation", async ({ page }) => {
+  await signUp(page, uniqueEmail("risk"), "High Risk Ltd");
+  await newKeyForm(page, "Refund bot");
+  await page.getByLabel("Production").check();
+  await expect(page.getByRole("alert").filter({ hasText: "High-risk scopes chosen" })).toHaveCount(0);
+  await page.getByRole("checkbox", { name: /payments:refund/ }).check();
+  const confirmation = page.getByRole("alert").filter({ hasText: "High-risk scopes chosen" });
+  await expect(confirmation).toBeVisible();
+  await expect(confirmation).toContainText("payments:refund");
+
+  // Submitting without confirming is refused, and keeps what was chosen.
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByText("Confirm that this key needs the high-risk scope payments:refund.")).toBeVisible();
+  await expect(page.getByRole("checkbox", { name: /payments:refund/ })).toBeChecked();
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Refund bot");
+
+  await page.getByLabel("I confirm this key needs these high-risk scopes").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  const value = (await page.getByTestId("new-secret").textContent())!.trim();
+  expect(value).toMatch(KEY_REGEX);
+  expect(value.startsWith("prt_live_")).toBe(true);
+  await done(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Refund bot" })).toBeVisible();
+  await expect(page.locator(".key-identity")).toContainText("Production");
+});
+
+test("rotating with a 24-hour overlap keeps both keys, the old one rotating", async ({ page }) => {
+  await signUp(page, uniqueEmail("rotate"), "Rotation Co");
+  await newKeyForm(page, "Webhook relay");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const first = (await page.getByTestId("new-secret").textContent())!.trim();
+  await done(page);
+  const oldUrl = page.url();
+
+  await page.getByText("Rotate", { exact: true }).click();
+  await expect(page.getByLabel("24 hours")).toBeChecked();
+  await page.getByRole("button", { name: "Rotate key" }).click();
+  const second = (await page.getByTestId("new-secret").textContent())!.trim();
+  expect(second).toMatch(KEY_REGEX);
+  expect(second).not.toBe(first);
+  await done(page);
+  await expect(page).not.toHaveURL(oldUrl);
+
+  await page.goto("/keys");
+  const rows = page.getByRole("row", { name: /Webhook relay/ });
+  await expect(rows).toHaveCount(2);
+  await expect(rows.filter({ hasText: "Rotating" })).toHaveCount(1);
+  await expect(rows.filter({ hasText: "Active" })).toHaveCount(1);
+
+  await page.goto(oldUrl);
+  await expect(page.getByRole("heading", { name: "Being replaced" })).toBeVisible();
+  await expect(page.getByText("Last used: Never")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Retire now" })).toBeVisible();
+});
+
+test("revoking asks for a reason, then shows who, when and why", async ({ page }) => {
+  const email = uniqueEmail("revoke");
+  await signUp(page, email, "Revocation Co");
+  await newKeyForm(page, "Old integration");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await done(page);
+
+  await page.getByText("Revoke", { exact: true }).click();
+  await expect(page.getByText("immediate and permanent")).toBeVisible();
+  await expect(page.getByTestId("revoke-requests-7d")).toHaveText("0");
+  await page.getByRole("button", { name: "Revoke permanently" }).click();
+  await expect(page.locator("#field-reason-error")).toContainText("Say why");
+  await page.getByLabel("Reason").fill("Integration retired");
+  await page.getByRole("button", { name: "Revoke permanently" }).click();
+  await expect(page.getByRole("heading", { name: "Revoked" })).toBeVisible();
+  await expect(page.locator(".revoke-reason")).toHaveText("Integration retired");
+  await expect(page.locator(".key-identity")).toContainText("Revoked");
+  await expect(page.getByRole("row", { name: /Revoked/ }).first()).toContainText(email);
+});
+
+test("the whole key lifecycle works with the keyboard alone", async ({ page }) => {
+  await signUp(page, uniqueEmail("kbd-keys"), "Keyboard Keys");
+  await page.goto("/keys/new");
+  await hydrated(page);
+
+  await expect(page.getByLabel("Name", { exact: true })).toBeFocused();
+  await page.keyboard.type("Keyboard key");
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Purpose")).toBeFocused();
+  await page.keyboard.type("Typed without a mouse");
+  // Move to production with the arrow keys in the radio group.
+  await page.getByLabel("Sandbox").focus();
+  await page.keyboard.press("ArrowDown");
+  await expect(page.getByLabel("Production")).toBeChecked();
+  // Tick a high-risk scope with the space bar, then confirm it.
+  await page.getByRole("checkbox", { name: /webhooks:manage/ }).focus();
+  await page.keyboard.press("Space");
+  const confirm = page.getByLabel("I confirm this key needs these high-risk scopes");
+  await confirm.focus();
+  await page.keyboard.press("Space");
+  await expect(confirm).toBeChecked();
+  await page.getByRole("button", { name: "Create key" }).focus();
+  await page.keyboard.press("Enter");
+
+  await expect(page.getByTestId("new-secret")).toHaveText(KEY_REGEX);
+  // The panel takes the focus; tab to the confirmation and finish.
+  await page.getByLabel("I have stored this key somewhere safe").focus();
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Done" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { level: 1, name: "Keyboard key" })).toBeVisible();
+
+  // Rotate with a one-hour overlap.
+  await page.locator("details.action summary", { hasText: "Rotate" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByLabel("1 hour").focus();
+  await page.keyboard.press("Space");
+  await page.getByRole("button", { name: "Rotate key" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("new-secret")).toHaveText(KEY_REGEX);
+  await page.getByLabel("I have stored this key somewhere safe").focus();
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+
+  // Revoke the new key.
+  await page.locator("details.action summary", { hasText: "Revoke" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByLabel("Reason").focus();
+  await page.keyboard.type("Done testing");
+  await page.getByRole("button", { name: "Revoke permanently" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator(".revoke-reason")).toHaveText("Done testing");
+});

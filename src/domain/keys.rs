@@ -1,0 +1,432 @@
+//! The rules of a key's settings and life: names, expiry, IP allowlists,
+//! rotation overlaps and status.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Most characters of a key name.
+pub const MAX_NAME_CHARS: usize = 60;
+/// Most characters of a key's purpose.
+pub const MAX_PURPOSE_CHARS: usize = 500;
+/// Most characters of the service a key is for.
+pub const MAX_SERVICE_CHARS: usize = 80;
+/// Longest lifetime a key may have (until organisation policies say otherwise).
+pub const MAX_LIFETIME_DAYS: i64 = 365;
+/// The lifetime a new key gets unless another is chosen.
+pub const DEFAULT_LIFETIME_DAYS: i64 = 90;
+/// The preset lifetimes offered, in days.
+pub const LIFETIME_PRESETS: [i64; 4] = [7, 30, 90, 365];
+/// Most entries in an IP allowlist.
+pub const MAX_ALLOWLIST_ENTRIES: usize = 50;
+
+fn bounded_text(input: &str, what: &str, min: usize, max: usize) -> Result<String, String> {
+    let text = input.trim();
+    let n = text.chars().count();
+    if n < min {
+        return Err(if min == 1 {
+            format!("Enter the key's {what}.")
+        } else {
+            format!("Use at least {min} characters for the {what}.")
+        });
+    }
+    if n > max {
+        return Err(format!(
+            "Use at most {max} characters for the {what} ({n} entered)."
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(format!("The {what} cannot contain control characters."));
+    }
+    Ok(text.to_owned())
+}
+
+/// A key's name, as people will recognise it in lists: 1 to 60 characters.
+pub fn parse_name(input: &str) -> Result<String, String> {
+    let name = bounded_text(input, "name", 1, MAX_NAME_CHARS)?;
+    if name.contains('\n') {
+        return Err("The name must fit on one line.".to_owned());
+    }
+    Ok(name)
+}
+
+/// What the key is for: required, up to 500 characters.
+pub fn parse_purpose(input: &str) -> Result<String, String> {
+    bounded_text(input, "purpose", 1, MAX_PURPOSE_CHARS)
+}
+
+/// The service or app the key is for: optional, up to 80 characters.
+pub fn parse_service(input: &str) -> Result<String, String> {
+    let service = bounded_text(input, "service", 0, MAX_SERVICE_CHARS)?;
+    if service.contains('\n') {
+        return Err("The service name must fit on one line.".to_owned());
+    }
+    Ok(service)
+}
+
+/// When a new key expires: a preset number of days, or a chosen date.
+///
+/// `choice` is `7`, `30`, `90`, `365` or `date`; with `date`, `date` is
+/// `YYYY-MM-DD` and the key works until the end of that day (UTC).
+pub fn parse_expiry(
+    choice: &str,
+    date: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, String> {
+    let latest = now + Duration::days(MAX_LIFETIME_DAYS);
+    match choice.trim() {
+        "" => Ok(now + Duration::days(DEFAULT_LIFETIME_DAYS)),
+        "date" => {
+            let text = date.unwrap_or("").trim();
+            if text.is_empty() {
+                return Err("Pick the date the key should stop working.".to_owned());
+            }
+            let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| "Enter the date as YYYY-MM-DD, for example 2027-03-31.".to_owned())?;
+            let end = Utc.from_utc_datetime(&day.and_hms_opt(23, 59, 59).expect("valid time"));
+            if end <= now {
+                return Err("Pick a date in the future.".to_owned());
+            }
+            if end > latest + Duration::days(1) {
+                return Err(format!(
+                    "Keys can live at most {MAX_LIFETIME_DAYS} days: pick {} or earlier.",
+                    latest.format("%Y-%m-%d")
+                ));
+            }
+            Ok(end.min(latest))
+        }
+        days => match days.parse::<i64>() {
+            Ok(n) if LIFETIME_PRESETS.contains(&n) => Ok(now + Duration::days(n)),
+            _ => Err("Choose an expiry: 7, 30, 90 or 365 days, or a date.".to_owned()),
+        },
+    }
+}
+
+/// The addresses a key may be used from. Empty means anywhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpAllowlist(Vec<IpNet>);
+
+impl IpAllowlist {
+    /// Parses entries separated by commas, spaces or new lines. Each is an
+    /// IPv4 or IPv6 address or CIDR block; every bad entry is named.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        let mut problems = Vec::new();
+        for entry in input
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+        {
+            match entry.parse::<IpNet>() {
+                Ok(net) if net.trunc() != net => problems.push(format!(
+                    "{entry} has host bits set (did you mean {}?)",
+                    net.trunc()
+                )),
+                Ok(net) => nets.push(net),
+                Err(_) => match entry.parse::<IpAddr>() {
+                    Ok(addr) => nets.push(IpNet::from(addr)),
+                    Err(_) => problems.push(format!("{entry} is not an IP address or CIDR block")),
+                },
+            }
+        }
+        if !problems.is_empty() {
+            return Err(format!(
+                "{}. Use addresses like 203.0.113.7 or blocks like 203.0.113.0/24 and 2001:db8::/32.",
+                problems.join("; ")
+            ));
+        }
+        nets.sort();
+        nets.dedup();
+        if nets.len() > MAX_ALLOWLIST_ENTRIES {
+            return Err(format!(
+                "An allowlist can hold at most {MAX_ALLOWLIST_ENTRIES} entries."
+            ));
+        }
+        Ok(Self(nets))
+    }
+
+    /// Whether the list is empty (the key works from anywhere).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `addr` may use the key.
+    pub fn allows(&self, addr: IpAddr) -> bool {
+        self.0.is_empty() || self.0.iter().any(|net| net.contains(&addr))
+    }
+
+    /// The entries, for display and storage.
+    pub fn entries(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+
+    /// The stored form: entries separated by spaces.
+    pub fn to_stored(&self) -> String {
+        self.entries().join(" ")
+    }
+}
+
+/// How long a rotated key keeps working beside its successor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// The old key stops at once (it may be compromised).
+    Immediate,
+    /// One hour.
+    OneHour,
+    /// One day: enough for most deploys.
+    OneDay,
+    /// Seven days: for slow-moving consumers.
+    SevenDays,
+}
+
+impl Overlap {
+    /// Every choice, shortest first.
+    pub const ALL: [Overlap; 4] = [
+        Overlap::Immediate,
+        Overlap::OneHour,
+        Overlap::OneDay,
+        Overlap::SevenDays,
+    ];
+
+    /// The submitted form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Immediate => "immediate",
+            Overlap::OneHour => "1h",
+            Overlap::OneDay => "24h",
+            Overlap::SevenDays => "7d",
+        }
+    }
+
+    /// Parses the submitted form; empty means the default (24 hours).
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match input.trim() {
+            "" | "24h" => Ok(Overlap::OneDay),
+            "immediate" => Ok(Overlap::Immediate),
+            "1h" => Ok(Overlap::OneHour),
+            "7d" => Ok(Overlap::SevenDays),
+            _ => Err("Choose how long the old key keeps working: immediately, 1 hour, 24 hours or 7 days.".to_owned()),
+        }
+    }
+
+    /// How long.
+    pub fn duration(self) -> Duration {
+        match self {
+            Overlap::Immediate => Duration::zero(),
+            Overlap::OneHour => Duration::hours(1),
+            Overlap::OneDay => Duration::hours(24),
+            Overlap::SevenDays => Duration::days(7),
+        }
+    }
+
+    /// The form shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Overlap::Immediate => "Immediately (emergency: the old key stops now)",
+            Overlap::OneHour => "1 hour",
+            Overlap::OneDay => "24 hours",
+            Overlap::SevenDays => "7 days",
+        }
+    }
+}
+
+/// Where a key stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Works.
+    Active,
+    /// Replaced by a successor, and still working until the overlap ends.
+    Rotating,
+    /// Past its expiry (or its rotation overlap): refused.
+    Expired,
+    /// Revoked: refused, for good.
+    Revoked,
+}
+
+impl KeyStatus {
+    /// Every status, for filters.
+    pub const ALL: [KeyStatus; 4] = [
+        KeyStatus::Active,
+        KeyStatus::Rotating,
+        KeyStatus::Expired,
+        KeyStatus::Revoked,
+    ];
+
+    /// Works out a key's status at `now` from its timestamps.
+    pub fn at(
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        rotating_until: Option<DateTime<Utc>>,
+        revoked_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        if revoked_at.is_some() {
+            return KeyStatus::Revoked;
+        }
+        let ends = rotating_until.map_or(expires_at, |r| r.min(expires_at));
+        if ends <= now {
+            KeyStatus::Expired
+        } else if rotating_until.is_some() {
+            KeyStatus::Rotating
+        } else {
+            KeyStatus::Active
+        }
+    }
+
+    /// The stored and filter form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Rotating => "rotating",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the filter form.
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == input)
+    }
+
+    /// The form shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Rotating => "Rotating",
+            KeyStatus::Expired => "Expired",
+            KeyStatus::Revoked => "Revoked",
+        }
+    }
+
+    /// Whether the key is accepted by verification.
+    pub fn is_usable(self) -> bool {
+        matches!(self, KeyStatus::Active | KeyStatus::Rotating)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn names_and_purposes_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  CI deploy  ").unwrap(), "CI deploy");
+        assert!(parse_name("").unwrap_err().contains("Enter the key's name"));
+        assert!(parse_name(&"x".repeat(61))
+            .unwrap_err()
+            .contains("at most 60"));
+        assert!(parse_name("two\nlines").is_err());
+        assert!(parse_purpose(" ").is_err());
+        assert_eq!(
+            parse_purpose("Nightly export\nto the warehouse").unwrap(),
+            "Nightly export\nto the warehouse"
+        );
+        assert_eq!(parse_service("").unwrap(), "");
+    }
+
+    #[test]
+    fn expiry_presets_and_dates_are_bounded_to_a_year() {
+        assert_eq!(
+            parse_expiry("", None, now()).unwrap(),
+            now() + Duration::days(90)
+        );
+        assert_eq!(
+            parse_expiry("7", None, now()).unwrap(),
+            now() + Duration::days(7)
+        );
+        assert_eq!(
+            parse_expiry("365", None, now()).unwrap(),
+            now() + Duration::days(365)
+        );
+        assert!(parse_expiry("400", None, now()).is_err());
+        assert!(parse_expiry("abc", None, now()).is_err());
+        let d = parse_expiry("date", Some("2027-01-15"), now()).unwrap();
+        assert_eq!(d, Utc.with_ymd_and_hms(2027, 1, 15, 23, 59, 59).unwrap());
+        assert!(parse_expiry("date", Some("2026-11-26"), now())
+            .unwrap_err()
+            .contains("future"));
+        assert!(parse_expiry("date", Some("2028-01-01"), now())
+            .unwrap_err()
+            .contains("at most 365"));
+        assert!(parse_expiry("date", Some("15/01/2027"), now())
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
+        assert!(parse_expiry("date", None, now()).is_err());
+        // The last allowed day is accepted but never beyond 365 days.
+        let last = parse_expiry("date", Some("2027-11-27"), now()).unwrap();
+        assert_eq!(last, now() + Duration::days(365));
+    }
+
+    #[test]
+    fn allowlists_accept_addresses_and_blocks_and_name_bad_entries() {
+        let list =
+            IpAllowlist::parse("203.0.113.7, 198.51.100.0/24\n2001:db8::/32 203.0.113.7").unwrap();
+        assert_eq!(
+            list.entries(),
+            vec!["198.51.100.0/24", "203.0.113.7/32", "2001:db8::/32"]
+        );
+        assert!(list.allows("198.51.100.20".parse().unwrap()));
+        assert!(list.allows("2001:db8::1".parse().unwrap()));
+        assert!(!list.allows("192.0.2.1".parse().unwrap()));
+        assert!(IpAllowlist::parse("")
+            .unwrap()
+            .allows("192.0.2.1".parse().unwrap()));
+        let err = IpAllowlist::parse("10.0.0.5/24, banana").unwrap_err();
+        assert!(
+            err.contains("10.0.0.5/24 has host bits set (did you mean 10.0.0.0/24?)"),
+            "{err}"
+        );
+        assert!(err.contains("banana is not an IP address"), "{err}");
+        let many: Vec<String> = (0..51).map(|i| format!("10.0.{i}.1")).collect();
+        assert!(IpAllowlist::parse(&many.join(","))
+            .unwrap_err()
+            .contains("at most 50"));
+    }
+
+    #[test]
+    fn overlaps_default_to_a_day() {
+        assert_eq!(Overlap::parse("").unwrap(), Overlap::OneDay);
+        for o in Overlap::ALL {
+            assert_eq!(Overlap::parse(o.as_str()).unwrap(), o);
+        }
+        assert!(Overlap::parse("2d").is_err());
+        assert_eq!(Overlap::SevenDays.duration(), Duration::days(7));
+    }
+
+    #[test]
+    fn status_follows_revocation_expiry_and_rotation() {
+        let later = now() + Duration::days(1);
+        let earlier = now() - Duration::seconds(1);
+        assert_eq!(KeyStatus::at(now(), later, None, None), KeyStatus::Active);
+        assert_eq!(
+            KeyStatus::at(now(), earlier, None, None),
+            KeyStatus::Expired
+        );
+        assert_eq!(KeyStatus::at(now(), now(), None, None), KeyStatus::Expired);
+        assert_eq!(
+            KeyStatus::at(now(), later, Some(later), None),
+            KeyStatus::Rotating
+        );
+        assert_eq!(
+            KeyStatus::at(now(), later, Some(earlier), None),
+            KeyStatus::Expired
+        );
+        // A key that expires during its overlap expires then.
+        assert_eq!(
+            KeyStatus::at(now(), earlier, Some(later), None),
+            KeyStatus::Expired
+        );
+        assert_eq!(
+            KeyStatus::at(now(), later, Some(later), Some(earlier)),
+            KeyStatus::Revoked
+        );
+        assert!(KeyStatus::Rotating.is_usable());
+        assert!(!KeyStatus::Expired.is_usable());
+        assert_eq!(KeyStatus::parse("revoked"), Some(KeyStatus::Revoked));
+    }
+}

@@ -1,0 +1,110 @@
+//! Queries on `audit_events`: insert and read, nothing else. The database
+//! refuses updates and deletes (see the migrations' triggers).
+
+use super::Conn;
+use crate::on_conn;
+use chrono::{DateTime, Utc};
+
+/// One lifecycle event to record.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    /// Organisation.
+    pub org_id: i64,
+    /// Key row, if the event is about a key.
+    pub key_id: Option<i64>,
+    /// Who did it (`None` for the system).
+    pub actor_id: Option<i64>,
+    /// Their email, or `system`.
+    pub actor_email: &'a str,
+    /// What happened (`created`, `rotated`, …).
+    pub action: &'a str,
+    /// Why, when someone said.
+    pub reason: Option<&'a str>,
+    /// Extra facts as JSON.
+    pub details: Option<String>,
+    /// Where the request came from.
+    pub client_addr: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A recorded event, with the key's public id and name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    /// Row id (newest is highest).
+    pub id: i64,
+    /// Public id of the key, if any.
+    pub key_public_id: Option<String>,
+    /// Its environment.
+    pub key_environment: Option<String>,
+    /// Its name.
+    pub key_name: Option<String>,
+    /// Who.
+    pub actor_email: String,
+    /// What.
+    pub action: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Extra facts as JSON.
+    pub details: Option<String>,
+    /// From where.
+    pub client_addr: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+const SELECT: &str = "select e.id, k.key_id as key_public_id, k.environment as key_environment,
+        k.name as key_name, e.actor_email, e.action, e.reason, e.details, e.client_addr, e.at
+    from audit_events e left join api_keys k on k.id = e.key_id";
+
+/// Appends an event.
+pub async fn insert(conn: Conn<'_>, event: &NewEvent<'_>) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "insert into audit_events (org_id, key_id, actor_id, actor_email, action, reason, details, client_addr, at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(event.org_id)
+        .bind(event.key_id)
+        .bind(event.actor_id)
+        .bind(event.actor_email)
+        .bind(event.action)
+        .bind(event.reason)
+        .bind(&event.details)
+        .bind(&event.client_addr)
+        .bind(event.at)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// A key's events, newest first.
+pub async fn for_key(conn: Conn<'_>, key_row_id: i64) -> sqlx::Result<Vec<EventRow>> {
+    let sql = format!("{SELECT} where e.key_id = $1 order by e.id desc limit 500");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(key_row_id)
+        .fetch_all(c)
+        .await)
+}
+
+/// A page of an organisation's events, newest first, older than `before`
+/// (an event id) when given.
+pub async fn for_org(
+    conn: Conn<'_>,
+    org_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<EventRow>> {
+    let sql = format!(
+        "{SELECT} where e.org_id = $1 and ($2 is null or e.id < $2) order by e.id desc limit $3"
+    );
+    on_conn!(conn, |c| {
+        sqlx::query_as(&sql)
+            .bind(org_id)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })
+}

@@ -1,0 +1,1002 @@
+//! The key lifecycle: create, list, inspect, rotate, retire, revoke and edit
+//! keys, with every event in the audit trail.
+//!
+//! Secrets exist in plaintext only inside [`create`] and [`rotate`], long
+//! enough to hash them and hand them back once.
+
+pub mod hashing;
+
+use super::{
+    authz::{authorize_key, authorize_org, key_not_found, Actor, KeyAction, OrgAction},
+    db::{
+        api_keys::{self, KeyRow, NewKey},
+        audit::{self, EventRow, NewEvent},
+        unique_violation, usage, Conn, Tx,
+    },
+    errors::internal,
+    state::AppState,
+};
+use crate::{
+    api::keys::{AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData, KeySummary},
+    domain::{
+        key_format::{display_id, is_key_id, ApiKey, Environment},
+        keys::{self as rules, IpAllowlist, KeyStatus, Overlap},
+        Role,
+    },
+    error::{AppError, FieldError},
+    ui::format,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// What the create form sends.
+#[derive(Debug)]
+pub struct NewKeyForm {
+    /// The form's one-time token.
+    pub request_token: String,
+    /// Name.
+    pub name: String,
+    /// Purpose.
+    pub purpose: String,
+    /// Service or app.
+    pub service: String,
+    /// `sandbox` or `production`.
+    pub environment: String,
+    /// Chosen scopes.
+    pub scopes: Vec<String>,
+    /// `7`, `30`, `90`, `365`, `date` or empty for the default.
+    pub expiry: String,
+    /// With `date`: `YYYY-MM-DD`.
+    pub expiry_date: Option<String>,
+    /// CIDR blocks and addresses, or empty.
+    pub ip_allowlist: String,
+    /// Whether the user confirmed the high-risk scopes.
+    pub confirm_high_risk: bool,
+}
+
+/// What the edit form sends.
+#[derive(Debug)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: String,
+    /// New purpose.
+    pub purpose: String,
+    /// New service.
+    pub service: String,
+    /// The scopes to keep.
+    pub scopes: Vec<String>,
+}
+
+/// How the inventory is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySort {
+    /// Newest first.
+    Newest,
+    /// Most recently used first; never-used last.
+    LastUsed,
+    /// Soonest expiry first.
+    Expiry,
+}
+
+/// Which keys the inventory shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// Only this environment.
+    pub environment: Option<Environment>,
+    /// Only this status.
+    pub status: Option<KeyStatus>,
+    /// The order.
+    pub sort: KeySort,
+}
+
+impl KeyFilter {
+    /// Reads the filter from query values; unknown values mean "any".
+    pub fn parse(environment: Option<&str>, status: Option<&str>, sort: Option<&str>) -> Self {
+        Self {
+            environment: environment.and_then(|e| Environment::parse(e).ok()),
+            status: status.and_then(KeyStatus::parse),
+            sort: match sort {
+                Some("last_used") => KeySort::LastUsed,
+                Some("expiry") => KeySort::Expiry,
+                _ => KeySort::Newest,
+            },
+        }
+    }
+}
+
+/// The name audit events use for the system itself.
+pub const SYSTEM_ACTOR: &str = "system";
+
+fn environment_of(row: &KeyRow) -> Result<Environment, AppError> {
+    Environment::parse(&row.environment).map_err(|_| {
+        internal(format_args!(
+            "key {} has environment {:?}",
+            row.key_id, row.environment
+        ))
+    })
+}
+
+fn scopes_of(row: &KeyRow) -> Vec<String> {
+    row.scopes.split_whitespace().map(str::to_owned).collect()
+}
+
+fn status_of(row: &KeyRow, now: DateTime<Utc>) -> KeyStatus {
+    KeyStatus::at(now, row.expires_at, row.rotating_until, row.revoked_at)
+}
+
+fn summary(state: &AppState, row: &KeyRow, now: DateTime<Utc>) -> Result<KeySummary, AppError> {
+    let environment = environment_of(row)?;
+    let status = status_of(row, now);
+    Ok(KeySummary {
+        display_id: display_id(state.config.key_prefix.as_str(), environment, &row.key_id),
+        key_id: row.key_id.clone(),
+        name: row.name.clone(),
+        environment,
+        scopes: scopes_of(row),
+        owner: row.owner_email.clone(),
+        service: row.service.clone(),
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
+        expires_at: row.expires_at,
+        status,
+        rotating_until: row.rotating_until.filter(|_| status == KeyStatus::Rotating),
+    })
+}
+
+/// A new key from the OS CSPRNG.
+fn generate_key(state: &AppState, environment: Environment) -> ApiKey {
+    let mut buffer = [0u8; 64];
+    let mut next = buffer.len();
+    ApiKey::generate(&state.config.key_prefix, environment, move || {
+        if next == buffer.len() {
+            buffer = super::tokens::random_bytes::<64>();
+            next = 0;
+        }
+        next += 1;
+        buffer[next - 1]
+    })
+}
+
+/// Stores a freshly generated key, retrying if its random key id happens to
+/// be taken. Returns the row id and the key.
+async fn insert_new_key(
+    state: &AppState,
+    tx: &mut Tx,
+    environment: Environment,
+    insert: &impl AsyncInsert,
+) -> Result<(i64, ApiKey), AppError> {
+    for _ in 0..3 {
+        let key = generate_key(state, environment);
+        let hash = hashing::hash_key(&state.secret, key.expose());
+        match insert.insert(tx.conn(), key.key_id(), &hash).await {
+            Ok(id) => return Ok((id, key)),
+            Err(e)
+                if matches!(
+                    unique_violation(&e).as_deref(),
+                    Some("api_keys_key_id_key" | "api_keys_secret_hash_key")
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(map_insert_error(e)),
+        }
+    }
+    Err(internal("three key id collisions in a row"))
+}
+
+/// Inserting a key row, given its id and hash.
+trait AsyncInsert {
+    async fn insert(&self, conn: Conn<'_>, key_id: &str, hash: &str) -> sqlx::Result<i64>;
+}
+
+/// The settings a new key row copies.
+struct KeyTemplate<'a> {
+    org_id: i64,
+    owner_id: i64,
+    created_by: i64,
+    name: &'a str,
+    purpose: &'a str,
+    service: &'a str,
+    environment: Environment,
+    scopes: &'a str,
+    ip_allowlist: &'a str,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    predecessor_id: Option<i64>,
+    create_token: Option<&'a str>,
+}
+
+impl AsyncInsert for KeyTemplate<'_> {
+    async fn insert(&self, conn: Conn<'_>, key_id: &str, hash: &str) -> sqlx::Result<i64> {
+        api_keys::insert(
+            conn,
+            &NewKey {
+                key_id,
+                org_id: self.org_id,
+                owner_id: self.owner_id,
+                created_by: self.created_by,
+                name: self.name,
+                purpose: self.purpose,
+                service: self.service,
+                environment: self.environment.as_str(),
+                scopes: self.scopes,
+                ip_allowlist: self.ip_allowlist,
+                secret_hash: hash,
+                created_at: self.created_at,
+                expires_at: self.expires_at,
+                predecessor_id: self.predecessor_id,
+                create_token: self.create_token,
+            },
+        )
+        .await
+    }
+}
+
+fn map_insert_error(e: sqlx::Error) -> AppError {
+    if unique_violation(&e).as_deref() == Some("api_keys_create_token_key") {
+        AppError::Conflict(
+            "This form was already submitted and the key was created then; its secret was shown at that moment. \
+             Find it in your keys; if nobody copied the secret, revoke it and create another."
+                .to_owned(),
+        )
+    } else {
+        e.into()
+    }
+}
+
+async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppError> {
+    audit::insert(tx.conn(), &event).await?;
+    Ok(())
+}
+
+/// What the create form needs.
+pub fn form_data(state: &AppState, actor: &Actor, org_id: i64) -> Result<KeyFormData, AppError> {
+    authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    Ok(KeyFormData {
+        catalog: (*state.catalog).clone(),
+        default_scopes: state.catalog.default_scopes(),
+        request_token: super::tokens::NewToken::generate().reveal().to_owned(),
+        prefix: state.config.key_prefix.as_str().to_owned(),
+        environments: Environment::ALL.to_vec(),
+    })
+}
+
+/// Creates a key owned by `actor`. Every field problem is reported at once.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    form: NewKeyForm,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    let token = form.request_token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(AppError::Conflict(
+            "This form is out of date. Reload the page and try again.".to_owned(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut errors = Vec::new();
+    let mut check = |field: &str, result: Result<String, String>| match result {
+        Ok(v) => Some(v),
+        Err(m) => {
+            errors.push(FieldError::new(field, m));
+            None
+        }
+    };
+    let name = check("name", rules::parse_name(&form.name));
+    let purpose = check("purpose", rules::parse_purpose(&form.purpose));
+    let service = check("service", rules::parse_service(&form.service));
+    let environment = Environment::parse(&form.environment)
+        .map_err(|m| errors.push(FieldError::new("environment", m)))
+        .ok();
+    let scopes = state
+        .catalog
+        .parse_selection(&form.scopes)
+        .map_err(|m| errors.push(FieldError::new("scopes", m)))
+        .ok();
+    let expires_at = rules::parse_expiry(&form.expiry, form.expiry_date.as_deref(), now)
+        .map_err(|m| errors.push(FieldError::new("expiry", m)))
+        .ok();
+    let allowlist = IpAllowlist::parse(&form.ip_allowlist)
+        .map_err(|m| errors.push(FieldError::new("ip_allowlist", m)))
+        .ok();
+    if let Some(scopes) = &scopes {
+        let high: Vec<&str> = state
+            .catalog
+            .high_risk(scopes)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        if !high.is_empty() && !form.confirm_high_risk {
+            errors.push(FieldError::new(
+                "confirm_high_risk",
+                format!(
+                    "Confirm that this key needs the high-risk scope{} {}.",
+                    if high.len() == 1 { "" } else { "s" },
+                    high.join(", ")
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let (name, purpose, service, environment, scopes, expires_at, allowlist) = (
+        name.expect("checked"),
+        purpose.expect("checked"),
+        service.expect("checked"),
+        environment.expect("checked"),
+        scopes.expect("checked"),
+        expires_at.expect("checked"),
+        allowlist.expect("checked"),
+    );
+
+    let scopes_text = scopes.join(" ");
+    let allowlist_text = allowlist.to_stored();
+    let template = KeyTemplate {
+        org_id,
+        owner_id: actor.user_id,
+        created_by: actor.user_id,
+        name: &name,
+        purpose: &purpose,
+        service: &service,
+        environment,
+        scopes: &scopes_text,
+        ip_allowlist: &allowlist_text,
+        created_at: now,
+        expires_at,
+        predecessor_id: None,
+        create_token: Some(token),
+    };
+    let mut tx = state.db.begin().await?;
+    let (id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
+    record(
+        &mut tx,
+        NewEvent {
+            org_id,
+            key_id: Some(id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "created",
+            reason: None,
+            details: Some(
+                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries()})
+                    .to_string(),
+            ),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        user_id = actor.user_id,
+        org_id,
+        key = key.display_id(),
+        "key created"
+    );
+
+    let mut conn = state.db.acquire().await?;
+    let row = api_keys::find(conn.conn(), id)
+        .await?
+        .ok_or_else(|| internal("new key vanished"))?;
+    Ok(CreatedKey {
+        key: summary(state, &row, now)?,
+        secret: key.expose().to_owned(),
+    })
+}
+
+/// The keys `actor` may see in `org_id`: their own, or every key for admins.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    filter: &KeyFilter,
+) -> Result<Vec<KeySummary>, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::View)?;
+    let owner = (membership.role != Role::Admin).then_some(actor.user_id);
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let rows = api_keys::list_for_org(conn.conn(), org_id, owner).await?;
+    let mut keys = rows
+        .iter()
+        .map(|row| summary(state, row, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    keys.retain(|k| {
+        filter.environment.is_none_or(|e| k.environment == e)
+            && filter.status.is_none_or(|s| k.status == s)
+    });
+    match filter.sort {
+        KeySort::Newest => {}
+        KeySort::LastUsed => keys.sort_by_key(|k| std::cmp::Reverse(k.last_used_at)),
+        KeySort::Expiry => keys.sort_by_key(|k| k.expires_at),
+    }
+    Ok(keys)
+}
+
+/// Loads a key `actor` may act on, or answers "not found".
+async fn load_for(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    action: KeyAction,
+) -> Result<KeyRow, AppError> {
+    if !is_key_id(key_id) {
+        return Err(key_not_found());
+    }
+    let mut conn = state.db.acquire().await?;
+    let row = api_keys::find_by_key_id(conn.conn(), key_id)
+        .await?
+        .ok_or_else(key_not_found)?;
+    authorize_key(actor, row.org_id, row.owner_id, action)?;
+    Ok(row)
+}
+
+fn describe(action: &str, details: Option<&str>) -> Option<String> {
+    let d: serde_json::Value = serde_json::from_str(details?).ok()?;
+    let date = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| format::date_time(t.with_timezone(&Utc)))
+            .unwrap_or_default()
+    };
+    let list = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    Some(match action {
+        "created" => {
+            let env = if d["environment"] == "production" {
+                "Production"
+            } else {
+                "Sandbox"
+            };
+            let mut text = format!(
+                "{env} key with {}; expires {}",
+                list(&d["scopes"]),
+                date(&d["expires_at"])
+            );
+            if let Some(from) = d["rotated_from"].as_str() {
+                text.push_str(&format!("; replaces {from}"));
+            }
+            if !list(&d["ip_allowlist"]).is_empty() {
+                text.push_str(&format!("; only from {}", list(&d["ip_allowlist"])));
+            }
+            text
+        }
+        "rotated" => format!(
+            "Replaced by {}; keeps working until {}",
+            d["successor"].as_str().unwrap_or("?"),
+            date(&d["overlap_until"])
+        ),
+        "retired" => "Stopped working before its rotation overlap ended".to_owned(),
+        "expired" => {
+            if d["cause"] == "rotation" {
+                "Its rotation overlap ended".to_owned()
+            } else {
+                "Reached its expiry date".to_owned()
+            }
+        }
+        "renamed" => format!(
+            "Renamed from “{}” to “{}”",
+            d["from"].as_str().unwrap_or(""),
+            d["to"].as_str().unwrap_or("")
+        ),
+        "scopes_changed" => format!("Removed {}", list(&d["removed"])),
+        "details_changed" => "Purpose or service changed".to_owned(),
+        _ => return None,
+    })
+}
+
+fn audit_entry(state: &AppState, row: EventRow) -> AuditEntry {
+    let key = row.key_public_id.as_ref().map(|id| {
+        let env = row
+            .key_environment
+            .as_deref()
+            .and_then(|e| Environment::parse(e).ok())
+            .unwrap_or(Environment::Sandbox);
+        (
+            id.clone(),
+            display_id(state.config.key_prefix.as_str(), env, id),
+        )
+    });
+    AuditEntry {
+        details: describe(&row.action, row.details.as_deref()),
+        id: row.id,
+        at: row.at,
+        actor: row.actor_email,
+        action: row.action,
+        key,
+        key_name: row.key_name,
+        reason: row.reason,
+        client_addr: row.client_addr,
+    }
+}
+
+/// Everything about one key: fields, rotation chain, usage and history.
+pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<KeyDetail, AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+
+    let link = |r: &KeyRow| -> Result<ChainLink, AppError> {
+        let s = summary(state, r, now)?;
+        Ok(ChainLink {
+            key_id: s.key_id,
+            display_id: s.display_id,
+            status: s.status,
+            created_at: s.created_at,
+        })
+    };
+    let mut before = Vec::new();
+    let mut cursor = row.predecessor_id;
+    while let (Some(id), true) = (cursor, before.len() < 50) {
+        let Some(prev) = api_keys::find(conn.conn(), id).await? else {
+            break;
+        };
+        cursor = prev.predecessor_id;
+        before.push(link(&prev)?);
+    }
+    before.reverse();
+    let mut chain = before;
+    chain.push(link(&row)?);
+    let mut cursor = row.successor_id;
+    while let (Some(id), true) = (cursor, chain.len() < 100) {
+        let Some(next) = api_keys::find(conn.conn(), id).await? else {
+            break;
+        };
+        cursor = next.successor_id;
+        chain.push(link(&next)?);
+    }
+
+    let requests_7d = usage::requests_since(conn.conn(), row.id, now - Duration::days(7)).await?;
+    let audit = audit::for_key(conn.conn(), row.id)
+        .await?
+        .into_iter()
+        .map(|e| audit_entry(state, e))
+        .collect();
+    let scopes = scopes_of(&row);
+    let high_risk_scopes = state
+        .catalog
+        .high_risk(&scopes)
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    Ok(KeyDetail {
+        summary: summary(state, &row, now)?,
+        purpose: row.purpose.clone(),
+        ip_allowlist: row
+            .ip_allowlist
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        created_by: row.created_by_email.clone(),
+        last_used_addr: row.last_used_addr.clone(),
+        requests_7d,
+        revoked_at: row.revoked_at,
+        revoked_by: row.revoked_by_email.clone(),
+        revoked_reason: row.revoked_reason.clone(),
+        chain,
+        audit,
+        high_risk_scopes,
+    })
+}
+
+fn refuse_unless_active(row: &KeyRow, now: DateTime<Utc>, doing: &str) -> Result<(), AppError> {
+    match status_of(row, now) {
+        KeyStatus::Active => Ok(()),
+        KeyStatus::Rotating => Err(AppError::Conflict(format!(
+            "This key has already been rotated. {doing} its successor instead."
+        ))),
+        KeyStatus::Expired => Err(AppError::Conflict(format!(
+            "This key has expired, so it cannot be changed. Create a new key instead of trying to {}.",
+            doing.to_lowercase()
+        ))),
+        KeyStatus::Revoked => Err(AppError::Conflict(format!(
+            "This key is revoked, and revocation is permanent. Create a new key instead of trying to {}.",
+            doing.to_lowercase()
+        ))),
+    }
+}
+
+/// Replaces a key with a successor that has the same settings; the old key
+/// keeps working until the overlap ends. Returns the successor's secret, once.
+pub async fn rotate(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    overlap: &str,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let overlap = Overlap::parse(overlap).map_err(|m| AppError::field("overlap", m))?;
+    let now = state.clock.now();
+    refuse_unless_active(&old, now, "Rotate")?;
+    let environment = environment_of(&old)?;
+    let lifetime = (old.expires_at - old.created_at)
+        .clamp(Duration::days(1), Duration::days(rules::MAX_LIFETIME_DAYS));
+    let overlap_until = now + overlap.duration();
+    let old_display = display_id(state.config.key_prefix.as_str(), environment, &old.key_id);
+
+    let template = KeyTemplate {
+        org_id: old.org_id,
+        owner_id: old.owner_id,
+        created_by: actor.user_id,
+        name: &old.name,
+        purpose: &old.purpose,
+        service: &old.service,
+        environment,
+        scopes: &old.scopes,
+        ip_allowlist: &old.ip_allowlist,
+        created_at: now,
+        expires_at: now + lifetime,
+        predecessor_id: Some(old.id),
+        create_token: None,
+    };
+    let mut tx = state.db.begin().await?;
+    let (new_id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
+    if !api_keys::start_rotation(tx.conn(), old.id, new_id, overlap_until).await? {
+        return Err(AppError::Conflict(
+            "This key was rotated or revoked a moment ago. Reload the page to see its state."
+                .to_owned(),
+        ));
+    }
+    let client_addr = Some(addr.to_string());
+    record(
+        &mut tx,
+        NewEvent {
+            org_id: old.org_id,
+            key_id: Some(old.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "rotated",
+            reason: None,
+            details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until}).to_string()),
+            client_addr: client_addr.clone(),
+            at: now,
+        },
+    )
+    .await?;
+    record(
+        &mut tx,
+        NewEvent {
+            org_id: old.org_id,
+            key_id: Some(new_id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "created",
+            reason: None,
+            details: Some(
+                json!({"environment": environment.as_str(), "scopes": scopes_of(&old), "expires_at": now + lifetime,
+                       "ip_allowlist": old.ip_allowlist.split_whitespace().collect::<Vec<_>>(), "rotated_from": old_display})
+                .to_string(),
+            ),
+            client_addr: client_addr.clone(),
+            at: now,
+        },
+    )
+    .await?;
+    if overlap == Overlap::Immediate {
+        retire_in(
+            &mut tx,
+            &old,
+            actor,
+            now,
+            client_addr,
+            Some("Rotated with no overlap"),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, old = %old_display, new = key.display_id(), overlap = overlap.as_str(), "key rotated");
+
+    let mut conn = state.db.acquire().await?;
+    let row = api_keys::find(conn.conn(), new_id)
+        .await?
+        .ok_or_else(|| internal("new key vanished"))?;
+    Ok(CreatedKey {
+        key: summary(state, &row, now)?,
+        secret: key.expose().to_owned(),
+    })
+}
+
+/// Records that a rotating key stopped working now, and that its expiry is
+/// accounted for.
+async fn retire_in(
+    tx: &mut Tx,
+    key: &KeyRow,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    client_addr: Option<String>,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    api_keys::mark_expiry_recorded(tx.conn(), key.id, now).await?;
+    record(
+        tx,
+        NewEvent {
+            org_id: key.org_id,
+            key_id: Some(key.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "retired",
+            reason,
+            details: None,
+            client_addr,
+            at: now,
+        },
+    )
+    .await
+}
+
+/// Ends a rotation overlap now: the old key stops working at once.
+pub async fn retire(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let now = state.clock.now();
+    if status_of(&row, now) != KeyStatus::Rotating {
+        return Err(AppError::Conflict(
+            "Only a key in its rotation overlap can be retired early. To stop any other key, revoke it.".to_owned(),
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    if !api_keys::end_overlap(tx.conn(), row.id, now).await? {
+        return Err(AppError::Conflict(
+            "This key stopped working a moment ago.".to_owned(),
+        ));
+    }
+    retire_in(&mut tx, &row, actor, now, Some(addr.to_string()), None).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, key = %row.key_id, "key retired");
+    Ok(())
+}
+
+/// Revokes a key at once and for good.
+pub async fn revoke(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    reason: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let reason = reason.trim();
+    let already = |row: &KeyRow| {
+        AppError::Conflict(format!(
+            "This key was already revoked{}{}. Revocation is permanent; nothing more to do.",
+            row.revoked_at
+                .map(|t| format!(" on {}", format::date_time(t)))
+                .unwrap_or_default(),
+            row.revoked_by_email
+                .as_ref()
+                .map(|w| format!(" by {w}"))
+                .unwrap_or_default(),
+        ))
+    };
+    if row.revoked_at.is_some() {
+        return Err(already(&row));
+    }
+    let n = reason.chars().count();
+    if !(3..=500).contains(&n) {
+        return Err(AppError::field(
+            "reason",
+            "Say why you are revoking this key, in 3 to 500 characters. It is kept in the audit trail.",
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !api_keys::revoke(tx.conn(), row.id, actor.user_id, reason, now).await? {
+        let mut conn = state.db.acquire().await?;
+        let fresh = api_keys::find(conn.conn(), row.id).await?.unwrap_or(row);
+        return Err(already(&fresh));
+    }
+    record(
+        &mut tx,
+        NewEvent {
+            org_id: row.org_id,
+            key_id: Some(row.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "revoked",
+            reason: Some(reason),
+            details: None,
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, key = %row.key_id, "key revoked");
+    Ok(())
+}
+
+/// Renames a key, changes its purpose or service, or removes scopes. Scopes
+/// can only be removed: a key never gains power in place.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    changes: KeyChanges,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let now = state.clock.now();
+    if matches!(
+        status_of(&row, now),
+        KeyStatus::Revoked | KeyStatus::Expired
+    ) {
+        return Err(AppError::Conflict(
+            "Revoked and expired keys cannot be changed.".to_owned(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let name = rules::parse_name(&changes.name)
+        .map_err(|m| errors.push(FieldError::new("name", m)))
+        .ok();
+    let purpose = rules::parse_purpose(&changes.purpose)
+        .map_err(|m| errors.push(FieldError::new("purpose", m)))
+        .ok();
+    let service = rules::parse_service(&changes.service)
+        .map_err(|m| errors.push(FieldError::new("service", m)))
+        .ok();
+    let current = scopes_of(&row);
+    let scopes = match state.catalog.parse_selection(&changes.scopes) {
+        Ok(new) => {
+            let added: Vec<&str> = new
+                .iter()
+                .filter(|s| !current.contains(s))
+                .map(String::as_str)
+                .collect();
+            if added.is_empty() {
+                Some(new)
+            } else {
+                errors.push(FieldError::new(
+                    "scopes",
+                    format!(
+                        "A key can only lose scopes. To get {}, create a new key with {}.",
+                        added.join(", "),
+                        if added.len() == 1 { "it" } else { "them" }
+                    ),
+                ));
+                None
+            }
+        }
+        Err(m) => {
+            errors.push(FieldError::new("scopes", m));
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let (name, purpose, service, scopes) = (
+        name.expect("checked"),
+        purpose.expect("checked"),
+        service.expect("checked"),
+        scopes.expect("checked"),
+    );
+    let removed: Vec<&String> = current.iter().filter(|s| !scopes.contains(s)).collect();
+
+    let mut tx = state.db.begin().await?;
+    api_keys::update_details(
+        tx.conn(),
+        row.id,
+        &name,
+        &purpose,
+        &service,
+        &scopes.join(" "),
+    )
+    .await?;
+    let event = |action: &'static str, details: Option<String>| NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action,
+        reason: None,
+        details,
+        client_addr: Some(addr.to_string()),
+        at: now,
+    };
+    if name != row.name {
+        record(
+            &mut tx,
+            event(
+                "renamed",
+                Some(json!({"from": row.name, "to": name}).to_string()),
+            ),
+        )
+        .await?;
+    }
+    if !removed.is_empty() {
+        record(
+            &mut tx,
+            event(
+                "scopes_changed",
+                Some(json!({"removed": removed, "scopes": scopes}).to_string()),
+            ),
+        )
+        .await?;
+    }
+    if purpose != row.purpose || service != row.service {
+        record(
+            &mut tx,
+            event(
+                "details_changed",
+                Some(json!({"purpose": purpose, "service": service}).to_string()),
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A page of the organisation's audit trail, for its admins.
+pub async fn org_audit(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    authorize_org(actor, org_id, OrgAction::ViewAudit)?;
+    const PAGE: usize = 50;
+    let mut conn = state.db.acquire().await?;
+    let mut rows = audit::for_org(conn.conn(), org_id, before, PAGE as i64 + 1).await?;
+    let next_before = (rows.len() > PAGE).then(|| rows[PAGE - 1].id);
+    rows.truncate(PAGE);
+    Ok(AuditPage {
+        entries: rows.into_iter().map(|e| audit_entry(state, e)).collect(),
+        next_before,
+    })
+}
+
+/// Writes an `expired` event for every key that has stopped working by time
+/// since the last call. Safe to run on several instances at once: each
+/// expiry is recorded once. Returns how many were recorded.
+pub async fn record_expiries(state: &AppState) -> Result<usize, AppError> {
+    let now = state.clock.now();
+    let due = {
+        let mut conn = state.db.acquire().await?;
+        api_keys::newly_expired(conn.conn(), now).await?
+    };
+    let mut recorded = 0;
+    for (id, org_id, by_rotation) in due {
+        let mut tx = state.db.begin().await?;
+        if !api_keys::mark_expiry_recorded(tx.conn(), id, now).await? {
+            continue;
+        }
+        record(
+            &mut tx,
+            NewEvent {
+                org_id,
+                key_id: Some(id),
+                actor_id: None,
+                actor_email: SYSTEM_ACTOR,
+                action: "expired",
+                reason: None,
+                details: Some(
+                    json!({"cause": if by_rotation { "rotation" } else { "expiry" }}).to_string(),
+                ),
+                client_addr: None,
+                at: now,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        recorded += 1;
+    }
+    Ok(recorded)
+}

@@ -1,0 +1,76 @@
+//! `/audit`: the organisation's audit trail, for its admins.
+
+use crate::{
+    api::{account::Me, keys::org_audit},
+    ui::{format, forms::ErrorPanel, pages::keys::detail::action_label, session::signed_in},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// Every lifecycle event of the organisation's keys, newest first.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    signed_in(|me: Me| {
+        let query = use_query_map();
+        let before = move || {
+            query
+                .with(|q| q.get("before"))
+                .and_then(|b| b.parse::<i64>().ok())
+        };
+        let org = me.active_org().cloned();
+        let org_id = org.as_ref().map(|o| o.id).unwrap_or(0);
+        let page = Resource::new(
+            move || (org_id, before()),
+            |(org, before)| org_audit(org, before),
+        );
+        let org_name = org.map(|o| o.name).unwrap_or_default();
+        view! {
+            <Title text="Audit trail" />
+            <div class="page-head">
+                <h1>"Audit trail"</h1>
+                <p class="lede">"Every key event in " {org_name} ": who did what, when, from where and why. Entries cannot be changed or deleted."</p>
+            </div>
+            <Transition fallback=|| view! { <p role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
+                        Ok(page) if page.entries.is_empty() => view! {
+                            <section class="empty-state"><h2>"Nothing recorded yet"</h2><p>"Events appear here as keys are created, rotated and revoked."</p></section>
+                        }.into_any(),
+                        Ok(page) => view! {
+                            <table class="table audit-table">
+                                <caption class="visually-hidden">"Key events, newest first"</caption>
+                                <thead><tr>
+                                    <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                                    <th scope="col">"Key"</th><th scope="col">"Details"</th><th scope="col">"From"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.entries.into_iter().map(|e| view! {
+                                        <tr>
+                                            <td><time datetime=format::iso(e.at)>{format::date_time(e.at)}</time></td>
+                                            <td>{e.actor.clone()}</td>
+                                            <td><span class=format!("event event-{}", e.action)>{action_label(&e.action)}</span></td>
+                                            <td>{e.key.clone().map(|(id, display)| view! {
+                                                <A href=format!("/keys/{id}")>{e.key_name.clone()}</A>
+                                                <div class="mono key-id">{display}</div>
+                                            })}</td>
+                                            <td>
+                                                {e.details.clone()}
+                                                {e.reason.clone().map(|r| view! { <div>"Reason: " <q>{r}</q></div> })}
+                                            </td>
+                                            <td class="mono">{e.client_addr.clone().unwrap_or_else(|| "—".to_owned())}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {page.next_before.map(|b| view! {
+                                <p class="pager"><A href=format!("/audit?before={b}")>"Older events"</A></p>
+                            })}
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        }
+    })
+}

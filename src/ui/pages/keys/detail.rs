@@ -1,0 +1,391 @@
+//! `/keys/:key_id`: one key, its rotation chain and history, and what can be
+//! done to it.
+
+use crate::{
+    api::keys::{get_key, AuditEntry, KeyDetail, RetireKey, RevokeKey, RotateKey, UpdateKey},
+    domain::{
+        key_format::Environment,
+        keys::{KeyStatus, Overlap, MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
+    },
+    ui::{
+        format,
+        forms::{
+            action_error, field_error, success_of, ErrorPanel, Field, FormMessage, SubmitButton,
+            TextArea,
+        },
+        keys::{EnvBadge, HighRiskBadge, ScopePicker, SecretPanel, StatusBadge},
+        session::signed_in,
+    },
+};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map},
+    NavigateOptions,
+};
+use std::collections::BTreeSet;
+
+/// The actions of the key page; the key is fetched again after each.
+#[derive(Clone, Copy)]
+struct KeyActions {
+    rotate: ServerAction<RotateKey>,
+    retire: ServerAction<RetireKey>,
+    revoke: ServerAction<RevokeKey>,
+    update: ServerAction<UpdateKey>,
+}
+
+/// The page of one key.
+#[component]
+pub fn KeyPage() -> impl IntoView {
+    signed_in(|_me| {
+        let params = use_params_map();
+        let key_id = move || params.with(|p| p.get("key_id")).unwrap_or_default();
+        let actions = KeyActions {
+            rotate: ServerAction::new(),
+            retire: ServerAction::new(),
+            revoke: ServerAction::new(),
+            update: ServerAction::new(),
+        };
+        let key = Resource::new(
+            move || {
+                (
+                    key_id(),
+                    actions.rotate.version().get(),
+                    actions.retire.version().get(),
+                    actions.revoke.version().get(),
+                    actions.update.version().get(),
+                )
+            },
+            |(id, ..)| get_key(id),
+        );
+        let navigate = use_navigate();
+        let rotated = success_of(actions.rotate);
+        view! {
+            {move || match rotated.get() {
+                Some(created) => {
+                    let navigate = navigate.clone();
+                    let next = created.key.key_id.clone();
+                    let on_done = Callback::new(move |_| {
+                        rotated.set(None);
+                        actions.rotate.value().set(None);
+                        navigate(&format!("/keys/{next}"), NavigateOptions::default());
+                    });
+                    Either::Left(view! {
+                        <Title text="Key rotated" />
+                        <SecretPanel created on_done heading="Copy the new key now" />
+                    })
+                }
+                None => Either::Right(view! {
+                    <Transition fallback=|| view! { <p role="status">"Loading the key…"</p> }>
+                        {move || Suspend::new(async move {
+                            match key.await {
+                                Err(err) => {
+                                    #[cfg(feature = "ssr")]
+                                    if let (crate::error::AppError::NotFound(_), Some(response)) =
+                                        (&err, use_context::<leptos_axum::ResponseOptions>())
+                                    {
+                                        response.set_status(axum::http::StatusCode::NOT_FOUND);
+                                    }
+                                    Either::Left(view! { <Title text="Key not found" /><ErrorPanel error=err /> })
+                                }
+                                Ok(detail) => Either::Right(view! { <KeyView detail actions /> }),
+                            }
+                        })}
+                    </Transition>
+                }),
+            }}
+        }
+    })
+}
+
+#[component]
+fn KeyView(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
+    let s = detail.summary.clone();
+    let live = s.environment == Environment::Production;
+    let open = matches!(s.status, KeyStatus::Active | KeyStatus::Rotating);
+    view! {
+        <Title text=s.name.clone() />
+        <div class="page-head key-head" class:key-head-live=live>
+            <p class="breadcrumb"><A href="/keys">"API keys"</A></p>
+            <h1>{s.name.clone()}</h1>
+            <p class="key-identity">
+                <span class="mono">{s.display_id.clone()}</span>
+                <EnvBadge environment=s.environment />
+                <StatusBadge status=s.status />
+            </p>
+        </div>
+        <StatusNotice detail=detail.clone() actions />
+        <section aria-labelledby="details-heading" class="panel">
+            <h2 id="details-heading">"Details"</h2>
+            <dl class="details">
+                <dt>"Key id"</dt><dd class="mono">{s.display_id.clone()}"…"</dd>
+                <dt>"Environment"</dt><dd><EnvBadge environment=s.environment /></dd>
+                <dt>"Purpose"</dt><dd class="pre-line">{detail.purpose.clone()}</dd>
+                <dt>"Service"</dt><dd>{if s.service.is_empty() { "—".to_owned() } else { s.service.clone() }}</dd>
+                <dt>"Owner"</dt><dd>{s.owner.clone()}</dd>
+                <dt>"Created"</dt>
+                <dd><time datetime=format::iso(s.created_at)>{format::date_time(s.created_at)}</time>" by "{detail.created_by.clone()}</dd>
+                <dt>"Expires"</dt><dd><time datetime=format::iso(s.expires_at)>{format::date_time(s.expires_at)}</time></dd>
+                <dt>"Scopes"</dt>
+                <dd>
+                    <ul class="scope-list">
+                        {s.scopes.iter().map(|scope| {
+                            let high = detail.high_risk_scopes.contains(scope);
+                            view! { <li><span class="mono">{scope.clone()}</span>{high.then(|| view! { " " <HighRiskBadge /> })}</li> }
+                        }).collect_view()}
+                    </ul>
+                </dd>
+                <dt>"IP allowlist"</dt>
+                <dd>{if detail.ip_allowlist.is_empty() { "Anywhere".to_owned() } else { detail.ip_allowlist.join(", ") }}</dd>
+                <dt>"Last used"</dt>
+                <dd>{last_use(&detail)}</dd>
+                <dt>"Requests, last 7 days"</dt><dd>{detail.requests_7d}</dd>
+            </dl>
+        </section>
+        {(detail.chain.len() > 1).then(|| view! { <Chain detail=detail.clone() /> })}
+        {open.then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
+        <History entries=detail.audit.clone() />
+    }
+}
+
+fn last_use(detail: &KeyDetail) -> String {
+    match (detail.summary.last_used_at, &detail.last_used_addr) {
+        (None, _) => "Never".to_owned(),
+        (Some(t), Some(addr)) => format!("{} from {addr}", format::date_time(t)),
+        (Some(t), None) => format::date_time(t),
+    }
+}
+
+/// What the status means now, with the action it calls for.
+#[component]
+fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
+    let s = detail.summary.clone();
+    let retire_error = action_error(actions.retire);
+    match s.status {
+        KeyStatus::Rotating => {
+            let successor = detail.chain.iter().skip_while(|l| l.key_id != s.key_id).nth(1).cloned();
+            Either::Left(view! {
+                <section class="notice notice-warn" aria-labelledby="rotating-heading">
+                    <h2 id="rotating-heading">"Being replaced"</h2>
+                    <p>
+                        "This key keeps working until "
+                        {s.rotating_until.map(format::date_time)}
+                        {successor.map(|n| view! { ", beside its successor " <A href=format!("/keys/{}", n.key_id)>{n.display_id}</A> })}
+                        ". Last used: " <strong>{last_use(&detail)}</strong>
+                        ". Once traffic has moved to the new key, retire this one."
+                    </p>
+                    <FormMessage error=retire_error />
+                    <ActionForm action=actions.retire>
+                        <input type="hidden" name="key_id" value=s.key_id.clone() />
+                        <SubmitButton label="Retire now" busy_label="Retiring…" pending=actions.retire.pending() class="button-danger" />
+                    </ActionForm>
+                </section>
+            }.into_any())
+        }
+        KeyStatus::Revoked => Either::Left(view! {
+            <section class="notice notice-danger">
+                <h2>"Revoked"</h2>
+                <p>
+                    "Revoked on " {detail.revoked_at.map(format::date_time)} " by " {detail.revoked_by.clone()} ". "
+                    "Reason: " <q class="revoke-reason">{detail.revoked_reason.clone()}</q>
+                </p>
+                <p class="hint">"Revocation is permanent: the key is refused and cannot be restored."</p>
+            </section>
+        }.into_any()),
+        KeyStatus::Expired => Either::Left(view! {
+            <section class="notice">
+                <h2>"Expired"</h2>
+                <p>"This key no longer works. Create a new key if you still need one."</p>
+            </section>
+        }.into_any()),
+        KeyStatus::Active => Either::Right(()),
+    }
+}
+
+#[component]
+fn Chain(detail: KeyDetail) -> impl IntoView {
+    let current = detail.summary.key_id.clone();
+    view! {
+        <section aria-labelledby="chain-heading" class="panel">
+            <h2 id="chain-heading">"Rotation chain"</h2>
+            <ol class="chain">
+                {detail.chain.into_iter().map(|link| {
+                    let here = link.key_id == current;
+                    view! {
+                        <li aria-current=here.then_some("true")>
+                            {if here {
+                                Either::Left(view! { <span class="mono">{link.display_id.clone()}</span>" (this key)" })
+                            } else {
+                                Either::Right(view! { <A href=format!("/keys/{}", link.key_id)><span class="mono">{link.display_id.clone()}</span></A> })
+                            }}
+                            " " <StatusBadge status=link.status />
+                            " created " {format::date(link.created_at)}
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
+    let s = detail.summary.clone();
+    let key_id = s.key_id.clone();
+    let active = s.status == KeyStatus::Active;
+    let rotate_error = action_error(actions.rotate);
+    let revoke_error = action_error(actions.revoke);
+    view! {
+        <section aria-labelledby="actions-heading" class="panel">
+            <h2 id="actions-heading">"Manage"</h2>
+            {active.then(|| view! {
+                <details class="action" open=rotate_error.with_untracked(Option::is_some)>
+                    <summary>"Rotate"</summary>
+                    <p>"Makes a new key with the same settings and shows its secret once. The old key keeps working for the overlap you choose, so you can deploy the new one first."</p>
+                    <FormMessage error=rotate_error />
+                    <ActionForm action=actions.rotate attr:class="stack">
+                        <input type="hidden" name="key_id" value=key_id.clone() />
+                        <fieldset class="radio-group">
+                            <legend>"Keep the old key working for"</legend>
+                            {Overlap::ALL.into_iter().map(|o| view! {
+                                <label>
+                                    <input type="radio" name="overlap" value=o.as_str() checked=o == Overlap::OneDay />
+                                    " " {o.label()}
+                                </label>
+                            }).collect_view()}
+                        </fieldset>
+                        <SubmitButton label="Rotate key" busy_label="Rotating…" pending=actions.rotate.pending() />
+                    </ActionForm>
+                </details>
+                <EditKey detail=detail.clone() update=actions.update />
+            })}
+            <details class="action action-danger" open=revoke_error.with_untracked(Option::is_some)>
+                <summary>"Revoke"</summary>
+                <p class="notice notice-danger">
+                    "Revoking is immediate and permanent: every request with this key fails from now on, and it cannot be undone. "
+                    "To pause a key instead, ask an admin or support to suspend it."
+                </p>
+                <dl class="details">
+                    <dt>"Last used"</dt><dd>{last_use(&detail)}</dd>
+                    <dt>"Requests, last 7 days"</dt><dd data-testid="revoke-requests-7d">{detail.requests_7d}</dd>
+                </dl>
+                <FormMessage error=revoke_error />
+                <ActionForm action=actions.revoke attr:novalidate=true attr:class="stack">
+                    <input type="hidden" name="key_id" value=s.key_id.clone() />
+                    <TextArea
+                        label="Reason"
+                        name="reason"
+                        hint="Kept in the audit trail, e.g. “Leaked in a public repository”."
+                        required=true
+                        rows=2
+                        maxlength=500
+                        error=field_error(revoke_error, "reason")
+                    />
+                    <SubmitButton label="Revoke permanently" busy_label="Revoking…" pending=actions.revoke.pending() class="button-danger" />
+                </ActionForm>
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn EditKey(detail: KeyDetail, update: ServerAction<UpdateKey>) -> impl IntoView {
+    let s = detail.summary.clone();
+    let error = action_error(update);
+    let saved = move || matches!(update.value().get(), Some(Ok(())));
+    let selected = RwSignal::new(s.scopes.iter().cloned().collect::<BTreeSet<_>>());
+    let catalog = crate::domain::scopes::Catalog {
+        resources: s
+            .scopes
+            .iter()
+            .map(|n| n.split(':').next().unwrap_or(n).to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|r| crate::domain::scopes::Resource {
+                title: r.clone(),
+                name: r,
+                description: String::new(),
+            })
+            .collect(),
+        scopes: s
+            .scopes
+            .iter()
+            .map(|n| crate::domain::scopes::Scope {
+                name: n.clone(),
+                description: String::new(),
+                risk: if detail.high_risk_scopes.contains(n) {
+                    crate::domain::scopes::Risk::High
+                } else {
+                    crate::domain::scopes::Risk::Low
+                },
+                endpoints: vec![],
+            })
+            .collect(),
+    };
+    view! {
+        <details class="action" open=error.with_untracked(Option::is_some)>
+            <summary>"Edit"</summary>
+            <p>"Rename the key, change its purpose or service, or remove scopes it does not need. Scopes can only be removed: to add one, create a new key."</p>
+            <FormMessage error />
+            {move || saved().then(|| view! { <p class="notice notice-ok" role="status">"Changes saved."</p> })}
+            <ActionForm action=update attr:novalidate=true attr:class="stack">
+                <input type="hidden" name="key_id" value=s.key_id.clone() />
+                <Field label="Name" name="name" value=s.name.clone() required=true maxlength=MAX_NAME_CHARS as u32 error=field_error(error, "name") />
+                <TextArea label="Purpose" name="purpose" value=detail.purpose.clone() required=true rows=2 maxlength=MAX_PURPOSE_CHARS as u32 error=field_error(error, "purpose") />
+                <Field label="Service or app (optional)" name="service" value=s.service.clone() maxlength=MAX_SERVICE_CHARS as u32 error=field_error(error, "service") />
+                <ScopePicker catalog selected error=field_error(error, "scopes") confirm_error=Signal::derive(|| None::<String>) />
+                <SubmitButton label="Save changes" busy_label="Saving…" pending=update.pending() />
+            </ActionForm>
+        </details>
+    }
+}
+
+/// A key's audit history.
+#[component]
+pub fn History(entries: Vec<AuditEntry>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="history-heading">
+            <h2 id="history-heading">"History"</h2>
+            {if entries.is_empty() {
+                Either::Left(view! { <p class="empty">"Nothing recorded yet."</p> })
+            } else {
+                Either::Right(view! {
+                    <table class="table audit-table">
+                        <caption class="visually-hidden">"Everything that happened to this key, newest first"</caption>
+                        <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Details"</th><th scope="col">"From"</th></tr></thead>
+                        <tbody>
+                            {entries.into_iter().map(|e| view! {
+                                <tr>
+                                    <td><time datetime=format::iso(e.at)>{format::date_time(e.at)}</time></td>
+                                    <td>{e.actor.clone()}</td>
+                                    <td><span class=format!("event event-{}", e.action)>{action_label(&e.action)}</span></td>
+                                    <td>
+                                        {e.details.clone()}
+                                        {e.reason.clone().map(|r| view! { <div>"Reason: " <q>{r}</q></div> })}
+                                    </td>
+                                    <td class="mono">{e.client_addr.clone().unwrap_or_else(|| "—".to_owned())}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })
+            }}
+        </section>
+    }
+}
+
+/// The words for an audit action.
+pub fn action_label(action: &str) -> String {
+    match action {
+        "created" => "Created".to_owned(),
+        "rotated" => "Rotated".to_owned(),
+        "retired" => "Retired".to_owned(),
+        "revoked" => "Revoked".to_owned(),
+        "expired" => "Expired".to_owned(),
+        "renamed" => "Renamed".to_owned(),
+        "scopes_changed" => "Scopes changed".to_owned(),
+        "details_changed" => "Details changed".to_owned(),
+        other => other.replace('_', " "),
+    }
+}

@@ -1,0 +1,198 @@
+//! `/keys/new`: create a key from the least-privilege default.
+
+use crate::{
+    api::{
+        account::{Me, OrgSummary},
+        keys::{key_form, CreateKey, KeyFormData},
+    },
+    domain::{
+        key_format::Environment,
+        keys::{
+            DEFAULT_LIFETIME_DAYS, LIFETIME_PRESETS, MAX_NAME_CHARS, MAX_PURPOSE_CHARS,
+            MAX_SERVICE_CHARS,
+        },
+    },
+    ui::{
+        forms::{
+            action_error, field_error, success_of, ErrorPanel, Field, FormMessage, SubmitButton,
+            TextArea,
+        },
+        keys::{ScopePicker, SecretPanel},
+        session::signed_in,
+    },
+};
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_navigate, NavigateOptions};
+use std::collections::BTreeSet;
+
+/// The create-key page.
+#[component]
+pub fn NewKeyPage() -> impl IntoView {
+    signed_in(|me: Me| match me.active_org().cloned() {
+        None => Either::Left(view! {
+            <Title text="Create a key" />
+            <section class="empty-state">
+                <h1>"Create a key"</h1>
+                <p>"Keys belong to organisations, and you are not in one yet."</p>
+                <p><A href="/organisations/new">"Create an organisation"</A></p>
+            </section>
+        }),
+        Some(org) => Either::Right(view! { <NewKey org /> }),
+    })
+}
+
+#[component]
+fn NewKey(org: OrgSummary) -> impl IntoView {
+    let org_id = org.id;
+    let form = Resource::new(move || org_id, key_form);
+    let create = ServerAction::<CreateKey>::new();
+    let created = success_of(create);
+    let navigate = use_navigate();
+    view! {
+        <Title text="Create a key" />
+        <div class="page-head">
+            <h1>"Create an API key"</h1>
+            <p class="lede">"For " {org.name.clone()} ". The key will belong to you."</p>
+        </div>
+        <noscript>
+            <p class="panel panel-error">
+                "Creating a key needs JavaScript: its secret is shown once, in your browser only. Turn JavaScript on to continue."
+            </p>
+        </noscript>
+        {move || match created.get() {
+            Some(new_key) => {
+                let navigate = navigate.clone();
+                let key_id = new_key.key.key_id.clone();
+                let on_done = Callback::new(move |_| {
+                    created.set(None);
+                    create.value().set(None);
+                    navigate(&format!("/keys/{key_id}"), NavigateOptions::default());
+                });
+                Either::Left(view! { <SecretPanel created=new_key on_done /> })
+            }
+            None => Either::Right(view! {
+                <Suspense fallback=|| view! { <p role="status">"Loading the form…"</p> }>
+                    {move || Suspend::new(async move {
+                        match form.await {
+                            Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
+                            Ok(data) => Either::Right(view! { <KeyForm org_id data create /> }),
+                        }
+                    })}
+                </Suspense>
+            }),
+        }}
+    }
+}
+
+#[component]
+fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> impl IntoView {
+    let error = action_error(create);
+    let selected = RwSignal::new(
+        data.default_scopes
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<String>>(),
+    );
+    let environment = RwSignal::new(Environment::Sandbox);
+    let expiry = RwSignal::new(DEFAULT_LIFETIME_DAYS.to_string());
+    view! {
+        <FormMessage error />
+        <ActionForm action=create attr:novalidate=true attr:class="stack key-form">
+            <input type="hidden" name="org_id" value=org_id.to_string() />
+            <input type="hidden" name="request_token" value=data.request_token.clone() />
+            <Field
+                label="Name"
+                name="name"
+                hint="How people will recognise the key, e.g. “Billing sync”."
+                required=true
+                autofocus=true
+                maxlength=MAX_NAME_CHARS as u32
+                error=field_error(error, "name")
+            />
+            <TextArea
+                label="Purpose"
+                name="purpose"
+                hint="What will use this key, and why. Whoever reviews it later will thank you."
+                required=true
+                rows=2
+                maxlength=MAX_PURPOSE_CHARS as u32
+                error=field_error(error, "purpose")
+            />
+            <Field
+                label="Service or app (optional)"
+                name="service"
+                hint="The system that will hold the key, e.g. “invoice-worker”."
+                maxlength=MAX_SERVICE_CHARS as u32
+                error=field_error(error, "service")
+            />
+            <fieldset class="radio-group">
+                <legend>"Environment"</legend>
+                {data
+                    .environments
+                    .iter()
+                    .map(|&env| {
+                        let (hint, class) = match env {
+                            Environment::Sandbox => ("Test data only. Safe to experiment with.", "env-option"),
+                            Environment::Production => ("Real data and real money. Keys start with _live_ and are marked everywhere.", "env-option env-option-live"),
+                        };
+                        view! {
+                            <label class=class>
+                                <input
+                                    type="radio"
+                                    name="environment"
+                                    value=env.as_str()
+                                    checked=env == Environment::Sandbox
+                                    on:change=move |_| environment.set(env)
+                                />
+                                <span class="option-title">{env.label()}</span>
+                                <span class="hint">{hint}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                {move || field_error(error, "environment").get().map(|m| view! { <p class="field-error">{m}</p> })}
+            </fieldset>
+            <ScopePicker
+                catalog=data.catalog.clone()
+                selected
+                error=field_error(error, "scopes")
+                confirm_error=field_error(error, "confirm_high_risk")
+                ask_confirmation=true
+            />
+            <div class="field">
+                <label for="field-expiry">"Expires"</label>
+                <p class="hint" id="field-expiry-hint">"Keys can live at most 365 days. Shorter is safer; rotating is easy."</p>
+                <select
+                    id="field-expiry"
+                    name="expiry"
+                    aria-describedby="field-expiry-hint"
+                    aria-invalid=move || field_error(error, "expiry").with(Option::is_some).then_some("true")
+                    on:change=move |ev| expiry.set(event_target_value(&ev))
+                >
+                    {LIFETIME_PRESETS
+                        .iter()
+                        .map(|days| {
+                            let label = if *days == DEFAULT_LIFETIME_DAYS { format!("In {days} days (default)") } else { format!("In {days} days") };
+                            view! { <option value=days.to_string() selected=*days == DEFAULT_LIFETIME_DAYS>{label}</option> }
+                        })
+                        .collect_view()}
+                    <option value="date">"On a date…"</option>
+                </select>
+                <div class="date-choice" class:js-hidden=move || expiry.get() != "date">
+                    <label for="field-expiry_date">"Last day the key works (UTC)"</label>
+                    <input id="field-expiry_date" type="date" name="expiry_date" />
+                </div>
+                {move || field_error(error, "expiry").get().map(|m| view! { <p class="field-error" id="field-expiry-error">{m}</p> })}
+            </div>
+            <TextArea
+                label="IP allowlist (optional)"
+                name="ip_allowlist"
+                hint="Addresses or CIDR blocks the key may be used from, separated by commas or new lines. Empty: anywhere."
+                rows=2
+                error=field_error(error, "ip_allowlist")
+            />
+            <SubmitButton label="Create key" busy_label="Creating…" pending=create.pending() />
+        </ActionForm>
+    }
+}
