@@ -98,6 +98,8 @@ pub struct KeyDetail {
     pub revoked_by: Option<String>,
     /// Why.
     pub revoked_reason: Option<String>,
+    /// Requests per minute allowed.
+    pub rate_limit_per_minute: i64,
     /// The rotation chain, oldest first (this key included).
     pub chain: Vec<ChainLink>,
     /// Its audit history, newest first.
@@ -119,6 +121,8 @@ pub struct KeyFormData {
     pub prefix: String,
     /// Environments the user may create keys in.
     pub environments: Vec<Environment>,
+    /// Requests per minute offered by default.
+    pub default_rate_limit: u32,
 }
 
 /// A key just made: its secret, shown once and never again.
@@ -176,6 +180,7 @@ pub async fn create_key(
     expiry_date: Option<String>,
     ip_allowlist: Option<String>,
     confirm_high_risk: Option<String>,
+    rate_limit: Option<String>,
 ) -> Result<CreatedKey, AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
@@ -194,6 +199,7 @@ pub async fn create_key(
                 expiry_date,
                 ip_allowlist: ip_allowlist.unwrap_or_default(),
                 confirm_high_risk: confirm_high_risk.is_some_and(|v| v == "true" || v == "on"),
+                rate_limit: rate_limit.unwrap_or_default(),
             };
             keys::create(&ctx.state, &actor, org_id, form, ctx.client_addr).await
         }

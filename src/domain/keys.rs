@@ -103,6 +103,23 @@ pub fn parse_expiry(
     }
 }
 
+/// Most requests per minute a key may be given.
+pub const MAX_RATE_LIMIT: u32 = 100_000;
+
+/// A key's rate limit in requests per minute; empty means `default`.
+pub fn parse_rate_limit(input: &str, default: u32) -> Result<u32, String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Ok(default);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_RATE_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "Enter a whole number of requests per minute from 1 to {MAX_RATE_LIMIT}."
+        )),
+    }
+}
+
 /// The addresses a key may be used from. Empty means anywhere.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpAllowlist(Vec<IpNet>);
@@ -386,6 +403,15 @@ mod tests {
         assert!(IpAllowlist::parse(&many.join(","))
             .unwrap_err()
             .contains("at most 50"));
+    }
+
+    #[test]
+    fn rate_limits_are_whole_positive_numbers() {
+        assert_eq!(parse_rate_limit("", 600), Ok(600));
+        assert_eq!(parse_rate_limit(" 120 ", 600), Ok(120));
+        assert!(parse_rate_limit("0", 600).is_err());
+        assert!(parse_rate_limit("1.5", 600).is_err());
+        assert!(parse_rate_limit("100001", 600).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod org;
 pub mod password;
 pub mod scopes;
 pub mod throttle;
+pub mod verify;
 
 pub use email::Email;
 pub use org::{OrgName, Role, StaffRole};

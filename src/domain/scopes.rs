@@ -72,12 +72,89 @@ pub struct Catalog {
     pub resources: Vec<Resource>,
     /// Scopes, in catalog order.
     pub scopes: Vec<Scope>,
+    /// Endpoint patterns, ready for matching (built on the server only).
+    #[serde(skip)]
+    routes: Vec<Route>,
+}
+
+/// One endpoint pattern: a method and path segments, `None` for `{param}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Route {
+    method: String,
+    segments: Vec<Option<String>>,
+    scope: usize,
+    pattern: String,
+}
+
+/// What a request maps to in the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EndpointMatch<'a> {
+    /// The scope that covers it.
+    pub scope: &'a Scope,
+    /// The endpoint pattern, `GET /v1/records/{id}`.
+    pub pattern: &'a str,
 }
 
 /// Most scopes one key may hold.
 pub const MAX_SCOPES_PER_KEY: usize = 64;
 
 impl Catalog {
+    /// A catalog of these resources and scopes, with its endpoints compiled
+    /// for matching.
+    pub fn new(resources: Vec<Resource>, scopes: Vec<Scope>) -> Self {
+        let routes = scopes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, scope)| {
+                scope.endpoints.iter().filter_map(move |endpoint| {
+                    let (method, path) = endpoint.split_once(' ')?;
+                    Some(Route {
+                        method: method.to_owned(),
+                        segments: path
+                            .trim_matches('/')
+                            .split('/')
+                            .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                            .collect(),
+                        scope: i,
+                        pattern: endpoint.clone(),
+                    })
+                })
+            })
+            .collect();
+        Self {
+            resources,
+            scopes,
+            routes,
+        }
+    }
+
+    /// The endpoint a request to `method path` hits, if the catalog lists it.
+    /// The query string and a trailing slash are ignored; `{param}` matches
+    /// any one non-empty segment.
+    pub fn endpoint_for(&self, method: &str, path: &str) -> Option<EndpointMatch<'_>> {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.segments.len() == segments.len())
+            // Literal segments beat parameters: `/v1/customers/export` is not
+            // `/v1/customers/{id}`.
+            .filter(|r| {
+                r.segments
+                    .iter()
+                    .zip(&segments)
+                    .all(|(want, got)| match want {
+                        Some(literal) => literal == got,
+                        None => !got.is_empty(),
+                    })
+            })
+            .max_by_key(|r| r.segments.iter().filter(|s| s.is_some()).count())
+            .map(|r| EndpointMatch {
+                scope: &self.scopes[r.scope],
+                pattern: &r.pattern,
+            })
+    }
+
     /// The scope called `name`.
     pub fn get(&self, name: &str) -> Option<&Scope> {
         self.scopes.iter().find(|s| s.name == name)
@@ -170,9 +247,9 @@ mod tests {
     }
 
     fn catalog() -> Catalog {
-        Catalog {
-            resources: vec![],
-            scopes: vec![
+        Catalog::new(
+            vec![],
+            vec![
                 scope("records:read", Risk::Low),
                 scope("records:write", Risk::Low),
                 scope("records:delete", Risk::High),
@@ -180,7 +257,51 @@ mod tests {
                 scope("payments:refund", Risk::High),
                 scope("audit:read", Risk::High),
             ],
+        )
+    }
+
+    fn with_endpoints(name: &str, endpoints: &[&str]) -> Scope {
+        Scope {
+            endpoints: endpoints.iter().map(|e| e.to_string()).collect(),
+            ..scope(name, Risk::Low)
         }
+    }
+
+    #[test]
+    fn requests_map_to_the_scope_that_covers_them() {
+        let c = Catalog::new(
+            vec![],
+            vec![
+                with_endpoints(
+                    "customers:read",
+                    &["GET /v1/customers", "GET /v1/customers/{id}"],
+                ),
+                with_endpoints("customers:export", &["GET /v1/customers/export"]),
+                with_endpoints("payments:refund", &["POST /v1/payments/{id}/refund"]),
+            ],
+        );
+        let scope = |m: &str, p: &str| c.endpoint_for(m, p).map(|e| e.scope.name.as_str());
+        assert_eq!(scope("GET", "/v1/customers"), Some("customers:read"));
+        assert_eq!(scope("get", "/v1/customers/"), Some("customers:read"));
+        assert_eq!(
+            scope("GET", "/v1/customers/42?expand=all"),
+            Some("customers:read")
+        );
+        assert_eq!(
+            scope("GET", "/v1/customers/export"),
+            Some("customers:export")
+        );
+        assert_eq!(
+            scope("POST", "/v1/payments/p_1/refund"),
+            Some("payments:refund")
+        );
+        assert_eq!(scope("POST", "/v1/customers"), None);
+        assert_eq!(scope("GET", "/v1/customers/42/orders"), None);
+        assert_eq!(scope("GET", "/v1/payments//refund"), None);
+        assert_eq!(
+            c.endpoint_for("GET", "/v1/customers/7").unwrap().pattern,
+            "GET /v1/customers/{id}"
+        );
     }
 
     #[test]

@@ -84,6 +84,8 @@ pub enum OrgAction {
     CreateKey,
     /// Read the organisation-wide audit trail.
     ViewAudit,
+    /// Read the organisation-wide usage.
+    ViewUsage,
 }
 
 /// Whether `actor` may do `action` in `org_id`; returns their membership.
@@ -97,7 +99,9 @@ pub fn authorize_org(
         .ok_or_else(|| AppError::NotFound("That organisation was not found.".to_owned()))?;
     match action {
         OrgAction::View | OrgAction::CreateKey => Ok(membership),
-        OrgAction::ManageMembers | OrgAction::ViewAudit if membership.role == Role::Admin => {
+        OrgAction::ManageMembers | OrgAction::ViewAudit | OrgAction::ViewUsage
+            if membership.role == Role::Admin =>
+        {
             Ok(membership)
         }
         OrgAction::ManageMembers => Err(AppError::Forbidden(
@@ -106,6 +110,29 @@ pub fn authorize_org(
         )),
         OrgAction::ViewAudit => Err(AppError::Forbidden(
             "Only an admin of this organisation can read its audit trail.".to_owned(),
+        )),
+        OrgAction::ViewUsage => Err(AppError::Forbidden(
+            "Only an admin of this organisation can see its usage. Your own keys' usage is on each key's page.".to_owned(),
+        )),
+    }
+}
+
+/// Things only the platform's staff do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaffAction {
+    /// See the platform's status (usage pipeline counters).
+    ViewStatus,
+    /// Create and revoke gateway tokens.
+    ManageGateways,
+}
+
+/// Whether `actor` is staff allowed to do `action`. Anyone else is told the
+/// page is for staff.
+pub fn authorize_staff(actor: &Actor, action: StaffAction) -> Result<StaffRole, AppError> {
+    match (actor.staff, action) {
+        (Some(role), StaffAction::ViewStatus | StaffAction::ManageGateways) => Ok(role),
+        (None, _) => Err(AppError::Forbidden(
+            "This is for the platform's staff only.".to_owned(),
         )),
     }
 }

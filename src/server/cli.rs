@@ -2,7 +2,7 @@
 
 use super::{
     build_state, clock::Clock, config::Settings, serve, setup, shutdown_signal, spawn_housekeeping,
-    staff, telemetry,
+    staff, telemetry, verify::gateway,
 };
 use crate::domain::StaffRole;
 use clap::{Parser, Subcommand};
@@ -27,6 +27,25 @@ enum Command {
     /// Manage the platform's staff.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Manage the tokens the platform's gateway presents to /v1/verify.
+    #[command(subcommand, name = "gateway-token")]
+    GatewayToken(GatewayTokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum GatewayTokenCommand {
+    /// Make a token and print it, once.
+    Create {
+        /// A name that says where the token is used, e.g. edge-gateway-eu.
+        name: String,
+    },
+    /// Revoke a token: verification refuses it at once.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+    /// List the tokens (never the tokens themselves).
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +143,43 @@ pub async fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::GatewayToken(GatewayTokenCommand::Create { name }) => {
+            match gateway::create(&state, &name, None).await {
+                Ok(token) => {
+                    eprintln!("Gateway token {} created. It is shown once; store it in the gateway's secret store:", token.name);
+                    println!("{}", token.token);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::GatewayToken(GatewayTokenCommand::Revoke { name }) => {
+            match gateway::revoke(&state, &name).await {
+                Ok(()) => {
+                    println!("gateway token {} revoked", name.trim());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::GatewayToken(GatewayTokenCommand::List) => match gateway::list(&state.db).await {
+            Ok(tokens) if tokens.is_empty() => {
+                println!("no gateway tokens yet");
+                ExitCode::SUCCESS
+            }
+            Ok(tokens) => {
+                for t in tokens {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "live"
+                    };
+                    println!("{state:8} {:20} {}", t.display_id, t.name);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Staff(StaffCommand::List) => match staff::list(&state.db).await {
             Ok(rows) if rows.is_empty() => {
                 println!("no staff yet");

@@ -109,6 +109,42 @@ pub struct Settings {
     #[arg(long, env = "PORTICO_KEY_PREFIX", default_value = "prt", global = true)]
     pub key_prefix: String,
 
+    /// Requests per minute a new key allows unless its creator picks another limit.
+    #[arg(
+        long,
+        env = "PORTICO_DEFAULT_RATE_LIMIT",
+        default_value = "600",
+        global = true
+    )]
+    pub default_rate_limit: String,
+
+    /// Days raw usage events are kept (per-request detail: endpoints, addresses).
+    #[arg(
+        long,
+        env = "PORTICO_USAGE_RETENTION_DAYS",
+        default_value = "30",
+        global = true
+    )]
+    pub usage_retention_days: String,
+
+    /// Days hourly usage counts are kept.
+    #[arg(
+        long,
+        env = "PORTICO_ROLLUP_RETENTION_DAYS",
+        default_value = "400",
+        global = true
+    )]
+    pub rollup_retention_days: String,
+
+    /// Usage events buffered in memory before new ones are dropped (and counted).
+    #[arg(
+        long,
+        env = "PORTICO_USAGE_BUFFER",
+        default_value = "100000",
+        global = true
+    )]
+    pub usage_buffer: String,
+
     /// Folder holding the built stylesheet, WASM and static files.
     #[arg(
         long,
@@ -222,6 +258,14 @@ pub struct Config {
     pub scope_catalog: Option<PathBuf>,
     /// The product prefix of API keys.
     pub key_prefix: KeyPrefix,
+    /// Requests per minute for new keys by default.
+    pub default_rate_limit: u32,
+    /// Days raw usage events are kept.
+    pub usage_retention_days: i64,
+    /// Days hourly usage counts are kept.
+    pub rollup_retention_days: i64,
+    /// Usage events buffered in memory.
+    pub usage_buffer: usize,
 }
 
 /// A setting that could not be used, named by its environment variable and flag.
@@ -474,6 +518,39 @@ impl Settings {
         let key_prefix = KeyPrefix::parse(self.key_prefix.trim())
             .map_err(|p| bad("PORTICO_KEY_PREFIX", "key-prefix", &self.key_prefix, p))?;
 
+        let default_rate_limit = parse_count(
+            "PORTICO_DEFAULT_RATE_LIMIT",
+            "default-rate-limit",
+            &self.default_rate_limit,
+            1..=1_000_000,
+        )? as u32;
+        let usage_retention_days = parse_count(
+            "PORTICO_USAGE_RETENTION_DAYS",
+            "usage-retention-days",
+            &self.usage_retention_days,
+            1..=3650,
+        )? as i64;
+        let rollup_retention_days = parse_count(
+            "PORTICO_ROLLUP_RETENTION_DAYS",
+            "rollup-retention-days",
+            &self.rollup_retention_days,
+            1..=36500,
+        )? as i64;
+        if rollup_retention_days < usage_retention_days {
+            return Err(bad(
+                "PORTICO_ROLLUP_RETENTION_DAYS",
+                "rollup-retention-days",
+                &self.rollup_retention_days,
+                "must be at least PORTICO_USAGE_RETENTION_DAYS",
+            ));
+        }
+        let usage_buffer = parse_count(
+            "PORTICO_USAGE_BUFFER",
+            "usage-buffer",
+            &self.usage_buffer,
+            100..=10_000_000,
+        )? as usize;
+
         Ok(Config {
             database_url: self.database_url.clone(),
             database_kind,
@@ -489,6 +566,10 @@ impl Settings {
             site_root: self.site_root.clone(),
             scope_catalog,
             key_prefix,
+            default_rate_limit,
+            usage_retention_days,
+            rollup_retention_days,
+            usage_buffer,
         })
     }
 }
@@ -512,6 +593,10 @@ impl Config {
             site_root: "target/site".to_owned(),
             scope_catalog: None,
             key_prefix: "prt".to_owned(),
+            default_rate_limit: "600".to_owned(),
+            usage_retention_days: "30".to_owned(),
+            rollup_retention_days: "400".to_owned(),
+            usage_buffer: "100000".to_owned(),
         };
         settings
             .resolve()

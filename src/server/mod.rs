@@ -15,11 +15,14 @@ pub mod errors;
 pub mod http;
 pub mod keys;
 pub mod orgs;
+pub mod sample_api;
 pub mod setup;
 pub mod staff;
 pub mod state;
 pub mod telemetry;
 pub mod tokens;
+pub mod usage;
+pub mod verify;
 
 use clock::Clock;
 use config::Config;
@@ -48,14 +51,21 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
-    Ok(AppState {
+    let usage = usage::UsagePipeline::start(db.clone(), config.usage_buffer);
+    let state = AppState {
         leptos_options,
         db,
         config: Arc::new(config),
         clock,
         secret: Arc::new(secret),
         catalog: Arc::new(catalog),
-    })
+        key_cache: verify::cache::KeyCache::new(Duration::from_secs(60)),
+        gateway_cache: verify::gateway::GatewayCache::default(),
+        rate_limiter: verify::rate_limit::RateLimiter::default(),
+        usage,
+    };
+    verify::invalidation::spawn_listener(&state);
+    Ok(state)
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then
@@ -90,6 +100,23 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
             }
             if round % 10 != 0 {
                 continue;
+            }
+            state
+                .rate_limiter
+                .prune(Duration::from_secs(120), std::time::Instant::now());
+            let now = state.clock.now();
+            match state.db.acquire().await {
+                Ok(mut conn) => {
+                    let events = now - chrono::Duration::days(state.config.usage_retention_days);
+                    let hourly = now - chrono::Duration::days(state.config.rollup_retention_days);
+                    if let Err(e) = db::usage::prune_events(conn.conn(), events).await {
+                        tracing::warn!(error = %e, "could not prune old usage events");
+                    }
+                    if let Err(e) = db::usage::prune_hourly(conn.conn(), hourly).await {
+                        tracing::warn!(error = %e, "could not prune old usage counts");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "housekeeping could not reach the database"),
             }
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");

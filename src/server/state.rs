@@ -1,6 +1,10 @@
 //! What every handler and server function can reach.
 
 use super::{clock::Clock, config::Config, config::ServerSecret, db::Db};
+use super::{
+    usage::UsagePipeline,
+    verify::{cache::KeyCache, gateway::GatewayCache, rate_limit::RateLimiter},
+};
 use crate::domain::scopes::Catalog;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -22,4 +26,12 @@ pub struct AppState {
     pub secret: Arc<ServerSecret>,
     /// The scope catalog.
     pub catalog: Arc<Catalog>,
+    /// Keys cached for verification.
+    pub key_cache: KeyCache,
+    /// Gateway tokens cached for verification.
+    pub gateway_cache: GatewayCache,
+    /// Per-key rate limits.
+    pub rate_limiter: RateLimiter,
+    /// Where verifications are recorded.
+    pub usage: UsagePipeline,
 }

@@ -31,10 +31,11 @@ pub enum Backend {
 /// A running server and what the test needs to drive it.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub database_url: String,
     pub state: AppState,
     pub clock: Clock,
     shutdown: Option<oneshot::Sender<()>>,
-    _cleanup: Cleanup,
+    _cleanup: Option<Cleanup>,
 }
 
 /// Removes a test database when dropped.
@@ -125,6 +126,19 @@ impl TestApp {
     /// Spawns a server after `adjust` has changed its settings.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let (url, cleanup) = fresh_database(backend).await;
+        Self::start(url, Some(cleanup), adjust).await
+    }
+
+    /// Another instance on the same database (for cross-instance tests).
+    pub async fn second_instance(&self) -> Self {
+        Self::start(self.database_url.clone(), None, |_| {}).await
+    }
+
+    async fn start(
+        url: String,
+        cleanup: Option<Cleanup>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::for_database(&url);
         adjust(&mut config);
         let clock = Clock::manual(start_time());
@@ -144,6 +158,7 @@ impl TestApp {
         });
         TestApp {
             addr,
+            database_url: url,
             state,
             clock,
             shutdown: Some(tx),

@@ -8,3 +8,4 @@ mod keys;
 mod organisations;
 mod security;
 mod setup;
+mod verify;

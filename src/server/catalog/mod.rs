@@ -160,7 +160,7 @@ pub fn parse(source: &str, file: &str) -> Result<Catalog, String> {
             .position(|n| *n == r.name)
             .unwrap_or(usize::MAX)
     });
-    Ok(Catalog { resources, scopes })
+    Ok(Catalog::new(resources, scopes))
 }
 
 fn capitalise(s: &str) -> String {

@@ -54,13 +54,16 @@ pub struct KeyRow {
     pub revoked_by_email: Option<String>,
     /// Why.
     pub revoked_reason: Option<String>,
+    /// Requests per minute allowed.
+    pub rate_limit_per_minute: i64,
 }
 
 const SELECT: &str = "select k.id, k.key_id, k.org_id, k.owner_id, owner.email as owner_email,
         creator.email as created_by_email, k.name, k.purpose, k.service, k.environment, k.scopes,
         k.ip_allowlist, k.secret_hash, k.created_at, k.expires_at, k.last_used_at, k.last_used_addr,
         k.predecessor_id, k.successor_id, k.rotating_until, k.revoked_at,
-        revoker.email as revoked_by_email, k.revoked_reason
+        revoker.email as revoked_by_email, k.revoked_reason,
+        cast(k.rate_limit_per_minute as bigint) as rate_limit_per_minute
     from api_keys k
     join users owner on owner.id = k.owner_id
     join users creator on creator.id = k.created_by
@@ -99,6 +102,8 @@ pub struct NewKey<'a> {
     pub predecessor_id: Option<i64>,
     /// The form's one-time token, so a double submit makes one key.
     pub create_token: Option<&'a str>,
+    /// Requests per minute allowed.
+    pub rate_limit_per_minute: i64,
 }
 
 /// Stores a new key and returns its row id.
@@ -106,8 +111,9 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
     on_conn!(conn, |c| {
         sqlx::query_scalar(
             "insert into api_keys (key_id, org_id, owner_id, created_by, name, purpose, service, environment,
-                scopes, ip_allowlist, secret_hash, created_at, expires_at, predecessor_id, create_token)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                scopes, ip_allowlist, secret_hash, created_at, expires_at, predecessor_id, create_token,
+                rate_limit_per_minute)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              returning id",
         )
         .bind(key.key_id)
@@ -125,6 +131,7 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         .bind(key.expires_at)
         .bind(key.predecessor_id)
         .bind(key.create_token)
+        .bind(key.rate_limit_per_minute)
         .fetch_one(c)
         .await
     })
@@ -284,5 +291,53 @@ pub async fn mark_expiry_recorded(
             .execute(c)
             .await
             .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// What verification needs of a key: no emails, no joins.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VerifyRow {
+    /// Row id.
+    pub id: i64,
+    /// Public key id.
+    pub key_id: String,
+    /// Organisation.
+    pub org_id: i64,
+    /// `sandbox` or `production`.
+    pub environment: String,
+    /// Scopes, space-separated.
+    pub scopes: String,
+    /// CIDR blocks, space-separated.
+    pub ip_allowlist: String,
+    /// HMAC of the secret, hex.
+    pub secret_hash: String,
+    /// Expires.
+    pub expires_at: DateTime<Utc>,
+    /// End of the rotation overlap.
+    pub rotating_until: Option<DateTime<Utc>>,
+    /// Revoked at.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Suspended at.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// Suspension ends by itself at.
+    pub suspended_until: Option<DateTime<Utc>>,
+    /// `not_required`, `pending`, `approved` or `rejected`.
+    pub approval: String,
+    /// Requests per minute allowed.
+    pub rate_limit_per_minute: i64,
+}
+
+/// The key with this public id, as verification sees it.
+pub async fn for_verification(conn: Conn<'_>, key_id: &str) -> sqlx::Result<Option<VerifyRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select id, key_id, org_id, environment, scopes, ip_allowlist, secret_hash, expires_at,
+                    rotating_until, revoked_at, suspended_at, suspended_until, approval,
+                    cast(rate_limit_per_minute as bigint) as rate_limit_per_minute
+             from api_keys where key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(c)
+        .await
     })
 }

@@ -7,6 +7,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod gateway_tokens;
 pub mod invitations;
 pub mod memberships;
 pub mod organisations;

@@ -53,3 +53,190 @@ pub async fn add_hourly(
         .map(|_| ())
     })
 }
+
+/// Moves a key's last use forward to `at` (never back).
+pub async fn note_last_use(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    at: DateTime<Utc>,
+    addr: Option<&str>,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update api_keys set last_used_at = $2, last_used_addr = $3
+             where id = $1 and (last_used_at is null or last_used_at <= $2)",
+        )
+        .bind(key_row_id)
+        .bind(at)
+        .bind(addr)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Deletes raw events older than `before`. Returns how many.
+pub async fn prune_events(conn: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_conn!(conn, |c| {
+        sqlx::query("delete from usage_events where at < $1")
+            .bind(before)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+}
+
+/// Deletes hourly counts older than `before`. Returns how many.
+pub async fn prune_hourly(conn: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_conn!(conn, |c| {
+        sqlx::query("delete from usage_hourly where hour < $1")
+            .bind(before)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+}
+
+/// One hourly count.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HourlyRow {
+    /// The key.
+    pub key_id: i64,
+    /// Start of the hour.
+    pub hour: DateTime<Utc>,
+    /// The scope checked ("" when none).
+    pub scope: String,
+    /// The answer.
+    pub outcome: String,
+    /// How many.
+    pub requests: i64,
+}
+
+/// A key's hourly counts since `since`.
+pub async fn hourly_for_key(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<HourlyRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select key_id, hour, scope, outcome, requests from usage_hourly where key_id = $1 and hour >= $2",
+        )
+        .bind(key_row_id)
+        .bind(hour_of(since))
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// The hourly counts of every key of an organisation since `since`.
+pub async fn hourly_for_org(
+    conn: Conn<'_>,
+    org_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<HourlyRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select h.key_id, h.hour, h.scope, h.outcome, h.requests
+             from usage_hourly h join api_keys k on k.id = h.key_id
+             where k.org_id = $1 and h.hour >= $2",
+        )
+        .bind(org_id)
+        .bind(hour_of(since))
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// A key's requests since `since` by method and path, busiest first.
+pub async fn endpoints_for_key(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Option<String>, Option<String>, i64)>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select method, path, count(*) from usage_events where key_id = $1 and at >= $2
+             group by method, path order by count(*) desc limit 500",
+        )
+        .bind(key_row_id)
+        .bind(since)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// A key's busiest client addresses since `since`.
+pub async fn addresses_for_key(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<(Option<String>, i64)>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select client_addr, count(*) from usage_events where key_id = $1 and at >= $2
+             group by client_addr order by count(*) desc, client_addr limit $3",
+        )
+        .bind(key_row_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// A verification, with the key's public id and name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The key's public id, if it exists.
+    pub key_public_id: Option<String>,
+    /// Its name.
+    pub key_name: Option<String>,
+    /// Its environment.
+    pub key_environment: Option<String>,
+    /// The scope checked.
+    pub scope: Option<String>,
+    /// Method.
+    pub method: Option<String>,
+    /// Path.
+    pub path: Option<String>,
+    /// The answer.
+    pub outcome: String,
+    /// Client address.
+    pub client_addr: Option<String>,
+}
+
+/// An organisation's most recent refused verifications since `since`.
+pub async fn recent_denied_for_org(
+    conn: Conn<'_>,
+    org_id: i64,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<EventRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select e.at, k.key_id as key_public_id, k.name as key_name, k.environment as key_environment,
+                    e.scope, e.method, e.path, e.outcome, e.client_addr
+             from usage_events e left join api_keys k on k.id = e.key_id
+             where e.org_id = $1 and e.at >= $2 and e.outcome <> 'ok'
+             order by e.at desc, e.id desc limit $3",
+        )
+        .bind(org_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// How many raw usage events are stored.
+pub async fn count_events(conn: Conn<'_>) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| sqlx::query_scalar(
+        "select count(*) from usage_events"
+    )
+    .fetch_one(c)
+    .await)
+}

@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(idle));
 
     Router::new()
+        .merge(crate::server::verify::api::routes())
+        .merge(crate::server::sample_api::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/api/{*fn_name}", post(server_fn_handler))
         .leptos_routes_with_context(&state, routes, leptos_context(state.clone()), {

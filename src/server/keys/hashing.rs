@@ -23,12 +23,17 @@ pub fn hash_key(secret: &ServerSecret, key: &str) -> String {
     hex::encode(mac(secret, key).finalize().into_bytes())
 }
 
-/// Whether `key` hashes to `stored`, compared in constant time.
+/// Whether `key` hashes to `stored` (hex), compared in constant time.
 pub fn key_matches(secret: &ServerSecret, key: &str, stored: &str) -> bool {
     match hex::decode(stored) {
-        Ok(expected) => mac(secret, key).verify_slice(&expected).is_ok(),
+        Ok(expected) => key_matches_bytes(secret, key, &expected),
         Err(_) => false,
     }
+}
+
+/// Whether `key` hashes to `expected` (raw bytes), compared in constant time.
+pub fn key_matches_bytes(secret: &ServerSecret, key: &str, expected: &[u8]) -> bool {
+    mac(secret, key).verify_slice(expected).is_ok()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::{
     },
     errors::internal,
     state::AppState,
+    verify::invalidation::{self, Change},
 };
 use crate::{
     api::keys::{AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData, KeySummary},
@@ -53,6 +54,8 @@ pub struct NewKeyForm {
     pub ip_allowlist: String,
     /// Whether the user confirmed the high-risk scopes.
     pub confirm_high_risk: bool,
+    /// Requests per minute; empty for the default.
+    pub rate_limit: String,
 }
 
 /// What the edit form sends.
@@ -125,7 +128,12 @@ fn status_of(row: &KeyRow, now: DateTime<Utc>) -> KeyStatus {
     KeyStatus::at(now, row.expires_at, row.rotating_until, row.revoked_at)
 }
 
-fn summary(state: &AppState, row: &KeyRow, now: DateTime<Utc>) -> Result<KeySummary, AppError> {
+/// The list form of a key row.
+pub(crate) fn summary(
+    state: &AppState,
+    row: &KeyRow,
+    now: DateTime<Utc>,
+) -> Result<KeySummary, AppError> {
     let environment = environment_of(row)?;
     let status = status_of(row, now);
     Ok(KeySummary {
@@ -205,6 +213,7 @@ struct KeyTemplate<'a> {
     expires_at: DateTime<Utc>,
     predecessor_id: Option<i64>,
     create_token: Option<&'a str>,
+    rate_limit_per_minute: i64,
 }
 
 impl AsyncInsert for KeyTemplate<'_> {
@@ -227,6 +236,7 @@ impl AsyncInsert for KeyTemplate<'_> {
                 expires_at: self.expires_at,
                 predecessor_id: self.predecessor_id,
                 create_token: self.create_token,
+                rate_limit_per_minute: self.rate_limit_per_minute,
             },
         )
         .await
@@ -259,6 +269,7 @@ pub fn form_data(state: &AppState, actor: &Actor, org_id: i64) -> Result<KeyForm
         request_token: super::tokens::NewToken::generate().reveal().to_owned(),
         prefix: state.config.key_prefix.as_str().to_owned(),
         environments: Environment::ALL.to_vec(),
+        default_rate_limit: state.config.default_rate_limit,
     })
 }
 
@@ -303,6 +314,9 @@ pub async fn create(
     let allowlist = IpAllowlist::parse(&form.ip_allowlist)
         .map_err(|m| errors.push(FieldError::new("ip_allowlist", m)))
         .ok();
+    let rate_limit = rules::parse_rate_limit(&form.rate_limit, state.config.default_rate_limit)
+        .map_err(|m| errors.push(FieldError::new("rate_limit", m)))
+        .ok();
     if let Some(scopes) = &scopes {
         let high: Vec<&str> = state
             .catalog
@@ -324,6 +338,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    let rate_limit = rate_limit.expect("checked");
     let (name, purpose, service, environment, scopes, expires_at, allowlist) = (
         name.expect("checked"),
         purpose.expect("checked"),
@@ -350,6 +365,7 @@ pub async fn create(
         expires_at,
         predecessor_id: None,
         create_token: Some(token),
+        rate_limit_per_minute: i64::from(rate_limit),
     };
     let mut tx = state.db.begin().await?;
     let (id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
@@ -363,7 +379,7 @@ pub async fn create(
             action: "created",
             reason: None,
             details: Some(
-                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries()})
+                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit})
                     .to_string(),
             ),
             client_addr: Some(addr.to_string()),
@@ -418,7 +434,7 @@ pub async fn list(
 }
 
 /// Loads a key `actor` may act on, or answers "not found".
-async fn load_for(
+pub(crate) async fn load_for(
     state: &AppState,
     actor: &Actor,
     key_id: &str,
@@ -585,6 +601,7 @@ pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<Key
         revoked_at: row.revoked_at,
         revoked_by: row.revoked_by_email.clone(),
         revoked_reason: row.revoked_reason.clone(),
+        rate_limit_per_minute: row.rate_limit_per_minute,
         chain,
         audit,
         high_risk_scopes,
@@ -641,6 +658,7 @@ pub async fn rotate(
         expires_at: now + lifetime,
         predecessor_id: Some(old.id),
         create_token: None,
+        rate_limit_per_minute: old.rate_limit_per_minute,
     };
     let mut tx = state.db.begin().await?;
     let (new_id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
@@ -697,6 +715,7 @@ pub async fn rotate(
         .await?;
     }
     tx.commit().await?;
+    state.key_cache.invalidate(&old.key_id);
     tracing::info!(user_id = actor.user_id, old = %old_display, new = key.display_id(), overlap = overlap.as_str(), "key rotated");
 
     let mut conn = state.db.acquire().await?;
@@ -758,7 +777,9 @@ pub async fn retire(
         ));
     }
     retire_in(&mut tx, &row, actor, now, Some(addr.to_string()), None).await?;
+    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     tx.commit().await?;
+    state.key_cache.invalidate(&row.key_id);
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key retired");
     Ok(())
 }
@@ -817,7 +838,9 @@ pub async fn revoke(
         },
     )
     .await?;
+    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     tx.commit().await?;
+    state.key_cache.invalidate(&row.key_id);
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key revoked");
     Ok(())
 }
@@ -930,6 +953,7 @@ pub async fn update(
         )
         .await?;
     }
+    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     if purpose != row.purpose || service != row.service {
         record(
             &mut tx,

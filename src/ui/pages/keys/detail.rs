@@ -295,9 +295,8 @@ fn EditKey(detail: KeyDetail, update: ServerAction<UpdateKey>) -> impl IntoView 
     let error = action_error(update);
     let saved = move || matches!(update.value().get(), Some(Ok(())));
     let selected = RwSignal::new(s.scopes.iter().cloned().collect::<BTreeSet<_>>());
-    let catalog = crate::domain::scopes::Catalog {
-        resources: s
-            .scopes
+    let catalog = crate::domain::scopes::Catalog::new(
+        s.scopes
             .iter()
             .map(|n| n.split(':').next().unwrap_or(n).to_owned())
             .collect::<BTreeSet<_>>()
@@ -308,8 +307,7 @@ fn EditKey(detail: KeyDetail, update: ServerAction<UpdateKey>) -> impl IntoView 
                 description: String::new(),
             })
             .collect(),
-        scopes: s
-            .scopes
+        s.scopes
             .iter()
             .map(|n| crate::domain::scopes::Scope {
                 name: n.clone(),
@@ -322,7 +320,7 @@ fn EditKey(detail: KeyDetail, update: ServerAction<UpdateKey>) -> impl IntoView 
                 endpoints: vec![],
             })
             .collect(),
-    };
+    );
     view! {
         <details class="action" open=error.with_untracked(Option::is_some)>
             <summary>"Edit"</summary>

@@ -1,0 +1,133 @@
+//! The answers verification gives, shared by the API, the tower layer, the
+//! usage records and the docs page.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a key was accepted or refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyCode {
+    /// Valid for what was asked.
+    Ok,
+    /// Not shaped like a key, or the checksum fails: no lookup was made.
+    Malformed,
+    /// Well formed, but no such key, or the secret is wrong.
+    Unknown,
+    /// Past its expiry or the end of its rotation overlap.
+    Expired,
+    /// Revoked, for good.
+    Revoked,
+    /// Suspended by staff or an admin (reversible).
+    Suspended,
+    /// Waiting for an admin to approve it.
+    PendingApproval,
+    /// The key lacks the scope the request needs.
+    ScopeDenied,
+    /// The client address is not on the key's allowlist.
+    IpDenied,
+    /// A sandbox key used against production, or the other way round.
+    EnvMismatch,
+    /// Over the key's requests-per-minute limit.
+    RateLimited,
+}
+
+impl VerifyCode {
+    /// Every code, in the order checks are made.
+    pub const ALL: [VerifyCode; 11] = [
+        VerifyCode::Ok,
+        VerifyCode::Malformed,
+        VerifyCode::Unknown,
+        VerifyCode::Revoked,
+        VerifyCode::Suspended,
+        VerifyCode::PendingApproval,
+        VerifyCode::Expired,
+        VerifyCode::EnvMismatch,
+        VerifyCode::IpDenied,
+        VerifyCode::ScopeDenied,
+        VerifyCode::RateLimited,
+    ];
+
+    /// The wire and stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyCode::Ok => "ok",
+            VerifyCode::Malformed => "malformed",
+            VerifyCode::Unknown => "unknown",
+            VerifyCode::Expired => "expired",
+            VerifyCode::Revoked => "revoked",
+            VerifyCode::Suspended => "suspended",
+            VerifyCode::PendingApproval => "pending_approval",
+            VerifyCode::ScopeDenied => "scope_denied",
+            VerifyCode::IpDenied => "ip_denied",
+            VerifyCode::EnvMismatch => "env_mismatch",
+            VerifyCode::RateLimited => "rate_limited",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == input)
+    }
+
+    /// What it means, for people reading dashboards and docs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            VerifyCode::Ok => "Valid for what was asked.",
+            VerifyCode::Malformed => {
+                "Not shaped like a key, or its checksum fails (a typo). Rejected without a lookup."
+            }
+            VerifyCode::Unknown => "No such key, or the secret part is wrong.",
+            VerifyCode::Expired => "Past its expiry date, or its rotation overlap has ended.",
+            VerifyCode::Revoked => "Revoked. Permanent.",
+            VerifyCode::Suspended => "Suspended by platform support or an admin. Reversible.",
+            VerifyCode::PendingApproval => "Created, but waiting for an admin's approval.",
+            VerifyCode::ScopeDenied => "The key does not hold the scope this request needs.",
+            VerifyCode::IpDenied => "The client address is not on the key's IP allowlist.",
+            VerifyCode::EnvMismatch => {
+                "A sandbox key used against production, or the other way round."
+            }
+            VerifyCode::RateLimited => "Over the key's requests-per-minute limit.",
+        }
+    }
+
+    /// Whether the request may go ahead.
+    pub fn is_valid(self) -> bool {
+        self == VerifyCode::Ok
+    }
+
+    /// The HTTP status a gateway (or Portico's tower layer) answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            VerifyCode::Ok => 200,
+            VerifyCode::Malformed
+            | VerifyCode::Unknown
+            | VerifyCode::Expired
+            | VerifyCode::Revoked
+            | VerifyCode::Suspended
+            | VerifyCode::PendingApproval => 401,
+            VerifyCode::ScopeDenied | VerifyCode::IpDenied | VerifyCode::EnvMismatch => 403,
+            VerifyCode::RateLimited => 429,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_map_to_statuses() {
+        for code in VerifyCode::ALL {
+            assert_eq!(VerifyCode::parse(code.as_str()), Some(code));
+            assert_eq!(
+                serde_json::to_string(&code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
+        }
+        assert_eq!(VerifyCode::Ok.http_status(), 200);
+        assert_eq!(VerifyCode::Revoked.http_status(), 401);
+        assert_eq!(VerifyCode::ScopeDenied.http_status(), 403);
+        assert_eq!(VerifyCode::RateLimited.http_status(), 429);
+        assert!(!VerifyCode::Suspended.is_valid());
+    }
+}

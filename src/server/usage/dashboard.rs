@@ -1,0 +1,289 @@
+//! The numbers behind the usage pages.
+
+use crate::{
+    api::usage::{Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, UsageBucket, UsageRange},
+    domain::{key_format::display_id, key_format::Environment, verify::VerifyCode},
+    error::AppError,
+    server::{
+        authz::{authorize_org, Actor, KeyAction, OrgAction},
+        db::{api_keys, usage},
+        keys::{load_for, summary},
+        state::AppState,
+    },
+};
+use chrono::{DateTime, DurationRound, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// The start of the first bar, so that the last bar holds `now`.
+fn first_bucket(range: UsageRange, now: DateTime<Utc>) -> DateTime<Utc> {
+    let current = now.duration_trunc(range.bucket()).unwrap_or(now);
+    current - range.bucket() * (range.buckets() as i32 - 1)
+}
+
+/// Sorts counts, busiest first, and keeps the top `limit`.
+fn top(counts: HashMap<String, i64>, limit: usize) -> Vec<Count> {
+    let mut list: Vec<Count> = counts
+        .into_iter()
+        .map(|(label, requests)| Count { label, requests })
+        .collect();
+    list.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    list.truncate(limit);
+    list
+}
+
+/// Folds hourly counts into chart bars and totals.
+struct Tally {
+    buckets: Vec<UsageBucket>,
+    total: i64,
+    denied: i64,
+    by_outcome: HashMap<String, i64>,
+    by_scope: HashMap<String, i64>,
+}
+
+impl Tally {
+    fn new(range: UsageRange, now: DateTime<Utc>) -> (Self, DateTime<Utc>) {
+        let start = first_bucket(range, now);
+        let buckets = (0..range.buckets())
+            .map(|i| UsageBucket {
+                start: start + range.bucket() * i as i32,
+                ok: 0,
+                denied: 0,
+            })
+            .collect();
+        (
+            Self {
+                buckets,
+                total: 0,
+                denied: 0,
+                by_outcome: HashMap::new(),
+                by_scope: HashMap::new(),
+            },
+            start,
+        )
+    }
+
+    fn add(&mut self, range: UsageRange, start: DateTime<Utc>, row: &usage::HourlyRow) {
+        let index = (row.hour - start).num_seconds() / range.bucket().num_seconds();
+        let Some(bucket) = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.buckets.get_mut(i))
+        else {
+            return;
+        };
+        let ok = row.outcome == VerifyCode::Ok.as_str();
+        if ok {
+            bucket.ok += row.requests;
+        } else {
+            bucket.denied += row.requests;
+            self.denied += row.requests;
+        }
+        self.total += row.requests;
+        *self.by_outcome.entry(row.outcome.clone()).or_default() += row.requests;
+        if !row.scope.is_empty() {
+            *self.by_scope.entry(row.scope.clone()).or_default() += row.requests;
+        }
+    }
+}
+
+/// One key's usage, for whoever may see the key.
+pub async fn key_usage(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    range: UsageRange,
+) -> Result<KeyUsage, AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    let now = state.clock.now();
+    let (mut tally, start) = Tally::new(range, now);
+    let mut conn = state.db.acquire().await?;
+    for hourly in usage::hourly_for_key(conn.conn(), row.id, start).await? {
+        tally.add(range, start, &hourly);
+    }
+    let mut endpoints: HashMap<String, i64> = HashMap::new();
+    for (method, path, n) in usage::endpoints_for_key(conn.conn(), row.id, start).await? {
+        let label = match (method.as_deref(), path.as_deref()) {
+            (Some(m), Some(p)) => state
+                .catalog
+                .endpoint_for(m, p)
+                .map(|e| e.pattern.to_owned())
+                .unwrap_or_else(|| format!("{m} {p} (not in the catalog)")),
+            _ => "(scope checked directly)".to_owned(),
+        };
+        *endpoints.entry(label).or_default() += n;
+    }
+    let addresses = usage::addresses_for_key(conn.conn(), row.id, start, 10)
+        .await?
+        .into_iter()
+        .map(|(addr, n)| Count {
+            label: addr.unwrap_or_else(|| "(not given)".to_owned()),
+            requests: n,
+        })
+        .collect();
+    Ok(KeyUsage {
+        key: summary(state, &row, now)?,
+        range,
+        total: tally.total,
+        denied: tally.denied,
+        by_outcome: top(tally.by_outcome, 20),
+        by_scope: top(tally.by_scope, 50),
+        by_endpoint: top(endpoints, 20),
+        top_addresses: addresses,
+        buckets: tally.buckets,
+        last_used_addr: row.last_used_addr.clone(),
+        raw_retention_days: state.config.usage_retention_days,
+    })
+}
+
+/// An organisation's usage, for its admins.
+pub async fn org_usage(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    range: UsageRange,
+) -> Result<OrgUsage, AppError> {
+    authorize_org(actor, org_id, OrgAction::ViewUsage)?;
+    let now = state.clock.now();
+    let (mut tally, start) = Tally::new(range, now);
+    let mut conn = state.db.acquire().await?;
+    let mut per_key: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for hourly in usage::hourly_for_org(conn.conn(), org_id, start).await? {
+        tally.add(range, start, &hourly);
+        if hourly.hour >= start {
+            let entry = per_key.entry(hourly.key_id).or_default();
+            entry.0 += hourly.requests;
+            if hourly.outcome != VerifyCode::Ok.as_str() {
+                entry.1 += hourly.requests;
+            }
+        }
+    }
+    let prefix = state.config.key_prefix.as_str();
+    let keys = api_keys::list_for_org(conn.conn(), org_id, None).await?;
+    let mut rows: Vec<OrgKeyUsage> = keys
+        .iter()
+        .filter_map(|k| {
+            let environment = Environment::parse(&k.environment).ok()?;
+            let (requests, denied) = per_key.get(&k.id).copied().unwrap_or_default();
+            Some(OrgKeyUsage {
+                display_id: display_id(prefix, environment, &k.key_id),
+                key_id: k.key_id.clone(),
+                name: k.name.clone(),
+                environment,
+                requests,
+                denied,
+                last_used_at: k.last_used_at,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| b.last_used_at.cmp(&a.last_used_at))
+    });
+    let recent_denied = usage::recent_denied_for_org(conn.conn(), org_id, start, 50)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let env = e
+                .key_environment
+                .as_deref()
+                .and_then(|v| Environment::parse(v).ok())
+                .unwrap_or(Environment::Sandbox);
+            DeniedRequest {
+                at: e.at,
+                key: e
+                    .key_public_id
+                    .as_ref()
+                    .map(|id| (id.clone(), display_id(prefix, env, id))),
+                key_name: e.key_name,
+                outcome: VerifyCode::parse(&e.outcome).unwrap_or(VerifyCode::Unknown),
+                scope: e.scope,
+                endpoint: match (e.method, e.path) {
+                    (Some(m), Some(p)) => Some(format!("{m} {p}")),
+                    _ => None,
+                },
+                client_addr: e.client_addr,
+            }
+        })
+        .collect();
+    Ok(OrgUsage {
+        range,
+        total: tally.total,
+        denied: tally.denied,
+        by_outcome: top(tally.by_outcome, 20),
+        per_key: rows,
+        recent_denied,
+        buckets: tally.buckets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_last_bar_holds_now() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 15, 40, 0).unwrap();
+        assert_eq!(
+            first_bucket(UsageRange::Day, now),
+            Utc.with_ymd_and_hms(2026, 11, 26, 16, 0, 0).unwrap()
+        );
+        assert_eq!(
+            first_bucket(UsageRange::Week, now),
+            Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap()
+        );
+        assert_eq!(
+            first_bucket(UsageRange::Month, now),
+            Utc.with_ymd_and_hms(2026, 10, 29, 0, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn hourly_counts_fall_into_their_bars() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 27, 15, 40, 0).unwrap();
+        let (mut tally, start) = Tally::new(UsageRange::Week, now);
+        let row = |hour: DateTime<Utc>, outcome: &str, n| usage::HourlyRow {
+            key_id: 1,
+            hour,
+            scope: "records:read".into(),
+            outcome: outcome.into(),
+            requests: n,
+        };
+        tally.add(
+            UsageRange::Week,
+            start,
+            &row(
+                Utc.with_ymd_and_hms(2026, 11, 27, 15, 0, 0).unwrap(),
+                "ok",
+                5,
+            ),
+        );
+        tally.add(
+            UsageRange::Week,
+            start,
+            &row(
+                Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap(),
+                "scope_denied",
+                2,
+            ),
+        );
+        tally.add(
+            UsageRange::Week,
+            start,
+            &row(
+                Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
+                "ok",
+                99,
+            ),
+        );
+        assert_eq!(tally.total, 7);
+        assert_eq!(tally.denied, 2);
+        let last = tally.buckets.last().unwrap();
+        assert_eq!((last.ok, last.denied), (5, 2));
+        assert_eq!(tally.by_scope["records:read"], 7);
+    }
+}

@@ -1,0 +1,290 @@
+//! The usage pipeline: every verification becomes a usage event, buffered in
+//! memory and written in batches, off the request path.
+//!
+//! The buffer is bounded. When it is full, verification goes on and the
+//! event is dropped, counted and logged; the counts are on the staff status
+//! page. A graceful shutdown writes everything still buffered.
+
+pub mod dashboard;
+
+use super::db::{usage, Db};
+use crate::{domain::verify::VerifyCode, on_conn};
+use chrono::{DateTime, Utc};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+
+/// Events written per database round trip, at most.
+const BATCH: usize = 1000;
+
+/// One verification, allowed or denied.
+#[derive(Clone, Debug)]
+pub struct UsageEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The key named, if it exists (also when its secret was wrong).
+    pub key_row_id: Option<i64>,
+    /// Its organisation.
+    pub org_id: Option<i64>,
+    /// The public key id presented, if the key was well formed.
+    pub presented_key_id: Option<String>,
+    /// The scope checked.
+    pub scope: Option<String>,
+    /// The request's method.
+    pub method: Option<String>,
+    /// The request's path.
+    pub path: Option<String>,
+    /// The answer.
+    pub outcome: VerifyCode,
+    /// The client's address.
+    pub client_addr: Option<IpAddr>,
+    /// Time to decide, in microseconds.
+    pub latency_us: i64,
+}
+
+/// Counters of the pipeline since start-up.
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    failed_batches: AtomicU64,
+    last_warning: AtomicU64,
+}
+
+/// A snapshot of the pipeline's counters, for the staff status page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UsageStats {
+    /// Events taken into the buffer.
+    pub accepted: u64,
+    /// Events written to the database.
+    pub written: u64,
+    /// Events dropped because the buffer was full or the database failed.
+    pub dropped: u64,
+    /// Batches that could not be written (after retries).
+    pub failed_batches: u64,
+    /// Events waiting in the buffer now.
+    pub queued: u64,
+    /// The buffer's size.
+    pub capacity: u64,
+}
+
+struct Control {
+    stop: oneshot::Sender<()>,
+    writer: JoinHandle<()>,
+}
+
+/// The handle verification uses to record events, and the server uses to
+/// flush them at shutdown. Cheap to clone.
+#[derive(Clone)]
+pub struct UsagePipeline {
+    tx: mpsc::Sender<UsageEvent>,
+    counters: Arc<Counters>,
+    control: Arc<Mutex<Option<Control>>>,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for UsagePipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsagePipeline")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl UsagePipeline {
+    /// Starts the writer task with a buffer of `capacity` events.
+    pub fn start(db: Db, capacity: usize) -> Self {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let (stop, stop_rx) = oneshot::channel();
+        let writer = tokio::spawn(write_loop(db, rx, stop_rx, counters.clone()));
+        Self {
+            tx,
+            counters,
+            control: Arc::new(Mutex::new(Some(Control { stop, writer }))),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Takes an event without ever waiting: when the buffer is full the event
+    /// is dropped and counted.
+    pub fn record(&self, event: UsageEvent) {
+        match self.tx.try_send(event) {
+            Ok(()) => {
+                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                self.warn_dropped(dropped);
+            }
+        }
+    }
+
+    /// Logs dropped events at most every ten seconds.
+    fn warn_dropped(&self, dropped: u64) {
+        let now = Utc::now().timestamp() as u64;
+        let last = self.counters.last_warning.load(Ordering::Relaxed);
+        if now >= last + 10
+            && self
+                .counters
+                .last_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                dropped_total = dropped,
+                "usage buffer full: usage events dropped"
+            );
+        }
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> UsageStats {
+        let queued = (self.capacity - self.tx.capacity()) as u64;
+        UsageStats {
+            accepted: self.counters.accepted.load(Ordering::Relaxed),
+            written: self.counters.written.load(Ordering::Relaxed),
+            dropped: self.counters.dropped.load(Ordering::Relaxed),
+            failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
+            queued,
+            capacity: self.capacity as u64,
+        }
+    }
+
+    /// Writes every buffered event and stops the writer. Events recorded
+    /// afterwards are dropped (and counted). Safe to call twice.
+    pub async fn shutdown(&self) {
+        let control = self.control.lock().expect("usage control lock").take();
+        if let Some(Control { stop, writer }) = control {
+            let _ = stop.send(());
+            if let Err(e) = writer.await {
+                tracing::error!(error = %e, "usage writer ended badly");
+            }
+            let stats = self.stats();
+            tracing::info!(
+                written = stats.written,
+                dropped = stats.dropped,
+                "usage events flushed"
+            );
+        }
+    }
+}
+
+async fn write_loop(
+    db: Db,
+    mut rx: mpsc::Receiver<UsageEvent>,
+    mut stop: oneshot::Receiver<()>,
+    counters: Arc<Counters>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            n = rx.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                write_with_retries(&db, &mut batch, &counters).await;
+            }
+        }
+    }
+    // Shutdown: take what is left, then write it.
+    rx.close();
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        write_with_retries(&db, &mut batch, &counters).await;
+    }
+}
+
+async fn write_with_retries(db: &Db, batch: &mut Vec<UsageEvent>, counters: &Counters) {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=4 {
+        match write_batch(db, batch).await {
+            Ok(()) => {
+                counters
+                    .written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                batch.clear();
+                return;
+            }
+            Err(e) if attempt < 4 => {
+                tracing::warn!(error = %e, attempt, events = batch.len(), "could not write usage events; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = batch.len(), "usage events dropped: the database refused them");
+            }
+        }
+    }
+    counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+    counters
+        .dropped
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    batch.clear();
+}
+
+/// Writes one batch in one transaction: the raw events, the hourly counts,
+/// and each key's last use.
+async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
+    let mut hourly: HashMap<(i64, DateTime<Utc>, &str, &str), i64> = HashMap::new();
+    let mut last_use: HashMap<i64, (DateTime<Utc>, Option<IpAddr>)> = HashMap::new();
+    for e in batch {
+        let Some(key) = e.key_row_id else { continue };
+        *hourly
+            .entry((
+                key,
+                usage::hour_of(e.at),
+                e.scope.as_deref().unwrap_or(""),
+                e.outcome.as_str(),
+            ))
+            .or_default() += 1;
+        // A wrong secret is not a use of the key.
+        if e.outcome != VerifyCode::Unknown {
+            let entry = last_use.entry(key).or_insert((e.at, e.client_addr));
+            if e.at >= entry.0 {
+                *entry = (e.at, e.client_addr);
+            }
+        }
+    }
+
+    let mut tx = db.begin().await?;
+    for chunk in batch.chunks(500) {
+        on_conn!(tx.conn(), |c| {
+            let mut query = sqlx::QueryBuilder::new(
+                "insert into usage_events (at, key_id, org_id, presented_key_id, scope, method, path, outcome, client_addr, latency_us) ",
+            );
+            query.push_values(chunk, |mut row, e| {
+                row.push_bind(e.at)
+                    .push_bind(e.key_row_id)
+                    .push_bind(e.org_id)
+                    .push_bind(e.presented_key_id.clone())
+                    .push_bind(e.scope.clone())
+                    .push_bind(e.method.clone())
+                    .push_bind(e.path.clone())
+                    .push_bind(e.outcome.as_str())
+                    .push_bind(e.client_addr.map(|a| a.to_string()))
+                    .push_bind(e.latency_us);
+            });
+            query.build().execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    for ((key, hour, scope, outcome), requests) in hourly {
+        usage::add_hourly(tx.conn(), key, hour, scope, outcome, requests).await?;
+    }
+    for (key, (at, addr)) in last_use {
+        usage::note_last_use(tx.conn(), key, at, addr.map(|a| a.to_string()).as_deref()).await?;
+    }
+    tx.commit().await
+}

@@ -1,0 +1,181 @@
+//! The in-process cache of keys, by public key id.
+//!
+//! Entries live at most a minute, which bounds how stale an instance can be
+//! if it misses an invalidation. Changes to a key invalidate it at once here
+//! and, on Postgres, on every other instance (see `invalidation`). A
+//! generation counter keeps a lookup that raced with an invalidation from
+//! putting the old state back.
+
+use crate::domain::{key_format::Environment, keys::IpAllowlist};
+use chrono::{DateTime, Utc};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock,
+    },
+    time::{Duration, Instant},
+};
+
+/// Most keys kept; past this the cache starts over.
+const MAX_ENTRIES: usize = 100_000;
+
+/// What verification needs of a key, ready to use.
+#[derive(Debug, Clone)]
+pub struct VerifyKey {
+    /// Row id.
+    pub id: i64,
+    /// Public key id.
+    pub key_id: String,
+    /// Organisation.
+    pub org_id: i64,
+    /// Environment.
+    pub environment: Environment,
+    /// Scopes, sorted.
+    pub scopes: Vec<String>,
+    /// Allowed client addresses.
+    pub allowlist: IpAllowlist,
+    /// HMAC of the secret.
+    pub secret_hash: Vec<u8>,
+    /// Expires.
+    pub expires_at: DateTime<Utc>,
+    /// End of the rotation overlap.
+    pub rotating_until: Option<DateTime<Utc>>,
+    /// Whether it is revoked.
+    pub revoked: bool,
+    /// When it was suspended.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// When its suspension ends by itself.
+    pub suspended_until: Option<DateTime<Utc>>,
+    /// `not_required`, `pending`, `approved` or `rejected`.
+    pub approval: String,
+    /// Requests per minute.
+    pub rate_limit_per_minute: u32,
+}
+
+struct Entry {
+    key: Arc<VerifyKey>,
+    loaded: Instant,
+}
+
+/// Keys by public id, shared by every request of this instance.
+#[derive(Clone)]
+pub struct KeyCache {
+    entries: Arc<RwLock<HashMap<String, Entry>>>,
+    generation: Arc<AtomicU64>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache").field("ttl", &self.ttl).finish()
+    }
+}
+
+impl KeyCache {
+    /// An empty cache whose entries live `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: Arc::default(),
+            generation: Arc::default(),
+            ttl,
+        }
+    }
+
+    /// The cached key, if fresh.
+    pub fn get(&self, key_id: &str) -> Option<Arc<VerifyKey>> {
+        let entries = self.entries.read().expect("key cache lock");
+        entries
+            .get(key_id)
+            .filter(|e| e.loaded.elapsed() < self.ttl)
+            .map(|e| e.key.clone())
+    }
+
+    /// The generation to pass to [`KeyCache::insert`], read before loading.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a key loaded when the cache was at `generation`; ignored if
+    /// anything was invalidated since.
+    pub fn insert(&self, generation: u64, key: Arc<VerifyKey>) {
+        let mut entries = self.entries.write().expect("key cache lock");
+        if self.generation.load(Ordering::Acquire) != generation {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
+            key.key_id.clone(),
+            Entry {
+                key,
+                loaded: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets one key.
+    pub fn invalidate(&self, key_id: &str) {
+        let mut entries = self.entries.write().expect("key cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(key_id);
+    }
+
+    /// Forgets every key (after missing invalidations).
+    pub fn clear(&self) {
+        let mut entries = self.entries.write().expect("key cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> Arc<VerifyKey> {
+        Arc::new(VerifyKey {
+            id: 1,
+            key_id: id.into(),
+            org_id: 1,
+            environment: Environment::Sandbox,
+            scopes: vec![],
+            allowlist: IpAllowlist::default(),
+            secret_hash: vec![],
+            expires_at: Utc::now(),
+            rotating_until: None,
+            revoked: false,
+            suspended_at: None,
+            suspended_until: None,
+            approval: "not_required".into(),
+            rate_limit_per_minute: 60,
+        })
+    }
+
+    #[test]
+    fn entries_are_served_until_invalidated() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        let g = cache.generation();
+        cache.insert(g, key("AAAAAAAAAA"));
+        assert!(cache.get("AAAAAAAAAA").is_some());
+        cache.invalidate("AAAAAAAAAA");
+        assert!(cache.get("AAAAAAAAAA").is_none());
+    }
+
+    #[test]
+    fn a_load_that_raced_an_invalidation_is_not_cached() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        let before = cache.generation();
+        cache.invalidate("BBBBBBBBBB");
+        cache.insert(before, key("BBBBBBBBBB"));
+        assert!(cache.get("BBBBBBBBBB").is_none());
+    }
+
+    #[test]
+    fn entries_expire() {
+        let cache = KeyCache::new(Duration::from_millis(0));
+        cache.insert(cache.generation(), key("CCCCCCCCCC"));
+        assert!(cache.get("CCCCCCCCCC").is_none());
+    }
+}

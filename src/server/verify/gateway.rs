@@ -1,0 +1,263 @@
+//! Gateway tokens: the credential the platform's API gateway presents to
+//! `POST /v1/verify`.
+//!
+//! A token is `gwt_` + a 10-character public id + 32 characters of secret.
+//! Like keys, only an HMAC is stored and the token is shown once. Staff
+//! manage them in the portal; operators with `portico gateway-token`.
+
+use super::invalidation;
+use crate::{
+    error::AppError,
+    server::{
+        db::{gateway_tokens, unique_violation, Db},
+        errors::internal,
+        keys::hashing,
+        state::AppState,
+        tokens::random_bytes,
+    },
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+const PREFIX: &str = "gwt_";
+const ID_LEN: usize = 10;
+const SECRET_LEN: usize = 32;
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A gateway token as staff see it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayTokenView {
+    /// Its name.
+    pub name: String,
+    /// `gwt_` and the public id.
+    pub display_id: String,
+    /// Who made it (`None`: the command line).
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token just made, shown once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGatewayToken {
+    /// Its name.
+    pub name: String,
+    /// The whole token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for NewGatewayToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewGatewayToken")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_base62(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for byte in random_bytes::<64>() {
+            if byte < 248 && out.len() < n {
+                out.push(ALPHABET[(byte % 62) as usize] as char);
+            }
+        }
+    }
+    out
+}
+
+/// The public id inside a presented token, if it is shaped like one.
+fn token_id(token: &str) -> Option<&str> {
+    let body = token.strip_prefix(PREFIX)?;
+    (body.len() == ID_LEN + SECRET_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| &body[..ID_LEN])
+}
+
+/// Checks a token name: 1 to 60 letters, digits, `-`, `_` or `.`.
+pub fn check_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 60
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(
+            "Name the token with 1 to 60 letters, digits, '-', '_' or '.', e.g. edge-gateway-eu."
+                .to_owned(),
+        );
+    }
+    Ok(name.to_owned())
+}
+
+/// Makes a token. The name must be new.
+pub async fn create(
+    state: &AppState,
+    name: &str,
+    created_by: Option<i64>,
+) -> Result<NewGatewayToken, AppError> {
+    let name = check_name(name).map_err(|m| AppError::field("name", m))?;
+    let id = random_base62(ID_LEN);
+    let token = format!("{PREFIX}{id}{}", random_base62(SECRET_LEN));
+    let hash = hashing::hash_key(&state.secret, &token);
+    let mut conn = state.db.acquire().await?;
+    match gateway_tokens::insert(
+        conn.conn(),
+        &id,
+        &name,
+        &hash,
+        created_by,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(e) if unique_violation(&e).as_deref() == Some("gateway_tokens_name_key") => {
+            return Err(AppError::field(
+                "name",
+                format!("A gateway token named {name} already exists. Choose another name."),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(name = %name, id = %id, "gateway token created");
+    Ok(NewGatewayToken { name, token })
+}
+
+/// Revokes the token called `name`; verification refuses it at once.
+pub async fn revoke(state: &AppState, name: &str) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let Some(id) = gateway_tokens::revoke(tx.conn(), name.trim(), state.clock.now()).await? else {
+        return Err(AppError::NotFound(format!(
+            "No live gateway token is named {}.",
+            name.trim()
+        )));
+    };
+    invalidation::announce(&mut tx, invalidation::Change::Gateway(&id)).await?;
+    tx.commit().await?;
+    state.gateway_cache.invalidate(&id);
+    tracing::info!(name = name.trim(), "gateway token revoked");
+    Ok(())
+}
+
+/// Every token, newest first.
+pub async fn list(db: &Db) -> Result<Vec<GatewayTokenView>, AppError> {
+    let mut conn = db.acquire().await?;
+    Ok(gateway_tokens::list(conn.conn())
+        .await?
+        .into_iter()
+        .map(|t| GatewayTokenView {
+            display_id: format!("{PREFIX}{}", t.token_id),
+            name: t.name,
+            created_by: t.created_by_email,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+        })
+        .collect())
+}
+
+#[derive(Clone)]
+struct CachedToken {
+    hash: Vec<u8>,
+    revoked: bool,
+    loaded: Instant,
+}
+
+/// Gateway tokens by public id, cached like keys.
+#[derive(Clone, Default)]
+pub struct GatewayCache {
+    entries: Arc<RwLock<HashMap<String, CachedToken>>>,
+}
+
+impl std::fmt::Debug for GatewayCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GatewayCache")
+    }
+}
+
+const TOKEN_TTL: Duration = Duration::from_secs(60);
+
+impl GatewayCache {
+    /// Forgets one token.
+    pub fn invalidate(&self, token_id: &str) {
+        self.entries
+            .write()
+            .expect("gateway cache lock")
+            .remove(token_id);
+    }
+
+    /// Forgets every token.
+    pub fn clear(&self) {
+        self.entries.write().expect("gateway cache lock").clear();
+    }
+}
+
+/// Whether the `Authorization` header carries a live gateway token.
+pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<bool, AppError> {
+    let Some(token) = authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return Ok(false);
+    };
+    let Some(id) = token_id(token) else {
+        return Ok(false);
+    };
+    let cached = state
+        .gateway_cache
+        .entries
+        .read()
+        .expect("gateway cache lock")
+        .get(id)
+        .filter(|t| t.loaded.elapsed() < TOKEN_TTL)
+        .cloned();
+    let entry = match cached {
+        Some(entry) => entry,
+        None => {
+            let mut conn = state.db.acquire().await?;
+            let Some(row) = gateway_tokens::find(conn.conn(), id).await? else {
+                return Ok(false);
+            };
+            let entry = CachedToken {
+                hash: hex::decode(&row.token_hash).map_err(internal)?,
+                revoked: row.revoked_at.is_some(),
+                loaded: Instant::now(),
+            };
+            state
+                .gateway_cache
+                .entries
+                .write()
+                .expect("gateway cache lock")
+                .insert(id.to_owned(), entry.clone());
+            entry
+        }
+    };
+    Ok(!entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_have_a_recognisable_shape() {
+        let token = format!(
+            "{PREFIX}{}{}",
+            random_base62(ID_LEN),
+            random_base62(SECRET_LEN)
+        );
+        assert_eq!(token_id(&token).unwrap(), &token[4..14]);
+        assert!(token_id("gwt_short").is_none());
+        assert!(token_id(&token.replace("gwt_", "prt_")).is_none());
+        assert!(check_name("edge-gateway.eu_1").is_ok());
+        assert!(check_name("no spaces").is_err());
+        assert!(check_name("").is_err());
+    }
+}

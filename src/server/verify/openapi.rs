@@ -1,0 +1,123 @@
+//! The OpenAPI 3 document for `/v1`, served at `/v1/openapi.json`.
+
+use crate::domain::verify::VerifyCode;
+use serde_json::{json, Value};
+
+/// The document.
+pub fn document() -> Value {
+    let codes: Vec<&str> = VerifyCode::ALL.iter().map(|c| c.as_str()).collect();
+    let code_help: String = VerifyCode::ALL
+        .iter()
+        .map(|c| format!("* `{}`: {}", c.as_str(), c.describe()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let error = json!({ "$ref": "#/components/schemas/Error" });
+    let error_response = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": error } } });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Portico verification API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The platform's gateway asks Portico, for every request, whether an API key may do what the request asks. Every verification is recorded as usage."
+        },
+        "servers": [{ "url": "/" }],
+        "components": {
+            "securitySchemes": {
+                "gateway": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A gateway token (gwt_…), made by platform staff in the portal or with `portico gateway-token create NAME`."
+                }
+            },
+            "schemas": {
+                "VerifyRequest": {
+                    "type": "object",
+                    "required": ["key"],
+                    "properties": {
+                        "key": { "type": "string", "description": "The API key the client presented." },
+                        "scope": { "type": "string", "nullable": true, "description": "The scope the request needs, e.g. records:read. Without it, method and path are mapped to a scope through the catalog." },
+                        "method": { "type": "string", "nullable": true, "example": "GET" },
+                        "path": { "type": "string", "nullable": true, "example": "/v1/records/42" },
+                        "client_ip": { "type": "string", "nullable": true, "description": "The client's IPv4 or IPv6 address, checked against the key's allowlist.", "example": "203.0.113.7" },
+                        "environment": { "type": "string", "nullable": true, "enum": ["sandbox", "production", null], "description": "The environment the gateway serves; a key of the other environment is refused with env_mismatch." }
+                    }
+                },
+                "VerifyResponse": {
+                    "type": "object",
+                    "required": ["valid", "code", "key_id", "org_id", "environment", "scopes", "expires_at", "scope", "retry_after"],
+                    "properties": {
+                        "valid": { "type": "boolean" },
+                        "code": { "type": "string", "enum": codes, "description": code_help },
+                        "key_id": { "type": "string", "nullable": true, "description": "The key's public id, once identified by id and secret." },
+                        "org_id": { "type": "integer", "format": "int64", "nullable": true },
+                        "environment": { "type": "string", "nullable": true, "enum": ["sandbox", "production", null] },
+                        "scopes": { "type": "array", "items": { "type": "string" } },
+                        "expires_at": { "type": "string", "format": "date-time", "nullable": true },
+                        "scope": { "type": "string", "nullable": true, "description": "The scope checked." },
+                        "retry_after": { "type": "integer", "format": "int64", "minimum": 0, "nullable": true, "description": "With rate_limited: seconds to wait." }
+                    }
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": { "type": "string", "enum": ["bad_request", "unauthorized", "payload_too_large", "unavailable"] },
+                        "message": { "type": "string" }
+                    }
+                }
+            }
+        },
+        "paths": {
+            "/v1/verify": {
+                "post": {
+                    "operationId": "verify",
+                    "summary": "May this key do what this request asks?",
+                    "description": "Answers 200 with valid and a code for every decision, allowed or denied. Well-formed keys that fail the checksum are refused without a database lookup.",
+                    "security": [{ "gateway": [] }],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyRequest" } } }
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The decision.",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
+                        },
+                        "400": error_response("The body is not a JSON object with a key string, or a field is malformed."),
+                        "401": error_response("No live gateway token."),
+                        "413": error_response("The body is larger than 16 KiB."),
+                        "503": error_response("The database cannot be reached.")
+                    }
+                }
+            },
+            "/v1/ping": {
+                "get": {
+                    "operationId": "ping",
+                    "summary": "Liveness, for gateways' health checks.",
+                    "responses": {
+                        "200": {
+                            "description": "Portico is up.",
+                            "content": { "application/json": { "schema": {
+                                "type": "object", "required": ["ok"], "properties": { "ok": { "type": "boolean" } }
+                            } } }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_code() {
+        let doc = document();
+        let codes = &doc["components"]["schemas"]["VerifyResponse"]["properties"]["code"]["enum"];
+        assert_eq!(codes.as_array().unwrap().len(), VerifyCode::ALL.len());
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert!(doc["paths"]["/v1/verify"]["post"]["responses"]["401"].is_object());
+    }
+}
