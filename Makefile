@@ -25,8 +25,8 @@ else
 APT_GET := sudo apt-get
 endif
 
-.PHONY: help run test release tools build unit integration e2e lint fmt clean \
-        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium e2e-deps
+.PHONY: help run test release tools build unit integration e2e lint fmt bench clean \
+        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -64,6 +64,9 @@ lint: ## cargo fmt --check and cargo clippy (server and browser builds), warning
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
+bench: tool-wrk ## Verification benchmarks: in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
+	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench verify
+
 fmt: ## Format the code
 	cargo fmt --all
 
@@ -99,6 +102,12 @@ tool-wasm-opt:
 	@if ! command -v wasm-opt >/dev/null; then \
 	  echo "==> Installing wasm-opt (Debian's binaryen), which shrinks the release WebAssembly"; \
 	  $(APT_GET) install -y binaryen || { $(APT_GET) update && $(APT_GET) install -y binaryen; }; \
+	fi
+
+tool-wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  echo "==> Installing wrk (Debian), the HTTP load generator the benchmark uses"; \
+	  $(APT_GET) install -y wrk || { $(APT_GET) update && $(APT_GET) install -y wrk; }; \
 	fi
 
 tool-chromium:

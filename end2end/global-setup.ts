@@ -72,7 +72,15 @@ export default async function globalSetup(): Promise<void> {
   child.removeAllListeners("exit");
   child.unref();
 
-  const state: ServerState = { baseURL, setupLink, pid: child.pid!, dir };
+  const state: ServerState = {
+    baseURL,
+    setupLink,
+    pid: child.pid!,
+    dir,
+    binary,
+    databaseUrl: `sqlite://${join(dir, "portico.db")}`,
+    secretFile: join(dir, "server.secret"),
+  };
   writeFileSync(STATE_FILE, JSON.stringify(state));
   process.env.BASE_URL = baseURL;
 }

@@ -5,14 +5,17 @@ use crate::ui::{
     pages::{
         audit::AuditPage,
         dashboard::DashboardPage,
+        docs::DocsPage,
         join::JoinPage,
-        keys::{detail::KeyPage, new::NewKeyPage, KeysPage},
+        keys::{detail::KeyPage, new::NewKeyPage, usage::KeyUsagePage, KeysPage},
         members::MembersPage,
         new_org::NewOrgPage,
         not_found::NotFoundPage,
         setup::SetupPage,
         sign_in::SignInPage,
         sign_up::SignUpPage,
+        staff::StaffPage,
+        usage::OrgUsagePage,
     },
     session::SessionContext,
 };
@@ -88,7 +91,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
                     <Route path=path!("/keys/new") view=NewKeyPage ssr=SsrMode::Async />
                     <Route path=path!("/keys/:key_id") view=KeyPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys/:key_id/usage") view=KeyUsagePage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/usage") view=OrgUsagePage ssr=SsrMode::Async />
+                    <Route path=path!("/docs") view=DocsPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff") view=StaffPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

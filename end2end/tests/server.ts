@@ -9,8 +9,21 @@ export interface ServerState {
   setupLink: string;
   pid: number;
   dir: string;
+  binary: string;
+  databaseUrl: string;
+  secretFile: string;
 }
 
 export function serverState(): ServerState {
   return JSON.parse(readFileSync(STATE_FILE, "utf8"));
+}
+
+/** Runs a `portico` admin command against the test server's database. */
+export function portico(...args: string[]): string {
+  const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+  const state = serverState();
+  return execFileSync(state.binary, args, {
+    env: { ...process.env, DATABASE_URL: state.databaseUrl, PORTICO_SECRET_FILE: state.secretFile, PORTICO_LOG: "warn" },
+    encoding: "utf8",
+  });
 }

@@ -106,6 +106,9 @@ pub struct KeyDetail {
     pub audit: Vec<AuditEntry>,
     /// Which of its scopes are high risk.
     pub high_risk_scopes: Vec<String>,
+    /// A ready `curl` line against the sample API, the secret as
+    /// `$PORTICO_KEY`.
+    pub try_it: Option<String>,
 }
 
 /// What the create form needs.

@@ -8,6 +8,7 @@ pub mod account;
 pub mod keys;
 pub mod orgs;
 pub mod setup;
+pub mod staff;
 pub mod usage;
 
 #[cfg(feature = "ssr")]

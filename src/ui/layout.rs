@@ -43,7 +43,12 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
                 <A href="/keys">"Keys"</A>
                 <A href="/members">{if is_admin { "Members" } else { "Team" }}</A>
             })}
-            {is_admin.then(|| view! { <A href="/audit">"Audit trail"</A> })}
+            {is_admin.then(|| view! {
+                <A href="/usage">"Usage"</A>
+                <A href="/audit">"Audit trail"</A>
+            })}
+            <A href="/docs">"Docs"</A>
+            {me.staff.is_some().then(|| view! { <A href="/staff">"Staff"</A> })}
         </nav>
         <details class="account-menu">
             <summary>

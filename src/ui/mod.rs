@@ -1,6 +1,7 @@
 //! Pages and components. No SQL and no secrets: everything comes through
 //! the server functions in `api`.
 
+pub mod charts;
 pub mod format;
 pub mod forms;
 pub mod keys;

@@ -137,3 +137,107 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
 }
+
+/// The real binary, stopped with SIGTERM as an orchestrator would, writes
+/// every buffered usage event before it exits.
+#[tokio::test]
+async fn sigterm_flushes_the_usage_buffer() {
+    use crate::helpers::GOOD_PASSWORD;
+    use portico::api::keys::{CreatedKey, KeyFormData};
+
+    let (url, _cleanup) = fresh_database(Backend::Sqlite).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (ok, token, err) = portico(&url, &["gateway-token", "create", "sigterm-test"]);
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .env("DATABASE_URL", &url)
+        .env("PORTICO_SECRET", "ab".repeat(32))
+        .env("PORTICO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PORTICO_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = crate::helpers::TestClient {
+        base: base.clone(),
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+        jar: Default::default(),
+    };
+    for _ in 0..50 {
+        if reqwest::get(format!("{base}/v1/ping")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    client
+        .call::<()>(
+            "sign_up",
+            &[
+                ("email", "term@example.com"),
+                ("password", GOOD_PASSWORD),
+                ("org_name", "Term"),
+            ],
+        )
+        .await
+        .unwrap();
+    let org_id = client
+        .me()
+        .await
+        .unwrap()
+        .active_org_id
+        .unwrap()
+        .to_string();
+    let form: KeyFormData = client
+        .call("key_form", &[("org_id", &org_id)])
+        .await
+        .unwrap();
+    let key: CreatedKey = client
+        .call(
+            "create_key",
+            &[
+                ("org_id", org_id.as_str()),
+                ("request_token", &form.request_token),
+                ("name", "k"),
+                ("purpose", "p"),
+                ("environment", "sandbox"),
+                ("scopes[0]", "records:read"),
+            ],
+        )
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..250 {
+        let res = http
+            .post(format!("{base}/v1/verify"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"key": key.secret, "scope": "records:read"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+
+    let db = portico::server::db::Db::connect(&url).await.unwrap();
+    let mut conn = db.acquire().await.unwrap();
+    assert_eq!(
+        portico::server::db::usage::count_events(conn.conn())
+            .await
+            .unwrap(),
+        250
+    );
+}

@@ -44,24 +44,30 @@ pub fn router(state: AppState) -> Router {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
 
-    Router::new()
-        .merge(crate::server::verify::api::routes())
-        .merge(crate::server::sample_api::router(state.clone()))
-        .route("/healthz", get(healthz))
+    // The portal: pages and server functions, with sessions.
+    let portal = Router::new()
         .route("/api/{*fn_name}", post(server_fn_handler))
         .leptos_routes_with_context(&state, routes, leptos_context(state.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            leptos_context(state.clone()),
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(leptos_context(state.clone()), shell))
+        .layer(sessions);
+    // For machines: verification, the sample API and health. No sessions.
+    let machines = Router::new()
+        .merge(crate::server::verify::api::routes())
+        .merge(crate::server::sample_api::router(state.clone()))
+        .route("/healthz", get(healthz));
+
+    portal
+        .merge(machines)
         .layer(middleware::from_fn_with_state(
             config.trust_forwarded_for,
             client_addr::client_addr,
         ))
-        .layer(sessions)
         .layer(middleware::from_fn_with_state(
             security::SecurityConfig::from_config(&config),
             security::security,
@@ -75,16 +81,30 @@ pub fn router(state: AppState) -> Router {
                         .and_then(|id| id.header_value().to_str().ok())
                         .unwrap_or("-");
                     // The path only: query strings can carry invitation tokens.
-                    tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path())
+                    // Machine traffic gets debug-level spans: it is the hot path.
+                    let path = req.uri().path();
+                    if security::is_machine_path(path) {
+                        tracing::debug_span!("request", id = %request_id, method = %req.method(), path = %path)
+                    } else {
+                        tracing::info_span!("request", id = %request_id, method = %req.method(), path = %path)
+                    }
                 })
+                // Access lines at debug (the verification path serves thousands
+                // a second); server errors always.
                 .on_response(
                     |res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
-                        tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "response");
+                        let status = res.status().as_u16();
+                        let ms = latency.as_millis() as u64;
+                        if status >= 500 {
+                            tracing::error!(status, ms, "response");
+                        } else {
+                            tracing::debug!(status, ms, "response");
+                        }
                     },
                 ),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
         .with_state(state)
 }
 
@@ -120,13 +140,29 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Request ids: 16 random hex characters.
-#[derive(Clone, Copy)]
-struct RandomRequestId;
+/// Request ids: 16 hex characters, a random prefix per process and a
+/// counter, so ids are unique without a system call per request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: String,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
 
-impl MakeRequestId for RandomRequestId {
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            prefix: hex::encode(crate::server::tokens::random_bytes::<3>()),
+            counter: Default::default(),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let id = hex::encode(crate::server::tokens::random_bytes::<8>());
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{}{:010x}", self.prefix, n & 0xff_ffff_ffff);
         axum::http::HeaderValue::from_str(&id)
             .ok()
             .map(RequestId::new)

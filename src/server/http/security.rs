@@ -73,6 +73,12 @@ pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
     false
 }
 
+/// Whether a path serves machines (verification, the sample API, health)
+/// rather than people: no sessions, no pages, quiet logs.
+pub fn is_machine_path(path: &str) -> bool {
+    path.starts_with("/v1/") || path.starts_with("/sample/") || path == "/healthz"
+}
+
 /// The nonce of the current request's Content-Security-Policy.
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
@@ -104,17 +110,22 @@ pub async fn security(
         )
             .into_response();
     }
-    let is_static = req.uri().path().starts_with("/pkg/");
-    let nonce = hex::encode(crate::server::tokens::random_bytes::<16>());
-    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let path = req.uri().path();
+    let is_static = path.starts_with("/pkg/");
+    // Only pages need a nonce; machine traffic and files never render HTML.
+    let nonce = (!is_machine_path(path) && !is_static && !path.starts_with("/api/"))
+        .then(|| hex::encode(crate::server::tokens::random_bytes::<16>()));
+    if let Some(nonce) = &nonce {
+        req.extensions_mut().insert(CspNonce(nonce.clone()));
+    }
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
-        if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+    if let (true, Some(nonce)) = (is_html, &nonce) {
+        if let Ok(value) = HeaderValue::from_str(&page_csp(nonce)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }

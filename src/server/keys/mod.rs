@@ -587,6 +587,7 @@ pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<Key
         .iter()
         .map(|s| s.name.clone())
         .collect();
+    let try_it = try_it_line(state, &scopes);
     Ok(KeyDetail {
         summary: summary(state, &row, now)?,
         purpose: row.purpose.clone(),
@@ -605,7 +606,33 @@ pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<Key
         chain,
         audit,
         high_risk_scopes,
+        try_it,
     })
+}
+
+/// A `curl` line that calls the sample API with the key: a read endpoint
+/// without parameters if the key has one, else its first endpoint.
+fn try_it_line(state: &AppState, scopes: &[String]) -> Option<String> {
+    let endpoints: Vec<&String> = scopes
+        .iter()
+        .filter_map(|s| state.catalog.get(s))
+        .flat_map(|s| s.endpoints.iter())
+        .collect();
+    let endpoint = endpoints
+        .iter()
+        .find(|e| e.starts_with("GET ") && !e.contains('{'))
+        .or_else(|| endpoints.first())?;
+    let (method, path) = endpoint.split_once(' ')?;
+    let path = path.replace("{id}", "1");
+    let method = if method == "GET" {
+        String::new()
+    } else {
+        format!("-X {method} ")
+    };
+    Some(format!(
+        "curl {method}-H \"Authorization: Bearer $PORTICO_KEY\" {}/sample{path}",
+        state.config.public_url
+    ))
 }
 
 fn refuse_unless_active(row: &KeyRow, now: DateTime<Utc>, doing: &str) -> Result<(), AppError> {

@@ -8,6 +8,7 @@
 pub mod dashboard;
 
 use super::db::{usage, Db};
+pub use crate::api::staff::UsageStats;
 use crate::{domain::verify::VerifyCode, on_conn};
 use chrono::{DateTime, Utc};
 use std::{
@@ -60,23 +61,6 @@ struct Counters {
     dropped: AtomicU64,
     failed_batches: AtomicU64,
     last_warning: AtomicU64,
-}
-
-/// A snapshot of the pipeline's counters, for the staff status page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UsageStats {
-    /// Events taken into the buffer.
-    pub accepted: u64,
-    /// Events written to the database.
-    pub written: u64,
-    /// Events dropped because the buffer was full or the database failed.
-    pub dropped: u64,
-    /// Batches that could not be written (after retries).
-    pub failed_batches: u64,
-    /// Events waiting in the buffer now.
-    pub queued: u64,
-    /// The buffer's size.
-    pub capacity: u64,
 }
 
 struct Control {

@@ -6,6 +6,7 @@
 //! manage them in the portal; operators with `portico gateway-token`.
 
 use super::invalidation;
+pub use crate::api::staff::{GatewayTokenView, NewGatewayToken};
 use crate::{
     error::AppError,
     server::{
@@ -16,8 +17,6 @@ use crate::{
         tokens::random_bytes,
     },
 };
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -28,38 +27,6 @@ const PREFIX: &str = "gwt_";
 const ID_LEN: usize = 10;
 const SECRET_LEN: usize = 32;
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// A gateway token as staff see it (never the token itself).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GatewayTokenView {
-    /// Its name.
-    pub name: String,
-    /// `gwt_` and the public id.
-    pub display_id: String,
-    /// Who made it (`None`: the command line).
-    pub created_by: Option<String>,
-    /// When.
-    pub created_at: DateTime<Utc>,
-    /// When it was revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// A token just made, shown once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewGatewayToken {
-    /// Its name.
-    pub name: String,
-    /// The whole token.
-    pub token: String,
-}
-
-impl std::fmt::Debug for NewGatewayToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewGatewayToken")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
 
 fn random_base62(n: usize) -> String {
     let mut out = String::with_capacity(n);

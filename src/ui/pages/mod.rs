@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod docs;
 pub mod join;
 pub mod keys;
 pub mod members;
@@ -10,3 +11,5 @@ pub mod not_found;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
+pub mod staff;
+pub mod usage;

@@ -113,6 +113,7 @@ fn KeyView(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <span class="mono">{s.display_id.clone()}</span>
                 <EnvBadge environment=s.environment />
                 <StatusBadge status=s.status />
+                <A href=format!("/keys/{}/usage", s.key_id) attr:class="button button-small">"Usage"</A>
             </p>
         </div>
         <StatusNotice detail=detail.clone() actions />
@@ -141,8 +142,10 @@ fn KeyView(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <dt>"Last used"</dt>
                 <dd>{last_use(&detail)}</dd>
                 <dt>"Requests, last 7 days"</dt><dd>{detail.requests_7d}</dd>
+                <dt>"Rate limit"</dt><dd>{detail.rate_limit_per_minute}" requests per minute"</dd>
             </dl>
         </section>
+        {(open && detail.try_it.is_some()).then(|| view! { <TryIt line=detail.try_it.clone().unwrap_or_default() display_id=s.display_id.clone() /> })}
         {(detail.chain.len() > 1).then(|| view! { <Chain detail=detail.clone() /> })}
         {open.then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
         <History entries=detail.audit.clone() />
@@ -154,6 +157,22 @@ fn last_use(detail: &KeyDetail) -> String {
         (None, _) => "Never".to_owned(),
         (Some(t), Some(addr)) => format!("{} from {addr}", format::date_time(t)),
         (Some(t), None) => format::date_time(t),
+    }
+}
+
+/// A ready command to call the sample API with the key.
+#[component]
+fn TryIt(line: String, display_id: String) -> impl IntoView {
+    view! {
+        <section aria-labelledby="try-heading" class="panel">
+            <h2 id="try-heading">"Try it"</h2>
+            <p>
+                "Call Portico's sample API with this key. Put the whole key (it starts with "
+                <span class="mono">{display_id}</span> ") in an environment variable first, then run:"
+            </p>
+            <pre class="code"><code data-testid="try-it">{format!("export PORTICO_KEY='…'   # the whole key, shown once when it was made\n{line}")}</code></pre>
+            <p class="hint">"Requests appear on the key's usage page. See the " <A href="/docs">"verification guide"</A> " for the gateway API."</p>
+        </section>
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod detail;
 pub mod new;
+pub mod usage;
 
 use crate::{
     api::{

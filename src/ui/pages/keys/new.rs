@@ -192,6 +192,14 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 rows=2
                 error=field_error(error, "ip_allowlist")
             />
+            <Field
+                label="Rate limit (requests per minute)"
+                name="rate_limit"
+                kind="number"
+                value=data.default_rate_limit.to_string()
+                hint="Requests beyond this are refused with rate_limited."
+                error=field_error(error, "rate_limit")
+            />
             <SubmitButton label="Create key" busy_label="Creating…" pending=create.pending() />
         </ActionForm>
     }

@@ -1,0 +1,419 @@
+//! Verification benchmarks (`make bench`).
+//!
+//! 1. In-process: `verify()` of a cached valid key, against computing the
+//!    key's HMAC alone (the one unavoidable piece of work) in the same run.
+//! 2. Over HTTP: `POST /v1/verify` under `wrk` at 64 connections, against
+//!    the trivial `GET /v1/ping` handler of the same server in the same run.
+//! 3. Exactly 100,000 verifications over HTTP, then a graceful shutdown: the
+//!    database must hold exactly 100,000 usage events.
+//!
+//! Every figure is the median of several runs. Set `BENCH_DATABASE=postgres`
+//! to run on Postgres (`TEST_POSTGRES_URL`) instead of SQLite.
+
+use portico::{
+    domain::key_format::Environment,
+    server::{
+        accounts::{self, SignUpForm},
+        authz::Actor,
+        build_state,
+        clock::Clock,
+        config::Config,
+        db::usage::count_events,
+        keys::{self, hashing, NewKeyForm},
+        serve,
+        state::AppState,
+        verify::{gateway, verify, VerifyInput},
+    },
+};
+use sqlx::{Connection, Executor};
+use std::{
+    net::{IpAddr, SocketAddr},
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::oneshot;
+
+const RUNS: usize = 5;
+const IN_PROCESS_OPS: usize = 200_000;
+const HTTP_SECONDS: u32 = 8;
+const CONNECTIONS: u32 = 64;
+const EXACT: usize = 100_000;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+/// A database for one phase: a temporary SQLite file, or a fresh Postgres database.
+async fn database(tag: &str) -> String {
+    match std::env::var("BENCH_DATABASE").as_deref() {
+        Ok("postgres") => {
+            let admin_url = std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+            let name = format!("portico_bench_{tag}_{}", std::process::id());
+            let mut admin = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .expect("Postgres reachable");
+            admin
+                .execute(format!("drop database if exists {name} with (force)").as_str())
+                .await
+                .unwrap();
+            admin
+                .execute(format!("create database {name}").as_str())
+                .await
+                .unwrap();
+            let mut url = url::Url::parse(&admin_url).unwrap();
+            url.set_path(&name);
+            url.to_string()
+        }
+        _ => {
+            let path =
+                std::env::temp_dir().join(format!("portico-bench-{tag}-{}.db", std::process::id()));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            format!("sqlite://{}", path.display())
+        }
+    }
+}
+
+/// State with an organisation, a key that allows everything it is asked
+/// here (no rate limit to speak of), and a gateway token.
+async fn setup(tag: &str) -> (AppState, String, String) {
+    let mut config = Config::for_database(&database(tag).await);
+    config.usage_buffer = std::env::var("BENCH_BUFFER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let state = build_state(config, Clock::system()).await.expect("state");
+    let signed = accounts::sign_up(
+        &state,
+        SignUpForm {
+            email: format!("bench-{tag}@example.com"),
+            password: "paper lantern orbit velvet".into(),
+            org_name: Some("Bench".into()),
+            invitation: None,
+        },
+    )
+    .await
+    .expect("sign up");
+    let actor = Actor::load(state.db.acquire().await.unwrap(), signed.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let form = keys::form_data(&state, &actor, signed.org_id.unwrap()).unwrap();
+    let created = keys::create(
+        &state,
+        &actor,
+        signed.org_id.unwrap(),
+        NewKeyForm {
+            request_token: form.request_token,
+            name: "Bench".into(),
+            purpose: "Benchmark".into(),
+            service: String::new(),
+            environment: "sandbox".into(),
+            scopes: vec!["records:read".into()],
+            expiry: "365".into(),
+            expiry_date: None,
+            ip_allowlist: String::new(),
+            confirm_high_risk: false,
+            rate_limit: "100000".into(),
+        },
+        "127.0.0.1".parse().unwrap(),
+    )
+    .await
+    .expect("key");
+    // The benchmark measures the path of a valid key: lift the rate limit far
+    // above what this machine can send.
+    let mut conn = state.db.acquire().await.unwrap();
+    portico::on_conn!(conn.conn(), |c| sqlx::query(
+        "update api_keys set rate_limit_per_minute = 2000000000"
+    )
+    .execute(c)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    drop(conn);
+    state.key_cache.clear();
+    let token = gateway::create(&state, "bench", None).await.unwrap().token;
+    (state, created.secret, token)
+}
+
+async fn start_server(
+    state: AppState,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        serve(state, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (addr, tx, handle)
+}
+
+fn input(secret: &str) -> VerifyInput {
+    VerifyInput {
+        key: secret.to_owned(),
+        scope: None,
+        method: Some("GET".into()),
+        path: Some("/v1/records/42".into()),
+        client_ip: Some("203.0.113.7".parse::<IpAddr>().unwrap()),
+        environment: Some(Environment::Sandbox),
+    }
+}
+
+async fn in_process() -> (f64, f64) {
+    let (state, secret, _) = setup("inproc").await;
+    let input = input(&secret);
+    assert_eq!(verify(&state, &input).await.unwrap().code.as_str(), "ok");
+    let mut verify_ns = Vec::new();
+    let mut hmac_ns = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        for _ in 0..IN_PROCESS_OPS {
+            std::hint::black_box(verify(&state, std::hint::black_box(&input)).await.unwrap());
+        }
+        verify_ns.push(started.elapsed().as_nanos() as f64 / IN_PROCESS_OPS as f64);
+        let started = Instant::now();
+        for _ in 0..IN_PROCESS_OPS {
+            std::hint::black_box(hashing::hash_key(
+                &state.secret,
+                std::hint::black_box(&secret),
+            ));
+        }
+        hmac_ns.push(started.elapsed().as_nanos() as f64 / IN_PROCESS_OPS as f64);
+    }
+    state.usage.shutdown().await;
+    (median(verify_ns), median(hmac_ns))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WrkResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn parse_latency(text: &str) -> f64 {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len()),
+    );
+    let n: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(url: &str, script: Option<&std::path::Path>) -> WrkResult {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{CONNECTIONS}"),
+        &format!("-d{HTTP_SECONDS}s"),
+        "--latency",
+    ]);
+    if let Some(script) = script {
+        cmd.arg("-s").arg(script);
+    }
+    let out = cmd
+        .arg(url)
+        .output()
+        .expect("wrk runs (make bench installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line_value = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let rps: f64 = text
+        .lines()
+        .find(|l| l.starts_with("Requests/sec:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    let non2xx = text.lines().any(|l| l.contains("Non-2xx"));
+    assert!(!non2xx, "wrk saw errors:\n{text}");
+    WrkResult {
+        rps,
+        p50_ms: parse_latency(&line_value("50%")),
+        p99_ms: parse_latency(&line_value("99%")),
+    }
+}
+
+async fn over_http() -> (WrkResult, WrkResult) {
+    let (state, secret, token) = setup("http").await;
+    let (addr, stop, handle) = start_server(state.clone()).await;
+    let body = serde_json::json!({
+        "key": secret, "method": "GET", "path": "/v1/records/42", "client_ip": "203.0.113.7", "environment": "sandbox"
+    });
+    let script = std::env::temp_dir().join(format!("portico-bench-{}.lua", std::process::id()));
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = [[{body}]]\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
+        ),
+    )
+    .unwrap();
+    // Check the request is the valid-key path before measuring it.
+    let check: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/verify"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["code"], "ok", "{check}");
+
+    let mut ping = Vec::new();
+    let mut verify = Vec::new();
+    for _ in 0..RUNS {
+        let url = format!("http://{addr}/v1/ping");
+        ping.push(
+            tokio::task::spawn_blocking(move || wrk(&url, None))
+                .await
+                .unwrap(),
+        );
+        let (url, script) = (format!("http://{addr}/v1/verify"), script.clone());
+        verify.push(
+            tokio::task::spawn_blocking(move || wrk(&url, Some(&script)))
+                .await
+                .unwrap(),
+        );
+    }
+    let _ = stop.send(());
+    handle.await.unwrap();
+    let _ = std::fs::remove_file(&script);
+    let med = |rs: &[WrkResult]| WrkResult {
+        rps: median(rs.iter().map(|r| r.rps).collect()),
+        p50_ms: median(rs.iter().map(|r| r.p50_ms).collect()),
+        p99_ms: median(rs.iter().map(|r| r.p99_ms).collect()),
+    };
+    (med(&ping), med(&verify))
+}
+
+async fn exact_count() -> (i64, u64, Duration) {
+    let (state, secret, token) = setup("count").await;
+    let (addr, stop, handle) = start_server(state.clone()).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS as usize)
+        .build()
+        .unwrap();
+    let body = Arc::new(serde_json::json!({ "key": secret, "scope": "records:read" }).to_string());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..CONNECTIONS as usize {
+        let (client, body, token) = (client.clone(), body.clone(), token.clone());
+        let n = EXACT / CONNECTIONS as usize + usize::from(worker < EXACT % CONNECTIONS as usize);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..n {
+                let res = client
+                    .post(format!("http://{addr}/v1/verify"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.as_str().to_owned())
+                    .send()
+                    .await
+                    .expect("request");
+                assert!(res.status().is_success());
+                let _ = res.bytes().await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    // A graceful shutdown writes every buffered event.
+    let _ = stop.send(());
+    handle.await.unwrap();
+    let mut conn = state.db.acquire().await.unwrap();
+    let stored = count_events(conn.conn()).await.unwrap();
+    (stored, state.usage.stats().dropped, elapsed)
+}
+
+fn main() {
+    // BENCH_ONLY=inproc|http|count runs one part (for quicker iterations).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let run = |part: &str| only.is_empty() || only == part;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let backend = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
+        println!("Portico verification benchmarks ({backend}; medians of {RUNS} runs)\n");
+
+        if run("inproc") {
+            let (verify_ns, hmac_ns) = in_process().await;
+            println!("1. In-process verification of a cached valid key");
+            println!(
+                "   verify():            {:>8.0} ns/op  ({:.0} per second on one core)",
+                verify_ns,
+                1e9 / verify_ns
+            );
+            println!("   HMAC of the key only:{:>8.0} ns/op  (baseline)", hmac_ns);
+            println!("   ratio verify/HMAC:   {:>8.2}\n", verify_ns / hmac_ns);
+        }
+
+        if run("http") {
+            let (ping, verify) = over_http().await;
+            println!("2. HTTP, wrk, {CONNECTIONS} connections, {HTTP_SECONDS} s per run");
+            println!(
+                "   {:<22}{:>12}{:>10}{:>10}",
+                "", "requests/s", "p50 ms", "p99 ms"
+            );
+            println!(
+                "   {:<22}{:>12.0}{:>10.2}{:>10.2}",
+                "GET /v1/ping (trivial)", ping.rps, ping.p50_ms, ping.p99_ms
+            );
+            println!(
+                "   {:<22}{:>12.0}{:>10.2}{:>10.2}",
+                "POST /v1/verify", verify.rps, verify.p50_ms, verify.p99_ms
+            );
+            let ratio = verify.rps / ping.rps;
+            println!(
+                "   throughput ratio verify/trivial: {ratio:.2}  (target at least 0.50: {})",
+                if ratio >= 0.5 { "met" } else { "MISSED" }
+            );
+            println!(
+                "   verify p99: {:.2} ms  (target under 5 ms: {})\n",
+                verify.p99_ms,
+                if verify.p99_ms < 5.0 { "met" } else { "MISSED" }
+            );
+        }
+
+        if run("count") {
+            let (stored, dropped, took) = exact_count().await;
+            println!(
+                "3. {EXACT} verifications over HTTP in {:.1} s, then a graceful shutdown",
+                took.as_secs_f64()
+            );
+            println!(
+                "   usage events stored: {stored}, dropped: {dropped}  ({})",
+                if stored == EXACT as i64 {
+                    "exact"
+                } else {
+                    "MISMATCH"
+                }
+            );
+            if stored != EXACT as i64 {
+                std::process::exit(1);
+            }
+        }
+    });
+}

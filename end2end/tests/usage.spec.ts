@@ -1,0 +1,106 @@
+import { test, expect, hydrated, signUp, uniqueEmail, type Page } from "./fixtures";
+import { portico, serverState } from "./server";
+
+/** Creates a sandbox key through the form and returns its secret and page URL. */
+async function createKey(page: Page, name: string): Promise<{ secret: string; url: string }> {
+  await page.goto("/keys/new");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Purpose").fill("Usage dashboard test");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = (await page.getByTestId("new-secret").textContent())!.trim();
+  await page.getByLabel("I have stored this key somewhere safe").check();
+  await page.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  return { secret, url: page.url() };
+}
+
+test("traffic through the sample API shows on the key's usage page", async ({ page, request }) => {
+  await signUp(page, uniqueEmail("usage"), "Usage Co");
+  const { secret, url } = await createKey(page, "Dashboard key");
+
+  // The Try it box has a ready command for this key's scopes.
+  await expect(page.getByTestId("try-it")).toContainText("/sample/v1/");
+  await expect(page.getByTestId("try-it")).toContainText('Authorization: Bearer $PORTICO_KEY');
+
+  for (let i = 0; i < 5; i++) {
+    const ok = await request.get("/sample/v1/records", { headers: { Authorization: `Bearer ${secret}` } });
+    expect(ok.status()).toBe(200);
+  }
+  for (let i = 0; i < 2; i++) {
+    const denied = await request.delete("/sample/v1/records/rec_1", { headers: { Authorization: `Bearer ${secret}` } });
+    expect(denied.status()).toBe(403);
+    expect((await denied.json()).code).toBe("scope_denied");
+  }
+
+  await page.goto(`${url}/usage`);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator(".stat").first()).toContainText("7", { timeout: 1000 });
+  }).toPass({ timeout: 10_000 });
+  await expect(page.locator(".stat").nth(1)).toContainText("2");
+  const chart = page.getByRole("img", { name: /Requests over the last 24 hours/ });
+  await expect(chart).toBeVisible();
+  await expect(page.locator("figcaption")).toContainText("7 requests in the last 24 hours, 2 refused");
+  await expect(page.getByRole("cell", { name: "GET /v1/records", exact: true })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "DELETE /v1/records/{id}", exact: true })).toBeVisible();
+  await page.getByRole("link", { name: "7 days" }).click();
+  await expect(page).toHaveURL(/range=7d/);
+  await expect(page.locator("figcaption")).toContainText("7 requests in the last 7 days");
+
+  // The key's page shows its last use; the organisation page lists it.
+  await page.goto(url);
+  await expect(page.locator(".details").first()).not.toContainText("Never");
+  await expect(page.locator(".details").first()).toContainText("Requests, last 7 days7");
+  await page.goto("/usage");
+  await expect(page.getByRole("region", { name: "Per key" }).getByRole("row", { name: /Dashboard key/ })).toContainText("7");
+  await expect(page.getByRole("heading", { name: "Recently refused" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: /scope_denied/ }).first()).toBeVisible();
+});
+
+test("staff make a gateway token, the gateway verifies with it, and revoking it stops it", async ({ page, request }) => {
+  const email = uniqueEmail("staff");
+  await signUp(page, email, "Platform Ops");
+  portico("staff", "grant", email, "--role", "support");
+  await page.goto("/staff");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Usage pipeline" })).toBeVisible();
+  await expect(page.getByTestId("usage-stats")).toContainText("Dropped");
+
+  await page.getByLabel("Name").fill("edge-e2e");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const token = (await page.getByTestId("new-gateway-token").textContent())!.trim();
+  expect(token).toMatch(/^gwt_[0-9A-Za-z]{42}$/);
+
+  const body = { key: "prt_test_not-a-real-key" };
+  const answer = await request.post("/v1/verify", { headers: { Authorization: `Bearer ${token}` }, data: body });
+  expect(answer.status()).toBe(200);
+  expect((await answer.json()).code).toBe("malformed");
+
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("button", { name: "Revoke edge-e2e" }).click();
+  await expect(page.getByRole("row", { name: /edge-e2e/ })).toContainText("Revoked");
+  const refused = await request.post("/v1/verify", { headers: { Authorization: `Bearer ${token}` }, data: body });
+  expect(refused.status()).toBe(401);
+});
+
+test("people who are not staff cannot open the staff page", async ({ page }) => {
+  await signUp(page, uniqueEmail("notstaff"), "Not Staff");
+  await page.goto("/staff");
+  await expect(page.getByText("This page is for the platform's staff only.")).toBeVisible();
+});
+
+test("the usage page and the docs work without JavaScript @nojs", async ({ page }) => {
+  await signUp(page, uniqueEmail("nojs-usage"), "Static Charts");
+  await page.goto("/usage");
+  await expect(page.getByRole("img", { name: /Requests over the last 24 hours/ })).toBeVisible();
+  await expect(page.locator("figcaption")).toContainText("No requests in the last 24 hours.");
+  await page.getByRole("link", { name: "30 days" }).click();
+  await expect(page.locator("figcaption")).toContainText("last 30 days");
+  await page.goto("/docs");
+  await expect(page.getByRole("heading", { name: "Verifying API keys" })).toBeVisible();
+  const codes = page.getByRole("table").first().getByRole("row");
+  await expect(codes).toHaveCount(12);
+  const spec = await page.request.get(`${serverState().baseURL}/v1/openapi.json`);
+  expect((await spec.json()).openapi).toBe("3.0.3");
+});

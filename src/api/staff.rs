@@ -1,0 +1,151 @@
+//! For the platform's staff: the status of the platform and the gateway
+//! tokens that may call `/v1/verify`.
+
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The usage pipeline's counters since start-up (of this instance).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageStats {
+    /// Events taken into the buffer.
+    pub accepted: u64,
+    /// Events written to the database.
+    pub written: u64,
+    /// Events dropped because the buffer was full or the database failed.
+    pub dropped: u64,
+    /// Batches that could not be written (after retries).
+    pub failed_batches: u64,
+    /// Events waiting in the buffer now.
+    pub queued: u64,
+    /// The buffer's size.
+    pub capacity: u64,
+}
+
+/// A gateway token as staff see it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayTokenView {
+    /// Its name.
+    pub name: String,
+    /// `gwt_` and the public id.
+    pub display_id: String,
+    /// Who made it (`None`: the command line).
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token just made, shown once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewGatewayToken {
+    /// Its name.
+    pub name: String,
+    /// The whole token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for NewGatewayToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewGatewayToken")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The status of this Portico instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformStatus {
+    /// The usage pipeline.
+    pub usage: UsageStats,
+    /// The database in use (`SQLite` or `Postgres`).
+    pub database: String,
+    /// Days raw usage events are kept.
+    pub usage_retention_days: i64,
+    /// Days hourly counts are kept.
+    pub rollup_retention_days: i64,
+}
+
+/// The status of this instance (staff only).
+#[server(endpoint = "platform_status")]
+pub async fn get_platform_status() -> Result<PlatformStatus, AppError> {
+    use crate::server::{
+        authz::{authorize_staff, StaffAction},
+        context::request_context,
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            authorize_staff(&actor, StaffAction::ViewStatus)?;
+            let config = &ctx.state.config;
+            Ok(PlatformStatus {
+                usage: ctx.state.usage.stats(),
+                database: format!("{:?}", config.database_kind),
+                usage_retention_days: config.usage_retention_days,
+                rollup_retention_days: config.rollup_retention_days,
+            })
+        }
+        .await,
+    )
+}
+
+/// Every gateway token (staff only).
+#[server(endpoint = "gateway_tokens")]
+pub async fn gateway_tokens() -> Result<Vec<GatewayTokenView>, AppError> {
+    use crate::server::{
+        authz::{authorize_staff, StaffAction},
+        context::request_context,
+        verify::gateway,
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            authorize_staff(&actor, StaffAction::ManageGateways)?;
+            gateway::list(&ctx.state.db).await
+        }
+        .await,
+    )
+}
+
+/// Makes a gateway token and returns it, once (staff only).
+#[server(endpoint = "create_gateway_token")]
+pub async fn create_gateway_token(name: String) -> Result<NewGatewayToken, AppError> {
+    use crate::server::{
+        authz::{authorize_staff, StaffAction},
+        context::request_context,
+        verify::gateway,
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            ctx.refuse_plain_form_post()?;
+            let actor = ctx.actor().await?;
+            authorize_staff(&actor, StaffAction::ManageGateways)?;
+            gateway::create(&ctx.state, &name, Some(actor.user_id)).await
+        }
+        .await,
+    )
+}
+
+/// Revokes a gateway token (staff only).
+#[server(endpoint = "revoke_gateway_token")]
+pub async fn revoke_gateway_token(name: String) -> Result<(), AppError> {
+    use crate::server::{
+        authz::{authorize_staff, StaffAction},
+        context::request_context,
+        verify::gateway,
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            authorize_staff(&actor, StaffAction::ManageGateways)?;
+            gateway::revoke(&ctx.state, &name).await
+        }
+        .await,
+    )
+}
