@@ -17,6 +17,10 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 # itself; it must not see it twice, or it rebuilds everything.)
 LEPTOS_RUSTFLAGS := --cfg erase_components
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# The SMTP server the integration tests read email from (aiosmtpd, from PyPI).
+AIOSMTPD_VERSION := 1.4.6
+TEST_VENV := $(CURDIR)/target/test-tools/venv
+TEST_PYTHON := $(TEST_VENV)/bin/python
 export TEST_POSTGRES_URL
 
 ifeq ($(shell id -u),0)
@@ -26,7 +30,7 @@ APT_GET := sudo apt-get
 endif
 
 .PHONY: help run test release tools build unit integration e2e lint fmt bench clean \
-        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk e2e-deps
+        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-aiosmtpd e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -50,9 +54,9 @@ unit: ## Unit tests (pure code, no database)
 	@echo "==> Unit tests"
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --lib --bins
 
-integration: ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL)
+integration: tool-aiosmtpd ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL), with a loopback SMTP server
 	@echo "==> Integration tests (SQLite and Postgres at $(TEST_POSTGRES_URL))"
-	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --test api
+	PORTICO_TEST_PYTHON="$(TEST_PYTHON)" RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --test api
 
 e2e: e2e-deps ## End-to-end tests in Chromium against a freshly built server (run `make build` first)
 	@echo "==> End-to-end tests in Chromium"
@@ -120,4 +124,12 @@ e2e-deps: tool-chromium
 	@cd end2end && if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  echo "==> Installing Playwright from npm (Debian's Chromium is used; no browser download)"; \
 	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
+	fi
+
+tool-aiosmtpd: ## aiosmtpd (PyPI) in a virtualenv under target/, for the email tests
+	@if [ "$$($(TEST_PYTHON) -c 'import aiosmtpd; print(aiosmtpd.__version__)' 2>/dev/null)" != "$(AIOSMTPD_VERSION)" ]; then \
+		echo "==> Installing aiosmtpd $(AIOSMTPD_VERSION) from PyPI into $(TEST_VENV) (a loopback SMTP server for the email tests)"; \
+		if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then $(APT_GET) install -y python3-venv; fi; \
+		python3 -m venv "$(TEST_VENV)"; \
+		"$(TEST_VENV)/bin/pip" install --quiet "aiosmtpd==$(AIOSMTPD_VERSION)"; \
 	fi

@@ -102,7 +102,9 @@ async fn setup(tag: &str) -> (AppState, String, String) {
         .await
         .unwrap()
         .unwrap();
-    let form = keys::form_data(&state, &actor, signed.org_id.unwrap()).unwrap();
+    let form = keys::form_data(&state, &actor, signed.org_id.unwrap())
+        .await
+        .unwrap();
     let created = keys::create(
         &state,
         &actor,

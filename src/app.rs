@@ -3,18 +3,27 @@
 use crate::ui::{
     layout::Header,
     pages::{
+        approvals::ApprovalsPage,
         audit::AuditPage,
         dashboard::DashboardPage,
         docs::DocsPage,
         join::JoinPage,
-        keys::{detail::KeyPage, new::NewKeyPage, usage::KeyUsagePage, KeysPage},
+        keys::{
+            detail::{KeyPage, StaffKeyPage},
+            new::NewKeyPage,
+            usage::KeyUsagePage,
+            KeysPage,
+        },
         members::MembersPage,
         new_org::NewOrgPage,
         not_found::NotFoundPage,
+        notifications::NotificationsPage,
+        policy::PolicyPage,
         setup::SetupPage,
         sign_in::SignInPage,
         sign_up::SignUpPage,
         staff::StaffPage,
+        support::SupportPage,
         usage::OrgUsagePage,
     },
     session::SessionContext,
@@ -96,6 +105,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/usage") view=OrgUsagePage ssr=SsrMode::Async />
                     <Route path=path!("/docs") view=DocsPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=StaffPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff/support") view=SupportPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff/keys/:key_id") view=StaffKeyPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/policy") view=PolicyPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -124,7 +124,7 @@ test("revoking asks for a reason, then shows who, when and why", async ({ page }
   await expect(page.getByTestId("revoke-requests-7d")).toHaveText("0");
   await page.getByRole("button", { name: "Revoke permanently" }).click();
   await expect(page.locator("#field-reason-error")).toContainText("Say why");
-  await page.getByLabel("Reason").fill("Integration retired");
+  await page.getByLabel("Reason", { exact: true }).fill("Integration retired");
   await page.getByRole("button", { name: "Revoke permanently" }).click();
   await expect(page.getByRole("heading", { name: "Revoked" })).toBeVisible();
   await expect(page.locator(".revoke-reason")).toHaveText("Integration retired");
@@ -181,7 +181,7 @@ test("the whole key lifecycle works with the keyboard alone", async ({ page }) =
   // Revoke the new key.
   await page.locator("details.action summary", { hasText: "Revoke" }).focus();
   await page.keyboard.press("Enter");
-  await page.getByLabel("Reason").focus();
+  await page.getByLabel("Reason", { exact: true }).focus();
   await page.keyboard.type("Done testing");
   await page.getByRole("button", { name: "Revoke permanently" }).focus();
   await page.keyboard.press("Enter");

@@ -31,6 +31,8 @@ pub struct Me {
     pub orgs: Vec<OrgSummary>,
     /// The organisation they act in now.
     pub active_org_id: Option<i64>,
+    /// How many of their notifications are unread.
+    pub unread_notifications: i64,
 }
 
 impl Me {
@@ -57,7 +59,9 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
                 return Ok(None);
             };
             let active_org_id = ctx.active_membership(&actor).await?.map(|m| m.org_id);
+            let unread_notifications = crate::server::notify::unread(&ctx.state, &actor).await?;
             Ok(Some(Me {
+                unread_notifications,
                 email: actor.email,
                 staff: actor.staff,
                 orgs: actor

@@ -5,7 +5,12 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::{
-    domain::{key_format::Environment, keys::KeyStatus, scopes::Catalog},
+    domain::{
+        key_format::Environment,
+        keys::{Approval, KeyStatus},
+        policy::OrgPolicy,
+        scopes::Catalog,
+    },
     error::AppError,
 };
 use chrono::{DateTime, Utc};
@@ -39,6 +44,43 @@ pub struct KeySummary {
     pub status: KeyStatus,
     /// End of the rotation overlap, while rotating.
     pub rotating_until: Option<DateTime<Utc>>,
+    /// The owner left the organisation: an admin should give the key a new owner.
+    pub owner_left: bool,
+}
+
+/// A key's suspension.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspensionView {
+    /// Since.
+    pub at: DateTime<Utc>,
+    /// By whom.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// When it lifts by itself (`None`: until someone reinstates it).
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// An admin's decision on a key that needed approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// Who decided.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Their comment.
+    pub comment: String,
+}
+
+/// What the person looking at a key may do to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPermissions {
+    /// Rotate, retire, revoke, edit (the owner and the organisation's admins).
+    pub manage: bool,
+    /// Suspend and reinstate (the organisation's admins and platform staff).
+    pub suspend: bool,
+    /// Approve or reject, and give a new owner (the organisation's admins).
+    pub administer: bool,
 }
 
 /// A link in a key's rotation chain.
@@ -109,6 +151,16 @@ pub struct KeyDetail {
     /// A ready `curl` line against the sample API, the secret as
     /// `$PORTICO_KEY`.
     pub try_it: Option<String>,
+    /// The organisation's name.
+    pub org_name: String,
+    /// The suspension, while suspended.
+    pub suspension: Option<SuspensionView>,
+    /// Whether it needed approval, and the state of that.
+    pub approval: Approval,
+    /// The admin's decision, once made.
+    pub approval_decision: Option<ApprovalDecision>,
+    /// What the viewer may do.
+    pub permissions: KeyPermissions,
 }
 
 /// What the create form needs.
@@ -126,6 +178,12 @@ pub struct KeyFormData {
     pub environments: Vec<Environment>,
     /// Requests per minute offered by default.
     pub default_rate_limit: u32,
+    /// Lifetimes offered, in days.
+    pub lifetime_presets: Vec<i64>,
+    /// Whether a production key with a high-risk scope waits for an admin.
+    pub approval_applies: bool,
+    /// The organisation's policy.
+    pub policy: OrgPolicy,
 }
 
 /// A key just made: its secret, shown once and never again.
@@ -163,7 +221,7 @@ pub async fn key_form(org_id: i64) -> Result<KeyFormData, AppError> {
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            keys::form_data(&ctx.state, &actor, org_id)
+            keys::form_data(&ctx.state, &actor, org_id).await
         }
         .await,
     )
@@ -331,6 +389,47 @@ pub async fn org_audit(org_id: i64, before: Option<i64>) -> Result<AuditPage, Ap
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
             keys::org_audit(&ctx.state, &actor, org_id, before).await
+        }
+        .await,
+    )
+}
+
+/// Suspends a key (the organisation's admins, or platform staff): refused
+/// by verification until reinstated or until `until` (empty: indefinitely).
+#[server(endpoint = "suspend_key")]
+pub async fn suspend_key(
+    key_id: String,
+    reason: String,
+    #[server(default)] until: String,
+) -> Result<(), AppError> {
+    use crate::server::{context::request_context, keys::suspension};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            suspension::suspend(
+                &ctx.state,
+                &actor,
+                &key_id,
+                &reason,
+                &until,
+                ctx.client_addr,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Lifts a key's suspension (the organisation's admins, or platform staff).
+#[server(endpoint = "reinstate_key")]
+pub async fn reinstate_key(key_id: String, reason: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, keys::suspension};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            suspension::reinstate(&ctx.state, &actor, &key_id, &reason, ctx.client_addr).await
         }
         .await,
     )

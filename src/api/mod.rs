@@ -5,10 +5,14 @@
 //! here too, because both the server and the browser use them.
 
 pub mod account;
+pub mod approvals;
 pub mod keys;
+pub mod notifications;
 pub mod orgs;
+pub mod policy;
 pub mod setup;
 pub mod staff;
+pub mod support;
 pub mod usage;
 
 #[cfg(feature = "ssr")]

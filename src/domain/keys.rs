@@ -1,6 +1,7 @@
 //! The rules of a key's settings and life: names, expiry, IP allowlists,
 //! rotation overlaps and status.
 
+use super::policy::{rules as policy_rules, OrgPolicy};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -12,10 +13,6 @@ pub const MAX_NAME_CHARS: usize = 60;
 pub const MAX_PURPOSE_CHARS: usize = 500;
 /// Most characters of the service a key is for.
 pub const MAX_SERVICE_CHARS: usize = 80;
-/// Longest lifetime a key may have (until organisation policies say otherwise).
-pub const MAX_LIFETIME_DAYS: i64 = 365;
-/// The lifetime a new key gets unless another is chosen.
-pub const DEFAULT_LIFETIME_DAYS: i64 = 90;
 /// The preset lifetimes offered, in days.
 pub const LIFETIME_PRESETS: [i64; 4] = [7, 30, 90, 365];
 /// Most entries in an IP allowlist.
@@ -65,18 +62,31 @@ pub fn parse_service(input: &str) -> Result<String, String> {
     Ok(service)
 }
 
-/// When a new key expires: a preset number of days, or a chosen date.
+/// When a new key expires, within the organisation's `policy`: a number of
+/// days, or a chosen date.
 ///
-/// `choice` is `7`, `30`, `90`, `365` or `date`; with `date`, `date` is
-/// `YYYY-MM-DD` and the key works until the end of that day (UTC).
+/// `choice` is a number of days (the form offers
+/// [`OrgPolicy::lifetime_presets`]), `date`, or empty for the policy's
+/// default; with `date`, `date` is `YYYY-MM-DD` and the key works until the
+/// end of that day (UTC). A lifetime past the policy's maximum is refused
+/// with the rule named.
 pub fn parse_expiry(
     choice: &str,
     date: Option<&str>,
     now: DateTime<Utc>,
+    policy: &OrgPolicy,
 ) -> Result<DateTime<Utc>, String> {
-    let latest = now + Duration::days(MAX_LIFETIME_DAYS);
+    let max = policy.max_lifetime_days;
+    let latest = now + Duration::days(max);
+    let too_long = || {
+        format!(
+            "Your organisation's policy ({}) lets keys live at most {max} days: pick {} or earlier.",
+            policy_rules::MAX_LIFETIME,
+            latest.format("%Y-%m-%d")
+        )
+    };
     match choice.trim() {
-        "" => Ok(now + Duration::days(DEFAULT_LIFETIME_DAYS)),
+        "" => Ok(now + Duration::days(policy.default_expiry_days.min(max))),
         "date" => {
             let text = date.unwrap_or("").trim();
             if text.is_empty() {
@@ -89,18 +99,69 @@ pub fn parse_expiry(
                 return Err("Pick a date in the future.".to_owned());
             }
             if end > latest + Duration::days(1) {
-                return Err(format!(
-                    "Keys can live at most {MAX_LIFETIME_DAYS} days: pick {} or earlier.",
-                    latest.format("%Y-%m-%d")
-                ));
+                return Err(too_long());
             }
             Ok(end.min(latest))
         }
         days => match days.parse::<i64>() {
-            Ok(n) if LIFETIME_PRESETS.contains(&n) => Ok(now + Duration::days(n)),
-            _ => Err("Choose an expiry: 7, 30, 90 or 365 days, or a date.".to_owned()),
+            Ok(n) if (1..=max).contains(&n) => Ok(now + Duration::days(n)),
+            Ok(n) if n > max => Err(too_long()),
+            _ => Err(format!(
+                "Choose an expiry: a number of days from 1 to {max}, or a date."
+            )),
         },
     }
+}
+
+/// A reason for a governance action (suspend, reinstate, reject…): kept
+/// in the audit trail and sent to the key's owner, 3 to 500 characters.
+pub fn parse_reason(input: &str, doing: &str) -> Result<String, String> {
+    let text = input.trim();
+    let n = text.chars().count();
+    if !(3..=500).contains(&n) {
+        return Err(format!(
+            "Say why you are {doing}, in 3 to 500 characters. It is kept in the audit trail and sent to the key's owner."
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err("The reason cannot contain control characters.".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// Longest a suspension may be set to last before it lifts itself.
+pub const MAX_SUSPENSION_DAYS: i64 = 365;
+
+/// When a suspension lifts by itself: empty for "until reinstated", a date
+/// `YYYY-MM-DD` (the key works again from the start of the next day, UTC),
+/// or a date and time `YYYY-MM-DDTHH:MM` in UTC.
+pub fn parse_suspension_end(
+    input: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let end = if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("valid time")) + Duration::days(1)
+    } else if let Ok(at) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M") {
+        Utc.from_utc_datetime(&at)
+    } else {
+        return Err(
+            "Enter the end as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), or leave it empty to suspend until someone reinstates the key."
+                .to_owned(),
+        );
+    };
+    if end <= now {
+        return Err("Pick an end in the future, or leave it empty.".to_owned());
+    }
+    if end > now + Duration::days(MAX_SUSPENSION_DAYS) {
+        return Err(format!(
+            "A suspension can end by itself at most {MAX_SUSPENSION_DAYS} days from now; leave the end empty to suspend until someone reinstates the key."
+        ));
+    }
+    Ok(Some(end))
 }
 
 /// Most requests per minute a key may be given.
@@ -248,6 +309,68 @@ impl Overlap {
     }
 }
 
+/// Whether a key needed an admin's approval, and what they decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// The organisation's policy did not ask for one.
+    NotRequired,
+    /// Waiting for an admin.
+    Pending,
+    /// An admin approved it.
+    Approved,
+    /// An admin rejected it: the key never works.
+    Rejected,
+}
+
+impl Approval {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::NotRequired => "not_required",
+            Approval::Pending => "pending",
+            Approval::Approved => "approved",
+            Approval::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the stored form; anything unknown is treated as pending, so a
+    /// bad value never lets a key work.
+    pub fn parse(input: &str) -> Self {
+        match input {
+            "not_required" => Approval::NotRequired,
+            "approved" => Approval::Approved,
+            "rejected" => Approval::Rejected,
+            _ => Approval::Pending,
+        }
+    }
+}
+
+/// The timestamps and decisions a key's status is worked out from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyState {
+    /// Expires.
+    pub expires_at: DateTime<Utc>,
+    /// End of the rotation overlap.
+    pub rotating_until: Option<DateTime<Utc>>,
+    /// Revoked at.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Suspended at.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// The suspension ends by itself at.
+    pub suspended_until: Option<DateTime<Utc>>,
+    /// Approval.
+    pub approval: Approval,
+}
+
+impl KeyState {
+    /// Whether the key is suspended at `now` (a suspension past its end date
+    /// no longer counts, even before the reinstatement is recorded).
+    pub fn is_suspended(&self, now: DateTime<Utc>) -> bool {
+        self.suspended_at.is_some() && self.suspended_until.is_none_or(|until| now < until)
+    }
+}
+
 /// Where a key stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -256,35 +379,49 @@ pub enum KeyStatus {
     Active,
     /// Replaced by a successor, and still working until the overlap ends.
     Rotating,
+    /// Waiting for an admin's approval: refused until approved.
+    PendingApproval,
+    /// Paused by an admin or support: refused until reinstated.
+    Suspended,
     /// Past its expiry (or its rotation overlap): refused.
     Expired,
+    /// An admin rejected its approval request: refused, for good.
+    Rejected,
     /// Revoked: refused, for good.
     Revoked,
 }
 
 impl KeyStatus {
     /// Every status, for filters.
-    pub const ALL: [KeyStatus; 4] = [
+    pub const ALL: [KeyStatus; 7] = [
         KeyStatus::Active,
         KeyStatus::Rotating,
+        KeyStatus::PendingApproval,
+        KeyStatus::Suspended,
         KeyStatus::Expired,
+        KeyStatus::Rejected,
         KeyStatus::Revoked,
     ];
 
-    /// Works out a key's status at `now` from its timestamps.
-    pub fn at(
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        rotating_until: Option<DateTime<Utc>>,
-        revoked_at: Option<DateTime<Utc>>,
-    ) -> Self {
-        if revoked_at.is_some() {
+    /// Works out a key's status at `now`. Permanent ends come first, then
+    /// expiry, then the reversible stops.
+    pub fn of(state: &KeyState, now: DateTime<Utc>) -> Self {
+        if state.revoked_at.is_some() {
             return KeyStatus::Revoked;
         }
-        let ends = rotating_until.map_or(expires_at, |r| r.min(expires_at));
+        if state.approval == Approval::Rejected {
+            return KeyStatus::Rejected;
+        }
+        let ends = state
+            .rotating_until
+            .map_or(state.expires_at, |r| r.min(state.expires_at));
         if ends <= now {
             KeyStatus::Expired
-        } else if rotating_until.is_some() {
+        } else if state.is_suspended(now) {
+            KeyStatus::Suspended
+        } else if state.approval == Approval::Pending {
+            KeyStatus::PendingApproval
+        } else if state.rotating_until.is_some() {
             KeyStatus::Rotating
         } else {
             KeyStatus::Active
@@ -296,7 +433,10 @@ impl KeyStatus {
         match self {
             KeyStatus::Active => "active",
             KeyStatus::Rotating => "rotating",
+            KeyStatus::PendingApproval => "pending_approval",
+            KeyStatus::Suspended => "suspended",
             KeyStatus::Expired => "expired",
+            KeyStatus::Rejected => "rejected",
             KeyStatus::Revoked => "revoked",
         }
     }
@@ -311,7 +451,10 @@ impl KeyStatus {
         match self {
             KeyStatus::Active => "Active",
             KeyStatus::Rotating => "Rotating",
+            KeyStatus::PendingApproval => "Pending approval",
+            KeyStatus::Suspended => "Suspended",
             KeyStatus::Expired => "Expired",
+            KeyStatus::Rejected => "Rejected",
             KeyStatus::Revoked => "Revoked",
         }
     }
@@ -319,6 +462,14 @@ impl KeyStatus {
     /// Whether the key is accepted by verification.
     pub fn is_usable(self) -> bool {
         matches!(self, KeyStatus::Active | KeyStatus::Rotating)
+    }
+
+    /// Whether the key can never work again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            KeyStatus::Expired | KeyStatus::Rejected | KeyStatus::Revoked
+        )
     }
 }
 
@@ -349,33 +500,39 @@ mod tests {
     #[test]
     fn expiry_presets_and_dates_are_bounded_to_a_year() {
         assert_eq!(
-            parse_expiry("", None, now()).unwrap(),
+            parse_expiry("", None, now(), &OrgPolicy::default()).unwrap(),
             now() + Duration::days(90)
         );
         assert_eq!(
-            parse_expiry("7", None, now()).unwrap(),
+            parse_expiry("7", None, now(), &OrgPolicy::default()).unwrap(),
             now() + Duration::days(7)
         );
         assert_eq!(
-            parse_expiry("365", None, now()).unwrap(),
+            parse_expiry("365", None, now(), &OrgPolicy::default()).unwrap(),
             now() + Duration::days(365)
         );
-        assert!(parse_expiry("400", None, now()).is_err());
-        assert!(parse_expiry("abc", None, now()).is_err());
-        let d = parse_expiry("date", Some("2027-01-15"), now()).unwrap();
+        assert!(parse_expiry("400", None, now(), &OrgPolicy::default()).is_err());
+        assert!(parse_expiry("abc", None, now(), &OrgPolicy::default()).is_err());
+        let d = parse_expiry("date", Some("2027-01-15"), now(), &OrgPolicy::default()).unwrap();
         assert_eq!(d, Utc.with_ymd_and_hms(2027, 1, 15, 23, 59, 59).unwrap());
-        assert!(parse_expiry("date", Some("2026-11-26"), now())
-            .unwrap_err()
-            .contains("future"));
-        assert!(parse_expiry("date", Some("2028-01-01"), now())
-            .unwrap_err()
-            .contains("at most 365"));
-        assert!(parse_expiry("date", Some("15/01/2027"), now())
-            .unwrap_err()
-            .contains("YYYY-MM-DD"));
-        assert!(parse_expiry("date", None, now()).is_err());
+        assert!(
+            parse_expiry("date", Some("2026-11-26"), now(), &OrgPolicy::default())
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(
+            parse_expiry("date", Some("2028-01-01"), now(), &OrgPolicy::default())
+                .unwrap_err()
+                .contains("at most 365")
+        );
+        assert!(
+            parse_expiry("date", Some("15/01/2027"), now(), &OrgPolicy::default())
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
+        assert!(parse_expiry("date", None, now(), &OrgPolicy::default()).is_err());
         // The last allowed day is accepted but never beyond 365 days.
-        let last = parse_expiry("date", Some("2027-11-27"), now()).unwrap();
+        let last = parse_expiry("date", Some("2027-11-27"), now(), &OrgPolicy::default()).unwrap();
         assert_eq!(last, now() + Duration::days(365));
     }
 
@@ -424,35 +581,124 @@ mod tests {
         assert_eq!(Overlap::SevenDays.duration(), Duration::days(7));
     }
 
+    fn state(expires_at: DateTime<Utc>) -> KeyState {
+        KeyState {
+            expires_at,
+            rotating_until: None,
+            revoked_at: None,
+            suspended_at: None,
+            suspended_until: None,
+            approval: Approval::NotRequired,
+        }
+    }
+
     #[test]
     fn status_follows_revocation_expiry_and_rotation() {
         let later = now() + Duration::days(1);
         let earlier = now() - Duration::seconds(1);
-        assert_eq!(KeyStatus::at(now(), later, None, None), KeyStatus::Active);
-        assert_eq!(
-            KeyStatus::at(now(), earlier, None, None),
-            KeyStatus::Expired
-        );
-        assert_eq!(KeyStatus::at(now(), now(), None, None), KeyStatus::Expired);
-        assert_eq!(
-            KeyStatus::at(now(), later, Some(later), None),
-            KeyStatus::Rotating
-        );
-        assert_eq!(
-            KeyStatus::at(now(), later, Some(earlier), None),
-            KeyStatus::Expired
-        );
+        let at = |s: KeyState| KeyStatus::of(&s, now());
+        assert_eq!(at(state(later)), KeyStatus::Active);
+        assert_eq!(at(state(earlier)), KeyStatus::Expired);
+        assert_eq!(at(state(now())), KeyStatus::Expired);
+        let rotating = |until, expires| KeyState {
+            rotating_until: Some(until),
+            ..state(expires)
+        };
+        assert_eq!(at(rotating(later, later)), KeyStatus::Rotating);
+        assert_eq!(at(rotating(earlier, later)), KeyStatus::Expired);
         // A key that expires during its overlap expires then.
+        assert_eq!(at(rotating(later, earlier)), KeyStatus::Expired);
         assert_eq!(
-            KeyStatus::at(now(), earlier, Some(later), None),
-            KeyStatus::Expired
-        );
-        assert_eq!(
-            KeyStatus::at(now(), later, Some(later), Some(earlier)),
+            at(KeyState {
+                revoked_at: Some(earlier),
+                ..rotating(later, later)
+            }),
             KeyStatus::Revoked
         );
         assert!(KeyStatus::Rotating.is_usable());
         assert!(!KeyStatus::Expired.is_usable());
         assert_eq!(KeyStatus::parse("revoked"), Some(KeyStatus::Revoked));
+    }
+
+    #[test]
+    fn suspension_and_approval_stop_a_key_until_lifted() {
+        let later = now() + Duration::days(1);
+        let at = |s: KeyState| KeyStatus::of(&s, now());
+        let suspended = |until| KeyState {
+            suspended_at: Some(now() - Duration::hours(1)),
+            suspended_until: until,
+            ..state(later)
+        };
+        assert_eq!(at(suspended(None)), KeyStatus::Suspended);
+        assert_eq!(at(suspended(Some(later))), KeyStatus::Suspended);
+        // Past its end date, a suspension no longer counts.
+        assert_eq!(at(suspended(Some(now()))), KeyStatus::Active);
+        // Revocation and expiry outrank suspension.
+        assert_eq!(
+            at(KeyState {
+                revoked_at: Some(now()),
+                ..suspended(None)
+            }),
+            KeyStatus::Revoked
+        );
+        let approval = |approval| KeyState {
+            approval,
+            ..state(later)
+        };
+        assert_eq!(at(approval(Approval::Pending)), KeyStatus::PendingApproval);
+        assert_eq!(at(approval(Approval::Approved)), KeyStatus::Active);
+        assert_eq!(at(approval(Approval::Rejected)), KeyStatus::Rejected);
+        assert!(KeyStatus::Rejected.is_final() && !KeyStatus::Suspended.is_final());
+        assert_eq!(Approval::parse("bogus"), Approval::Pending);
+        for s in KeyStatus::ALL {
+            assert_eq!(KeyStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn suspension_ends_and_reasons_are_checked() {
+        assert_eq!(parse_suspension_end("", now()), Ok(None));
+        assert_eq!(
+            parse_suspension_end("2026-11-30", now()),
+            Ok(Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()))
+        );
+        assert_eq!(
+            parse_suspension_end("2026-11-27T18:30", now()),
+            Ok(Some(Utc.with_ymd_and_hms(2026, 11, 27, 18, 30, 0).unwrap()))
+        );
+        assert!(parse_suspension_end("2026-11-27T08:00", now())
+            .unwrap_err()
+            .contains("future"));
+        assert!(parse_suspension_end("tomorrow", now()).is_err());
+        assert!(parse_suspension_end("2028-01-01", now())
+            .unwrap_err()
+            .contains("365 days"));
+        assert!(parse_reason("  ", "suspending this key")
+            .unwrap_err()
+            .contains("Say why you are suspending this key"));
+        assert_eq!(
+            parse_reason(" leaked in CI logs ", "x").unwrap(),
+            "leaked in CI logs"
+        );
+    }
+
+    #[test]
+    fn the_policy_caps_expiry_and_names_the_rule() {
+        let policy = OrgPolicy {
+            max_lifetime_days: 30,
+            default_expiry_days: 14,
+            ..OrgPolicy::default()
+        };
+        assert_eq!(
+            parse_expiry("", None, now(), &policy).unwrap(),
+            now() + Duration::days(14)
+        );
+        let refusal = parse_expiry("90", None, now(), &policy).unwrap_err();
+        assert!(refusal.contains(policy_rules::MAX_LIFETIME), "{refusal}");
+        assert!(refusal.contains("at most 30 days"), "{refusal}");
+        assert!(parse_expiry("date", Some("2027-06-01"), now(), &policy)
+            .unwrap_err()
+            .contains(policy_rules::MAX_LIFETIME));
+        assert!(parse_expiry("30", None, now(), &policy).is_ok());
     }
 }

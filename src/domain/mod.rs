@@ -10,6 +10,7 @@ pub mod keys;
 pub mod next_path;
 pub mod org;
 pub mod password;
+pub mod policy;
 pub mod scopes;
 pub mod throttle;
 pub mod verify;

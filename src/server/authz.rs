@@ -6,6 +6,7 @@
 //! "forbidden", so that ids of other organisations reveal nothing.
 
 use crate::{
+    api::keys::KeyPermissions,
     domain::{Role, StaffRole},
     error::AppError,
     server::db::{memberships, staff, users, PooledConn},
@@ -86,6 +87,12 @@ pub enum OrgAction {
     ViewAudit,
     /// Read the organisation-wide usage.
     ViewUsage,
+    /// Set the organisation's key policy.
+    SetPolicy,
+    /// Approve or reject keys, and give keys a new owner.
+    ApproveKeys,
+    /// Export the inventory and the audit trail.
+    Export,
 }
 
 /// Whether `actor` may do `action` in `org_id`; returns their membership.
@@ -99,11 +106,25 @@ pub fn authorize_org(
         .ok_or_else(|| AppError::NotFound("That organisation was not found.".to_owned()))?;
     match action {
         OrgAction::View | OrgAction::CreateKey => Ok(membership),
-        OrgAction::ManageMembers | OrgAction::ViewAudit | OrgAction::ViewUsage
+        OrgAction::ManageMembers
+        | OrgAction::ViewAudit
+        | OrgAction::ViewUsage
+        | OrgAction::SetPolicy
+        | OrgAction::ApproveKeys
+        | OrgAction::Export
             if membership.role == Role::Admin =>
         {
             Ok(membership)
         }
+        OrgAction::SetPolicy => Err(AppError::Forbidden(
+            "Only an admin of this organisation can change its key policy.".to_owned(),
+        )),
+        OrgAction::ApproveKeys => Err(AppError::Forbidden(
+            "Only an admin of this organisation can approve or reject keys.".to_owned(),
+        )),
+        OrgAction::Export => Err(AppError::Forbidden(
+            "Only an admin of this organisation can export its keys and audit trail.".to_owned(),
+        )),
         OrgAction::ManageMembers => Err(AppError::Forbidden(
             "Only an admin of this organisation can invite people. Ask one of its admins."
                 .to_owned(),
@@ -124,13 +145,18 @@ pub enum StaffAction {
     ViewStatus,
     /// Create and revoke gateway tokens.
     ManageGateways,
+    /// Search every organisation's keys and open any key (never its secret).
+    SupportConsole,
 }
 
 /// Whether `actor` is staff allowed to do `action`. Anyone else is told the
 /// page is for staff.
 pub fn authorize_staff(actor: &Actor, action: StaffAction) -> Result<StaffRole, AppError> {
     match (actor.staff, action) {
-        (Some(role), StaffAction::ViewStatus | StaffAction::ManageGateways) => Ok(role),
+        (
+            Some(role),
+            StaffAction::ViewStatus | StaffAction::ManageGateways | StaffAction::SupportConsole,
+        ) => Ok(role),
         (None, _) => Err(AppError::Forbidden(
             "This is for the platform's staff only.".to_owned(),
         )),
@@ -171,6 +197,36 @@ pub fn authorize_key(
         Ok(membership)
     } else {
         Err(key_not_found())
+    }
+}
+
+/// What `actor` may do to a key of `org_id` owned by `owner_id`.
+pub fn key_permissions(actor: &Actor, org_id: i64, owner_id: i64) -> KeyPermissions {
+    let admin = actor
+        .membership(org_id)
+        .is_some_and(|m| m.role == Role::Admin);
+    let owner = actor.membership(org_id).is_some() && owner_id == actor.user_id;
+    KeyPermissions {
+        manage: admin || owner,
+        suspend: admin || actor.staff.is_some(),
+        administer: admin,
+    }
+}
+
+/// Whether `actor` may suspend or reinstate a key of `org_id` owned by
+/// `owner_id`: platform staff for any key, admins for their organisation's.
+/// An owner who is a developer is told who can; anyone else hears "not found".
+pub fn authorize_suspend(actor: &Actor, org_id: i64, owner_id: i64) -> Result<(), AppError> {
+    if actor.staff.is_some() {
+        return Ok(());
+    }
+    let membership = actor.membership(org_id).ok_or_else(key_not_found)?;
+    match membership.role {
+        Role::Admin => Ok(()),
+        Role::Developer if owner_id == actor.user_id => Err(AppError::Forbidden(
+            "Only an admin of this organisation or platform support can suspend or reinstate keys. To stop this key for good, revoke it.".to_owned(),
+        )),
+        Role::Developer => Err(key_not_found()),
     }
 }
 
@@ -242,5 +298,36 @@ mod tests {
                 Err(AppError::NotFound(_))
             ));
         }
+    }
+
+    #[test]
+    fn staff_and_admins_suspend_and_developers_do_not() {
+        let dev = actor(vec![(7, Role::Developer)]);
+        assert!(matches!(
+            authorize_suspend(&dev, 7, dev.user_id),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(matches!(
+            authorize_suspend(&dev, 7, 99),
+            Err(AppError::NotFound(_))
+        ));
+        let admin = actor(vec![(7, Role::Admin)]);
+        assert!(authorize_suspend(&admin, 7, 99).is_ok());
+        assert!(matches!(
+            authorize_suspend(&admin, 8, 99),
+            Err(AppError::NotFound(_))
+        ));
+        let staff = Actor {
+            staff: Some(StaffRole::Support),
+            ..actor(vec![])
+        };
+        assert!(authorize_suspend(&staff, 8, 99).is_ok());
+        let p = key_permissions(&staff, 8, 99);
+        assert!(p.suspend && !p.manage && !p.administer);
+        assert!(matches!(
+            authorize_org(&dev, 7, OrgAction::Export),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(authorize_staff(&dev, StaffAction::SupportConsole).is_err());
     }
 }

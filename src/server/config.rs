@@ -145,6 +145,22 @@ pub struct Settings {
     )]
     pub usage_buffer: String,
 
+    /// SMTP server for email notifications: `smtp://HOST:PORT` (plain, for a
+    /// relay on the same host), `smtp://USER:PASS@HOST:587?tls=required`
+    /// (STARTTLS) or `smtps://USER:PASS@HOST:465` (TLS). Unset: notifications
+    /// stay in the portal only.
+    #[arg(long, env = "PORTICO_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of notification emails.
+    #[arg(
+        long,
+        env = "PORTICO_MAIL_FROM",
+        default_value = "Portico <portico@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
     /// Folder holding the built stylesheet, WASM and static files.
     #[arg(
         long,
@@ -266,6 +282,25 @@ pub struct Config {
     pub rollup_retention_days: i64,
     /// Usage events buffered in memory.
     pub usage_buffer: usize,
+    /// Where notification emails go out; `None`: the portal only.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// How notification emails are sent.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// The SMTP URL (may hold a password: never printed).
+    pub url: String,
+    /// The sender.
+    pub from: lettre::message::Mailbox,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A setting that could not be used, named by its environment variable and flag.
@@ -551,6 +586,42 @@ impl Settings {
             100..=10_000_000,
         )? as usize;
 
+        let smtp = match self.smtp_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => {
+                let parsed = Url::parse(url).map_err(|e| SettingError {
+                    env: "PORTICO_SMTP_URL",
+                    flag: "smtp-url",
+                    value: None,
+                    problem: format!("not a URL ({e})"),
+                })?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+                    return Err(SettingError {
+                        env: "PORTICO_SMTP_URL",
+                        flag: "smtp-url",
+                        value: None,
+                        problem: "expected smtp://HOST:PORT or smtps://HOST:PORT".to_owned(),
+                    });
+                }
+                let from = self
+                    .mail_from
+                    .trim()
+                    .parse::<lettre::message::Mailbox>()
+                    .map_err(|e| {
+                        bad(
+                            "PORTICO_MAIL_FROM",
+                            "mail-from",
+                            &self.mail_from,
+                            format!("not an email address ({e})"),
+                        )
+                    })?;
+                Some(SmtpConfig {
+                    url: url.to_owned(),
+                    from,
+                })
+            }
+        };
+
         Ok(Config {
             database_url: self.database_url.clone(),
             database_kind,
@@ -570,6 +641,7 @@ impl Settings {
             usage_retention_days,
             rollup_retention_days,
             usage_buffer,
+            smtp,
         })
     }
 }
@@ -597,6 +669,8 @@ impl Config {
             usage_retention_days: "30".to_owned(),
             rollup_retention_days: "400".to_owned(),
             usage_buffer: "100000".to_owned(),
+            smtp_url: None,
+            mail_from: "Portico <portico@localhost>".to_owned(),
         };
         settings
             .resolve()

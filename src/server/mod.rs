@@ -12,13 +12,17 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod errors;
+pub mod exports;
 pub mod http;
 pub mod keys;
+pub mod notify;
 pub mod orgs;
+pub mod policy;
 pub mod sample_api;
 pub mod setup;
 pub mod staff;
 pub mod state;
+pub mod support;
 pub mod telemetry;
 pub mod tokens;
 pub mod usage;
@@ -63,8 +67,10 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         gateway_cache: verify::gateway::GatewayCache::default(),
         rate_limiter: verify::rate_limit::RateLimiter::default(),
         usage,
+        mailer: notify::mailer::Mailer::default(),
     };
     verify::invalidation::spawn_listener(&state);
+    notify::mailer::spawn(&state);
     Ok(state)
 }
 
@@ -84,8 +90,9 @@ pub async fn serve(
     .await
 }
 
-/// Starts the periodic work: every minute, expiries into the audit trail;
-/// every ten minutes, expired sessions and old sign-in failures out.
+/// Starts the periodic work: every minute, expiries into the audit trail,
+/// suspensions that reached their end lifted, expiry reminders sent; every
+/// ten minutes, expired sessions and old sign-in failures out.
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let store = http::session_store::AppSessionStore::new(&state.db);
     let state = state.clone();
@@ -97,6 +104,14 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "recorded key expiries"),
                 Err(e) => tracing::warn!(error = %e, "could not record key expiries"),
+            }
+            match keys::suspension::reinstate_due(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "suspensions ended"),
+                Err(e) => tracing::warn!(error = %e, "could not end due suspensions"),
+            }
+            if let Err(e) = notify::reminders::send_due(&state).await {
+                tracing::warn!(error = %e, "could not send expiry reminders");
             }
             if round % 10 != 0 {
                 continue;

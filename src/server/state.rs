@@ -2,6 +2,7 @@
 
 use super::{clock::Clock, config::Config, config::ServerSecret, db::Db};
 use super::{
+    notify::mailer::Mailer,
     usage::UsagePipeline,
     verify::{cache::KeyCache, gateway::GatewayCache, rate_limit::RateLimiter},
 };
@@ -34,4 +35,6 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Where verifications are recorded.
     pub usage: UsagePipeline,
+    /// Wakes the email sender after notifications are stored.
+    pub mailer: Mailer,
 }

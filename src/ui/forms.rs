@@ -137,8 +137,14 @@ pub fn Field(
     /// Longest input accepted.
     #[prop(optional)]
     maxlength: Option<u32>,
+    /// Tells apart two fields of the same name on one page (their ids).
+    #[prop(optional)]
+    form: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = match form {
+        Some(form) => format!("field-{form}-{name}"),
+        None => format!("field-{name}"),
+    };
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = {
@@ -198,8 +204,14 @@ pub fn TextArea(
     /// Longest input accepted.
     #[prop(optional)]
     maxlength: Option<u32>,
+    /// Tells apart two fields of the same name on one page (their ids).
+    #[prop(optional)]
+    form: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = match form {
+        Some(form) => format!("field-{form}-{name}"),
+        None => format!("field-{name}"),
+    };
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = {

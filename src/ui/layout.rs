@@ -33,6 +33,7 @@ pub fn Header(session: SessionContext) -> impl IntoView {
 
 #[component]
 fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
+    let unread = me.unread_notifications;
     let active = me.active_org().cloned();
     let is_admin = me.is_admin();
     view! {
@@ -45,11 +46,17 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
             })}
             {is_admin.then(|| view! {
                 <A href="/usage">"Usage"</A>
+                <A href="/approvals">"Approvals"</A>
                 <A href="/audit">"Audit trail"</A>
             })}
+            {active.is_some().then(|| view! { <A href="/policy">"Policy"</A> })}
             <A href="/docs">"Docs"</A>
-            {me.staff.is_some().then(|| view! { <A href="/staff">"Staff"</A> })}
+            {me.staff.is_some().then(|| view! {
+                <A href="/staff/support">"Support"</A>
+                <A href="/staff">"Platform"</A>
+            })}
         </nav>
+        <NotificationsLink unread />
         <details class="account-menu">
             <summary>
                 <span class="visually-hidden">"Account menu for "</span>
@@ -64,6 +71,22 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
                 </ActionForm>
             </div>
         </details>
+    }
+}
+
+/// The bell: a link to the notifications with the unread count.
+#[component]
+fn NotificationsLink(unread: i64) -> impl IntoView {
+    view! {
+        <A href="/notifications" attr:class="notifications-link">
+            <span aria-hidden="true">"🔔"</span>
+            <span class="visually-hidden">"Notifications"</span>
+            {(unread > 0).then(|| view! {
+                <span class="badge badge-count" data-testid="unread-count">
+                    {unread}<span class="visually-hidden">" unread"</span>
+                </span>
+            })}
+        </A>
     }
 }
 

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod cli;
+mod governance;
 mod keys;
 mod organisations;
 mod security;

@@ -56,6 +56,26 @@ pub struct KeyRow {
     pub revoked_reason: Option<String>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
+    /// Organisation's name.
+    pub org_name: String,
+    /// Whether the owner is still a member of the organisation.
+    pub owner_is_member: bool,
+    /// Suspended at.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub suspended_by_email: Option<String>,
+    /// Why.
+    pub suspended_reason: Option<String>,
+    /// The suspension ends by itself at.
+    pub suspended_until: Option<DateTime<Utc>>,
+    /// `not_required`, `pending`, `approved` or `rejected`.
+    pub approval: String,
+    /// Who decided the approval.
+    pub approval_decided_by_email: Option<String>,
+    /// When.
+    pub approval_decided_at: Option<DateTime<Utc>>,
+    /// Their comment.
+    pub approval_comment: Option<String>,
 }
 
 const SELECT: &str = "select k.id, k.key_id, k.org_id, k.owner_id, owner.email as owner_email,
@@ -63,11 +83,18 @@ const SELECT: &str = "select k.id, k.key_id, k.org_id, k.owner_id, owner.email a
         k.ip_allowlist, k.secret_hash, k.created_at, k.expires_at, k.last_used_at, k.last_used_addr,
         k.predecessor_id, k.successor_id, k.rotating_until, k.revoked_at,
         revoker.email as revoked_by_email, k.revoked_reason,
-        cast(k.rate_limit_per_minute as bigint) as rate_limit_per_minute
+        cast(k.rate_limit_per_minute as bigint) as rate_limit_per_minute,
+        o.name as org_name,
+        exists (select 1 from memberships m where m.org_id = k.org_id and m.user_id = k.owner_id) as owner_is_member,
+        k.suspended_at, suspender.email as suspended_by_email, k.suspended_reason, k.suspended_until,
+        k.approval, decider.email as approval_decided_by_email, k.approval_decided_at, k.approval_comment
     from api_keys k
+    join organisations o on o.id = k.org_id
     join users owner on owner.id = k.owner_id
     join users creator on creator.id = k.created_by
-    left join users revoker on revoker.id = k.revoked_by";
+    left join users revoker on revoker.id = k.revoked_by
+    left join users suspender on suspender.id = k.suspended_by
+    left join users decider on decider.id = k.approval_decided_by";
 
 /// What is stored for a new key.
 #[derive(Debug)]
@@ -104,6 +131,8 @@ pub struct NewKey<'a> {
     pub create_token: Option<&'a str>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
+    /// `not_required` or `pending`.
+    pub approval: &'a str,
 }
 
 /// Stores a new key and returns its row id.
@@ -112,8 +141,8 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "insert into api_keys (key_id, org_id, owner_id, created_by, name, purpose, service, environment,
                 scopes, ip_allowlist, secret_hash, created_at, expires_at, predecessor_id, create_token,
-                rate_limit_per_minute)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                rate_limit_per_minute, approval)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              returning id",
         )
         .bind(key.key_id)
@@ -132,6 +161,7 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         .bind(key.predecessor_id)
         .bind(key.create_token)
         .bind(key.rate_limit_per_minute)
+        .bind(key.approval)
         .fetch_one(c)
         .await
     })
@@ -340,4 +370,170 @@ pub async fn for_verification(conn: Conn<'_>, key_id: &str) -> sqlx::Result<Opti
         .fetch_optional(c)
         .await
     })
+}
+
+/// Suspends a key that is not revoked. Returns whether it changed.
+pub async fn suspend(
+    conn: Conn<'_>,
+    id: i64,
+    by: i64,
+    reason: &str,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update api_keys set suspended_at = $3, suspended_by = $2, suspended_reason = $4, suspended_until = $5
+             where id = $1 and revoked_at is null",
+        )
+        .bind(id)
+        .bind(by)
+        .bind(now)
+        .bind(reason)
+        .bind(until)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Lifts the suspension `suspended_at` of a key. Returns whether this call
+/// lifted it (two instances reinstating at once: one wins).
+pub async fn reinstate(conn: Conn<'_>, id: i64, suspended_at: DateTime<Utc>) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update api_keys set suspended_at = null, suspended_by = null, suspended_reason = null, suspended_until = null
+             where id = $1 and suspended_at = $2",
+        )
+        .bind(id)
+        .bind(suspended_at)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Keys whose suspension has reached its end date: `(id, suspended_at)`.
+pub async fn due_reinstatements(
+    conn: Conn<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(i64, DateTime<Utc>)>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select id, suspended_at from api_keys
+             where suspended_at is not null and suspended_until is not null and suspended_until <= $1
+             order by id limit 500",
+        )
+        .bind(now)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// Records an admin's decision on a pending key. Returns whether it was
+/// still pending.
+pub async fn decide_approval(
+    conn: Conn<'_>,
+    id: i64,
+    approval: &str,
+    by: i64,
+    comment: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update api_keys set approval = $2, approval_decided_by = $3, approval_comment = $4, approval_decided_at = $5
+             where id = $1 and approval = 'pending' and revoked_at is null",
+        )
+        .bind(id)
+        .bind(approval)
+        .bind(by)
+        .bind(comment)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// An organisation's keys waiting for approval, oldest first.
+pub async fn pending_for_org(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<KeyRow>> {
+    let sql = format!(
+        "{SELECT} where k.org_id = $1 and k.approval = 'pending' and k.revoked_at is null order by k.created_at, k.id"
+    );
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(org_id)
+        .fetch_all(c)
+        .await)
+}
+
+/// Gives a key a new owner.
+pub async fn set_owner(conn: Conn<'_>, id: i64, owner_id: i64) -> sqlx::Result<()> {
+    on_conn!(conn, |c| sqlx::query(
+        "update api_keys set owner_id = $2 where id = $1"
+    )
+    .bind(id)
+    .bind(owner_id)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// Keys for the support console: by public key id prefix (exact case), or
+/// by part of the organisation's name or slug or the owner's email (any
+/// case), newest first.
+pub async fn search(conn: Conn<'_>, needle: &str, limit: i64) -> sqlx::Result<Vec<KeyRow>> {
+    let sql = format!(
+        "{SELECT} where substr(k.key_id, 1, $4) = $1 or lower(o.name) like $2 escape '\\'
+             or lower(o.slug) like $2 escape '\\' or lower(owner.email) like $2 escape '\\'
+         order by k.created_at desc, k.id desc limit $3"
+    );
+    let escaped = needle
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let contains = format!("%{escaped}%");
+    let prefix_len = i32::try_from(needle.chars().count()).unwrap_or(i32::MAX);
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(needle)
+        .bind(&contains)
+        .bind(limit)
+        .bind(prefix_len)
+        .fetch_all(c)
+        .await)
+}
+
+/// Keys that still work and expire in `(after, before]`, for reminders.
+pub async fn expiring_between(
+    conn: Conn<'_>,
+    after: DateTime<Utc>,
+    before: DateTime<Utc>,
+) -> sqlx::Result<Vec<KeyRow>> {
+    let sql = format!(
+        "{SELECT} where k.expires_at > $1 and k.expires_at <= $2 and k.revoked_at is null
+             and k.rotating_until is null and k.approval <> 'rejected'
+         order by k.expires_at, k.id"
+    );
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(after)
+        .bind(before)
+        .fetch_all(c)
+        .await)
+}
+
+/// A page of an organisation's keys with ids above `after_id`, for exports.
+pub async fn page_for_org(
+    conn: Conn<'_>,
+    org_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<KeyRow>> {
+    let sql = format!("{SELECT} where k.org_id = $1 and k.id > $2 order by k.id limit $3");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
 }

@@ -108,3 +108,49 @@ pub async fn for_org(
             .await
     })
 }
+
+/// Which events an export takes.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+    /// The actor's email, exactly.
+    pub actor: Option<String>,
+    /// The key's public id.
+    pub key: Option<String>,
+    /// The action.
+    pub action: Option<String>,
+}
+
+/// A page of an organisation's events matching `filter`, oldest first, with
+/// ids above `after_id` (for streaming exports).
+pub async fn page_for_export(
+    conn: Conn<'_>,
+    org_id: i64,
+    filter: &EventFilter,
+    after_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<EventRow>> {
+    let sql = format!(
+        "{SELECT} where e.org_id = $1 and e.id > $2
+             and ($3 is null or e.at >= $3) and ($4 is null or e.at < $4)
+             and ($5 is null or e.actor_email = $5) and ($6 is null or k.key_id = $6)
+             and ($7 is null or e.action = $7)
+         order by e.id limit $8"
+    );
+    on_conn!(conn, |c| {
+        sqlx::query_as(&sql)
+            .bind(org_id)
+            .bind(after_id)
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(&filter.actor)
+            .bind(&filter.key)
+            .bind(&filter.action)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })
+}

@@ -81,3 +81,40 @@ pub async fn members_of(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<MemberR
         .await
     })
 }
+
+/// Changes a member's role. Returns whether they were a member.
+pub async fn set_role(conn: Conn<'_>, org_id: i64, user_id: i64, role: &str) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query("update memberships set role = $3 where org_id = $1 and user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .bind(role)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// Removes a member. Returns whether they were one.
+pub async fn remove(conn: Conn<'_>, org_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query("delete from memberships where org_id = $1 and user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// The user ids of an organisation's admins.
+pub async fn admin_ids(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<i64>> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "select user_id from memberships where org_id = $1 and role = 'admin' order by user_id",
+        )
+        .bind(org_id)
+        .fetch_all(c)
+        .await
+    })
+}

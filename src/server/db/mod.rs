@@ -10,6 +10,8 @@ pub mod audit;
 pub mod gateway_tokens;
 pub mod invitations;
 pub mod memberships;
+pub mod notifications;
+pub mod org_policies;
 pub mod organisations;
 pub mod setup_tokens;
 pub mod sign_in_failures;

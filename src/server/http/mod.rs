@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     // The portal: pages and server functions, with sessions.
     let portal = Router::new()
         .route("/api/{*fn_name}", post(server_fn_handler))
+        .merge(crate::server::exports::routes())
         .leptos_routes_with_context(&state, routes, leptos_context(state.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

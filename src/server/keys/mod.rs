@@ -4,24 +4,32 @@
 //! Secrets exist in plaintext only inside [`create`] and [`rotate`], long
 //! enough to hash them and hand them back once.
 
+pub mod approvals;
 pub mod hashing;
+pub mod suspension;
 
 use super::{
-    authz::{authorize_key, authorize_org, key_not_found, Actor, KeyAction, OrgAction},
+    authz::{
+        authorize_key, authorize_org, key_not_found, key_permissions, Actor, KeyAction, OrgAction,
+    },
     db::{
         api_keys::{self, KeyRow, NewKey},
         audit::{self, EventRow, NewEvent},
         unique_violation, usage, Conn, Tx,
     },
     errors::internal,
+    notify::{self, Notice},
     state::AppState,
     verify::invalidation::{self, Change},
 };
 use crate::{
-    api::keys::{AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData, KeySummary},
+    api::keys::{
+        ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData,
+        KeyPermissions, KeySummary, SuspensionView,
+    },
     domain::{
         key_format::{display_id, is_key_id, ApiKey, Environment},
-        keys::{self as rules, IpAllowlist, KeyStatus, Overlap},
+        keys::{self as rules, Approval, IpAllowlist, KeyState, KeyStatus, Overlap},
         Role,
     },
     error::{AppError, FieldError},
@@ -120,12 +128,33 @@ fn environment_of(row: &KeyRow) -> Result<Environment, AppError> {
     })
 }
 
+/// The recognisable start of a stored key (`prt_live_AbCdEfGhIj`).
+pub(crate) fn display_of(state: &AppState, row: &KeyRow) -> Result<String, AppError> {
+    Ok(display_id(
+        state.config.key_prefix.as_str(),
+        environment_of(row)?,
+        &row.key_id,
+    ))
+}
+
 fn scopes_of(row: &KeyRow) -> Vec<String> {
     row.scopes.split_whitespace().map(str::to_owned).collect()
 }
 
-fn status_of(row: &KeyRow, now: DateTime<Utc>) -> KeyStatus {
-    KeyStatus::at(now, row.expires_at, row.rotating_until, row.revoked_at)
+/// The facts a key's status is worked out from.
+pub(crate) fn state_of(row: &KeyRow) -> KeyState {
+    KeyState {
+        expires_at: row.expires_at,
+        rotating_until: row.rotating_until,
+        revoked_at: row.revoked_at,
+        suspended_at: row.suspended_at,
+        suspended_until: row.suspended_until,
+        approval: Approval::parse(&row.approval),
+    }
+}
+
+pub(crate) fn status_of(row: &KeyRow, now: DateTime<Utc>) -> KeyStatus {
+    KeyStatus::of(&state_of(row), now)
 }
 
 /// The list form of a key row.
@@ -149,6 +178,7 @@ pub(crate) fn summary(
         expires_at: row.expires_at,
         status,
         rotating_until: row.rotating_until.filter(|_| status == KeyStatus::Rotating),
+        owner_left: !row.owner_is_member,
     })
 }
 
@@ -214,6 +244,7 @@ struct KeyTemplate<'a> {
     predecessor_id: Option<i64>,
     create_token: Option<&'a str>,
     rate_limit_per_minute: i64,
+    approval: Approval,
 }
 
 impl AsyncInsert for KeyTemplate<'_> {
@@ -237,6 +268,7 @@ impl AsyncInsert for KeyTemplate<'_> {
                 predecessor_id: self.predecessor_id,
                 create_token: self.create_token,
                 rate_limit_per_minute: self.rate_limit_per_minute,
+                approval: self.approval.as_str(),
             },
         )
         .await
@@ -260,16 +292,33 @@ async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppError> {
     Ok(())
 }
 
-/// What the create form needs.
-pub fn form_data(state: &AppState, actor: &Actor, org_id: i64) -> Result<KeyFormData, AppError> {
-    authorize_org(actor, org_id, OrgAction::CreateKey)?;
+/// What the create form needs: the catalog, and the organisation's policy
+/// as it applies to the actor.
+pub async fn form_data(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+) -> Result<KeyFormData, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    let policy = {
+        let mut conn = state.db.acquire().await?;
+        super::policy::load(conn.conn(), org_id).await?
+    };
+    let is_admin = membership.role == Role::Admin;
     Ok(KeyFormData {
         catalog: (*state.catalog).clone(),
         default_scopes: state.catalog.default_scopes(),
         request_token: super::tokens::NewToken::generate().reveal().to_owned(),
         prefix: state.config.key_prefix.as_str().to_owned(),
-        environments: Environment::ALL.to_vec(),
+        environments: if is_admin {
+            Environment::ALL.to_vec()
+        } else {
+            policy.developer_environments.clone()
+        },
         default_rate_limit: state.config.default_rate_limit,
+        lifetime_presets: policy.lifetime_presets(),
+        approval_applies: policy.approval_for_high_risk_production && !is_admin,
+        policy,
     })
 }
 
@@ -281,7 +330,8 @@ pub async fn create(
     form: NewKeyForm,
     addr: IpAddr,
 ) -> Result<CreatedKey, AppError> {
-    authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    let membership = authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    let is_admin = membership.role == Role::Admin;
     let token = form.request_token.trim();
     if token.is_empty() || token.len() > 128 {
         return Err(AppError::Conflict(
@@ -289,6 +339,10 @@ pub async fn create(
         ));
     }
     let now = state.clock.now();
+    let policy = {
+        let mut conn = state.db.acquire().await?;
+        super::policy::load(conn.conn(), org_id).await?
+    };
     let mut errors = Vec::new();
     let mut check = |field: &str, result: Result<String, String>| match result {
         Ok(v) => Some(v),
@@ -301,6 +355,13 @@ pub async fn create(
     let purpose = check("purpose", rules::parse_purpose(&form.purpose));
     let service = check("service", rules::parse_service(&form.service));
     let environment = Environment::parse(&form.environment)
+        .and_then(|env| {
+            if is_admin {
+                Ok(env)
+            } else {
+                policy.check_developer_environment(env).map(|()| env)
+            }
+        })
         .map_err(|m| errors.push(FieldError::new("environment", m)))
         .ok();
     let scopes = state
@@ -308,7 +369,7 @@ pub async fn create(
         .parse_selection(&form.scopes)
         .map_err(|m| errors.push(FieldError::new("scopes", m)))
         .ok();
-    let expires_at = rules::parse_expiry(&form.expiry, form.expiry_date.as_deref(), now)
+    let expires_at = rules::parse_expiry(&form.expiry, form.expiry_date.as_deref(), now, &policy)
         .map_err(|m| errors.push(FieldError::new("expiry", m)))
         .ok();
     let allowlist = IpAllowlist::parse(&form.ip_allowlist)
@@ -349,6 +410,12 @@ pub async fn create(
         allowlist.expect("checked"),
     );
 
+    let high_risk = !state.catalog.high_risk(&scopes).is_empty();
+    let approval = if !is_admin && policy.needs_approval(environment, high_risk) {
+        Approval::Pending
+    } else {
+        Approval::NotRequired
+    };
     let scopes_text = scopes.join(" ");
     let allowlist_text = allowlist.to_stored();
     let template = KeyTemplate {
@@ -366,6 +433,7 @@ pub async fn create(
         predecessor_id: None,
         create_token: Some(token),
         rate_limit_per_minute: i64::from(rate_limit),
+        approval,
     };
     let mut tx = state.db.begin().await?;
     let (id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
@@ -379,7 +447,7 @@ pub async fn create(
             action: "created",
             reason: None,
             details: Some(
-                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit})
+                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit, "approval": approval.as_str()})
                     .to_string(),
             ),
             client_addr: Some(addr.to_string()),
@@ -387,7 +455,11 @@ pub async fn create(
         },
     )
     .await?;
+    if approval == Approval::Pending {
+        approvals::request_in(state, &mut tx, org_id, id, &key, &name, actor).await?;
+    }
     tx.commit().await?;
+    state.mailer.wake();
     tracing::info!(
         user_id = actor.user_id,
         org_id,
@@ -509,6 +581,37 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
         ),
         "scopes_changed" => format!("Removed {}", list(&d["removed"])),
         "details_changed" => "Purpose or service changed".to_owned(),
+        "suspended" => match d["until"].as_str() {
+            Some(_) => format!("Suspended until {}", date(&d["until"])),
+            None => "Suspended until someone reinstates it".to_owned(),
+        },
+        "reinstated" => "Reinstated: works again".to_owned(),
+        "approved" => "Approved: works from now on".to_owned(),
+        "rejected" => "Rejected: will never work".to_owned(),
+        "owner_changed" => format!(
+            "Owner changed from {} to {}",
+            d["from"].as_str().unwrap_or("?"),
+            d["to"].as_str().unwrap_or("?")
+        ),
+        "policy_changed" => format!(
+            "Key policy: at most {} days, {} by default; developers may use {}; approval for high-risk production keys {}",
+            d["max_lifetime_days"],
+            d["default_expiry_days"],
+            list(&d["developer_environments"]),
+            if d["approval_for_high_risk_production"] == true { "on" } else { "off" }
+        ),
+        "member_role_changed" => format!(
+            "{} is now {}",
+            d["member"].as_str().unwrap_or("?"),
+            d["role"].as_str().unwrap_or("?")
+        ),
+        "member_removed" => format!("{} left the organisation", d["member"].as_str().unwrap_or("?")),
+        "member_invited" => format!(
+            "Invited {} as {}",
+            d["email"].as_str().unwrap_or("someone with a link"),
+            d["role"].as_str().unwrap_or("?")
+        ),
+        "exported" => format!("Exported {} as {}", d["what"].as_str().unwrap_or("?"), d["format"].as_str().unwrap_or("?")),
         _ => return None,
     })
 }
@@ -541,6 +644,16 @@ fn audit_entry(state: &AppState, row: EventRow) -> AuditEntry {
 /// Everything about one key: fields, rotation chain, usage and history.
 pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<KeyDetail, AppError> {
     let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    let permissions = key_permissions(actor, row.org_id, row.owner_id);
+    detail_of(state, row, permissions).await
+}
+
+/// Everything about a key already authorised for viewing.
+pub(crate) async fn detail_of(
+    state: &AppState,
+    row: KeyRow,
+    permissions: KeyPermissions,
+) -> Result<KeyDetail, AppError> {
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
 
@@ -607,6 +720,23 @@ pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<Key
         audit,
         high_risk_scopes,
         try_it,
+        org_name: row.org_name.clone(),
+        suspension: row
+            .suspended_at
+            .filter(|_| state_of(&row).is_suspended(now))
+            .map(|at| SuspensionView {
+                at,
+                by: row.suspended_by_email.clone().unwrap_or_default(),
+                reason: row.suspended_reason.clone().unwrap_or_default(),
+                until: row.suspended_until,
+            }),
+        approval: Approval::parse(&row.approval),
+        approval_decision: row.approval_decided_at.map(|at| ApprovalDecision {
+            by: row.approval_decided_by_email.clone().unwrap_or_default(),
+            at,
+            comment: row.approval_comment.clone().unwrap_or_default(),
+        }),
+        permissions,
     })
 }
 
@@ -649,6 +779,16 @@ fn refuse_unless_active(row: &KeyRow, now: DateTime<Utc>, doing: &str) -> Result
             "This key is revoked, and revocation is permanent. Create a new key instead of trying to {}.",
             doing.to_lowercase()
         ))),
+        KeyStatus::Suspended => Err(AppError::Conflict(format!(
+            "This key is suspended. It can be reinstated by an admin or support; {} it after that.",
+            doing.to_lowercase()
+        ))),
+        KeyStatus::PendingApproval => Err(AppError::Conflict(
+            "This key is waiting for an admin's approval; it cannot be changed until they decide.".to_owned(),
+        )),
+        KeyStatus::Rejected => Err(AppError::Conflict(
+            "An admin rejected this key, so it will never work. Create a new key instead.".to_owned(),
+        )),
     }
 }
 
@@ -666,8 +806,12 @@ pub async fn rotate(
     let now = state.clock.now();
     refuse_unless_active(&old, now, "Rotate")?;
     let environment = environment_of(&old)?;
+    let policy = {
+        let mut conn = state.db.acquire().await?;
+        super::policy::load(conn.conn(), old.org_id).await?
+    };
     let lifetime = (old.expires_at - old.created_at)
-        .clamp(Duration::days(1), Duration::days(rules::MAX_LIFETIME_DAYS));
+        .clamp(Duration::days(1), Duration::days(policy.max_lifetime_days));
     let overlap_until = now + overlap.duration();
     let old_display = display_id(state.config.key_prefix.as_str(), environment, &old.key_id);
 
@@ -686,6 +830,11 @@ pub async fn rotate(
         predecessor_id: Some(old.id),
         create_token: None,
         rate_limit_per_minute: old.rate_limit_per_minute,
+        // An approved key's successor has the same powers: the decision holds.
+        approval: match Approval::parse(&old.approval) {
+            Approval::Approved => Approval::Approved,
+            _ => Approval::NotRequired,
+        },
     };
     let mut tx = state.db.begin().await?;
     let (new_id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
@@ -865,8 +1014,29 @@ pub async fn revoke(
         },
     )
     .await?;
+    if actor.user_id != row.owner_id {
+        let shown = display_of(state, &row)?;
+        let notice = Notice {
+            kind: "revoked",
+            org_id: row.org_id,
+            key_row_id: Some(row.id),
+            subject: format!("Key {shown} ({}) was revoked", row.name),
+            body: format!(
+                "{} revoked the key {shown} ({}) on {}. Reason: {reason}. Revocation is permanent: requests with this key are refused from now on. Create a new key if it is still needed.",
+                actor.email,
+                row.name,
+                format::date_time(now)
+            ),
+            link: format!("/keys/{}", row.key_id),
+            dedupe_key: None,
+        };
+        let audience =
+            notify::key_audience(&mut tx, row.org_id, row.owner_id, Some(actor.user_id)).await?;
+        notify::send(state, &mut tx, &audience, &notice).await?;
+    }
     invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     tx.commit().await?;
+    state.mailer.wake();
     state.key_cache.invalidate(&row.key_id);
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key revoked");
     Ok(())
@@ -883,12 +1053,9 @@ pub async fn update(
 ) -> Result<(), AppError> {
     let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
     let now = state.clock.now();
-    if matches!(
-        status_of(&row, now),
-        KeyStatus::Revoked | KeyStatus::Expired
-    ) {
+    if status_of(&row, now).is_final() {
         return Err(AppError::Conflict(
-            "Revoked and expired keys cannot be changed.".to_owned(),
+            "Revoked, rejected and expired keys cannot be changed.".to_owned(),
         ));
     }
     let mut errors = Vec::new();
@@ -993,6 +1160,11 @@ pub async fn update(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Records an event (for the other services that act on keys and orgs).
+pub(crate) async fn record_event(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppError> {
+    record(tx, event).await
 }
 
 /// A page of the organisation's audit trail, for its admins.

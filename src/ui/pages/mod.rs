@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod approvals;
 pub mod audit;
 pub mod dashboard;
 pub mod docs;
@@ -8,8 +9,11 @@ pub mod keys;
 pub mod members;
 pub mod new_org;
 pub mod not_found;
+pub mod notifications;
+pub mod policy;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
 pub mod staff;
+pub mod support;
 pub mod usage;

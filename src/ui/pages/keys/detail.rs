@@ -2,7 +2,13 @@
 //! done to it.
 
 use crate::{
-    api::keys::{get_key, AuditEntry, KeyDetail, RetireKey, RevokeKey, RotateKey, UpdateKey},
+    api::{
+        keys::{
+            get_key, AuditEntry, KeyDetail, ReinstateKey, RetireKey, RevokeKey, RotateKey,
+            SuspendKey, UpdateKey,
+        },
+        support::support_key,
+    },
     domain::{
         key_format::Environment,
         keys::{KeyStatus, Overlap, MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
@@ -33,12 +39,25 @@ struct KeyActions {
     retire: ServerAction<RetireKey>,
     revoke: ServerAction<RevokeKey>,
     update: ServerAction<UpdateKey>,
+    suspend: ServerAction<SuspendKey>,
+    reinstate: ServerAction<ReinstateKey>,
 }
 
-/// The page of one key.
+/// The page of one key, for its owner and the organisation's admins.
 #[component]
 pub fn KeyPage() -> impl IntoView {
-    signed_in(|_me| {
+    view! { <KeyPageFor staff=false /> }
+}
+
+/// The page of any key, for platform staff (the support console).
+#[component]
+pub fn StaffKeyPage() -> impl IntoView {
+    view! { <KeyPageFor staff=true /> }
+}
+
+#[component]
+fn KeyPageFor(staff: bool) -> impl IntoView {
+    signed_in(move |_me| {
         let params = use_params_map();
         let key_id = move || params.with(|p| p.get("key_id")).unwrap_or_default();
         let actions = KeyActions {
@@ -46,6 +65,8 @@ pub fn KeyPage() -> impl IntoView {
             retire: ServerAction::new(),
             revoke: ServerAction::new(),
             update: ServerAction::new(),
+            suspend: ServerAction::new(),
+            reinstate: ServerAction::new(),
         };
         let key = Resource::new(
             move || {
@@ -55,9 +76,17 @@ pub fn KeyPage() -> impl IntoView {
                     actions.retire.version().get(),
                     actions.revoke.version().get(),
                     actions.update.version().get(),
+                    actions.suspend.version().get(),
+                    actions.reinstate.version().get(),
                 )
             },
-            |(id, ..)| get_key(id),
+            move |(id, ..)| async move {
+                if staff {
+                    support_key(id).await
+                } else {
+                    get_key(id).await
+                }
+            },
         );
         let navigate = use_navigate();
         let rotated = success_of(actions.rotate);
@@ -89,7 +118,7 @@ pub fn KeyPage() -> impl IntoView {
                                     }
                                     Either::Left(view! { <Title text="Key not found" /><ErrorPanel error=err /> })
                                 }
-                                Ok(detail) => Either::Right(view! { <KeyView detail actions /> }),
+                                Ok(detail) => Either::Right(view! { <KeyView detail actions staff /> }),
                             }
                         })}
                     </Transition>
@@ -100,22 +129,40 @@ pub fn KeyPage() -> impl IntoView {
 }
 
 #[component]
-fn KeyView(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
+fn KeyView(detail: KeyDetail, actions: KeyActions, staff: bool) -> impl IntoView {
     let s = detail.summary.clone();
     let live = s.environment == Environment::Production;
     let open = matches!(s.status, KeyStatus::Active | KeyStatus::Rotating);
+    let permissions = detail.permissions;
+    let suspendable = permissions.suspend
+        && matches!(
+            s.status,
+            KeyStatus::Active | KeyStatus::Rotating | KeyStatus::PendingApproval
+        );
     view! {
         <Title text=s.name.clone() />
         <div class="page-head key-head" class:key-head-live=live>
-            <p class="breadcrumb"><A href="/keys">"API keys"</A></p>
+            <p class="breadcrumb">
+                {if staff {
+                    Either::Left(view! { <A href="/staff/support">"Support console"</A> " · " {detail.org_name.clone()} })
+                } else {
+                    Either::Right(view! { <A href="/keys">"API keys"</A> })
+                }}
+            </p>
             <h1>{s.name.clone()}</h1>
             <p class="key-identity">
                 <span class="mono">{s.display_id.clone()}</span>
                 <EnvBadge environment=s.environment />
                 <StatusBadge status=s.status />
-                <A href=format!("/keys/{}/usage", s.key_id) attr:class="button button-small">"Usage"</A>
+                {(!staff).then(|| view! { <A href=format!("/keys/{}/usage", s.key_id) attr:class="button button-small">"Usage"</A> })}
             </p>
         </div>
+        {s.owner_left.then(|| view! {
+            <p class="notice notice-warn" data-testid="owner-left">
+                <strong>"Owner left: "</strong>{s.owner.clone()}" is no longer a member of "{detail.org_name.clone()}". "
+                "The key keeps working; an admin should give it a new owner."
+            </p>
+        })}
         <StatusNotice detail=detail.clone() actions />
         <section aria-labelledby="details-heading" class="panel">
             <h2 id="details-heading">"Details"</h2>
@@ -124,7 +171,8 @@ fn KeyView(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <dt>"Environment"</dt><dd><EnvBadge environment=s.environment /></dd>
                 <dt>"Purpose"</dt><dd class="pre-line">{detail.purpose.clone()}</dd>
                 <dt>"Service"</dt><dd>{if s.service.is_empty() { "—".to_owned() } else { s.service.clone() }}</dd>
-                <dt>"Owner"</dt><dd>{s.owner.clone()}</dd>
+                <dt>"Organisation"</dt><dd>{detail.org_name.clone()}</dd>
+                <dt>"Owner"</dt><dd>{s.owner.clone()}{s.owner_left.then_some(" (left the organisation)")}</dd>
                 <dt>"Created"</dt>
                 <dd><time datetime=format::iso(s.created_at)>{format::date_time(s.created_at)}</time>" by "{detail.created_by.clone()}</dd>
                 <dt>"Expires"</dt><dd><time datetime=format::iso(s.expires_at)>{format::date_time(s.expires_at)}</time></dd>
@@ -147,7 +195,8 @@ fn KeyView(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
         </section>
         {(open && detail.try_it.is_some()).then(|| view! { <TryIt line=detail.try_it.clone().unwrap_or_default() display_id=s.display_id.clone() /> })}
         {(detail.chain.len() > 1).then(|| view! { <Chain detail=detail.clone() /> })}
-        {open.then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
+        {suspendable.then(|| view! { <SuspendPanel detail=detail.clone() actions /> })}
+        {(open && permissions.manage).then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
         <History entries=detail.audit.clone() />
     }
 }
@@ -218,7 +267,94 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <p>"This key no longer works. Create a new key if you still need one."</p>
             </section>
         }.into_any()),
+        KeyStatus::Suspended => {
+            let suspension = detail.suspension.clone();
+            let reinstate_error = action_error(actions.reinstate);
+            let can = detail.permissions.suspend;
+            Either::Left(view! {
+                <section class="notice notice-warn" aria-labelledby="suspended-heading" data-testid="suspension">
+                    <h2 id="suspended-heading">"Suspended"</h2>
+                    {suspension.map(|su| view! {
+                        <p>
+                            "Suspended on " {format::date_time(su.at)} " by " {su.by} ". Reason: " <q>{su.reason}</q> ". "
+                            {match su.until {
+                                Some(t) => format!("It works again from {} unless reinstated sooner.", format::date_time(t)),
+                                None => "It stays suspended until an admin or support reinstates it.".to_owned(),
+                            }}
+                        </p>
+                    })}
+                    <p class="hint">"Every request with this key is refused while it is suspended. Suspension is reversible; revocation is not."</p>
+                    {can.then(|| view! {
+                        <FormMessage error=reinstate_error />
+                        <ActionForm action=actions.reinstate attr:novalidate=true attr:class="stack">
+                            <input type="hidden" name="key_id" value=s.key_id.clone() />
+                            <Field label="Reason for reinstating" name="reason" required=true maxlength=500 error=field_error(reinstate_error, "reason") />
+                            <SubmitButton label="Reinstate" busy_label="Reinstating…" pending=actions.reinstate.pending() />
+                        </ActionForm>
+                    })}
+                </section>
+            }.into_any())
+        }
+        KeyStatus::PendingApproval => Either::Left(view! {
+            <section class="notice notice-warn" data-testid="pending-approval">
+                <h2>"Waiting for approval"</h2>
+                <p>
+                    "This production key has high-risk scopes, so your organisation's policy asks an admin to approve it. "
+                    "Until then, requests with it are refused with " <code>"pending_approval"</code> ". Its owner is notified of the decision."
+                </p>
+                {detail.permissions.administer.then(|| view! { <p><A href="/approvals" attr:class="button button-small">"Open the approval queue"</A></p> })}
+            </section>
+        }.into_any()),
+        KeyStatus::Rejected => Either::Left(view! {
+            <section class="notice notice-danger">
+                <h2>"Rejected"</h2>
+                {detail.approval_decision.clone().map(|d| view! {
+                    <p>"Rejected on " {format::date_time(d.at)} " by " {d.by} ". Comment: " <q>{d.comment}</q></p>
+                })}
+                <p class="hint">"A rejected key never works. Create another key if you still need one."</p>
+            </section>
+        }.into_any()),
         KeyStatus::Active => Either::Right(()),
+    }
+}
+
+/// Suspend: a reversible stop, for the organisation's admins and support.
+#[component]
+fn SuspendPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
+    let error = action_error(actions.suspend);
+    view! {
+        <section aria-labelledby="suspend-heading" class="panel">
+            <h2 id="suspend-heading">"Suspend"</h2>
+            <details class="action" open=error.with_untracked(Option::is_some)>
+                <summary>"Suspend this key"</summary>
+                <p>
+                    "Suspending stops every request with this key at once, and can be undone: reinstate it later, or set an end and it reinstates itself. "
+                    "Its owner and the organisation's admins are told, with your reason. To stop a key for good, revoke it instead."
+                </p>
+                <FormMessage error />
+                <ActionForm action=actions.suspend attr:novalidate=true attr:class="stack">
+                    <input type="hidden" name="key_id" value=detail.summary.key_id.clone() />
+                    <TextArea
+                        label="Reason for suspending"
+                        name="reason"
+                        form="suspend"
+                        hint="Sent to the owner and kept in the audit trail, e.g. “Traffic from an unknown network”."
+                        required=true
+                        rows=2
+                        maxlength=500
+                        error=field_error(error, "reason")
+                    />
+                    <Field
+                        label="Reinstate automatically on (optional)"
+                        name="until"
+                        kind="datetime-local"
+                        hint="In UTC. Leave empty to suspend until someone reinstates the key."
+                        error=field_error(error, "until")
+                    />
+                    <SubmitButton label="Suspend key" busy_label="Suspending…" pending=actions.suspend.pending() class="button-danger" />
+                </ActionForm>
+            </details>
+        </section>
     }
 }
 
@@ -283,7 +419,7 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <summary>"Revoke"</summary>
                 <p class="notice notice-danger">
                     "Revoking is immediate and permanent: every request with this key fails from now on, and it cannot be undone. "
-                    "To pause a key instead, ask an admin or support to suspend it."
+                    "To pause a key instead, suspend it (admins and support): suspension is reversible, revocation is not."
                 </p>
                 <dl class="details">
                     <dt>"Last used"</dt><dd>{last_use(&detail)}</dd>
@@ -403,6 +539,12 @@ pub fn action_label(action: &str) -> String {
         "renamed" => "Renamed".to_owned(),
         "scopes_changed" => "Scopes changed".to_owned(),
         "details_changed" => "Details changed".to_owned(),
+        "suspended" => "Suspended".to_owned(),
+        "reinstated" => "Reinstated".to_owned(),
+        "approved" => "Approved".to_owned(),
+        "rejected" => "Rejected".to_owned(),
+        "owner_changed" => "Owner changed".to_owned(),
+        "policy_changed" => "Policy changed".to_owned(),
         other => other.replace('_', " "),
     }
 }

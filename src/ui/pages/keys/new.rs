@@ -7,10 +7,7 @@ use crate::{
     },
     domain::{
         key_format::Environment,
-        keys::{
-            DEFAULT_LIFETIME_DAYS, LIFETIME_PRESETS, MAX_NAME_CHARS, MAX_PURPOSE_CHARS,
-            MAX_SERVICE_CHARS,
-        },
+        keys::{MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
     },
     ui::{
         forms::{
@@ -95,7 +92,8 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
             .collect::<BTreeSet<String>>(),
     );
     let environment = RwSignal::new(Environment::Sandbox);
-    let expiry = RwSignal::new(DEFAULT_LIFETIME_DAYS.to_string());
+    let default_days = data.policy.default_expiry_days;
+    let expiry = RwSignal::new(default_days.to_string());
     view! {
         <FormMessage error />
         <ActionForm action=create attr:novalidate=true attr:class="stack key-form">
@@ -152,6 +150,9 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                     })
                     .collect_view()}
                 {move || field_error(error, "environment").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                {(data.environments.len() < Environment::ALL.len()).then(|| view! {
+                    <p class="hint">"Your organisation's policy lets developers create sandbox keys only. An admin can create production keys."</p>
+                })}
             </fieldset>
             <ScopePicker
                 catalog=data.catalog.clone()
@@ -162,7 +163,9 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
             />
             <div class="field">
                 <label for="field-expiry">"Expires"</label>
-                <p class="hint" id="field-expiry-hint">"Keys can live at most 365 days. Shorter is safer; rotating is easy."</p>
+                <p class="hint" id="field-expiry-hint">
+                    {format!("Your organisation's policy lets keys live at most {} days. Shorter is safer; rotating is easy.", data.policy.max_lifetime_days)}
+                </p>
                 <select
                     id="field-expiry"
                     name="expiry"
@@ -170,11 +173,12 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                     aria-invalid=move || field_error(error, "expiry").with(Option::is_some).then_some("true")
                     on:change=move |ev| expiry.set(event_target_value(&ev))
                 >
-                    {LIFETIME_PRESETS
+                    {data
+                        .lifetime_presets
                         .iter()
                         .map(|days| {
-                            let label = if *days == DEFAULT_LIFETIME_DAYS { format!("In {days} days (default)") } else { format!("In {days} days") };
-                            view! { <option value=days.to_string() selected=*days == DEFAULT_LIFETIME_DAYS>{label}</option> }
+                            let label = if *days == default_days { format!("In {days} days (default)") } else { format!("In {days} days") };
+                            view! { <option value=days.to_string() selected=*days == default_days>{label}</option> }
                         })
                         .collect_view()}
                     <option value="date">"On a date…"</option>
@@ -200,6 +204,12 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 hint="Requests beyond this are refused with rate_limited."
                 error=field_error(error, "rate_limit")
             />
+            {data.approval_applies.then(|| view! {
+                <p class="notice" data-testid="approval-note">
+                    "Production keys with high-risk scopes wait for an admin's approval: you see the secret once, now, "
+                    "and the key works once an admin approves it. You will be notified of the decision."
+                </p>
+            })}
             <SubmitButton label="Create key" busy_label="Creating…" pending=create.pending() />
         </ActionForm>
     }

@@ -1,0 +1,80 @@
+import { test, expect, hydrated, signUp, uniqueEmail, type Page } from "./fixtures";
+import { portico, serverState } from "./server";
+
+/** Creates a key through the form and returns its secret and id. */
+async function createKey(page: Page, name: string, production = false): Promise<{ secret: string; keyId: string }> {
+  await page.goto("/keys/new");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Purpose").fill("Governance test");
+  if (production) {
+    await page.getByLabel("Production").check();
+    await page.getByRole("checkbox", { name: /payments:refund/ }).check();
+    await page.getByLabel("I confirm this key needs these high-risk scopes").check();
+  }
+  await page.getByRole("button", { name: "Create key" }).click();
+  const secret = (await page.getByTestId("new-secret").textContent())!.trim();
+  await page.getByLabel("I have stored this key somewhere safe").check();
+  await page.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  return { secret, keyId: page.url().split("/keys/")[1] };
+}
+
+function gatewayToken(name: string): string {
+  const out = portico("gateway-token", "create", name);
+  return out.match(/gwt_[0-9A-Za-z]+/)![0];
+}
+
+test("support suspends a key, the owner is told, and reinstating it lets it work again", async ({ page, browser, request }) => {
+  const owner = uniqueEmail("owner");
+  await signUp(page, owner, "Suspend Co");
+  const { secret, keyId } = await createKey(page, "Suspended key");
+  const token = gatewayToken(`gw-${keyId}`);
+  const verify = async () => {
+    const res = await request.post("/v1/verify", { headers: { Authorization: `Bearer ${token}` }, data: { key: secret } });
+    expect(res.status()).toBe(200);
+    return (await res.json()).code;
+  };
+  expect(await verify()).toBe("ok");
+
+  // Staff find the key by its id in the support console.
+  const staffEmail = uniqueEmail("support");
+  const staff = await (await browser.newContext({ baseURL: serverState().baseURL })).newPage();
+  await signUp(staff, staffEmail, "Platform Support");
+  portico("staff", "grant", staffEmail, "--role", "support");
+  await staff.goto("/staff/support");
+  await staff.getByLabel("Key id, organisation or owner email").fill(keyId);
+  await staff.getByRole("button", { name: "Search" }).click();
+  await expect(staff.getByTestId("support-results")).toContainText("Suspend Co");
+  await staff.getByRole("link", { name: "Suspended key" }).click();
+  await hydrated(staff);
+  await expect(staff.getByRole("heading", { level: 1, name: "Suspended key" })).toBeVisible();
+  await expect(staff.getByRole("button", { name: "Rotate key" })).toHaveCount(0);
+
+  // A reason is required.
+  await staff.getByText("Suspend this key").click();
+  await staff.getByRole("button", { name: "Suspend key" }).click();
+  await expect(staff.getByText("Say why you are suspending this key")).toBeVisible();
+  expect(await verify()).toBe("ok");
+  await staff.getByLabel("Reason for suspending").fill("Traffic from an unknown network");
+  await staff.getByRole("button", { name: "Suspend key" }).click();
+  await expect(staff.getByTestId("suspension")).toContainText("Traffic from an unknown network");
+  expect(await verify()).toBe("suspended");
+
+  // The owner sees the notification.
+  await page.goto("/");
+  await expect(page.getByTestId("unread-count")).toContainText("1");
+  await page.getByRole("link", { name: /Notifications/ }).click();
+  await expect(page.getByTestId("notifications")).toContainText("was suspended");
+  await expect(page.getByTestId("notifications")).toContainText("Traffic from an unknown network");
+  await page.getByRole("link", { name: /was suspended/ }).click();
+  await expect(page.getByTestId("suspension")).toContainText(staffEmail);
+
+  // Staff reinstate it; it works again.
+  await staff.getByLabel("Reason for reinstating").fill("The customer confirmed the new office");
+  await staff.getByRole("button", { name: "Reinstate" }).click();
+  await expect(staff.getByTestId("suspension")).toHaveCount(0);
+  expect(await verify()).toBe("ok");
+  await page.goto("/notifications");
+  await expect(page.getByTestId("notifications")).toContainText("was reinstated");
+});

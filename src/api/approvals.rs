@@ -1,0 +1,65 @@
+//! The approval queue for risky keys.
+
+use crate::{api::keys::KeySummary, error::AppError};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A key waiting for an admin's decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingKey {
+    /// The key.
+    pub key: KeySummary,
+    /// What it is for.
+    pub purpose: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// Its high-risk scopes (the reason it waits).
+    pub high_risk_scopes: Vec<String>,
+    /// Where it may be used from (empty: anywhere).
+    pub ip_allowlist: Vec<String>,
+}
+
+/// The organisation's keys waiting for approval (admins only).
+#[server(endpoint = "approval_queue")]
+pub async fn approval_queue(org_id: i64) -> Result<Vec<PendingKey>, AppError> {
+    use crate::server::{context::request_context, keys::approvals};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            approvals::queue(&ctx.state, &actor, org_id).await
+        }
+        .await,
+    )
+}
+
+/// Approves (`decision` = `approve`) or rejects (`reject`) a pending key.
+#[server(endpoint = "decide_key")]
+pub async fn decide_key(
+    key_id: String,
+    decision: String,
+    #[server(default)] comment: String,
+) -> Result<(), AppError> {
+    use crate::server::{context::request_context, keys::approvals};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let approve = match decision.as_str() {
+                "approve" => true,
+                "reject" => false,
+                _ => return Err(AppError::field("decision", "Choose Approve or Reject.")),
+            };
+            approvals::decide(
+                &ctx.state,
+                &actor,
+                &key_id,
+                approve,
+                &comment,
+                ctx.client_addr,
+            )
+            .await
+        }
+        .await,
+    )
+}

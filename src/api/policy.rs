@@ -1,0 +1,68 @@
+//! The organisation's key policy.
+
+use crate::{domain::policy::OrgPolicy, error::AppError};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The policy and who last changed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    /// The policy in force.
+    pub policy: OrgPolicy,
+    /// When and by whom it was last changed (`None`: the defaults).
+    pub updated: Option<(DateTime<Utc>, String)>,
+    /// Whether the viewer may change it (admins).
+    pub can_edit: bool,
+}
+
+/// The organisation's key policy (every member may read it).
+#[server(endpoint = "org_policy")]
+pub async fn get_org_policy(org_id: i64) -> Result<PolicyView, AppError> {
+    use crate::server::{context::request_context, policy};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            policy::get(&ctx.state, &actor, org_id).await
+        }
+        .await,
+    )
+}
+
+/// Sets the organisation's key policy (admins only).
+#[server(endpoint = "set_org_policy")]
+pub async fn set_org_policy(
+    org_id: i64,
+    max_lifetime_days: String,
+    default_expiry_days: String,
+    #[server(default)] developer_environments: Vec<String>,
+    #[server(default)] approval_for_high_risk_production: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{
+        context::request_context,
+        policy::{self, PolicyForm},
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            policy::update(
+                &ctx.state,
+                &actor,
+                org_id,
+                PolicyForm {
+                    max_lifetime_days,
+                    default_expiry_days,
+                    developer_environments,
+                    approval_for_high_risk_production: approval_for_high_risk_production
+                        .is_some_and(|v| v == "on" || v == "true"),
+                },
+                ctx.client_addr,
+            )
+            .await
+            .map(|_| ())
+        }
+        .await,
+    )
+}

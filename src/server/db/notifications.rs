@@ -1,0 +1,167 @@
+//! Queries on `notifications`: the in-app list, and the outbox the mailer
+//! reads (`email_state = 'pending'`).
+
+use super::Conn;
+use crate::on_conn;
+use chrono::{DateTime, Utc};
+
+/// A notification to store.
+#[derive(Debug)]
+pub struct NewNotification<'a> {
+    /// Recipient.
+    pub user_id: i64,
+    /// Organisation it concerns.
+    pub org_id: i64,
+    /// Key row it concerns.
+    pub key_id: Option<i64>,
+    /// What happened (`suspended`, `expiry_reminder`, …).
+    pub kind: &'a str,
+    /// One line.
+    pub subject: &'a str,
+    /// A few sentences.
+    pub body: &'a str,
+    /// Path in the portal where to act.
+    pub link: &'a str,
+    /// Makes a repeated notice (such as a reminder) go out once per user.
+    pub dedupe_key: Option<&'a str>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// `pending` when it should also go by email, else `none`.
+    pub email_state: &'a str,
+}
+
+/// A stored notification.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRow {
+    /// Row id.
+    pub id: i64,
+    /// Recipient.
+    pub user_id: i64,
+    /// Recipient's email.
+    pub email: String,
+    /// Organisation's name.
+    pub org_name: String,
+    /// Kind.
+    pub kind: String,
+    /// One line.
+    pub subject: String,
+    /// A few sentences.
+    pub body: String,
+    /// Path in the portal.
+    pub link: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Read at.
+    pub read_at: Option<DateTime<Utc>>,
+    /// `none`, `pending`, `sent` or `failed`.
+    pub email_state: String,
+    /// Emailing attempts so far.
+    pub email_attempts: i32,
+}
+
+const SELECT: &str =
+    "select n.id, n.user_id, u.email, o.name as org_name, n.kind, n.subject, n.body,
+        n.link, n.created_at, n.read_at, n.email_state, n.email_attempts
+    from notifications n join users u on u.id = n.user_id join organisations o on o.id = n.org_id";
+
+/// Stores a notification. Returns `false` when one with the same dedupe key
+/// already went to this user.
+pub async fn insert(conn: Conn<'_>, n: &NewNotification<'_>) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "insert into notifications (user_id, org_id, key_id, kind, subject, body, link, dedupe_key, created_at, email_state)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             on conflict (user_id, dedupe_key) do nothing",
+        )
+        .bind(n.user_id)
+        .bind(n.org_id)
+        .bind(n.key_id)
+        .bind(n.kind)
+        .bind(n.subject)
+        .bind(n.body)
+        .bind(n.link)
+        .bind(n.dedupe_key)
+        .bind(n.created_at)
+        .bind(n.email_state)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// A user's newest notifications.
+pub async fn for_user(
+    conn: Conn<'_>,
+    user_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<NotificationRow>> {
+    let sql = format!("{SELECT} where n.user_id = $1 order by n.id desc limit $2");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// How many of a user's notifications are unread.
+pub async fn unread_count(conn: Conn<'_>, user_id: i64) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| sqlx::query_scalar(
+        "select count(*) from notifications where user_id = $1 and read_at is null"
+    )
+    .bind(user_id)
+    .fetch_one(c)
+    .await)
+}
+
+/// Marks one of a user's notifications, or all of them (`id` `None`), read.
+pub async fn mark_read(
+    conn: Conn<'_>,
+    user_id: i64,
+    id: Option<i64>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update notifications set read_at = $3
+             where user_id = $1 and ($2 is null or id = $2) and read_at is null",
+        )
+        .bind(user_id)
+        .bind(id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+}
+
+/// Notifications waiting to be emailed, oldest first.
+pub async fn email_pending(conn: Conn<'_>, limit: i64) -> sqlx::Result<Vec<NotificationRow>> {
+    let sql = format!("{SELECT} where n.email_state = 'pending' order by n.id limit $1");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// Records an emailing attempt: `state` is `sent`, `failed`, or `pending`
+/// to try again later.
+pub async fn mark_emailed(
+    conn: Conn<'_>,
+    id: i64,
+    state: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update notifications set email_state = $2, email_attempts = email_attempts + 1,
+                 emailed_at = case when $2 = 'sent' then $3 else emailed_at end
+             where id = $1",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}

@@ -1,0 +1,135 @@
+//! Organisation key policies: read when keys are created or rotated, set by
+//! the organisation's admins, every change in the audit trail.
+
+use super::{
+    authz::{authorize_org, Actor, OrgAction},
+    db::{
+        audit::NewEvent,
+        org_policies::{self, NewPolicy},
+        Conn,
+    },
+    keys::record_event,
+    state::AppState,
+};
+use crate::{
+    api::policy::PolicyView,
+    domain::{key_format::Environment, policy::OrgPolicy},
+    error::{AppError, FieldError},
+};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// The policy of `org_id`: the stored one, or the defaults.
+pub async fn load(conn: Conn<'_>, org_id: i64) -> Result<OrgPolicy, AppError> {
+    Ok(match org_policies::find(conn, org_id).await? {
+        Some(row) => OrgPolicy {
+            max_lifetime_days: i64::from(row.max_lifetime_days),
+            default_expiry_days: i64::from(row.default_expiry_days),
+            developer_environments: row
+                .developer_environments
+                .split_whitespace()
+                .filter_map(|e| Environment::parse(e).ok())
+                .collect(),
+            approval_for_high_risk_production: row.approval_for_high_risk_production,
+        },
+        None => OrgPolicy::default(),
+    })
+}
+
+/// The policy as its page shows it (every member may read it: it governs
+/// what they may create).
+pub async fn get(state: &AppState, actor: &Actor, org_id: i64) -> Result<PolicyView, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::View)?;
+    let mut conn = state.db.acquire().await?;
+    let row = org_policies::find(conn.conn(), org_id).await?;
+    Ok(PolicyView {
+        policy: load(conn.conn(), org_id).await?,
+        updated: row.map(|r| (r.updated_at, r.updated_by_email.unwrap_or_default())),
+        can_edit: membership.role == crate::domain::Role::Admin,
+    })
+}
+
+/// What the policy form sends.
+#[derive(Debug)]
+pub struct PolicyForm {
+    /// Days.
+    pub max_lifetime_days: String,
+    /// Days.
+    pub default_expiry_days: String,
+    /// `sandbox`, `production`.
+    pub developer_environments: Vec<String>,
+    /// On or off.
+    pub approval_for_high_risk_production: bool,
+}
+
+/// Sets the organisation's policy (admins only). Existing keys keep their
+/// expiry; the policy applies to keys created or rotated from now on.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    form: PolicyForm,
+    addr: IpAddr,
+) -> Result<OrgPolicy, AppError> {
+    authorize_org(actor, org_id, OrgAction::SetPolicy)?;
+    let policy = OrgPolicy::validate(
+        &form.max_lifetime_days,
+        &form.default_expiry_days,
+        &form.developer_environments,
+        form.approval_for_high_risk_production,
+    )
+    .map_err(|errors| {
+        AppError::Invalid(
+            errors
+                .into_iter()
+                .map(|(f, m)| FieldError::new(f, m))
+                .collect(),
+        )
+    })?;
+    let environments: Vec<&str> = policy
+        .developer_environments
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    org_policies::upsert(
+        tx.conn(),
+        org_id,
+        &NewPolicy {
+            max_lifetime_days: policy.max_lifetime_days as i32,
+            default_expiry_days: policy.default_expiry_days as i32,
+            developer_environments: &environments.join(" "),
+            approval_for_high_risk_production: policy.approval_for_high_risk_production,
+        },
+        actor.user_id,
+        now,
+    )
+    .await?;
+    record_event(
+        &mut tx,
+        NewEvent {
+            org_id,
+            key_id: None,
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "policy_changed",
+            reason: None,
+            details: Some(
+                json!({
+                    "max_lifetime_days": policy.max_lifetime_days,
+                    "default_expiry_days": policy.default_expiry_days,
+                    "developer_environments": environments,
+                    "approval_for_high_risk_production": policy.approval_for_high_risk_production,
+                })
+                .to_string(),
+            ),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, org_id, "key policy changed");
+    Ok(policy)
+}

@@ -1,0 +1,89 @@
+//! `/staff/support`: the support console. Staff find a key by its id (or
+//! its start), its organisation or its owner, and open it.
+
+use crate::{
+    api::{account::Me, support::support_search},
+    ui::{
+        format,
+        forms::ErrorPanel,
+        keys::{EnvBadge, StatusBadge},
+        session::signed_in,
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+/// The support console's search page. The search is a plain GET form, so
+/// it works without JavaScript and the results can be linked.
+#[component]
+pub fn SupportPage() -> impl IntoView {
+    signed_in(|me: Me| {
+        if me.staff.is_none() {
+            return view! {
+                <Title text="Support console" />
+                <ErrorPanel error=crate::error::AppError::Forbidden("The support console is for the platform's staff only.".to_owned()) />
+            }
+            .into_any();
+        }
+        let query = use_query_map();
+        let q = move || query.with(|q| q.get("q")).unwrap_or_default();
+        let results = Resource::new(q, |q| async move {
+            if q.trim().is_empty() {
+                Ok(None)
+            } else {
+                support_search(q).await.map(Some)
+            }
+        });
+        view! {
+            <Title text="Support console" />
+            <div class="page-head">
+                <p class="breadcrumb"><A href="/staff">"Platform"</A></p>
+                <h1>"Support console"</h1>
+                <p class="lede">"Find any key by its id or the start of it (" <span class="mono">"prt_live_AbCd…"</span> "), its organisation, or its owner's email. Secrets are never stored, so they are never shown."</p>
+            </div>
+            <form method="get" action="/staff/support" class="search-form" role="search">
+                <label for="support-q">"Key id, organisation or owner email"</label>
+                <div class="inline-form">
+                    <input id="support-q" type="search" name="q" value=q autofocus=true maxlength=200 />
+                    <button type="submit" class="button">"Search"</button>
+                </div>
+            </form>
+            <Transition fallback=|| view! { <p role="status">"Searching…"</p> }>
+                {move || Suspend::new(async move {
+                    match results.await {
+                        Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
+                        Ok(None) => view! { <p class="empty">"Results appear here."</p> }.into_any(),
+                        Ok(Some(hits)) if hits.is_empty() => view! {
+                            <section class="empty-state" role="status"><h2>"No keys found"</h2><p>"Check the id, or search by organisation or owner email."</p></section>
+                        }.into_any(),
+                        Ok(Some(hits)) => view! {
+                            <p role="status">{format!("{} key{} found", hits.len(), if hits.len() == 1 { "" } else { "s" })}{(hits.len() >= 50).then_some(" (the first 50: narrow the search)")}</p>
+                            <table class="table" data-testid="support-results">
+                                <thead><tr>
+                                    <th scope="col">"Key"</th><th scope="col">"Organisation"</th><th scope="col">"Owner"</th>
+                                    <th scope="col">"Status"</th><th scope="col">"Last used"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {hits.into_iter().map(|h| view! {
+                                        <tr>
+                                            <td>
+                                                <A href=format!("/staff/keys/{}", h.key.key_id)>{h.key.name.clone()}</A>
+                                                <div class="mono key-id">{h.key.display_id.clone()}" "<EnvBadge environment=h.key.environment /></div>
+                                            </td>
+                                            <td>{h.org_name.clone()}</td>
+                                            <td>{h.key.owner.clone()}{h.key.owner_left.then_some(" (left)")}</td>
+                                            <td><StatusBadge status=h.key.status /></td>
+                                            <td>{h.key.last_used_at.map(format::date_time).unwrap_or_else(|| "Never".to_owned())}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        }
+        .into_any()
+    })
+}
