@@ -3,6 +3,7 @@
 use crate::ui::{
     layout::Header,
     pages::{
+        alerts::AlertsPage,
         approvals::ApprovalsPage,
         audit::AuditPage,
         dashboard::DashboardPage,
@@ -19,6 +20,7 @@ use crate::ui::{
         not_found::NotFoundPage,
         notifications::NotificationsPage,
         policy::PolicyPage,
+        review::ReviewPage,
         setup::SetupPage,
         sign_in::SignInPage,
         sign_up::SignUpPage,
@@ -110,6 +112,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/policy") view=PolicyPage ssr=SsrMode::Async />
+                    <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async />
+                    <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail, type Page } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, type Page } from "./fixtures";
 import { portico, serverState } from "./server";
 
 /** Creates a key through the form and returns its secret and id. */
@@ -77,4 +77,46 @@ test("support suspends a key, the owner is told, and reinstating it lets it work
   expect(await verify()).toBe("ok");
   await page.goto("/notifications");
   await expect(page.getByTestId("notifications")).toContainText("was reinstated");
+});
+
+test("an admin approves a developer's pending production key and the developer is told", async ({ page, browser, request }) => {
+  await signUp(page, uniqueEmail("approver"), "Approval Co");
+  await page.goto("/members");
+  await hydrated(page);
+  await page.getByLabel("Role").selectOption("developer");
+  await page.getByRole("button", { name: "Create invitation link" }).click();
+  const link = await page.getByTestId("invitation-link").inputValue();
+
+  const dev = await (await browser.newContext({ baseURL: serverState().baseURL })).newPage();
+  await dev.goto(link);
+  await hydrated(dev);
+  await dev.getByLabel("Work email").fill(uniqueEmail("requester"));
+  await dev.getByLabel("Password", { exact: true }).fill(GOOD_PASSWORD);
+  await dev.getByRole("button", { name: "Create account and join" }).click();
+  await expect(dev.getByRole("heading", { level: 1, name: "Approval Co", exact: true })).toBeVisible();
+
+  await dev.goto("/keys/new");
+  await hydrated(dev);
+  await expect(dev.getByTestId("approval-note")).toBeVisible();
+  const { secret, keyId } = await createKey(dev, "Refund bot", true);
+  await expect(dev.getByTestId("pending-approval")).toBeVisible();
+  const token = gatewayToken(`gw-${keyId}`);
+  const verify = async () =>
+    (await (await request.post("/v1/verify", { headers: { Authorization: `Bearer ${token}` }, data: { key: secret } })).json()).code;
+  expect(await verify()).toBe("pending_approval");
+
+  await page.goto("/approvals");
+  await hydrated(page);
+  const queue = page.getByTestId("approval-queue");
+  await expect(queue).toContainText("Refund bot");
+  await expect(queue).toContainText("payments:refund");
+  await queue.getByLabel("Comment (required to reject)").fill("Agreed in the refunds review");
+  await queue.getByRole("button", { name: "Approve" }).click();
+  await expect(page.getByText("Decision recorded")).toBeVisible();
+  await expect(page.getByText("Nothing waiting")).toBeVisible();
+  expect(await verify()).toBe("ok");
+
+  await dev.goto("/notifications");
+  await expect(dev.getByTestId("notifications")).toContainText("was approved");
+  await expect(dev.getByTestId("notifications")).toContainText("Agreed in the refunds review");
 });

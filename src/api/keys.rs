@@ -151,6 +151,8 @@ pub struct KeyDetail {
     /// A ready `curl` line against the sample API, the secret as
     /// `$PORTICO_KEY`.
     pub try_it: Option<String>,
+    /// The organisation's id.
+    pub org_id: i64,
     /// The organisation's name.
     pub org_name: String,
     /// The suspension, while suspended.
@@ -161,6 +163,9 @@ pub struct KeyDetail {
     pub approval_decision: Option<ApprovalDecision>,
     /// What the viewer may do.
     pub permissions: KeyPermissions,
+    /// When the owner left and the viewer is an admin: the members who
+    /// could own the key, `(user id, email)`.
+    pub new_owner_choices: Vec<(i64, String)>,
 }
 
 /// What the create form needs.
@@ -306,7 +311,11 @@ pub async fn get_key(key_id: String) -> Result<KeyDetail, AppError> {
 /// Replaces a key with a successor (secret shown once); the old key keeps
 /// working for the overlap.
 #[server(endpoint = "rotate_key")]
-pub async fn rotate_key(key_id: String, overlap: Option<String>) -> Result<CreatedKey, AppError> {
+pub async fn rotate_key(
+    key_id: String,
+    overlap: Option<String>,
+    #[server(default)] quiet: String,
+) -> Result<CreatedKey, AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
         async {
@@ -318,6 +327,7 @@ pub async fn rotate_key(key_id: String, overlap: Option<String>) -> Result<Creat
                 &actor,
                 &key_id,
                 overlap.as_deref().unwrap_or(""),
+                &quiet,
                 ctx.client_addr,
             )
             .await

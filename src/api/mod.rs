@@ -5,11 +5,13 @@
 //! here too, because both the server and the browser use them.
 
 pub mod account;
+pub mod alerts;
 pub mod approvals;
 pub mod keys;
 pub mod notifications;
 pub mod orgs;
 pub mod policy;
+pub mod review;
 pub mod setup;
 pub mod staff;
 pub mod support;

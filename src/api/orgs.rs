@@ -40,6 +40,8 @@ pub struct InvitationView {
     pub expires_at: DateTime<Utc>,
     /// Who used it.
     pub accepted_by: Option<String>,
+    /// The address it was sent to, if any.
+    pub email: Option<String>,
 }
 
 /// A newly made invitation: the link is shown this once.
@@ -53,6 +55,10 @@ pub struct NewInvitation {
     pub role: Role,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// The address it is for (only that person may use it).
+    pub email: Option<String>,
+    /// Whether it was emailed to them.
+    pub emailed: bool,
 }
 
 /// What an invitation link offers.
@@ -136,13 +142,18 @@ pub async fn list_invitations(org_id: i64) -> Result<Vec<InvitationView>, AppErr
 
 /// Makes a single-use invitation link (admins only).
 #[server(endpoint = "create_invitation")]
-pub async fn create_invitation(org_id: i64, role: String) -> Result<NewInvitation, AppError> {
+pub async fn create_invitation(
+    org_id: i64,
+    role: String,
+    #[server(default)] email: String,
+) -> Result<NewInvitation, AppError> {
     use crate::server::{context::request_context, orgs};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            orgs::create_invitation(&ctx.state, &actor, org_id, &role).await
+            orgs::create_invitation(&ctx.state, &actor, org_id, &role, &email, ctx.client_addr)
+                .await
         }
         .await,
     )
@@ -187,6 +198,49 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
             ctx.session.set_active_org(org_id).await?;
             leptos_axum::redirect("/");
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// Changes a member's role (admins only; an organisation keeps at least one admin).
+#[server(endpoint = "change_member_role")]
+pub async fn change_member_role(org_id: i64, user_id: i64, role: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, members};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            members::change_role(&ctx.state, &actor, org_id, user_id, &role, ctx.client_addr).await
+        }
+        .await,
+    )
+}
+
+/// Removes a member (admins only). Their keys keep working, flagged
+/// "owner left" until an admin gives them a new owner.
+#[server(endpoint = "remove_member")]
+pub async fn remove_member(org_id: i64, user_id: i64) -> Result<usize, AppError> {
+    use crate::server::{context::request_context, members};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            members::remove(&ctx.state, &actor, org_id, user_id, ctx.client_addr).await
+        }
+        .await,
+    )
+}
+
+/// Gives a key a new owner, a current member (admins only).
+#[server(endpoint = "give_key")]
+pub async fn give_key(key_id: String, owner_id: i64) -> Result<(), AppError> {
+    use crate::server::{context::request_context, members};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            members::give_key(&ctx.state, &actor, &key_id, owner_id, ctx.client_addr).await
         }
         .await,
     )

@@ -3,6 +3,7 @@
 //! Nothing here does I/O. Values are parsed once at the edge (`parse` returns a
 //! `Result` with a sentence a user can act on) and then trusted everywhere else.
 
+pub mod alerts;
 pub mod email;
 pub mod invitation;
 pub mod key_format;

@@ -78,7 +78,9 @@ impl VerifyCode {
             }
             VerifyCode::Unknown => "No such key, or the secret part is wrong.",
             VerifyCode::Expired => "Past its expiry date, or its rotation overlap has ended.",
-            VerifyCode::Revoked => "Revoked. Permanent.",
+            VerifyCode::Revoked => {
+                "Revoked, or rejected by an admin. Permanent (unlike a suspension)."
+            }
             VerifyCode::Suspended => "Suspended by platform support or an admin. Reversible.",
             VerifyCode::PendingApproval => "Created, but waiting for an admin's approval.",
             VerifyCode::ScopeDenied => "The key does not hold the scope this request needs.",

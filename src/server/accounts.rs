@@ -37,6 +37,11 @@ pub struct SignedIn {
 const EMAIL_TAKEN: &str =
     "An account with this email already exists. Sign in instead, or use another email.";
 
+/// The refusal when someone uses an invitation sent to another address.
+pub fn invitation_for(invited: &str) -> String {
+    format!("This invitation was sent to {invited}. Use that address, or ask an admin for a link of your own.")
+}
+
 /// Creates an account, and either a new organisation (the user becomes its
 /// admin) or a membership through an invitation. Every field problem is
 /// reported at once.
@@ -70,7 +75,14 @@ pub async fn sign_up(state: &AppState, form: SignUpForm) -> Result<SignedIn, App
                 let status = InvitationStatus::at(now, inv.expires_at, inv.accepted_at, inv.revoked_at);
                 match status.problem() {
                     Some(problem) => errors.push(FieldError::new("invitation", problem)),
-                    None => invitation = Some(inv),
+                    None => {
+                        if let (Some(invited), Some(email)) = (&inv.email, &email) {
+                            if invited != email.as_str() {
+                                errors.push(FieldError::new("email", invitation_for(invited)));
+                            }
+                        }
+                        invitation = Some(inv);
+                    }
                 }
             }
             None => errors.push(FieldError::new(

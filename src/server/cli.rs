@@ -30,6 +30,16 @@ enum Command {
     /// Manage the tokens the platform's gateway presents to /v1/verify.
     #[command(subcommand, name = "gateway-token")]
     GatewayToken(GatewayTokenCommand),
+    /// The key hygiene review of an organisation: keys with no owner, not
+    /// rotated, unused, expiring, risky, over-scoped, or retired but in use.
+    Review {
+        /// The organisation's slug (as in its URL).
+        #[arg(long)]
+        org: String,
+        /// `table` for people, `json` for scripts.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +190,22 @@ pub async fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::Review { org, format } => {
+            match crate::server::review::for_slug(&state, &org).await {
+                Ok(review) => {
+                    if format == "json" {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&review).unwrap_or_default()
+                        );
+                    } else {
+                        print!("{}", crate::server::review::table(&review));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
         Command::Staff(StaffCommand::List) => match staff::list(&state.db).await {
             Ok(rows) if rows.is_empty() => {
                 println!("no staff yet");

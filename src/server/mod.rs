@@ -3,6 +3,7 @@
 //! and the command line.
 
 pub mod accounts;
+pub mod alerts;
 pub mod auth;
 pub mod authz;
 pub mod catalog;
@@ -15,9 +16,11 @@ pub mod errors;
 pub mod exports;
 pub mod http;
 pub mod keys;
+pub mod members;
 pub mod notify;
 pub mod orgs;
 pub mod policy;
+pub mod review;
 pub mod sample_api;
 pub mod setup;
 pub mod staff;
@@ -75,23 +78,28 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then
-/// finishes the requests in flight.
+/// finishes the requests in flight and writes the buffered usage events.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let usage = state.usage.clone();
     let app = http::router(state);
-    axum::serve(
+    let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    // The requests are done: write every usage event still buffered.
+    usage.shutdown().await;
+    result
 }
 
 /// Starts the periodic work: every minute, expiries into the audit trail,
-/// suspensions that reached their end lifted, expiry reminders sent; every
+/// suspensions that reached their end lifted, expiry reminders sent, quiet
+/// rotating keys retired, and usage scanned for alerts; every
 /// ten minutes, expired sessions and old sign-in failures out.
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let store = http::session_store::AppSessionStore::new(&state.db);
@@ -112,6 +120,18 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = notify::reminders::send_due(&state).await {
                 tracing::warn!(error = %e, "could not send expiry reminders");
+            }
+            match keys::quiet::retire_quiet(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "quiet rotating keys retired"),
+                Err(e) => tracing::warn!(error = %e, "could not retire quiet keys"),
+            }
+            match alerts::detect::run(&state).await {
+                Ok(r) if r.opened > 0 || r.suspended > 0 => {
+                    tracing::info!(opened = r.opened, suspended = r.suspended, "alerts raised")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "alert detection failed"),
             }
             if round % 10 != 0 {
                 continue;

@@ -71,35 +71,63 @@ pub async fn invitations(
                 created_at: i.created_at,
                 expires_at: i.expires_at,
                 accepted_by: i.accepted_by_email,
+                email: i.email,
             })
         })
         .collect())
 }
 
 /// Makes a single-use invitation link; the link is returned once and only
-/// its hash is kept.
+/// its hash is kept. With an email address, only that person may use it,
+/// and the link is emailed to them when SMTP is configured (sent directly,
+/// never stored: the link is a secret).
 pub async fn create_invitation(
     state: &AppState,
     actor: &Actor,
     org_id: i64,
     role: &str,
+    email: &str,
+    addr: std::net::IpAddr,
 ) -> Result<NewInvitation, AppError> {
-    authorize_org(actor, org_id, OrgAction::ManageMembers)?;
+    let membership = authorize_org(actor, org_id, OrgAction::ManageMembers)?;
     let role = Role::parse(role).map_err(|m| AppError::field("role", m))?;
+    let email = match email.trim() {
+        "" => None,
+        text => Some(crate::domain::Email::parse(text).map_err(|m| AppError::field("email", m))?),
+    };
     let now = state.clock.now();
     let expires_at = now + INVITATION_VALIDITY;
     let token = NewToken::generate();
-    let mut conn = state.db.acquire().await?;
+    let mut tx = state.db.begin().await?;
     let id = invitations::insert(
-        conn.conn(),
-        org_id,
-        token.hash(),
-        role.as_str(),
-        actor.user_id,
-        now,
-        expires_at,
+        tx.conn(),
+        &invitations::NewInvitationRow {
+            org_id,
+            token_hash: token.hash(),
+            role: role.as_str(),
+            created_by: actor.user_id,
+            created_at: now,
+            expires_at,
+            email: email.as_ref().map(|e| e.as_str()),
+        },
     )
     .await?;
+    super::keys::record_event(
+        &mut tx,
+        crate::server::db::audit::NewEvent {
+            org_id,
+            key_id: None,
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "member_invited",
+            reason: None,
+            details: Some(serde_json::json!({"email": email.as_ref().map(|e| e.as_str()), "role": role.label()}).to_string()),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(
         user_id = actor.user_id,
         org_id,
@@ -107,11 +135,28 @@ pub async fn create_invitation(
         role = role.as_str(),
         "invitation created"
     );
+    let link = format!("{}/join?token={}", state.config.public_url, token.reveal());
+    let emailed = match &email {
+        Some(to) if state.config.smtp.is_some() => {
+            let body = format!(
+                "{} invited you to join {} on Portico as {}.\n\nAccept the invitation: {link}\n\nThe link works once, until {}. If you did not expect it, ignore this email.\n",
+                actor.email,
+                membership.org_name,
+                role.label().to_lowercase(),
+                crate::ui::format::date_time(expires_at)
+            );
+            let subject = format!("Join {} on Portico", membership.org_name);
+            super::notify::mailer::send_now(state, to.as_str(), &subject, &body).await
+        }
+        _ => false,
+    };
     Ok(NewInvitation {
         id,
-        link: format!("{}/join?token={}", state.config.public_url, token.reveal()),
+        link,
         role,
         expires_at,
+        email: email.map(|e| e.as_str().to_owned()),
+        emailed,
     })
 }
 
@@ -188,6 +233,11 @@ pub async fn accept_invitation(
     .problem()
     {
         return Err(preview_problem(problem));
+    }
+    if let Some(invited) = &invitation.email {
+        if invited != &actor.email {
+            return Err(AppError::Conflict(super::accounts::invitation_for(invited)));
+        }
     }
     if actor.membership(invitation.org_id).is_some() {
         return Err(AppError::Conflict(format!(

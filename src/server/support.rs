@@ -3,14 +3,14 @@
 //! never shown; staff see what the key's admins see, plus suspension.
 
 use super::{
-    authz::{authorize_staff, key_not_found, key_permissions, Actor, StaffAction},
+    authz::{authorize_staff, key_permissions, Actor, StaffAction},
     db::api_keys,
-    keys::{detail_of, summary},
+    keys::{detail_of, find_row, summary},
     state::AppState,
 };
 use crate::{
     api::{keys::KeyDetail, support::SupportHit},
-    domain::key_format::{is_key_id, ApiKey},
+    domain::key_format::ApiKey,
     error::AppError,
 };
 
@@ -68,15 +68,7 @@ pub async fn search(
 /// Any key, for staff: every field, usage, chain and audit trail.
 pub async fn key(state: &AppState, actor: &Actor, key_id: &str) -> Result<KeyDetail, AppError> {
     authorize_staff(actor, StaffAction::SupportConsole)?;
-    if !is_key_id(key_id) {
-        return Err(key_not_found());
-    }
-    let row = {
-        let mut conn = state.db.acquire().await?;
-        api_keys::find_by_key_id(conn.conn(), key_id)
-            .await?
-            .ok_or_else(key_not_found)?
-    };
+    let row = find_row(state, key_id).await?;
     let permissions = key_permissions(actor, row.org_id, row.owner_id);
     detail_of(state, row, permissions).await
 }

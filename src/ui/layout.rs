@@ -47,6 +47,8 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
             {is_admin.then(|| view! {
                 <A href="/usage">"Usage"</A>
                 <A href="/approvals">"Approvals"</A>
+                <A href="/alerts">"Alerts"</A>
+                <A href="/review">"Review"</A>
                 <A href="/audit">"Audit trail"</A>
             })}
             {active.is_some().then(|| view! { <A href="/policy">"Policy"</A> })}

@@ -420,6 +420,73 @@ on_both_databases! {
         assert!(n.items[0].body.contains("admin@acme.example"));
     }
 
+    async fn admins_change_roles_and_remove_members_whose_keys_are_flagged(app) {
+        let w = world(&app).await;
+        let members: Vec<portico::api::orgs::MemberView> = w.admin.call("members", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let id_of = |email: &str| members.iter().find(|m| m.email == email).unwrap().user_id.to_string();
+        let (admin_id, dev_id) = (id_of("admin@acme.example"), id_of("dev@acme.example"));
+        // Developers cannot; the last admin cannot step down.
+        assert_status(w.dev.call::<()>("change_member_role", &[("org_id", w.org_id.as_str()), ("user_id", &admin_id), ("role", "developer")]).await, StatusCode::FORBIDDEN);
+        let err = assert_status(w.admin.call::<()>("change_member_role", &[("org_id", w.org_id.as_str()), ("user_id", &admin_id), ("role", "developer")]).await, StatusCode::CONFLICT);
+        assert!(err.to_string().contains("at least one admin"), "{err}");
+        assert_status(w.admin.call::<usize>("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &admin_id)]).await, StatusCode::CONFLICT);
+        // Promote the developer, then demote them again.
+        w.admin.call::<()>("change_member_role", &[("org_id", w.org_id.as_str()), ("user_id", &dev_id), ("role", "admin")]).await.unwrap();
+        assert!(w.dev.me().await.unwrap().is_admin());
+        w.admin.call::<()>("change_member_role", &[("org_id", w.org_id.as_str()), ("user_id", &dev_id), ("role", "developer")]).await.unwrap();
+        assert!(!w.dev.me().await.unwrap().is_admin());
+
+        // Removing the developer: their key keeps working, flagged.
+        let key = create(&w.dev, &w.org_id, &[]).await.unwrap();
+        let owned: usize = w.admin.call("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &dev_id)]).await.unwrap();
+        assert_eq!(owned, 1);
+        assert_eq!(verify(&app, &w, &key.secret).await, "ok");
+        let detail: KeyDetail = w.admin.call("get_key", &[("key_id", key.key.key_id.as_str())]).await.unwrap();
+        assert!(detail.summary.owner_left);
+        let err = assert_status(w.dev.call::<KeyDetail>("get_key", &[("key_id", key.key.key_id.as_str())]).await, StatusCode::NOT_FOUND);
+        assert!(matches!(err, AppError::NotFound(_)));
+        // Only a current member can be the new owner.
+        assert_status(w.admin.call::<()>("give_key", &[("key_id", key.key.key_id.as_str()), ("owner_id", &dev_id)]).await, StatusCode::UNPROCESSABLE_ENTITY);
+        w.admin.call::<()>("give_key", &[("key_id", key.key.key_id.as_str()), ("owner_id", &admin_id)]).await.unwrap();
+        let detail: KeyDetail = w.admin.call("get_key", &[("key_id", key.key.key_id.as_str())]).await.unwrap();
+        assert!(!detail.summary.owner_left);
+        assert_eq!(detail.summary.owner, "admin@acme.example");
+        assert_eq!(detail.audit[0].action, "owner_changed");
+        let audit: portico::api::keys::AuditPage = w.admin.call("org_audit", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let actions: Vec<&str> = audit.entries.iter().map(|e| e.action.as_str()).collect();
+        for expected in ["member_invited", "member_role_changed", "member_removed", "owner_changed"] {
+            assert!(actions.contains(&expected), "{expected} in {actions:?}");
+        }
+    }
+
+    async fn an_invitation_sent_to_an_address_works_only_for_it(app) {
+        let w = world(&app).await;
+        let err = assert_status(
+            w.admin.call::<NewInvitation>("create_invitation", &[("org_id", w.org_id.as_str()), ("role", "developer"), ("email", "not an email")]).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert!(matches!(&err, AppError::Invalid(f) if f[0].field == "email"));
+        let invite: NewInvitation = w.admin
+            .call("create_invitation", &[("org_id", w.org_id.as_str()), ("role", "developer"), ("email", "Carol@Acme.example")])
+            .await
+            .unwrap();
+        assert_eq!(invite.email.as_deref(), Some("carol@acme.example"));
+        assert!(!invite.emailed, "no SMTP configured");
+        let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
+        let mallory = app.client();
+        let err = assert_status(
+            mallory.call::<()>("sign_up", &[("email", "mallory@evil.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert!(err.to_string().contains("sent to carol@acme.example") || matches!(&err, AppError::Invalid(f) if f.iter().any(|f| f.message.contains("sent to carol@acme.example"))), "{err:?}");
+        // An existing account with another address cannot accept it either.
+        let err = assert_status(w.support.call::<()>("accept_invitation", &[("token", &token)]).await, StatusCode::CONFLICT);
+        assert!(err.to_string().contains("carol@acme.example"), "{err}");
+        let carol = app.client();
+        carol.call::<()>("sign_up", &[("email", "carol@acme.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await.unwrap();
+        assert_eq!(carol.me().await.unwrap().active_org_id.unwrap().to_string(), w.org_id);
+    }
+
     async fn admins_export_the_inventory_and_a_filtered_audit_trail(app) {
         let w = world(&app).await;
         let a = create(&w.dev, &w.org_id, &[("name", "=cmd|' /C calc'!A0")]).await.unwrap();
@@ -501,7 +568,11 @@ impl SmtpSink {
         entries
             .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
             // Undo quoted-printable soft line breaks, if any.
-            .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
+            .map(|m| {
+                m.replace("=\r\n", "")
+                    .replace("=\n", "")
+                    .replace("=3D", "=")
+            })
             .collect()
     }
 }
@@ -562,4 +633,29 @@ async fn notifications_reach_a_real_smtp_server_without_the_secret() {
     // The portal shows it went by email.
     let n = notifications(&w.dev).await;
     assert!(n.items[0].emailed);
+
+    // An invitation to an address is emailed at once (and never stored).
+    let invite: NewInvitation = w
+        .admin
+        .call(
+            "create_invitation",
+            &[
+                ("org_id", w.org_id.as_str()),
+                ("role", "developer"),
+                ("email", "carol@acme.example"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(invite.emailed);
+    let to_carol = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.contains("To: carol@acme.example"))
+        .expect("the invitation email");
+    assert!(to_carol.contains(&invite.link), "{to_carol}");
+    assert!(
+        to_carol.contains("Subject: [Portico] Join Acme on Portico"),
+        "{to_carol}"
+    );
 }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod alerts;
 mod cli;
 mod governance;
 mod keys;

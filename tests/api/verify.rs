@@ -235,7 +235,7 @@ on_both_databases! {
 
     async fn bad_requests_get_400_and_bad_gateway_tokens_401(app) {
         let w = world(&app, "http@verify.example").await;
-        for body in ["", "{", "[]", "{}", r#"{"key": 42}"#, r#"{"key": "x", "client_ip": "not-an-ip"}"#, r#"{"key": "x", "environment": "staging"}"#] {
+        for body in ["", "{", "[]", "{}", r#"{"key": 42}"#, r#"{"key": "x", "client_ip": "not-an-ip"}"#, r#"{"key": "x", "client_ip": ""}"#, r#"{"key": "x", "environment": "staging"}"#] {
             let (status, value) = post_verify(&app, Some(&w.gateway), body).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {value}");
             assert_eq!(value["error"], "bad_request");

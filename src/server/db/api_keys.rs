@@ -372,11 +372,12 @@ pub async fn for_verification(conn: Conn<'_>, key_id: &str) -> sqlx::Result<Opti
     })
 }
 
-/// Suspends a key that is not revoked. Returns whether it changed.
+/// Suspends a key that is not revoked (`by` is `None` for the system).
+/// Returns whether it changed.
 pub async fn suspend(
     conn: Conn<'_>,
     id: i64,
-    by: i64,
+    by: Option<i64>,
     reason: &str,
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -536,4 +537,39 @@ pub async fn page_for_org(
         .bind(limit)
         .fetch_all(c)
         .await)
+}
+
+/// Sets how many quiet minutes retire a rotating key early.
+pub async fn set_quiet_minutes(conn: Conn<'_>, id: i64, minutes: Option<i32>) -> sqlx::Result<()> {
+    on_conn!(conn, |c| sqlx::query(
+        "update api_keys set quiet_minutes = $2 where id = $1"
+    )
+    .bind(id)
+    .bind(minutes)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// A rotating key that retires itself once quiet: `(id, quiet minutes,
+/// last used, when the rotation started)`.
+pub type QuietCandidate = (i64, i32, Option<DateTime<Utc>>, DateTime<Utc>);
+
+/// Keys in a rotation overlap that retire themselves once quiet.
+pub async fn quiet_candidates(
+    conn: Conn<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<QuietCandidate>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select k.id, k.quiet_minutes, k.last_used_at, s.created_at
+             from api_keys k join api_keys s on s.id = k.successor_id
+             where k.quiet_minutes is not null and k.rotating_until > $1 and k.expires_at > $1
+               and k.revoked_at is null and k.expiry_recorded_at is null
+             order by k.id limit 500",
+        )
+        .bind(now)
+        .fetch_all(c)
+        .await
+    })
 }

@@ -28,37 +28,51 @@ pub struct InvitationRow {
     pub accepted_by_email: Option<String>,
     /// When an admin withdrew it, if they did.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The address it was sent to; only that account may use it.
+    pub email: Option<String>,
 }
 
 const SELECT: &str = "select i.id, i.org_id, o.name as org_name, i.role,
         creator.email as created_by_email, i.created_at, i.expires_at,
-        i.accepted_at, acceptor.email as accepted_by_email, i.revoked_at
+        i.accepted_at, acceptor.email as accepted_by_email, i.revoked_at, i.email
     from invitations i
     join organisations o on o.id = i.org_id
     join users creator on creator.id = i.created_by
     left join users acceptor on acceptor.id = i.accepted_by";
 
+/// What is stored for a new invitation.
+#[derive(Debug)]
+pub struct NewInvitationRow<'a> {
+    /// The organisation it joins.
+    pub org_id: i64,
+    /// SHA-256 of the link's token.
+    pub token_hash: &'a str,
+    /// The role it grants.
+    pub role: &'a str,
+    /// Who made it.
+    pub created_by: i64,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The only address that may use it, if any.
+    pub email: Option<&'a str>,
+}
+
 /// Stores a new invitation and returns its id.
-pub async fn insert(
-    conn: Conn<'_>,
-    org_id: i64,
-    token_hash: &str,
-    role: &str,
-    created_by: i64,
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-) -> sqlx::Result<i64> {
+pub async fn insert(conn: Conn<'_>, new: &NewInvitationRow<'_>) -> sqlx::Result<i64> {
     on_conn!(conn, |c| {
         sqlx::query_scalar(
-            "insert into invitations (org_id, token_hash, role, created_by, created_at, expires_at)
-             values ($1, $2, $3, $4, $5, $6) returning id",
+            "insert into invitations (org_id, token_hash, role, created_by, created_at, expires_at, email)
+             values ($1, $2, $3, $4, $5, $6, $7) returning id",
         )
-        .bind(org_id)
-        .bind(token_hash)
-        .bind(role)
-        .bind(created_by)
-        .bind(now)
-        .bind(expires_at)
+        .bind(new.org_id)
+        .bind(new.token_hash)
+        .bind(new.role)
+        .bind(new.created_by)
+        .bind(new.created_at)
+        .bind(new.expires_at)
+        .bind(new.email)
         .fetch_one(c)
         .await
     })

@@ -5,6 +5,7 @@
 //! backend through [`on_conn!`](crate::on_conn): the macro expands the same
 //! code once per backend, so both are type-checked by the compiler.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod gateway_tokens;

@@ -3,11 +3,11 @@
 //! its secret is shown once as usual, but verification answers
 //! `pending_approval` until an admin approves it. A rejected key never works.
 
-use super::{display_of, record_event, status_of, summary};
+use super::{display_of, find_row, record_event, status_of, summary};
 use crate::{
     api::approvals::PendingKey,
     domain::{
-        key_format::{is_key_id, ApiKey},
+        key_format::ApiKey,
         keys::{parse_reason, KeyStatus},
     },
     error::AppError,
@@ -96,15 +96,7 @@ pub async fn decide(
     comment: &str,
     addr: IpAddr,
 ) -> Result<(), AppError> {
-    if !is_key_id(key_id) {
-        return Err(key_not_found());
-    }
-    let row = {
-        let mut conn = state.db.acquire().await?;
-        api_keys::find_by_key_id(conn.conn(), key_id)
-            .await?
-            .ok_or_else(key_not_found)?
-    };
+    let row = find_row(state, key_id).await?;
     if actor.membership(row.org_id).is_none() {
         return Err(key_not_found());
     }

@@ -6,6 +6,7 @@
 
 pub mod approvals;
 pub mod hashing;
+pub mod quiet;
 pub mod suspension;
 
 use super::{
@@ -505,6 +506,18 @@ pub async fn list(
     Ok(keys)
 }
 
+/// The key with this public id, before any authorisation (the caller
+/// decides who may see it); "not found" for ids that cannot exist.
+pub(crate) async fn find_row(state: &AppState, key_id: &str) -> Result<KeyRow, AppError> {
+    if !is_key_id(key_id) {
+        return Err(key_not_found());
+    }
+    let mut conn = state.db.acquire().await?;
+    api_keys::find_by_key_id(conn.conn(), key_id)
+        .await?
+        .ok_or_else(key_not_found)
+}
+
 /// Loads a key `actor` may act on, or answers "not found".
 pub(crate) async fn load_for(
     state: &AppState,
@@ -512,13 +525,7 @@ pub(crate) async fn load_for(
     key_id: &str,
     action: KeyAction,
 ) -> Result<KeyRow, AppError> {
-    if !is_key_id(key_id) {
-        return Err(key_not_found());
-    }
-    let mut conn = state.db.acquire().await?;
-    let row = api_keys::find_by_key_id(conn.conn(), key_id)
-        .await?
-        .ok_or_else(key_not_found)?;
+    let row = find_row(state, key_id).await?;
     authorize_key(actor, row.org_id, row.owner_id, action)?;
     Ok(row)
 }
@@ -561,11 +568,20 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
             }
             text
         }
-        "rotated" => format!(
-            "Replaced by {}; keeps working until {}",
-            d["successor"].as_str().unwrap_or("?"),
-            date(&d["overlap_until"])
-        ),
+        "rotated" => {
+            let mut text = format!(
+                "Replaced by {}; keeps working until {}",
+                d["successor"].as_str().unwrap_or("?"),
+                date(&d["overlap_until"])
+            );
+            if let Some(minutes) = d["quiet_minutes"].as_i64() {
+                text.push_str(&format!(", or until {minutes} minutes without traffic"));
+            }
+            if d["narrowed_to"].is_array() {
+                text.push_str(&format!("; the successor holds only {}", list(&d["narrowed_to"])));
+            }
+            text
+        }
         "retired" => "Stopped working before its rotation overlap ended".to_owned(),
         "expired" => {
             if d["cause"] == "rotation" {
@@ -610,6 +626,12 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
             "Invited {} as {}",
             d["email"].as_str().unwrap_or("someone with a link"),
             d["role"].as_str().unwrap_or("?")
+        ),
+        "alert_acknowledged" => format!("Acknowledged a {} alert", d["alert"].as_str().unwrap_or("?").replace('_', " ")),
+        "alert_resolved" => format!("Resolved a {} alert", d["alert"].as_str().unwrap_or("?").replace('_', " ")),
+        "alert_settings_changed" => format!(
+            "Alert thresholds: spike ×{} and at least {} in 5 minutes; {} wrong secrets in 10 minutes",
+            d["spike_factor"], d["spike_floor"], d["wrong_secret_threshold"]
         ),
         "exported" => format!("Exported {} as {}", d["what"].as_str().unwrap_or("?"), d["format"].as_str().unwrap_or("?")),
         _ => return None,
@@ -701,6 +723,15 @@ pub(crate) async fn detail_of(
         .map(|s| s.name.clone())
         .collect();
     let try_it = try_it_line(state, &scopes);
+    let new_owner_choices = if !row.owner_is_member && permissions.administer {
+        super::db::memberships::members_of(conn.conn(), row.org_id)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id, m.email))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(KeyDetail {
         summary: summary(state, &row, now)?,
         purpose: row.purpose.clone(),
@@ -720,6 +751,7 @@ pub(crate) async fn detail_of(
         audit,
         high_risk_scopes,
         try_it,
+        org_id: row.org_id,
         org_name: row.org_name.clone(),
         suspension: row
             .suspended_at
@@ -737,6 +769,7 @@ pub(crate) async fn detail_of(
             comment: row.approval_comment.clone().unwrap_or_default(),
         }),
         permissions,
+        new_owner_choices,
     })
 }
 
@@ -793,16 +826,73 @@ fn refuse_unless_active(row: &KeyRow, now: DateTime<Utc>, doing: &str) -> Result
 }
 
 /// Replaces a key with a successor that has the same settings; the old key
-/// keeps working until the overlap ends. Returns the successor's secret, once.
+/// keeps working until the overlap ends, or, with `quiet` minutes, until it
+/// has seen no traffic for that long (whichever comes first). Returns the
+/// successor's secret, once.
 pub async fn rotate(
     state: &AppState,
     actor: &Actor,
     key_id: &str,
     overlap: &str,
+    quiet: &str,
     addr: IpAddr,
 ) -> Result<CreatedKey, AppError> {
     let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
     let overlap = Overlap::parse(overlap).map_err(|m| AppError::field("overlap", m))?;
+    let quiet = quiet::parse_quiet(quiet).map_err(|m| AppError::field("quiet", m))?;
+    rotate_row(state, actor, old, overlap, quiet, None, addr).await
+}
+
+/// Rotates a key into one holding only the scopes it used (with an allowed
+/// answer) in the last 30 days, with a 24-hour overlap. Returns the new
+/// key's secret, once.
+pub async fn narrow_to_used(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let now = state.clock.now();
+    let used: std::collections::BTreeSet<String> = {
+        let mut conn = state.db.acquire().await?;
+        usage::hourly_for_key(
+            conn.conn(),
+            old.id,
+            now - Duration::days(super::review::UNUSED_DAYS),
+        )
+        .await?
+        .into_iter()
+        .filter(|h| h.outcome == "ok" && !h.scope.is_empty())
+        .map(|h| h.scope)
+        .collect()
+    };
+    let keep: Vec<String> = scopes_of(&old)
+        .into_iter()
+        .filter(|s| used.contains(s))
+        .collect();
+    if keep.is_empty() {
+        return Err(AppError::Conflict(
+            "This key used none of its scopes in the last 30 days. If nothing needs it, revoke it instead.".to_owned(),
+        ));
+    }
+    if keep.len() == scopes_of(&old).len() {
+        return Err(AppError::Conflict(
+            "This key used every one of its scopes in the last 30 days; there is nothing to narrow.".to_owned(),
+        ));
+    }
+    rotate_row(state, actor, old, Overlap::OneDay, None, Some(keep), addr).await
+}
+
+async fn rotate_row(
+    state: &AppState,
+    actor: &Actor,
+    old: KeyRow,
+    overlap: Overlap,
+    quiet: Option<i32>,
+    narrowed: Option<Vec<String>>,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
     let now = state.clock.now();
     refuse_unless_active(&old, now, "Rotate")?;
     let environment = environment_of(&old)?;
@@ -815,6 +905,9 @@ pub async fn rotate(
     let overlap_until = now + overlap.duration();
     let old_display = display_id(state.config.key_prefix.as_str(), environment, &old.key_id);
 
+    let scopes_text = narrowed
+        .as_ref()
+        .map_or(old.scopes.clone(), |s| s.join(" "));
     let template = KeyTemplate {
         org_id: old.org_id,
         owner_id: old.owner_id,
@@ -823,7 +916,7 @@ pub async fn rotate(
         purpose: &old.purpose,
         service: &old.service,
         environment,
-        scopes: &old.scopes,
+        scopes: &scopes_text,
         ip_allowlist: &old.ip_allowlist,
         created_at: now,
         expires_at: now + lifetime,
@@ -854,7 +947,7 @@ pub async fn rotate(
             actor_email: &actor.email,
             action: "rotated",
             reason: None,
-            details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until}).to_string()),
+            details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until, "quiet_minutes": quiet, "narrowed_to": narrowed}).to_string()),
             client_addr: client_addr.clone(),
             at: now,
         },
@@ -870,7 +963,7 @@ pub async fn rotate(
             action: "created",
             reason: None,
             details: Some(
-                json!({"environment": environment.as_str(), "scopes": scopes_of(&old), "expires_at": now + lifetime,
+                json!({"environment": environment.as_str(), "scopes": scopes_text.split_whitespace().collect::<Vec<_>>(), "expires_at": now + lifetime,
                        "ip_allowlist": old.ip_allowlist.split_whitespace().collect::<Vec<_>>(), "rotated_from": old_display})
                 .to_string(),
             ),
@@ -879,6 +972,9 @@ pub async fn rotate(
         },
     )
     .await?;
+    if quiet.is_some() && overlap != Overlap::Immediate {
+        api_keys::set_quiet_minutes(tx.conn(), old.id, quiet).await?;
+    }
     if overlap == Overlap::Immediate {
         retire_in(
             &mut tx,

@@ -4,12 +4,12 @@
 //! Both take effect in verification at once (the cache entry is dropped
 //! here and, through LISTEN/NOTIFY, on every other instance).
 
-use super::{display_of, record_event, status_of, SYSTEM_ACTOR};
+use super::{display_of, find_row, record_event, status_of, SYSTEM_ACTOR};
 use crate::{
     domain::keys::{parse_reason, parse_suspension_end, KeyStatus},
     error::AppError,
     server::{
-        authz::{authorize_suspend, key_not_found, Actor},
+        authz::{authorize_suspend, Actor},
         db::{
             api_keys::{self, KeyRow},
             audit::NewEvent,
@@ -26,13 +26,7 @@ use serde_json::json;
 use std::net::IpAddr;
 
 async fn load(state: &AppState, actor: &Actor, key_id: &str) -> Result<KeyRow, AppError> {
-    if !crate::domain::key_format::is_key_id(key_id) {
-        return Err(key_not_found());
-    }
-    let mut conn = state.db.acquire().await?;
-    let row = api_keys::find_by_key_id(conn.conn(), key_id)
-        .await?
-        .ok_or_else(key_not_found)?;
+    let row = find_row(state, key_id).await?;
     authorize_suspend(actor, row.org_id, row.owner_id)?;
     Ok(row)
 }
@@ -83,7 +77,7 @@ pub async fn suspend(
     };
 
     let mut tx = state.db.begin().await?;
-    if !api_keys::suspend(tx.conn(), row.id, actor.user_id, &reason, until, now).await? {
+    if !api_keys::suspend(tx.conn(), row.id, Some(actor.user_id), &reason, until, now).await? {
         return Err(AppError::Conflict(
             "This key was revoked a moment ago.".to_owned(),
         ));

@@ -52,6 +52,44 @@ pub fn spawn(state: &AppState) {
     });
 }
 
+/// Sends one message now, outside the outbox (for invitation links, which
+/// are secrets and are never stored). Returns whether it went; failures
+/// are logged without the body.
+pub async fn send_now(state: &AppState, to: &str, subject: &str, body: &str) -> bool {
+    let Some(smtp) = state.config.smtp.as_ref() else {
+        return false;
+    };
+    let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp.url) {
+        Ok(builder) => builder.timeout(Some(Duration::from_secs(15))).build(),
+        Err(e) => {
+            tracing::error!(error = %e, "PORTICO_SMTP_URL cannot be used");
+            return false;
+        }
+    };
+    let message = to.parse().map_err(|e| format!("{e}")).and_then(|to| {
+        Message::builder()
+            .from(smtp.from.clone())
+            .to(to)
+            .subject(format!("[Portico] {subject}"))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| e.to_string())
+    });
+    match message {
+        Ok(message) => match transport.send(message).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not send an email");
+                false
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "could not build an email");
+            false
+        }
+    }
+}
+
 async fn send_pending(
     state: &AppState,
     smtp: &SmtpConfig,

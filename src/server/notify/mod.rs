@@ -59,6 +59,18 @@ pub async fn key_audience(
     Ok(people)
 }
 
+/// Tells a key's owner and its organisation's admins (except `except`).
+pub async fn tell_about_key(
+    state: &AppState,
+    tx: &mut Tx,
+    owner_id: i64,
+    except: Option<i64>,
+    notice: &Notice,
+) -> Result<usize, AppError> {
+    let audience = key_audience(tx, notice.org_id, owner_id, except).await?;
+    send(state, tx, &audience, notice).await
+}
+
 /// Stores `notice` for each of `recipients` inside `tx`; returns how many
 /// were new (a dedupe key already used for a person is skipped). Call
 /// [`mailer::Mailer::wake`] after the commit.

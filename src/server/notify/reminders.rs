@@ -5,7 +5,7 @@
 //! A key gets a reminder only if it was alive when that reminder fell due,
 //! so a 7-day key hears at 3 days and 1 day, not "14 days" at birth.
 
-use super::{key_audience, send, Notice};
+use super::{tell_about_key, Notice};
 use crate::{
     domain::key_format::{display_id, Environment},
     error::AppError,
@@ -61,8 +61,7 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
             dedupe_key: Some(format!("expiry-{days}:{}", row.key_id)),
         };
         let mut tx = state.db.begin().await?;
-        let audience = key_audience(&mut tx, row.org_id, row.owner_id, None).await?;
-        written += send(state, &mut tx, &audience, &notice).await?;
+        written += tell_about_key(state, &mut tx, row.owner_id, None, &notice).await?;
         tx.commit().await?;
     }
     if written > 0 {

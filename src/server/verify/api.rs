@@ -159,12 +159,7 @@ async fn verify_handler(State(state): State<AppState>, req: Request) -> Response
             )
         }
     };
-    let client_ip = match request
-        .client_ip
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let client_ip = match request.client_ip.as_deref() {
         None => None,
         Some(text) => match text.parse::<IpAddr>() {
             Ok(ip) => Some(ip),
@@ -172,7 +167,7 @@ async fn verify_handler(State(state): State<AppState>, req: Request) -> Response
                 return error(
                     StatusCode::BAD_REQUEST,
                     "bad_request",
-                    "client_ip must be an IPv4 or IPv6 address.",
+                    "client_ip must be an IPv4 or IPv6 address; omit it or send null when the address is unknown.",
                 )
             }
         },

@@ -38,7 +38,7 @@ pub fn document() -> Value {
                         "scope": { "type": "string", "nullable": true, "description": "The scope the request needs, e.g. records:read. Without it, method and path are mapped to a scope through the catalog." },
                         "method": { "type": "string", "nullable": true, "example": "GET" },
                         "path": { "type": "string", "nullable": true, "example": "/v1/records/42" },
-                        "client_ip": { "type": "string", "nullable": true, "description": "The client's IPv4 or IPv6 address, checked against the key's allowlist.", "example": "203.0.113.7" },
+                        "client_ip": { "type": "string", "nullable": true, "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }], "description": "The client's IPv4 or IPv6 address, checked against the key's allowlist. Anything else is a 400.", "example": "203.0.113.7" },
                         "environment": { "type": "string", "nullable": true, "enum": ["sandbox", "production", null], "description": "The environment the gateway serves; a key of the other environment is refused with env_mismatch." }
                     }
                 },

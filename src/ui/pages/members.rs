@@ -4,7 +4,8 @@ use crate::{
     api::{
         account::{Me, OrgSummary},
         orgs::{
-            list_invitations, list_members, CreateInvitation, NewInvitation, WithdrawInvitation,
+            list_invitations, list_members, ChangeMemberRole, CreateInvitation, MemberView,
+            NewInvitation, RemoveMember, WithdrawInvitation,
         },
     },
     domain::{invitation::InvitationStatus, Role},
@@ -40,7 +41,26 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
     let is_admin = org.role == Role::Admin;
     let create = ServerAction::<CreateInvitation>::new();
     let withdraw = ServerAction::<WithdrawInvitation>::new();
-    let members = Resource::new(move || org_id, list_members);
+    let change = ServerAction::<ChangeMemberRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let members = Resource::new(
+        move || (org_id, change.version().get(), remove.version().get()),
+        |(org_id, ..)| list_members(org_id),
+    );
+    let change_error = action_error(change);
+    let remove_error = action_error(remove);
+    let removed = move || {
+        match remove.value().get() {
+        Some(Ok(0)) => Some("Member removed.".to_owned()),
+        Some(Ok(n)) => Some(format!(
+            "Member removed. {n} key{} they own keep{} working, flagged “owner left”: give {} a new owner from the key page.",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+            if n == 1 { "it" } else { "them" }
+        )),
+        _ => None,
+    }
+    };
     let invitations = Resource::new(
         move || (org_id, create.version().get(), withdraw.version().get()),
         move |(org_id, _, _)| async move {
@@ -66,23 +86,23 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
                     match members.await {
                         Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
                         Ok(list) => Either::Right(view! {
-                            <table class="table">
+                            <table class="table" data-testid="members">
                                 <caption class="visually-hidden">"Members and their roles"</caption>
-                                <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th></tr></thead>
+                                <thead><tr>
+                                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th>
+                                    {is_admin.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
+                                </tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|m| view! {
-                                        <tr>
-                                            <td>{m.email} {m.is_you.then(|| view! { <span class="badge">"You"</span> })}</td>
-                                            <td>{m.role.label()}</td>
-                                            <td><time datetime=format::iso(m.joined_at)>{format::date(m.joined_at)}</time></td>
-                                        </tr>
-                                    }).collect_view()}
+                                    {list.into_iter().map(|m| view! { <MemberRow m org_id is_admin change remove /> }).collect_view()}
                                 </tbody>
                             </table>
                         }),
                     }
                 })}
             </Suspense>
+            <FormMessage error=change_error />
+            <FormMessage error=remove_error />
+            {move || removed().map(|text| view! { <p class="notice notice-ok" role="status">{text}</p> })}
         </section>
         {is_admin.then(|| view! { <Invitations org_id create withdraw invitations /> })}
     }
@@ -103,7 +123,7 @@ fn Invitations(
     view! {
         <section aria-labelledby="invite-heading" class="panel">
             <h2 id="invite-heading">"Invite someone"</h2>
-            <p>"Make a single-use link and send it to the person you want to add. It works for 7 days."</p>
+            <p>"Make a single-use link for the person you want to add. It works for 7 days. With an email address, only that person can use it, and it is emailed to them when email is set up."</p>
             <FormMessage error=create_error />
             <ActionForm action=create attr:class="inline-form">
                 <input type="hidden" name="org_id" value=org_id.to_string() />
@@ -113,6 +133,12 @@ fn Invitations(
                         <option value="developer" selected=true>"Developer: manages their own keys"</option>
                         <option value="admin">"Admin: manages every key and the members"</option>
                     </select>
+                </div>
+                <div class="field">
+                    <label for="field-invite-email">"Email (optional)"</label>
+                    <input id="field-invite-email" type="email" name="email" autocomplete="off"
+                        aria-invalid=move || field_error(create_error, "email").get().map(|_| "true") />
+                    {move || field_error(create_error, "email").get().map(|m| view! { <p class="field-error">{m}</p> })}
                 </div>
                 <SubmitButton label="Create invitation link" busy_label="Creating…" pending=create.pending() />
             </ActionForm>
@@ -142,6 +168,7 @@ fn Invitations(
                                             <td>{inv.role.label()}</td>
                                             <td>
                                                 <span class=format!("status status-{}", inv.status.label().to_lowercase())>{inv.status.label()}</span>
+                                                {inv.email.clone().map(|to| view! { " for " {to} })}
                                                 {inv.accepted_by.map(|who| view! { " by " {who} })}
                                             </td>
                                             <td>{inv.created_by}</td>
@@ -167,6 +194,55 @@ fn Invitations(
     }
 }
 
+/// A member, with the admin's role and removal controls.
+#[component]
+fn MemberRow(
+    m: MemberView,
+    org_id: i64,
+    is_admin: bool,
+    change: ServerAction<ChangeMemberRole>,
+    remove: ServerAction<RemoveMember>,
+) -> impl IntoView {
+    let other = if m.role == Role::Admin {
+        Role::Developer
+    } else {
+        Role::Admin
+    };
+    let who = format!(" ({})", m.email);
+    let confirm = format!("Remove {} from the organisation? Their keys keep working and are flagged “owner left” until you give them a new owner.", m.email);
+    let remove_label = format!("Remove {}", m.email);
+    let summary_label = format!(" {}", m.email);
+    view! {
+        <tr>
+            <td>{m.email.clone()} {m.is_you.then(|| view! { <span class="badge">"You"</span> })}</td>
+            <td>{m.role.label()}</td>
+            <td><time datetime=format::iso(m.joined_at)>{format::date(m.joined_at)}</time></td>
+            {is_admin.then(|| view! {
+                <td class="member-actions">
+                    <ActionForm action=change attr:class="inline-form">
+                        <input type="hidden" name="org_id" value=org_id.to_string() />
+                        <input type="hidden" name="user_id" value=m.user_id.to_string() />
+                        <input type="hidden" name="role" value=other.as_str() />
+                        <button type="submit" class="button-quiet">
+                            {format!("Make {}", other.label().to_lowercase())}
+                            <span class="visually-hidden">{who}</span>
+                        </button>
+                    </ActionForm>
+                    <details class="action action-danger">
+                        <summary>"Remove"<span class="visually-hidden">{summary_label}</span></summary>
+                        <p>{confirm}</p>
+                        <ActionForm action=remove>
+                            <input type="hidden" name="org_id" value=org_id.to_string() />
+                            <input type="hidden" name="user_id" value=m.user_id.to_string() />
+                            <button type="submit" class="button button-danger">{remove_label}</button>
+                        </ActionForm>
+                    </details>
+                </td>
+            })}
+        </tr>
+    }
+}
+
 /// The new link, shown once, with a Copy button.
 #[component]
 fn InvitationLink(invite: NewInvitation) -> impl IntoView {
@@ -175,7 +251,13 @@ fn InvitationLink(invite: NewInvitation) -> impl IntoView {
     view! {
         <div class="secret-panel" role="region" aria-labelledby="new-invite-heading">
             <h3 id="new-invite-heading">"Invitation link for a new " {invite.role.label().to_lowercase()}</h3>
-            <p>"Send this link to one person. It works once, until "
+            <p>
+                {match (&invite.email, invite.emailed) {
+                    (Some(to), true) => format!("Emailed to {to}. Only {to} can use it. "),
+                    (Some(to), false) => format!("Send this link to {to}; only they can use it. "),
+                    (None, _) => "Send this link to one person. ".to_owned(),
+                }}
+                "It works once, until "
                 <time datetime=format::iso(invite.expires_at)>{format::date_time(invite.expires_at)}</time>
                 ". It will not be shown again."</p>
             <div class="copy-row">

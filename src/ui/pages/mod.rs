@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod dashboard;
@@ -11,6 +12,7 @@ pub mod new_org;
 pub mod not_found;
 pub mod notifications;
 pub mod policy;
+pub mod review;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;

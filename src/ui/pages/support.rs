@@ -2,17 +2,43 @@
 //! its start), its organisation or its owner, and open it.
 
 use crate::{
-    api::{account::Me, support::support_search},
+    api::{
+        account::Me,
+        alerts::{staff_alerts, SetAlertState},
+        support::support_search,
+    },
     ui::{
         format,
         forms::ErrorPanel,
         keys::{EnvBadge, StatusBadge},
+        pages::alerts::AlertList,
         session::signed_in,
     },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
+
+/// Every organisation's live alerts, newest activity first.
+#[component]
+fn StaffAlerts(
+    list: Resource<Result<Vec<crate::api::alerts::AlertView>, crate::error::AppError>>,
+    set_state: ServerAction<SetAlertState>,
+) -> impl IntoView {
+    view! {
+        <section aria-labelledby="staff-alerts-heading">
+            <h2 id="staff-alerts-heading">"Live alerts"</h2>
+            <Suspense fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
+                        Ok(alerts) => view! { <AlertList alerts set_state show_key=true staff=true /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
 
 /// The support console's search page. The search is a plain GET form, so
 /// it works without JavaScript and the results can be linked.
@@ -28,6 +54,8 @@ pub fn SupportPage() -> impl IntoView {
         }
         let query = use_query_map();
         let q = move || query.with(|q| q.get("q")).unwrap_or_default();
+        let set_alert = ServerAction::<SetAlertState>::new();
+        let live_alerts = Resource::new(move || set_alert.version().get(), |_| staff_alerts());
         let results = Resource::new(q, |q| async move {
             if q.trim().is_empty() {
                 Ok(None)
@@ -53,7 +81,7 @@ pub fn SupportPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match results.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(None) => view! { <p class="empty">"Results appear here."</p> }.into_any(),
+                        Ok(None) => view! { <StaffAlerts list=live_alerts set_state=set_alert /> }.into_any(),
                         Ok(Some(hits)) if hits.is_empty() => view! {
                             <section class="empty-state" role="status"><h2>"No keys found"</h2><p>"Check the id, or search by organisation or owner email."</p></section>
                         }.into_any(),

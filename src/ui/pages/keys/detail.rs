@@ -3,10 +3,12 @@
 
 use crate::{
     api::{
+        alerts::{key_alerts, AlertView, SetAlertState},
         keys::{
             get_key, AuditEntry, KeyDetail, ReinstateKey, RetireKey, RevokeKey, RotateKey,
             SuspendKey, UpdateKey,
         },
+        orgs::GiveKey,
         support::support_key,
     },
     domain::{
@@ -20,6 +22,7 @@ use crate::{
             TextArea,
         },
         keys::{EnvBadge, HighRiskBadge, ScopePicker, SecretPanel, StatusBadge},
+        pages::alerts::AlertList,
         session::signed_in,
     },
 };
@@ -41,6 +44,8 @@ struct KeyActions {
     update: ServerAction<UpdateKey>,
     suspend: ServerAction<SuspendKey>,
     reinstate: ServerAction<ReinstateKey>,
+    give: ServerAction<GiveKey>,
+    set_alert: ServerAction<SetAlertState>,
 }
 
 /// The page of one key, for its owner and the organisation's admins.
@@ -67,7 +72,15 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
             update: ServerAction::new(),
             suspend: ServerAction::new(),
             reinstate: ServerAction::new(),
+            give: ServerAction::new(),
+            set_alert: ServerAction::new(),
         };
+        // Created here, before any suspense, so that the server and the
+        // browser create the page's resources in the same order.
+        let alerts = Resource::new(
+            move || (key_id(), actions.set_alert.version().get()),
+            |(id, _)| key_alerts(id),
+        );
         let key = Resource::new(
             move || {
                 (
@@ -78,6 +91,7 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
                     actions.update.version().get(),
                     actions.suspend.version().get(),
                     actions.reinstate.version().get(),
+                    actions.give.version().get(),
                 )
             },
             move |(id, ..)| async move {
@@ -118,7 +132,7 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
                                     }
                                     Either::Left(view! { <Title text="Key not found" /><ErrorPanel error=err /> })
                                 }
-                                Ok(detail) => Either::Right(view! { <KeyView detail actions staff /> }),
+                                Ok(detail) => Either::Right(view! { <KeyView detail actions staff alerts /> }),
                             }
                         })}
                     </Transition>
@@ -129,7 +143,12 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
 }
 
 #[component]
-fn KeyView(detail: KeyDetail, actions: KeyActions, staff: bool) -> impl IntoView {
+fn KeyView(
+    detail: KeyDetail,
+    actions: KeyActions,
+    staff: bool,
+    alerts: Resource<Result<Vec<AlertView>, crate::error::AppError>>,
+) -> impl IntoView {
     let s = detail.summary.clone();
     let live = s.environment == Environment::Production;
     let open = matches!(s.status, KeyStatus::Active | KeyStatus::Rotating);
@@ -158,10 +177,13 @@ fn KeyView(detail: KeyDetail, actions: KeyActions, staff: bool) -> impl IntoView
             </p>
         </div>
         {s.owner_left.then(|| view! {
-            <p class="notice notice-warn" data-testid="owner-left">
-                <strong>"Owner left: "</strong>{s.owner.clone()}" is no longer a member of "{detail.org_name.clone()}". "
-                "The key keeps working; an admin should give it a new owner."
-            </p>
+            <div class="notice notice-warn" data-testid="owner-left">
+                <p>
+                    <strong>"Owner left: "</strong>{s.owner.clone()}" is no longer a member of "{detail.org_name.clone()}". "
+                    "The key keeps working; an admin should give it a new owner."
+                </p>
+                {(permissions.administer && !staff).then(|| view! { <GiveKey key_id=s.key_id.clone() choices=detail.new_owner_choices.clone() give=actions.give /> })}
+            </div>
         })}
         <StatusNotice detail=detail.clone() actions />
         <section aria-labelledby="details-heading" class="panel">
@@ -195,6 +217,7 @@ fn KeyView(detail: KeyDetail, actions: KeyActions, staff: bool) -> impl IntoView
         </section>
         {(open && detail.try_it.is_some()).then(|| view! { <TryIt line=detail.try_it.clone().unwrap_or_default() display_id=s.display_id.clone() /> })}
         {(detail.chain.len() > 1).then(|| view! { <Chain detail=detail.clone() /> })}
+        <KeyAlerts alerts set_state=actions.set_alert staff />
         {suspendable.then(|| view! { <SuspendPanel detail=detail.clone() actions /> })}
         {(open && permissions.manage).then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
         <History entries=detail.audit.clone() />
@@ -318,6 +341,51 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
     }
 }
 
+/// Gives a key whose owner left to a current member (admins).
+#[component]
+fn GiveKey(
+    key_id: String,
+    choices: Vec<(i64, String)>,
+    give: ServerAction<GiveKey>,
+) -> impl IntoView {
+    let error = action_error(give);
+    view! {
+        <FormMessage error />
+        <ActionForm action=give attr:class="inline-form">
+            <input type="hidden" name="key_id" value=key_id />
+            <label for="give-owner">"New owner"</label>
+            <select id="give-owner" name="owner_id">
+                {choices.into_iter().map(|(id, email)| view! { <option value=id.to_string()>{email}</option> }).collect_view()}
+            </select>
+            <SubmitButton label="Give the key" busy_label="Saving…" pending=give.pending() />
+        </ActionForm>
+    }
+}
+
+/// The key's alerts, with acknowledge and resolve.
+#[component]
+fn KeyAlerts(
+    alerts: Resource<Result<Vec<AlertView>, crate::error::AppError>>,
+    set_state: ServerAction<SetAlertState>,
+    staff: bool,
+) -> impl IntoView {
+    let error = action_error(set_state);
+    view! {
+        <section aria-labelledby="alerts-heading" class="panel">
+            <h2 id="alerts-heading">"Alerts"</h2>
+            <FormMessage error />
+            <Suspense fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
+                {move || Suspend::new(async move {
+                    match alerts.await {
+                        Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
+                        Ok(alerts) => view! { <AlertList alerts set_state staff /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
 /// Suspend: a reversible stop, for the organisation's admins and support.
 #[component]
 fn SuspendPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
@@ -410,6 +478,16 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                                 </label>
                             }).collect_view()}
                         </fieldset>
+                        <div class="field">
+                            <label for="field-quiet">"Retire the old key earlier once it has had no traffic for"</label>
+                            <select id="field-quiet" name="quiet">
+                                <option value="" selected=true>"Never: keep the whole overlap"</option>
+                                <option value="15">"15 minutes"</option>
+                                <option value="60">"1 hour"</option>
+                                <option value="240">"4 hours"</option>
+                            </select>
+                            <p class="hint">"Traffic-aware rotation: the old key stops as soon as your services have moved to the new one, and never later than the overlap. You are told when it happens."</p>
+                        </div>
                         <SubmitButton label="Rotate key" busy_label="Rotating…" pending=actions.rotate.pending() />
                     </ActionForm>
                 </details>
@@ -545,6 +623,10 @@ pub fn action_label(action: &str) -> String {
         "rejected" => "Rejected".to_owned(),
         "owner_changed" => "Owner changed".to_owned(),
         "policy_changed" => "Policy changed".to_owned(),
+        "member_invited" => "Member invited".to_owned(),
+        "member_role_changed" => "Role changed".to_owned(),
+        "member_removed" => "Member removed".to_owned(),
+        "exported" => "Exported".to_owned(),
         other => other.replace('_', " "),
     }
 }

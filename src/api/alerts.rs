@@ -1,0 +1,151 @@
+//! Anomaly alerts: on a key, for an organisation, for staff.
+
+use crate::{
+    domain::alerts::{AlertKind, AlertSettings, AlertState},
+    error::AppError,
+};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One alert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertView {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: AlertKind,
+    /// State.
+    pub state: AlertState,
+    /// One sentence, from the evidence.
+    pub summary: String,
+    /// The evidence, as JSON.
+    pub evidence: String,
+    /// First event.
+    pub first_seen: DateTime<Utc>,
+    /// Latest event.
+    pub last_seen: DateTime<Utc>,
+    /// Events counted.
+    pub count: i64,
+    /// The key's public id.
+    pub key_id: String,
+    /// Its recognisable start.
+    pub key_display_id: String,
+    /// Its name.
+    pub key_name: String,
+    /// Its organisation.
+    pub org_name: String,
+    /// Who acknowledged or resolved it.
+    pub state_changed_by: Option<String>,
+}
+
+/// A key's alerts.
+#[server(endpoint = "key_alerts")]
+pub async fn key_alerts(key_id: String) -> Result<Vec<AlertView>, AppError> {
+    use crate::server::{alerts, context::request_context};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            alerts::for_key(&ctx.state, &actor, &key_id).await
+        }
+        .await,
+    )
+}
+
+/// The organisation's alerts (admins).
+#[server(endpoint = "org_alerts")]
+pub async fn org_alerts(
+    org_id: i64,
+    #[server(default)] all: bool,
+) -> Result<Vec<AlertView>, AppError> {
+    use crate::server::{alerts, context::request_context};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            alerts::for_org(&ctx.state, &actor, org_id, all).await
+        }
+        .await,
+    )
+}
+
+/// Every organisation's live alerts (staff).
+#[server(endpoint = "staff_alerts")]
+pub async fn staff_alerts() -> Result<Vec<AlertView>, AppError> {
+    use crate::server::{alerts, context::request_context};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            alerts::for_staff(&ctx.state, &actor).await
+        }
+        .await,
+    )
+}
+
+/// Acknowledges (`acknowledged`) or resolves (`resolved`) an alert.
+#[server(endpoint = "set_alert_state")]
+pub async fn set_alert_state(id: i64, state: String) -> Result<(), AppError> {
+    use crate::server::{alerts, context::request_context};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            alerts::set_state(&ctx.state, &actor, id, &state, ctx.client_addr).await
+        }
+        .await,
+    )
+}
+
+/// The organisation's alert thresholds (admins).
+#[server(endpoint = "alert_settings")]
+pub async fn get_alert_settings(org_id: i64) -> Result<AlertSettings, AppError> {
+    use crate::server::{alerts, context::request_context};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            alerts::settings(&ctx.state, &actor, org_id).await
+        }
+        .await,
+    )
+}
+
+/// Sets the organisation's alert thresholds (admins).
+#[server(endpoint = "set_alert_settings")]
+pub async fn set_alert_settings(
+    org_id: i64,
+    spike_factor: String,
+    spike_floor: String,
+    wrong_secret_threshold: String,
+    #[server(default)] auto_suspend_on_spike: Option<String>,
+    #[server(default)] auto_suspend_on_retired_use: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{
+        alerts::{self, SettingsForm},
+        context::request_context,
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let on = |v: Option<String>| v.is_some_and(|v| v == "on" || v == "true");
+            alerts::save_settings(
+                &ctx.state,
+                &actor,
+                org_id,
+                SettingsForm {
+                    spike_factor,
+                    spike_floor,
+                    wrong_secret_threshold,
+                    auto_suspend_on_spike: on(auto_suspend_on_spike),
+                    auto_suspend_on_retired_use: on(auto_suspend_on_retired_use),
+                },
+                ctx.client_addr,
+            )
+            .await
+        }
+        .await,
+    )
+}

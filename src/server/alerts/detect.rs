@@ -1,0 +1,445 @@
+//! The detector: every minute, reads the usage events written since its
+//! last run and turns what stands out into alerts, per key.
+//!
+//! One transaction per batch moves the cursor and writes the alerts, so
+//! two instances never count an event twice (the second one's move of the
+//! cursor fails and its work is rolled back). A new alert is notified once,
+//! to the key's owner and its organisation's admins; later events only add
+//! to it until someone resolves it.
+
+use super::settings_in;
+use crate::{
+    domain::{
+        alerts::{network_of, AlertKind, AlertSettings},
+        keys::KeyStatus,
+        verify::VerifyCode,
+    },
+    error::AppError,
+    server::{
+        db::{
+            alerts::{self, DetectRow, NewAlert},
+            api_keys::{self, KeyRow},
+            audit::NewEvent,
+            usage, Tx,
+        },
+        keys::{display_of, record_event, status_of, SYSTEM_ACTOR},
+        notify::{self, Notice},
+        state::AppState,
+        verify::invalidation::{self, Change},
+    },
+    ui::format,
+};
+use chrono::{DateTime, Duration, Timelike, Utc};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+const CURSOR: &str = "alerts";
+/// Events read per transaction.
+const BATCH: i64 = 5000;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DetectReport {
+    /// Usage events read.
+    pub events: usize,
+    /// Alerts opened.
+    pub opened: usize,
+    /// Keys suspended automatically.
+    pub suspended: usize,
+}
+
+/// Reads every usage event written since the last run.
+pub async fn run(state: &AppState) -> Result<DetectReport, AppError> {
+    let mut report = DetectReport::default();
+    loop {
+        let (batch, suspended_keys) = run_batch(state).await?;
+        for key in &suspended_keys {
+            state.key_cache.invalidate(key);
+        }
+        if batch.opened > 0 || batch.suspended > 0 {
+            state.mailer.wake();
+        }
+        report.events += batch.events;
+        report.opened += batch.opened;
+        report.suspended += batch.suspended;
+        if batch.events < BATCH as usize {
+            return Ok(report);
+        }
+    }
+}
+
+/// What the batch found for one key.
+#[derive(Default)]
+struct KeyFindings {
+    events: i64,
+    last_at: Option<DateTime<Utc>>,
+    scope_denied: BTreeMap<String, (i64, Option<String>)>,
+    ip_denied: BTreeMap<String, (i64, String)>,
+    wrong_secret: (i64, Option<String>),
+    retired: (i64, Option<String>, String),
+    networks: BTreeMap<String, (DateTime<Utc>, String)>,
+}
+
+async fn run_batch(state: &AppState) -> Result<(DetectReport, Vec<String>), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let from = alerts::cursor(tx.conn(), CURSOR).await?;
+    let events = alerts::events_after(tx.conn(), from.unwrap_or(0), BATCH).await?;
+    let Some(last) = events.last().map(|e| e.id) else {
+        return Ok((DetectReport::default(), vec![]));
+    };
+    let mut report = DetectReport {
+        events: events.len(),
+        ..DetectReport::default()
+    };
+    let mut by_key: BTreeMap<i64, KeyFindings> = BTreeMap::new();
+    for e in &events {
+        let Some(key_id) = e.key_id else { continue };
+        collect(by_key.entry(key_id).or_default(), e);
+    }
+    let mut settings_cache: HashMap<i64, AlertSettings> = HashMap::new();
+    let mut suspended_keys = Vec::new();
+    for (key_id, found) in by_key {
+        let Some(row) = api_keys::find(tx.conn(), key_id).await? else {
+            continue;
+        };
+        let settings = match settings_cache.get(&row.org_id) {
+            Some(s) => s.clone(),
+            None => {
+                let s = settings_in(&mut tx, row.org_id).await?;
+                settings_cache.insert(row.org_id, s.clone());
+                s
+            }
+        };
+        let mut d = Detection {
+            state,
+            tx: &mut tx,
+            row: &row,
+            settings: &settings,
+            now,
+            report: &mut report,
+            suspended: &mut suspended_keys,
+        };
+        d.findings(found).await?;
+    }
+    if !alerts::move_cursor(tx.conn(), CURSOR, from, last).await? {
+        // Another instance read this batch first; its alerts stand.
+        return Ok((DetectReport::default(), vec![]));
+    }
+    tx.commit().await?;
+    Ok((report, suspended_keys))
+}
+
+fn collect(f: &mut KeyFindings, e: &DetectRow) {
+    let outcome = VerifyCode::parse(&e.outcome);
+    let addr = e.client_addr.clone();
+    f.last_at = Some(f.last_at.map_or(e.at, |t| t.max(e.at)));
+    if outcome == Some(VerifyCode::Unknown) {
+        // The key id exists but the secret was wrong: not the key's holder.
+        f.wrong_secret.0 += 1;
+        f.wrong_secret.1 = addr;
+        return;
+    }
+    f.events += 1;
+    match outcome {
+        Some(VerifyCode::ScopeDenied) => {
+            let entry = f
+                .scope_denied
+                .entry(e.scope.clone().unwrap_or_default())
+                .or_default();
+            entry.0 += 1;
+            entry.1 = addr.clone();
+        }
+        Some(VerifyCode::IpDenied) => {
+            if let Some(ip) = addr.as_deref().and_then(|a| a.parse().ok()) {
+                let entry = f
+                    .ip_denied
+                    .entry(network_of(ip))
+                    .or_insert((0, String::new()));
+                entry.0 += 1;
+                entry.1 = addr.clone().unwrap_or_default();
+            }
+        }
+        Some(code @ (VerifyCode::Expired | VerifyCode::Revoked)) => {
+            f.retired.0 += 1;
+            f.retired.1 = addr.clone();
+            f.retired.2 = code.as_str().to_owned();
+        }
+        _ => {}
+    }
+    // Networks count from accepted use: refusals have alerts of their own.
+    let accepted = matches!(outcome, Some(VerifyCode::Ok | VerifyCode::RateLimited));
+    if let (true, Some(ip)) = (accepted, addr.as_deref().and_then(|a| a.parse().ok())) {
+        f.networks
+            .entry(network_of(ip))
+            .or_insert((e.at, addr.unwrap_or_default()));
+    }
+}
+
+struct Detection<'a> {
+    state: &'a AppState,
+    tx: &'a mut Tx,
+    row: &'a KeyRow,
+    settings: &'a AlertSettings,
+    now: DateTime<Utc>,
+    report: &'a mut DetectReport,
+    suspended: &'a mut Vec<String>,
+}
+
+impl Detection<'_> {
+    async fn findings(&mut self, found: KeyFindings) -> Result<(), AppError> {
+        let at = found.last_at.unwrap_or(self.now);
+        for (scope, (n, addr)) in &found.scope_denied {
+            self.raise(
+                AlertKind::ScopeDenied,
+                scope,
+                *n,
+                at,
+                json!({"scope": scope, "last_address": addr}),
+            )
+            .await?;
+        }
+        for (network, (n, addr)) in &found.ip_denied {
+            self.raise(
+                AlertKind::IpDenied,
+                network,
+                *n,
+                at,
+                json!({"network": network, "last_address": addr}),
+            )
+            .await?;
+        }
+        if found.retired.0 > 0 {
+            let (n, addr, code) = &found.retired;
+            self.raise(
+                AlertKind::RetiredKeyUse,
+                "",
+                *n,
+                at,
+                json!({"answered": code, "last_address": addr}),
+            )
+            .await?;
+        }
+        if found.wrong_secret.0 > 0 {
+            let recent = alerts::count_since(
+                self.tx.conn(),
+                self.row.id,
+                self.now - Duration::minutes(10),
+                Some("unknown"),
+            )
+            .await?;
+            if recent >= self.settings.wrong_secret_threshold {
+                self.raise(
+                    AlertKind::WrongSecret,
+                    "",
+                    found.wrong_secret.0,
+                    at,
+                    json!({"attempts_last_10_minutes": recent, "last_address": found.wrong_secret.1}),
+                )
+                .await?;
+            }
+        }
+        self.networks(&found).await?;
+        if found.events > 0 {
+            self.spike(at).await?;
+        }
+        Ok(())
+    }
+
+    async fn networks(&mut self, found: &KeyFindings) -> Result<(), AppError> {
+        if found.networks.is_empty() {
+            return Ok(());
+        }
+        let known =
+            alerts::networks_since(self.tx.conn(), self.row.id, self.now - Duration::days(30))
+                .await?;
+        for (network, (first, addr)) in &found.networks {
+            // A key's first network is its baseline, not news.
+            if !known.is_empty() && !known.contains(network) {
+                self.raise(
+                    AlertKind::NewNetwork,
+                    network,
+                    1,
+                    *first,
+                    json!({"network": network, "address": addr}),
+                )
+                .await?;
+            }
+            alerts::note_network(self.tx.conn(), self.row.id, network, *first).await?;
+        }
+        Ok(())
+    }
+
+    async fn spike(&mut self, at: DateTime<Utc>) -> Result<(), AppError> {
+        let last5 = alerts::count_since(
+            self.tx.conn(),
+            self.row.id,
+            self.now - Duration::minutes(5),
+            None,
+        )
+        .await?;
+        if last5 < self.settings.spike_floor {
+            return Ok(());
+        }
+        // The 7-day baseline for this hour of the day, per 5 minutes.
+        let since = self.now - Duration::days(7);
+        let today = self.now - Duration::hours(1);
+        let hour = self.now.hour();
+        let total: i64 = usage::hourly_for_key(self.tx.conn(), self.row.id, since)
+            .await?
+            .iter()
+            .filter(|h| h.hour.hour() == hour && h.hour < today)
+            .map(|h| h.requests)
+            .sum();
+        let baseline = total as f64 / (7.0 * 12.0);
+        if self.settings.is_spike(last5, baseline) {
+            let opened = self
+                .raise(
+                    AlertKind::Spike,
+                    "",
+                    1,
+                    at,
+                    json!({"last_5_minutes": last5, "baseline_per_5_minutes": (baseline * 10.0).round() / 10.0, "factor": self.settings.spike_factor}),
+                )
+                .await?;
+            if opened && self.settings.auto_suspend_on_spike {
+                let reason = format!(
+                    "Automatic: {last5} requests in 5 minutes against a usual {:.1} (organisation policy: suspend on spike)",
+                    baseline
+                );
+                let row = self.row.clone();
+                self.suspend(&row, &reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds to the live alert of this kind and fingerprint, or opens one
+    /// (and tells people). Returns whether it opened one.
+    async fn raise(
+        &mut self,
+        kind: AlertKind,
+        fingerprint: &str,
+        count: i64,
+        at: DateTime<Utc>,
+        evidence: Value,
+    ) -> Result<bool, AppError> {
+        let evidence_text = evidence.to_string();
+        if let Some((id, _)) =
+            alerts::find_live(self.tx.conn(), self.row.id, kind.as_str(), fingerprint).await?
+        {
+            alerts::add_to(self.tx.conn(), id, count, at, &evidence_text).await?;
+            return Ok(false);
+        }
+        alerts::insert(
+            self.tx.conn(),
+            &NewAlert {
+                org_id: self.row.org_id,
+                key_id: self.row.id,
+                kind: kind.as_str(),
+                fingerprint,
+                at,
+                count,
+                evidence: &evidence_text,
+            },
+        )
+        .await?;
+        self.report.opened += 1;
+        let shown = display_of(self.state, self.row)?;
+        let what = describe(kind, &evidence);
+        let notice = Notice {
+            kind: "alert",
+            org_id: self.row.org_id,
+            key_row_id: Some(self.row.id),
+            subject: format!("Alert on key {shown} ({}): {}", self.row.name, kind.label()),
+            body: format!(
+                "{what} First seen {}. Review it on the key's page and acknowledge or resolve it.",
+                format::date_time(at)
+            ),
+            link: format!("/keys/{}", self.row.key_id),
+            dedupe_key: None,
+        };
+        notify::tell_about_key(self.state, self.tx, self.row.owner_id, None, &notice).await?;
+        if kind == AlertKind::RetiredKeyUse && self.settings.auto_suspend_on_retired_use {
+            if let Some(successor) = self.row.successor_id {
+                if let Some(next) = api_keys::find(self.tx.conn(), successor).await? {
+                    if status_of(&next, self.now).is_usable() {
+                        let reason = format!(
+                            "Automatic: its predecessor {shown} was used after it was retired, so an old copy is in someone's hands (organisation policy)"
+                        );
+                        self.suspend(&next, &reason).await?;
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn suspend(&mut self, row: &KeyRow, reason: &str) -> Result<(), AppError> {
+        if status_of(row, self.now) == KeyStatus::Suspended {
+            return Ok(());
+        }
+        if !api_keys::suspend(self.tx.conn(), row.id, None, reason, None, self.now).await? {
+            return Ok(());
+        }
+        record_event(
+            self.tx,
+            NewEvent {
+                org_id: row.org_id,
+                key_id: Some(row.id),
+                actor_id: None,
+                actor_email: SYSTEM_ACTOR,
+                action: "suspended",
+                reason: Some(reason),
+                details: Some(json!({"until": null, "automatic": true}).to_string()),
+                client_addr: None,
+                at: self.now,
+            },
+        )
+        .await?;
+        let shown = display_of(self.state, row)?;
+        let notice = Notice {
+            kind: "suspended",
+            org_id: row.org_id,
+            key_row_id: Some(row.id),
+            subject: format!("Key {shown} ({}) was suspended automatically", row.name),
+            body: format!("Portico suspended the key {shown} ({}). Reason: {reason}. Reinstate it from its page once you have checked. Suspension is reversible; revocation is not.", row.name),
+            link: format!("/keys/{}", row.key_id),
+            dedupe_key: None,
+        };
+        notify::tell_about_key(self.state, self.tx, row.owner_id, None, &notice).await?;
+        invalidation::announce(self.tx, Change::Key(&row.key_id)).await?;
+        self.suspended.push(row.key_id.clone());
+        self.report.suspended += 1;
+        Ok(())
+    }
+}
+
+/// One sentence about an alert, from its evidence.
+pub fn describe(kind: AlertKind, e: &Value) -> String {
+    let s = |k: &str| {
+        e[k].as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e[k].to_string())
+    };
+    match kind {
+        AlertKind::Spike => format!(
+            "{} requests in the last 5 minutes, against a usual {} for this hour.",
+            s("last_5_minutes"),
+            s("baseline_per_5_minutes")
+        ),
+        AlertKind::NewNetwork => format!("First use from {} (address {}) in 30 days.", s("network"), s("address")),
+        AlertKind::ScopeDenied => format!("Requests for {}, a scope the key does not hold (last from {}).", s("scope"), s("last_address")),
+        AlertKind::IpDenied => format!("Requests from {} (last {}), outside the key's IP allowlist.", s("network"), s("last_address")),
+        AlertKind::WrongSecret => format!(
+            "{} attempts in 10 minutes named this key id with a wrong secret (last from {}). Someone may be guessing.",
+            s("attempts_last_10_minutes"),
+            s("last_address")
+        ),
+        AlertKind::RetiredKeyUse => format!(
+            "The key was used after it stopped working (answered {}; last from {}). Whoever holds it has an old copy.",
+            s("answered"),
+            s("last_address")
+        ),
+    }
+}

@@ -1,0 +1,233 @@
+//! Anomaly alerts per key: the detector ([`detect`]), and what people do
+//! with alerts: read them (on the key's page, the organisation's alerts
+//! page, the support console), acknowledge or resolve them, and set the
+//! organisation's thresholds.
+
+pub mod detect;
+
+use super::{
+    authz::{
+        authorize_key, authorize_org, authorize_staff, Actor, KeyAction, OrgAction, StaffAction,
+    },
+    db::{alerts, audit::NewEvent, Tx},
+    keys::{find_row, record_event},
+    state::AppState,
+};
+use crate::{
+    api::alerts::AlertView,
+    domain::{
+        alerts::{AlertKind, AlertSettings, AlertState},
+        key_format::{display_id, Environment},
+    },
+    error::{AppError, FieldError},
+};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// The alert settings of `org_id`: stored, or the defaults.
+pub(crate) async fn settings_in(tx: &mut Tx, org_id: i64) -> Result<AlertSettings, AppError> {
+    Ok(match alerts::settings(tx.conn(), org_id).await? {
+        Some(r) => AlertSettings {
+            spike_factor: r.spike_factor.into(),
+            spike_floor: r.spike_floor.into(),
+            wrong_secret_threshold: r.wrong_secret_threshold.into(),
+            auto_suspend_on_spike: r.auto_suspend_on_spike,
+            auto_suspend_on_retired_use: r.auto_suspend_on_retired_use,
+        },
+        None => AlertSettings::default(),
+    })
+}
+
+fn view(state: &AppState, r: alerts::AlertRow) -> AlertView {
+    let kind = AlertKind::parse(&r.kind).unwrap_or(AlertKind::Spike);
+    let evidence: serde_json::Value = serde_json::from_str(&r.evidence).unwrap_or_default();
+    let env = Environment::parse(&r.key_environment).unwrap_or(Environment::Production);
+    AlertView {
+        id: r.id,
+        kind,
+        state: AlertState::parse(&r.state).unwrap_or(AlertState::Open),
+        summary: detect::describe(kind, &evidence),
+        evidence: r.evidence,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        count: r.count,
+        key_id: r.key_public_id.clone(),
+        key_display_id: display_id(state.config.key_prefix.as_str(), env, &r.key_public_id),
+        key_name: r.key_name,
+        org_name: r.org_name,
+        state_changed_by: r.state_changed_by,
+    }
+}
+
+/// A key's alerts, live and resolved (whoever may see the key).
+pub async fn for_key(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+) -> Result<Vec<AlertView>, AppError> {
+    let row = find_row(state, key_id).await?;
+    if authorize_staff(actor, StaffAction::SupportConsole).is_err() {
+        authorize_key(actor, row.org_id, row.owner_id, KeyAction::View)?;
+    }
+    let mut conn = state.db.acquire().await?;
+    let rows = alerts::list(conn.conn(), None, Some(row.id), true, 100).await?;
+    Ok(rows.into_iter().map(|r| view(state, r)).collect())
+}
+
+/// An organisation's alerts (admins), live only unless `include_resolved`.
+pub async fn for_org(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    include_resolved: bool,
+) -> Result<Vec<AlertView>, AppError> {
+    authorize_org(actor, org_id, OrgAction::ViewUsage)?;
+    let mut conn = state.db.acquire().await?;
+    let rows = alerts::list(conn.conn(), Some(org_id), None, include_resolved, 200).await?;
+    Ok(rows.into_iter().map(|r| view(state, r)).collect())
+}
+
+/// Every organisation's live alerts (staff).
+pub async fn for_staff(state: &AppState, actor: &Actor) -> Result<Vec<AlertView>, AppError> {
+    authorize_staff(actor, StaffAction::SupportConsole)?;
+    let mut conn = state.db.acquire().await?;
+    let rows = alerts::list(conn.conn(), None, None, false, 200).await?;
+    Ok(rows.into_iter().map(|r| view(state, r)).collect())
+}
+
+/// Acknowledges or resolves an alert (the key's owner, its organisation's
+/// admins, or staff). Recorded in the audit trail.
+pub async fn set_state(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    to: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let not_found = || AppError::NotFound("No such alert in your organisations.".to_owned());
+    let to = match AlertState::parse(to) {
+        Some(s @ (AlertState::Acknowledged | AlertState::Resolved)) => s,
+        _ => return Err(AppError::field("state", "Choose acknowledge or resolve.")),
+    };
+    let alert = {
+        let mut conn = state.db.acquire().await?;
+        alerts::find(conn.conn(), id).await?.ok_or_else(not_found)?
+    };
+    let row = find_row(state, &alert.key_public_id).await?;
+    if authorize_staff(actor, StaffAction::SupportConsole).is_err() {
+        authorize_key(actor, row.org_id, row.owner_id, KeyAction::Manage)
+            .map_err(|_| not_found())?;
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !alerts::set_state(tx.conn(), id, to.as_str(), &actor.email, now).await? {
+        return Err(AppError::Conflict(format!(
+            "This alert is already {}.",
+            AlertState::parse(&alert.state)
+                .unwrap_or(AlertState::Open)
+                .label()
+                .to_lowercase()
+        )));
+    }
+    record_event(
+        &mut tx,
+        NewEvent {
+            org_id: row.org_id,
+            key_id: Some(row.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: if to == AlertState::Resolved {
+                "alert_resolved"
+            } else {
+                "alert_acknowledged"
+            },
+            reason: None,
+            details: Some(json!({"alert": alert.kind}).to_string()),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The organisation's alert settings (admins).
+pub async fn settings(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+) -> Result<AlertSettings, AppError> {
+    authorize_org(actor, org_id, OrgAction::ViewUsage)?;
+    let mut tx = state.db.begin().await?;
+    let s = settings_in(&mut tx, org_id).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// What the settings form sends.
+#[derive(Debug)]
+pub struct SettingsForm {
+    /// Factor.
+    pub spike_factor: String,
+    /// Floor.
+    pub spike_floor: String,
+    /// Threshold.
+    pub wrong_secret_threshold: String,
+    /// On or off.
+    pub auto_suspend_on_spike: bool,
+    /// On or off.
+    pub auto_suspend_on_retired_use: bool,
+}
+
+/// Sets the organisation's alert settings (admins); audited.
+pub async fn save_settings(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    form: SettingsForm,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    authorize_org(actor, org_id, OrgAction::SetPolicy)?;
+    let s = AlertSettings::validate(
+        &form.spike_factor,
+        &form.spike_floor,
+        &form.wrong_secret_threshold,
+        form.auto_suspend_on_spike,
+        form.auto_suspend_on_retired_use,
+    )
+    .map_err(|e| AppError::Invalid(e.into_iter().map(|(f, m)| FieldError::new(f, m)).collect()))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    alerts::save_settings(
+        tx.conn(),
+        org_id,
+        &alerts::SettingsRow {
+            spike_factor: s.spike_factor as i32,
+            spike_floor: s.spike_floor as i32,
+            wrong_secret_threshold: s.wrong_secret_threshold as i32,
+            auto_suspend_on_spike: s.auto_suspend_on_spike,
+            auto_suspend_on_retired_use: s.auto_suspend_on_retired_use,
+        },
+        actor.user_id,
+        now,
+    )
+    .await?;
+    record_event(
+        &mut tx,
+        NewEvent {
+            org_id,
+            key_id: None,
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "alert_settings_changed",
+            reason: None,
+            details: Some(serde_json::to_string(&s).unwrap_or_default()),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Queries for anomaly alerts: the alerts, the detector's cursor through
+//! `usage_events`, the networks each key was used from, and the
+//! organisations' alert settings.
+
+use super::Conn;
+use crate::on_conn;
+use chrono::{DateTime, Utc};
+
+/// A usage event as the detector reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DetectRow {
+    /// Event id.
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The key named (also when the secret was wrong).
+    pub key_id: Option<i64>,
+    /// The scope checked.
+    pub scope: Option<String>,
+    /// The verification code.
+    pub outcome: String,
+    /// The client's address.
+    pub client_addr: Option<String>,
+}
+
+/// Usage events after `after_id`, oldest first.
+pub async fn events_after(
+    conn: Conn<'_>,
+    after_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<DetectRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select id, at, key_id, scope, outcome, client_addr from usage_events
+             where id > $1 order by id limit $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// The detector's position: the last usage event it has read.
+pub async fn cursor(conn: Conn<'_>, name: &str) -> sqlx::Result<Option<i64>> {
+    on_conn!(conn, |c| sqlx::query_scalar(
+        "select last_event_id from detector_cursor where name = $1"
+    )
+    .bind(name)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Moves the cursor from `from` to `to`; returns `false` when another
+/// instance moved it first (its work wins, this one's is rolled back).
+pub async fn move_cursor(
+    conn: Conn<'_>,
+    name: &str,
+    from: Option<i64>,
+    to: i64,
+) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        let moved = match from {
+            Some(from) => sqlx::query(
+                "update detector_cursor set last_event_id = $3 where name = $1 and last_event_id = $2",
+            )
+            .bind(name)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+            None => sqlx::query(
+                "insert into detector_cursor (name, last_event_id) values ($1, $2) on conflict (name) do nothing",
+            )
+            .bind(name)
+            .bind(to)
+            .execute(&mut *c)
+            .await?
+            .rows_affected(),
+        };
+        Ok(moved == 1)
+    })
+}
+
+/// The networks a key was used from since `since`.
+pub async fn networks_since(
+    conn: Conn<'_>,
+    key_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<String>> {
+    on_conn!(conn, |c| sqlx::query_scalar(
+        "select network from key_networks where key_id = $1 and last_seen >= $2"
+    )
+    .bind(key_id)
+    .bind(since)
+    .fetch_all(c)
+    .await)
+}
+
+/// Records that a key was used from `network` at `at`.
+pub async fn note_network(
+    conn: Conn<'_>,
+    key_id: i64,
+    network: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "insert into key_networks (key_id, network, first_seen, last_seen) values ($1, $2, $3, $3)
+             on conflict (key_id, network) do update set last_seen = excluded.last_seen",
+        )
+        .bind(key_id)
+        .bind(network)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Usage events of a key since `since`, with this outcome when given.
+pub async fn count_since(
+    conn: Conn<'_>,
+    key_id: i64,
+    since: DateTime<Utc>,
+    outcome: Option<&str>,
+) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+        "select count(*) from usage_events where key_id = $1 and at >= $2 and ($3 is null or outcome = $3)"
+    )
+    .bind(key_id)
+    .bind(since)
+    .bind(outcome)
+    .fetch_one(c)
+    .await
+    })
+}
+
+/// An alert.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AlertRow {
+    /// Id.
+    pub id: i64,
+    /// Organisation.
+    pub org_id: i64,
+    /// Key row.
+    pub key_id: i64,
+    /// Public key id.
+    pub key_public_id: String,
+    /// Key name.
+    pub key_name: String,
+    /// Key environment.
+    pub key_environment: String,
+    /// Organisation name.
+    pub org_name: String,
+    /// Kind.
+    pub kind: String,
+    /// What tells this alert from others of its kind on the key.
+    pub fingerprint: String,
+    /// First event.
+    pub first_seen: DateTime<Utc>,
+    /// Latest event.
+    pub last_seen: DateTime<Utc>,
+    /// Events (or detections, for spikes).
+    pub count: i64,
+    /// Evidence, JSON.
+    pub evidence: String,
+    /// `open`, `acknowledged` or `resolved`.
+    pub state: String,
+    /// Who last changed the state.
+    pub state_changed_by: Option<String>,
+}
+
+const SELECT: &str =
+    "select a.id, a.org_id, a.key_id, k.key_id as key_public_id, k.name as key_name,
+        k.environment as key_environment, o.name as org_name, a.kind, a.fingerprint, a.first_seen,
+        a.last_seen, a.count, a.evidence, a.state, a.state_changed_by
+    from alerts a join api_keys k on k.id = a.key_id join organisations o on o.id = a.org_id";
+
+/// The live (open or acknowledged) alert of a key for this kind and
+/// fingerprint: `(id, count)`.
+pub async fn find_live(
+    conn: Conn<'_>,
+    key_id: i64,
+    kind: &str,
+    fingerprint: &str,
+) -> sqlx::Result<Option<(i64, i64)>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+        "select id, count from alerts where key_id = $1 and kind = $2 and fingerprint = $3 and state <> 'resolved'"
+    )
+    .bind(key_id)
+    .bind(kind)
+    .bind(fingerprint)
+    .fetch_optional(c)
+    .await
+    })
+}
+
+/// A new alert.
+#[derive(Debug)]
+pub struct NewAlert<'a> {
+    /// Organisation.
+    pub org_id: i64,
+    /// Key row.
+    pub key_id: i64,
+    /// Kind.
+    pub kind: &'a str,
+    /// Fingerprint.
+    pub fingerprint: &'a str,
+    /// First event.
+    pub at: DateTime<Utc>,
+    /// Events so far.
+    pub count: i64,
+    /// Evidence, JSON.
+    pub evidence: &'a str,
+}
+
+/// Stores a new open alert and returns its id.
+pub async fn insert(conn: Conn<'_>, a: &NewAlert<'_>) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+        "insert into alerts (org_id, key_id, kind, fingerprint, first_seen, last_seen, count, evidence, state)
+         values ($1, $2, $3, $4, $5, $5, $6, $7, 'open') returning id"
+    )
+    .bind(a.org_id)
+    .bind(a.key_id)
+    .bind(a.kind)
+    .bind(a.fingerprint)
+    .bind(a.at)
+    .bind(a.count)
+    .bind(a.evidence)
+    .fetch_one(c)
+    .await
+    })
+}
+
+/// Adds `count` events seen up to `at` to a live alert, with fresh evidence.
+pub async fn add_to(
+    conn: Conn<'_>,
+    id: i64,
+    count: i64,
+    at: DateTime<Utc>,
+    evidence: &str,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update alerts set count = count + $2,
+                 last_seen = case when last_seen < $3 then $3 else last_seen end, evidence = $4
+             where id = $1",
+        )
+        .bind(id)
+        .bind(count)
+        .bind(at)
+        .bind(evidence)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}
+
+/// Alerts, newest activity first: of one key, of one organisation, or all
+/// (staff); only live ones unless `include_resolved`.
+pub async fn list(
+    conn: Conn<'_>,
+    org_id: Option<i64>,
+    key_id: Option<i64>,
+    include_resolved: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<AlertRow>> {
+    let sql = format!(
+        "{SELECT} where ($1 is null or a.org_id = $1) and ($2 is null or a.key_id = $2)
+             and ($3 or a.state <> 'resolved')
+         order by a.last_seen desc, a.id desc limit $4"
+    );
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(key_id)
+        .bind(include_resolved)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// One alert.
+pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<AlertRow>> {
+    let sql = format!("{SELECT} where a.id = $1");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
+/// Sets an alert's state. Returns whether it changed.
+pub async fn set_state(
+    conn: Conn<'_>,
+    id: i64,
+    state: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "update alerts set state = $2, state_changed_by = $3, state_changed_at = $4
+             where id = $1 and state <> $2 and state <> 'resolved'",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(by)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+/// An organisation's stored alert settings.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SettingsRow {
+    /// Spike factor.
+    pub spike_factor: i32,
+    /// Spike floor.
+    pub spike_floor: i32,
+    /// Wrong-secret threshold.
+    pub wrong_secret_threshold: i32,
+    /// Auto-suspend on spike.
+    pub auto_suspend_on_spike: bool,
+    /// Auto-suspend the successor on retired-key use.
+    pub auto_suspend_on_retired_use: bool,
+}
+
+/// The stored alert settings of `org_id`, if any.
+pub async fn settings(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Option<SettingsRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+        "select spike_factor, spike_floor, wrong_secret_threshold, auto_suspend_on_spike, auto_suspend_on_retired_use
+         from alert_settings where org_id = $1"
+    )
+    .bind(org_id)
+    .fetch_optional(c)
+    .await
+    })
+}
+
+/// Stores `org_id`'s alert settings.
+pub async fn save_settings(
+    conn: Conn<'_>,
+    org_id: i64,
+    s: &SettingsRow,
+    by: i64,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "insert into alert_settings (org_id, spike_factor, spike_floor, wrong_secret_threshold,
+                 auto_suspend_on_spike, auto_suspend_on_retired_use, updated_at, updated_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
+             on conflict (org_id) do update set spike_factor = excluded.spike_factor,
+                 spike_floor = excluded.spike_floor, wrong_secret_threshold = excluded.wrong_secret_threshold,
+                 auto_suspend_on_spike = excluded.auto_suspend_on_spike,
+                 auto_suspend_on_retired_use = excluded.auto_suspend_on_retired_use,
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        )
+        .bind(org_id)
+        .bind(s.spike_factor)
+        .bind(s.spike_floor)
+        .bind(s.wrong_secret_threshold)
+        .bind(s.auto_suspend_on_spike)
+        .bind(s.auto_suspend_on_retired_use)
+        .bind(at)
+        .bind(by)
+        .execute(c)
+        .await
+        .map(|_| ())
+    })
+}

@@ -1,0 +1,287 @@
+//! Anomaly alerts, the hygiene review and traffic-aware rotation, fed with
+//! real verifications through `/v1/verify`.
+
+use crate::helpers::{TestApp, TestClient, GOOD_PASSWORD};
+use crate::on_both_databases;
+use chrono::Duration;
+use portico::{
+    api::{
+        alerts::AlertView,
+        keys::{CreatedKey, KeyFormData},
+        notifications::NotificationList,
+        orgs::{MemberView, NewInvitation},
+        review::{FindingKind, Review},
+    },
+    domain::{
+        alerts::{AlertKind, AlertState},
+        key_format::{ApiKey, Environment, KeyPrefix},
+    },
+    server::{alerts::detect, keys::quiet::retire_quiet, verify::gateway},
+};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+struct World {
+    admin: TestClient,
+    org_id: String,
+    gateway: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.sign_up("admin@watch.example", "Watch Co").await;
+    let org_id = admin.me().await.unwrap().active_org_id.unwrap().to_string();
+    let gateway = gateway::create(&app.state, "gw-alerts", None)
+        .await
+        .unwrap()
+        .token;
+    World {
+        admin,
+        org_id,
+        gateway,
+    }
+}
+
+async fn create(client: &TestClient, org_id: &str, extra: &[(&str, &str)]) -> CreatedKey {
+    let form: KeyFormData = client
+        .call("key_form", &[("org_id", org_id)])
+        .await
+        .unwrap();
+    let mut fields: Vec<(String, String)> = vec![
+        ("org_id".into(), org_id.into()),
+        ("request_token".into(), form.request_token),
+        ("name".into(), "Watched".into()),
+        ("purpose".into(), "Alert tests".into()),
+        ("environment".into(), "sandbox".into()),
+    ];
+    if !extra.iter().any(|(k, _)| *k == "scopes") {
+        fields.push(("scopes[0]".into(), "records:read".into()));
+    }
+    for (k, v) in extra {
+        if *k == "scopes" {
+            for (i, s) in v.split_whitespace().enumerate() {
+                fields.push((format!("scopes[{i}]"), s.into()));
+            }
+        } else {
+            fields.retain(|(f, _)| f != k);
+            fields.push(((*k).into(), (*v).into()));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    client.call("create_key", &pairs).await.unwrap()
+}
+
+/// Sends `n` verifications and waits until the usage pipeline wrote them.
+async fn send(app: &TestApp, w: &World, n: usize, body: Value) -> String {
+    let http = reqwest::Client::new();
+    let mut code = String::new();
+    for _ in 0..n {
+        let res: Value = http
+            .post(app.url("/v1/verify"))
+            .bearer_auth(&w.gateway)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        code = res["code"].as_str().unwrap().to_owned();
+    }
+    for _ in 0..100 {
+        let s = app.state.usage.stats();
+        if s.queued == 0 && s.written == s.accepted {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    code
+}
+
+async fn alerts(w: &World) -> Vec<AlertView> {
+    w.admin
+        .call("org_alerts", &[("org_id", w.org_id.as_str())])
+        .await
+        .unwrap()
+}
+
+fn kinds(list: &[AlertView]) -> Vec<(AlertKind, String)> {
+    let mut k: Vec<(AlertKind, String)> =
+        list.iter().map(|a| (a.kind, a.key_name.clone())).collect();
+    k.sort_by_key(|(kind, name)| (kind.as_str(), name.clone()));
+    k
+}
+
+on_both_databases! {
+    async fn each_kind_fires_once_with_evidence_and_steady_traffic_raises_none(app) {
+        let w = world(&app).await;
+        let steady = create(&w.admin, &w.org_id, &[("name", "Steady")]).await;
+        let fenced = create(&w.admin, &w.org_id, &[("name", "Fenced"), ("ip_allowlist", "203.0.113.0/24")]).await;
+        let retired = create(&w.admin, &w.org_id, &[("name", "Retired")]).await;
+        let guessed = create(&w.admin, &w.org_id, &[("name", "Guessed")]).await;
+
+        // Steady normal traffic from the usual network: nothing.
+        for addr in ["203.0.113.5", "203.0.113.9"] {
+            send(&app, &w, 20, json!({"key": steady.secret, "scope": "records:read", "client_ip": addr})).await;
+            send(&app, &w, 5, json!({"key": fenced.secret, "scope": "records:read", "client_ip": addr})).await;
+            send(&app, &w, 5, json!({"key": retired.secret, "client_ip": addr})).await;
+            detect::run(&app.state).await.unwrap();
+            app.clock.advance(Duration::minutes(1));
+        }
+        assert!(alerts(&w).await.is_empty(), "{:?}", alerts(&w).await);
+
+        // Each problem once.
+        send(&app, &w, 2, json!({"key": steady.secret, "scope": "records:read", "client_ip": "198.51.100.7"})).await;
+        send(&app, &w, 3, json!({"key": steady.secret, "scope": "payments:refund", "client_ip": "203.0.113.5"})).await;
+        assert_eq!(send(&app, &w, 2, json!({"key": fenced.secret, "scope": "records:read", "client_ip": "192.0.2.44"})).await, "ip_denied");
+        w.admin.call::<()>("revoke_key", &[("key_id", retired.key.key_id.as_str()), ("reason", "replaced")]).await.unwrap();
+        assert_eq!(send(&app, &w, 1, json!({"key": retired.secret, "client_ip": "203.0.113.5"})).await, "revoked");
+        let wrong = ApiKey::assemble(&KeyPrefix::default(), Environment::Sandbox, &guessed.key.key_id, &"a".repeat(22)).unwrap();
+        send(&app, &w, 2, json!({"key": wrong.expose(), "client_ip": "192.0.2.99"})).await;
+        let report = detect::run(&app.state).await.unwrap();
+        assert_eq!(report.opened, 4, "two wrong secrets are below the threshold of 3");
+        send(&app, &w, 1, json!({"key": wrong.expose(), "client_ip": "192.0.2.99"})).await;
+        assert_eq!(detect::run(&app.state).await.unwrap().opened, 1);
+
+        let list = alerts(&w).await;
+        assert_eq!(kinds(&list), vec![
+            (AlertKind::IpDenied, "Fenced".to_owned()),
+            (AlertKind::NewNetwork, "Steady".to_owned()),
+            (AlertKind::RetiredKeyUse, "Retired".to_owned()),
+            (AlertKind::ScopeDenied, "Steady".to_owned()),
+            (AlertKind::WrongSecret, "Guessed".to_owned()),
+        ]);
+        let get = |k: AlertKind| list.iter().find(|a| a.kind == k).unwrap();
+        let evidence = |k: AlertKind| serde_json::from_str::<Value>(&get(k).evidence).unwrap();
+        assert_eq!(evidence(AlertKind::NewNetwork)["network"], "198.51.100.0/24");
+        assert_eq!(evidence(AlertKind::ScopeDenied)["scope"], "payments:refund");
+        assert_eq!(get(AlertKind::ScopeDenied).count, 3);
+        assert_eq!(evidence(AlertKind::IpDenied)["network"], "192.0.2.0/24");
+        assert_eq!(evidence(AlertKind::RetiredKeyUse)["answered"], "revoked");
+        assert_eq!(evidence(AlertKind::WrongSecret)["attempts_last_10_minutes"], 3);
+        assert!(get(AlertKind::WrongSecret).summary.contains("wrong secret"));
+
+        // More of the same adds to the alert; nobody is told twice.
+        send(&app, &w, 4, json!({"key": steady.secret, "scope": "payments:refund", "client_ip": "203.0.113.5"})).await;
+        send(&app, &w, 1, json!({"key": steady.secret, "scope": "records:read", "client_ip": "198.51.100.8"})).await;
+        assert_eq!(detect::run(&app.state).await.unwrap().opened, 0);
+        let list = alerts(&w).await;
+        assert_eq!(list.len(), 5);
+        assert_eq!(list.iter().find(|a| a.kind == AlertKind::ScopeDenied).unwrap().count, 7);
+        let notes: NotificationList = w.admin.call("notifications", &[]).await.unwrap();
+        assert_eq!(notes.items.iter().filter(|n| n.kind == "alert").count(), 5, "one notification per alert");
+
+        // Acknowledge, resolve; a resolved alert reopens as a new one.
+        let id = list.iter().find(|a| a.kind == AlertKind::ScopeDenied).unwrap().id.to_string();
+        w.admin.call::<()>("set_alert_state", &[("id", &id), ("state", "acknowledged")]).await.unwrap();
+        w.admin.call::<()>("set_alert_state", &[("id", &id), ("state", "resolved")]).await.unwrap();
+        assert!(w.admin.call::<()>("set_alert_state", &[("id", &id), ("state", "resolved")]).await.is_err());
+        assert_eq!(alerts(&w).await.len(), 4);
+        send(&app, &w, 1, json!({"key": steady.secret, "scope": "payments:refund", "client_ip": "203.0.113.5"})).await;
+        assert_eq!(detect::run(&app.state).await.unwrap().opened, 1);
+        let on_key: Vec<AlertView> = w.admin.call("key_alerts", &[("key_id", steady.key.key_id.as_str())]).await.unwrap();
+        let scope_alerts: Vec<AlertState> = on_key.iter().filter(|a| a.kind == AlertKind::ScopeDenied).map(|a| a.state).collect();
+        assert_eq!(scope_alerts.len(), 2);
+        assert!(scope_alerts.contains(&AlertState::Resolved) && scope_alerts.contains(&AlertState::Open));
+
+        // Another organisation sees none of it.
+        let other = app.sign_up("boss@other.example", "Other").await;
+        assert!(other.call::<Vec<AlertView>>("key_alerts", &[("key_id", steady.key.key_id.as_str())]).await.is_err());
+        assert!(other.call::<()>("set_alert_state", &[("id", &id), ("state", "acknowledged")]).await.is_err());
+    }
+
+    async fn a_spike_fires_and_can_suspend_the_key(app) {
+        let w = world(&app).await;
+        w.admin.call::<()>("set_alert_settings", &[("org_id", w.org_id.as_str()), ("spike_factor", "5"), ("spike_floor", "30"), ("wrong_secret_threshold", "3"), ("auto_suspend_on_spike", "on")]).await.unwrap();
+        let key = create(&w.admin, &w.org_id, &[]).await;
+        send(&app, &w, 20, json!({"key": key.secret, "client_ip": "203.0.113.5"})).await;
+        assert_eq!(detect::run(&app.state).await.unwrap().opened, 0, "below the floor");
+        app.clock.advance(Duration::minutes(6));
+        send(&app, &w, 40, json!({"key": key.secret, "client_ip": "203.0.113.5"})).await;
+        let report = detect::run(&app.state).await.unwrap();
+        assert_eq!((report.opened, report.suspended), (1, 1));
+        let list = alerts(&w).await;
+        assert_eq!(list[0].kind, AlertKind::Spike);
+        assert_eq!(serde_json::from_str::<Value>(&list[0].evidence).unwrap()["last_5_minutes"], 40);
+        assert_eq!(send(&app, &w, 1, json!({"key": key.secret, "client_ip": "203.0.113.5"})).await, "suspended");
+    }
+
+    async fn a_rotation_can_end_when_the_old_key_goes_quiet(app) {
+        let w = world(&app).await;
+        let old = create(&w.admin, &w.org_id, &[]).await;
+        assert!(w.admin.call::<CreatedKey>("rotate_key", &[("key_id", old.key.key_id.as_str()), ("overlap", "24h"), ("quiet", "7")]).await.is_err());
+        let new: CreatedKey = w.admin.call("rotate_key", &[("key_id", old.key.key_id.as_str()), ("overlap", "24h"), ("quiet", "15")]).await.unwrap();
+        app.clock.advance(Duration::minutes(10));
+        assert_eq!(send(&app, &w, 1, json!({"key": old.secret})).await, "ok");
+        app.clock.advance(Duration::minutes(10));
+        assert_eq!(retire_quiet(&app.state).await.unwrap(), 0, "used 10 minutes ago");
+        app.clock.advance(Duration::minutes(6));
+        assert_eq!(retire_quiet(&app.state).await.unwrap(), 1);
+        assert_eq!(retire_quiet(&app.state).await.unwrap(), 0);
+        assert_eq!(send(&app, &w, 1, json!({"key": old.secret})).await, "expired");
+        assert_eq!(send(&app, &w, 1, json!({"key": new.secret})).await, "ok");
+        w.admin.sign_in("admin@watch.example").await;
+        let notes: NotificationList = w.admin.call("notifications", &[]).await.unwrap();
+        assert!(notes.items.iter().any(|n| n.subject.contains("retired itself")));
+    }
+
+    async fn the_review_lists_every_seeded_problem_and_no_healthy_key(app) {
+        let w = world(&app).await;
+        let invite: NewInvitation = w.admin.call("create_invitation", &[("org_id", w.org_id.as_str()), ("role", "developer")]).await.unwrap();
+        let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
+        let dev = app.client();
+        dev.call::<()>("sign_up", &[("email", "leaver@watch.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await.unwrap();
+
+        let risky = create(&w.admin, &w.org_id, &[("name", "Risky"), ("environment", "production"), ("scopes", "records:read payments:refund"), ("confirm_high_risk", "on"), ("expiry", "365")]).await;
+        let idle = create(&w.admin, &w.org_id, &[("name", "Idle"), ("expiry", "365")]).await;
+        let broad = create(&w.admin, &w.org_id, &[("name", "Broad"), ("scopes", "records:read customers:read"), ("expiry", "365")]).await;
+        app.clock.advance(Duration::days(100));
+        w.admin.sign_in("admin@watch.example").await;
+        dev.sign_in("leaver@watch.example").await;
+        send(&app, &w, 3, json!({"key": broad.secret, "scope": "records:read"})).await;
+        send(&app, &w, 1, json!({"key": risky.secret, "scope": "records:read"})).await;
+        let healthy = create(&w.admin, &w.org_id, &[("name", "Healthy")]).await;
+        send(&app, &w, 1, json!({"key": healthy.secret, "scope": "records:read"})).await;
+        let expiring = create(&w.admin, &w.org_id, &[("name", "Expiring"), ("expiry", "7")]).await;
+        send(&app, &w, 1, json!({"key": expiring.secret, "scope": "records:read"})).await;
+        let orphan = create(&dev, &w.org_id, &[("name", "Orphan")]).await;
+        send(&app, &w, 1, json!({"key": orphan.secret, "scope": "records:read"})).await;
+        let gone = create(&w.admin, &w.org_id, &[("name", "Gone")]).await;
+        w.admin.call::<()>("revoke_key", &[("key_id", gone.key.key_id.as_str()), ("reason", "replaced")]).await.unwrap();
+        send(&app, &w, 2, json!({"key": gone.secret, "scope": "records:read"})).await;
+        let members: Vec<MemberView> = w.admin.call("members", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let leaver = members.iter().find(|m| m.email == "leaver@watch.example").unwrap().user_id.to_string();
+        w.admin.call::<usize>("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &leaver)]).await.unwrap();
+
+        let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let found: BTreeSet<(String, FindingKind)> = review.findings.iter().map(|f| (f.key_name.clone(), f.kind)).collect();
+        let expected: BTreeSet<(String, FindingKind)> = [
+            ("Risky", FindingKind::NotRotated),
+            ("Risky", FindingKind::ProductionHighRisk),
+            ("Risky", FindingKind::UnusedScopes),
+            ("Idle", FindingKind::Unused),
+            ("Broad", FindingKind::UnusedScopes),
+            ("Expiring", FindingKind::ExpiringSoon),
+            ("Orphan", FindingKind::NoOwner),
+            ("Gone", FindingKind::RetiredKeyTraffic),
+        ]
+        .into_iter()
+        .map(|(n, k)| (n.to_owned(), k))
+        .collect();
+        assert_eq!(found, expected);
+        assert!(review.findings.iter().all(|f| f.key_name != "Healthy"));
+        let broad_finding = review.findings.iter().find(|f| f.key_name == "Broad").unwrap();
+        assert!(broad_finding.reason.contains("customers:read") && !broad_finding.reason.contains("records:read"));
+
+        // "Narrow to the scopes in use" rotates into a smaller key.
+        let narrowed: CreatedKey = w.admin.call("narrow_key", &[("key_id", broad.key.key_id.as_str())]).await.unwrap();
+        assert_eq!(narrowed.key.scopes, vec!["records:read".to_owned()]);
+        assert_eq!(send(&app, &w, 1, json!({"key": narrowed.secret, "scope": "records:read"})).await, "ok");
+        assert!(w.admin.call::<CreatedKey>("narrow_key", &[("key_id", idle.key.key_id.as_str())]).await.is_err(), "nothing used: revoke instead");
+        // Developers cannot read the review.
+        let dev2 = app.sign_up("solo@else.example", "Else").await;
+        assert!(dev2.call::<Review>("key_review", &[("org_id", w.org_id.as_str())]).await.is_err());
+    }
+}
