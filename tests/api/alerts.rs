@@ -284,4 +284,28 @@ on_both_databases! {
         let dev2 = app.sign_up("solo@else.example", "Else").await;
         assert!(dev2.call::<Review>("key_review", &[("org_id", w.org_id.as_str())]).await.is_err());
     }
+
+    async fn use_of_a_rotated_out_key_can_suspend_its_successor(app) {
+        let w = world(&app).await;
+        w.admin.call::<()>("set_alert_settings", &[("org_id", w.org_id.as_str()), ("spike_factor", "5"), ("spike_floor", "100"), ("wrong_secret_threshold", "3"), ("auto_suspend_on_retired_use", "on")]).await.unwrap();
+        let old = create(&w.admin, &w.org_id, &[]).await;
+        let new: CreatedKey = w.admin.call("rotate_key", &[("key_id", old.key.key_id.as_str()), ("overlap", "immediate")]).await.unwrap();
+        assert_eq!(send(&app, &w, 1, json!({"key": new.secret})).await, "ok");
+        assert_eq!(send(&app, &w, 1, json!({"key": old.secret, "client_ip": "192.0.2.8"})).await, "expired");
+        let report = detect::run(&app.state).await.unwrap();
+        assert_eq!((report.opened, report.suspended), (1, 1));
+        assert_eq!(send(&app, &w, 1, json!({"key": new.secret})).await, "suspended");
+        let detail: portico::api::keys::KeyDetail = w.admin.call("get_key", &[("key_id", new.key.key_id.as_str())]).await.unwrap();
+        let s = detail.suspension.unwrap();
+        assert_eq!(s.by, "Portico (automatically)");
+        assert!(s.reason.starts_with("Automatic:"), "{}", s.reason);
+        assert_eq!(detail.audit[0].actor, "system");
+        // Without the policy, the alert alone.
+        let quiet = create(&w.admin, &w.org_id, &[("name", "Other")]).await;
+        w.admin.call::<()>("set_alert_settings", &[("org_id", w.org_id.as_str()), ("spike_factor", "5"), ("spike_floor", "100"), ("wrong_secret_threshold", "3")]).await.unwrap();
+        let next: CreatedKey = w.admin.call("rotate_key", &[("key_id", quiet.key.key_id.as_str()), ("overlap", "immediate")]).await.unwrap();
+        send(&app, &w, 1, json!({"key": quiet.secret})).await;
+        assert_eq!(detect::run(&app.state).await.unwrap().suspended, 0);
+        assert_eq!(send(&app, &w, 1, json!({"key": next.secret})).await, "ok");
+    }
 }

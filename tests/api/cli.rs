@@ -241,3 +241,46 @@ async fn sigterm_flushes_the_usage_buffer() {
         250
     );
 }
+
+/// `portico review` prints an organisation's hygiene review, and names an
+/// unknown organisation.
+#[tokio::test]
+async fn review_command_prints_the_review() {
+    let (url, _cleanup) = fresh_database(Backend::Sqlite).await;
+    let state = portico::server::build_state(
+        portico::server::config::Config::for_database(&url),
+        portico::server::clock::Clock::system(),
+    )
+    .await
+    .unwrap();
+    portico::server::accounts::sign_up(
+        &state,
+        portico::server::accounts::SignUpForm {
+            email: "ops@review.example".into(),
+            password: crate::helpers::GOOD_PASSWORD.into(),
+            org_name: Some("Review Co".into()),
+            invitation: None,
+        },
+    )
+    .await
+    .unwrap();
+    state.db.close().await;
+
+    let (ok, out, err) = portico(&url, &["review", "--org", "review-co"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("0 finding(s) across 0 working key(s)"),
+        "{out}"
+    );
+    assert!(out.contains("Nothing to fix."));
+    let (ok, out, _) = portico(&url, &["review", "--org", "review-co", "--format", "json"]);
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 0);
+    let (ok, _, err) = portico(&url, &["review", "--org", "nobody"]);
+    assert!(!ok);
+    assert!(
+        err.contains("No organisation with the slug \"nobody\""),
+        "{err}"
+    );
+}

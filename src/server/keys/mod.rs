@@ -758,7 +758,10 @@ pub(crate) async fn detail_of(
             .filter(|_| state_of(&row).is_suspended(now))
             .map(|at| SuspensionView {
                 at,
-                by: row.suspended_by_email.clone().unwrap_or_default(),
+                by: row
+                    .suspended_by_email
+                    .clone()
+                    .unwrap_or_else(|| "Portico (automatically)".to_owned()),
                 reason: row.suspended_reason.clone().unwrap_or_default(),
                 until: row.suspended_until,
             }),
