@@ -7,7 +7,7 @@ use chrono::Duration;
 use portico::{
     api::{
         alerts::AlertView,
-        keys::{CreatedKey, KeyFormData},
+        keys::CreatedKey,
         notifications::NotificationList,
         orgs::{MemberView, NewInvitation},
         review::{FindingKind, Review},
@@ -42,35 +42,11 @@ async fn world(app: &TestApp) -> World {
 }
 
 async fn create(client: &TestClient, org_id: &str, extra: &[(&str, &str)]) -> CreatedKey {
-    let form: KeyFormData = client
-        .call("key_form", &[("org_id", org_id)])
+    let mut fields = vec![("name", "Watched"), ("purpose", "Alert tests")];
+    fields.extend_from_slice(extra);
+    crate::helpers::create_key(client, org_id, &fields)
         .await
-        .unwrap();
-    let mut fields: Vec<(String, String)> = vec![
-        ("org_id".into(), org_id.into()),
-        ("request_token".into(), form.request_token),
-        ("name".into(), "Watched".into()),
-        ("purpose".into(), "Alert tests".into()),
-        ("environment".into(), "sandbox".into()),
-    ];
-    if !extra.iter().any(|(k, _)| *k == "scopes") {
-        fields.push(("scopes[0]".into(), "records:read".into()));
-    }
-    for (k, v) in extra {
-        if *k == "scopes" {
-            for (i, s) in v.split_whitespace().enumerate() {
-                fields.push((format!("scopes[{i}]"), s.into()));
-            }
-        } else {
-            fields.retain(|(f, _)| f != k);
-            fields.push(((*k).into(), (*v).into()));
-        }
-    }
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    client.call("create_key", &pairs).await.unwrap()
+        .unwrap()
 }
 
 /// Sends `n` verifications and waits until the usage pipeline wrote them.

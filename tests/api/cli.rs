@@ -18,11 +18,11 @@ fn portico(database_url: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-async fn staff_commands_manage_staff(backend: Backend) {
-    let (url, _cleanup) = fresh_database(backend).await;
-    // Prepare an account through the service, as sign-up would.
+/// Prepares an account and its organisation through the service, as
+/// sign-up would, and closes the pool so the binary has the database.
+async fn with_account(url: &str, email: &str, org: &str) {
     let state = portico::server::build_state(
-        portico::server::config::Config::for_database(&url),
+        portico::server::config::Config::for_database(url),
         portico::server::clock::Clock::system(),
     )
     .await
@@ -30,15 +30,20 @@ async fn staff_commands_manage_staff(backend: Backend) {
     portico::server::accounts::sign_up(
         &state,
         portico::server::accounts::SignUpForm {
-            email: "support@platform.example".into(),
+            email: email.into(),
             password: crate::helpers::GOOD_PASSWORD.into(),
-            org_name: Some("Platform".into()),
+            org_name: Some(org.into()),
             invitation: None,
         },
     )
     .await
     .unwrap();
     state.db.close().await;
+}
+
+async fn staff_commands_manage_staff(backend: Backend) {
+    let (url, _cleanup) = fresh_database(backend).await;
+    with_account(&url, "support@platform.example", "Platform").await;
 
     let (ok, out, _) = portico(
         &url,
@@ -247,24 +252,7 @@ async fn sigterm_flushes_the_usage_buffer() {
 #[tokio::test]
 async fn review_command_prints_the_review() {
     let (url, _cleanup) = fresh_database(Backend::Sqlite).await;
-    let state = portico::server::build_state(
-        portico::server::config::Config::for_database(&url),
-        portico::server::clock::Clock::system(),
-    )
-    .await
-    .unwrap();
-    portico::server::accounts::sign_up(
-        &state,
-        portico::server::accounts::SignUpForm {
-            email: "ops@review.example".into(),
-            password: crate::helpers::GOOD_PASSWORD.into(),
-            org_name: Some("Review Co".into()),
-            invitation: None,
-        },
-    )
-    .await
-    .unwrap();
-    state.db.close().await;
+    with_account(&url, "ops@review.example", "Review Co").await;
 
     let (ok, out, err) = portico(&url, &["review", "--org", "review-co"]);
     assert!(ok, "{err}");

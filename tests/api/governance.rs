@@ -82,35 +82,7 @@ async fn create(
     org_id: &str,
     extra: &[(&str, &str)],
 ) -> Result<CreatedKey, CallError> {
-    let form: KeyFormData = client
-        .call("key_form", &[("org_id", org_id)])
-        .await
-        .unwrap();
-    let mut fields: Vec<(String, String)> = vec![
-        ("org_id".into(), org_id.into()),
-        ("request_token".into(), form.request_token),
-        ("name".into(), "Billing sync".into()),
-        ("purpose".into(), "Nightly export of invoices".into()),
-        ("environment".into(), "sandbox".into()),
-    ];
-    if !extra.iter().any(|(k, _)| *k == "scopes") {
-        fields.push(("scopes[0]".into(), "records:read".into()));
-    }
-    for (k, v) in extra {
-        if *k == "scopes" {
-            for (i, s) in v.split_whitespace().enumerate() {
-                fields.push((format!("scopes[{i}]"), s.into()));
-            }
-        } else {
-            fields.retain(|(f, _)| f != k);
-            fields.push(((*k).into(), (*v).into()));
-        }
-    }
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    client.call("create_key", &pairs).await
+    crate::helpers::create_key(client, org_id, extra).await
 }
 
 async fn verify(app: &TestApp, w: &World, secret: &str) -> String {

@@ -340,3 +340,42 @@ macro_rules! on_both_databases {
         )*
     };
 }
+
+/// Creates a key through the create form's server functions: a sandbox key
+/// named "Billing sync" with `records:read`, unless `extra` says otherwise
+/// (`scopes` as a space-separated list).
+pub async fn create_key(
+    client: &TestClient,
+    org_id: &str,
+    extra: &[(&str, &str)],
+) -> Result<portico::api::keys::CreatedKey, CallError> {
+    let form: portico::api::keys::KeyFormData = client
+        .call("key_form", &[("org_id", org_id)])
+        .await
+        .unwrap();
+    let mut fields: Vec<(String, String)> = vec![
+        ("org_id".into(), org_id.into()),
+        ("request_token".into(), form.request_token),
+        ("name".into(), "Billing sync".into()),
+        ("purpose".into(), "Nightly export of invoices".into()),
+        ("environment".into(), "sandbox".into()),
+    ];
+    if !extra.iter().any(|(k, _)| *k == "scopes") {
+        fields.push(("scopes[0]".into(), "records:read".into()));
+    }
+    for (k, v) in extra {
+        if *k == "scopes" {
+            for (i, s) in v.split_whitespace().enumerate() {
+                fields.push((format!("scopes[{i}]"), s.into()));
+            }
+        } else {
+            fields.retain(|(f, _)| f != k);
+            fields.push(((*k).into(), (*v).into()));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    client.call("create_key", &pairs).await
+}
