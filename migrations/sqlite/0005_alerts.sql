@@ -54,3 +54,7 @@ create table detector_cursor (
 );
 
 alter table api_keys add column quiet_minutes integer;
+
+-- How often the review expects keys to be rotated, by risk.
+alter table org_policies add column rotate_high_risk_days integer not null default 90;
+alter table org_policies add column rotate_low_risk_days integer not null default 365;

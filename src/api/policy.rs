@@ -38,6 +38,8 @@ pub async fn set_org_policy(
     default_expiry_days: String,
     #[server(default)] developer_environments: Vec<String>,
     #[server(default)] approval_for_high_risk_production: Option<String>,
+    #[server(default)] rotate_high_risk_days: String,
+    #[server(default)] rotate_low_risk_days: String,
 ) -> Result<(), AppError> {
     use crate::server::{
         context::request_context,
@@ -57,6 +59,8 @@ pub async fn set_org_policy(
                     developer_environments,
                     approval_for_high_risk_production: approval_for_high_risk_production
                         .is_some_and(|v| v == "on" || v == "true"),
+                    rotate_high_risk_days,
+                    rotate_low_risk_days,
                 },
                 ctx.client_addr,
             )

@@ -19,6 +19,22 @@ pub struct OrgPolicy {
     /// Whether production keys with high-risk scopes wait for an admin's
     /// approval before they work.
     pub approval_for_high_risk_production: bool,
+    /// Days after which the review expects a key with high-risk scopes to
+    /// have been rotated.
+    pub rotate_high_risk_days: i64,
+    /// Days after which the review expects any other key to have been rotated.
+    pub rotate_low_risk_days: i64,
+}
+
+/// Parses a rotation interval in days (1 to 3650); empty means `default`.
+pub fn parse_rotation_days(input: &str, default: i64) -> Result<i64, String> {
+    match input.trim() {
+        "" => Ok(default),
+        text => match text.parse::<i64>() {
+            Ok(n) if (1..=3650).contains(&n) => Ok(n),
+            _ => Err("Enter a whole number of days from 1 to 3650.".to_owned()),
+        },
+    }
 }
 
 impl Default for OrgPolicy {
@@ -28,6 +44,8 @@ impl Default for OrgPolicy {
             default_expiry_days: 90,
             developer_environments: Environment::ALL.to_vec(),
             approval_for_high_risk_production: true,
+            rotate_high_risk_days: 90,
+            rotate_low_risk_days: 365,
         }
     }
 }
@@ -103,6 +121,7 @@ impl OrgPolicy {
             default_expiry_days: default.expect("checked"),
             developer_environments: environments,
             approval_for_high_risk_production,
+            ..Self::default()
         })
     }
 

@@ -13,7 +13,10 @@ use super::{
 };
 use crate::{
     api::policy::PolicyView,
-    domain::{key_format::Environment, policy::OrgPolicy},
+    domain::{
+        key_format::Environment,
+        policy::{parse_rotation_days, OrgPolicy},
+    },
     error::{AppError, FieldError},
 };
 use serde_json::json;
@@ -31,6 +34,8 @@ pub async fn load(conn: Conn<'_>, org_id: i64) -> Result<OrgPolicy, AppError> {
                 .filter_map(|e| Environment::parse(e).ok())
                 .collect(),
             approval_for_high_risk_production: row.approval_for_high_risk_production,
+            rotate_high_risk_days: i64::from(row.rotate_high_risk_days),
+            rotate_low_risk_days: i64::from(row.rotate_low_risk_days),
         },
         None => OrgPolicy::default(),
     })
@@ -60,6 +65,10 @@ pub struct PolicyForm {
     pub developer_environments: Vec<String>,
     /// On or off.
     pub approval_for_high_risk_production: bool,
+    /// Days; empty for 90.
+    pub rotate_high_risk_days: String,
+    /// Days; empty for 365.
+    pub rotate_low_risk_days: String,
 }
 
 /// Sets the organisation's policy (admins only). Existing keys keep their
@@ -72,20 +81,41 @@ pub async fn update(
     addr: IpAddr,
 ) -> Result<OrgPolicy, AppError> {
     authorize_org(actor, org_id, OrgAction::SetPolicy)?;
-    let policy = OrgPolicy::validate(
+    let defaults = OrgPolicy::default();
+    let high = parse_rotation_days(&form.rotate_high_risk_days, defaults.rotate_high_risk_days);
+    let low = parse_rotation_days(&form.rotate_low_risk_days, defaults.rotate_low_risk_days);
+    let mut errors: Vec<FieldError> = match OrgPolicy::validate(
         &form.max_lifetime_days,
         &form.default_expiry_days,
         &form.developer_environments,
         form.approval_for_high_risk_production,
-    )
-    .map_err(|errors| {
-        AppError::Invalid(
-            errors
-                .into_iter()
-                .map(|(f, m)| FieldError::new(f, m))
-                .collect(),
+    ) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .into_iter()
+            .map(|(f, m)| FieldError::new(f, m))
+            .collect(),
+    };
+    if let Err(m) = &high {
+        errors.push(FieldError::new("rotate_high_risk_days", m.clone()));
+    }
+    if let Err(m) = &low {
+        errors.push(FieldError::new("rotate_low_risk_days", m.clone()));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let policy = OrgPolicy {
+        rotate_high_risk_days: high.expect("checked"),
+        rotate_low_risk_days: low.expect("checked"),
+        ..OrgPolicy::validate(
+            &form.max_lifetime_days,
+            &form.default_expiry_days,
+            &form.developer_environments,
+            form.approval_for_high_risk_production,
         )
-    })?;
+        .expect("checked")
+    };
     let environments: Vec<&str> = policy
         .developer_environments
         .iter()
@@ -101,6 +131,8 @@ pub async fn update(
             default_expiry_days: policy.default_expiry_days as i32,
             developer_environments: &environments.join(" "),
             approval_for_high_risk_production: policy.approval_for_high_risk_production,
+            rotate_high_risk_days: policy.rotate_high_risk_days as i32,
+            rotate_low_risk_days: policy.rotate_low_risk_days as i32,
         },
         actor.user_id,
         now,
@@ -121,6 +153,8 @@ pub async fn update(
                     "default_expiry_days": policy.default_expiry_days,
                     "developer_environments": environments,
                     "approval_for_high_risk_production": policy.approval_for_high_risk_production,
+                    "rotate_high_risk_days": policy.rotate_high_risk_days,
+                    "rotate_low_risk_days": policy.rotate_low_risk_days,
                 })
                 .to_string(),
             ),

@@ -17,10 +17,6 @@ use crate::{
 use chrono::Duration;
 use std::collections::BTreeSet;
 
-/// Days after which a key with high-risk scopes should have been rotated.
-pub const ROTATE_HIGH_RISK_DAYS: i64 = 90;
-/// Days after which any other key should have been rotated.
-pub const ROTATE_LOW_RISK_DAYS: i64 = 365;
 /// Days without use (of a key, or of a scope) that make a finding.
 pub const UNUSED_DAYS: i64 = 30;
 /// Days before expiry that make a finding.
@@ -45,6 +41,7 @@ pub async fn for_slug(state: &AppState, slug: &str) -> Result<Review, AppError> 
 async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
+    let policy = super::policy::load(conn.conn(), org_id).await?;
     let rows = api_keys::list_for_org(conn.conn(), org_id, None).await?;
     let mut findings = Vec::new();
     let mut checked = 0;
@@ -96,9 +93,9 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
         }
         let age = (now - row.created_at).num_days();
         let interval = if high.is_empty() {
-            ROTATE_LOW_RISK_DAYS
+            policy.rotate_low_risk_days
         } else {
-            ROTATE_HIGH_RISK_DAYS
+            policy.rotate_high_risk_days
         };
         if age > interval {
             add(

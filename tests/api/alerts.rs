@@ -256,6 +256,11 @@ on_both_databases! {
         assert_eq!(narrowed.key.scopes, vec!["records:read".to_owned()]);
         assert_eq!(send(&app, &w, 1, json!({"key": narrowed.secret, "scope": "records:read"})).await, "ok");
         assert!(w.admin.call::<CreatedKey>("narrow_key", &[("key_id", idle.key.key_id.as_str())]).await.is_err(), "nothing used: revoke instead");
+        // The organisation's own rotation interval counts.
+        w.admin.call::<()>("set_org_policy", &[("org_id", w.org_id.as_str()), ("max_lifetime_days", "365"), ("default_expiry_days", "90"), ("developer_environments[0]", "sandbox"), ("developer_environments[1]", "production"), ("rotate_low_risk_days", "60")]).await.unwrap();
+        let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        assert!(review.findings.iter().any(|f| f.key_name == "Idle" && f.kind == FindingKind::NotRotated));
+        assert!(!review.findings.iter().any(|f| f.key_name == "Healthy"));
         // Developers cannot read the review.
         let dev2 = app.sign_up("solo@else.example", "Else").await;
         assert!(dev2.call::<Review>("key_review", &[("org_id", w.org_id.as_str())]).await.is_err());

@@ -328,6 +328,11 @@ on_both_databases! {
         let form: KeyFormData = w.dev.call("key_form", &[("org_id", w.org_id.as_str())]).await.unwrap();
         assert_eq!(form.environments.len(), 1);
         assert_eq!(form.lifetime_presets, vec![7, 14, 30]);
+        let err = assert_status(
+            w.admin.call::<()>("set_org_policy", &[("org_id", w.org_id.as_str()), ("max_lifetime_days", "30"), ("default_expiry_days", "14"), ("developer_environments[0]", "sandbox"), ("rotate_high_risk_days", "0")]).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        assert!(matches!(&err, AppError::Invalid(f) if f[0].field == "rotate_high_risk_days"), "{err:?}");
         // The change is in the audit trail.
         let audit: portico::api::keys::AuditPage = w.admin.call("org_audit", &[("org_id", w.org_id.as_str())]).await.unwrap();
         assert!(audit.entries.iter().any(|e| e.action == "policy_changed" && e.actor == "admin@acme.example"));

@@ -16,6 +16,10 @@ pub struct PolicyRow {
     pub developer_environments: String,
     /// Whether production keys with high-risk scopes wait for an admin.
     pub approval_for_high_risk_production: bool,
+    /// Rotation interval for keys with high-risk scopes, days.
+    pub rotate_high_risk_days: i32,
+    /// Rotation interval for other keys, days.
+    pub rotate_low_risk_days: i32,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
     /// By whom.
@@ -27,7 +31,8 @@ pub async fn find(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Option<PolicyRow>
     on_conn!(conn, |c| {
         sqlx::query_as(
             "select p.max_lifetime_days, p.default_expiry_days, p.developer_environments,
-                    p.approval_for_high_risk_production, p.updated_at, u.email as updated_by_email
+                    p.approval_for_high_risk_production, p.rotate_high_risk_days, p.rotate_low_risk_days,
+                    p.updated_at, u.email as updated_by_email
              from org_policies p left join users u on u.id = p.updated_by
              where p.org_id = $1",
         )
@@ -48,6 +53,10 @@ pub struct NewPolicy<'a> {
     pub developer_environments: &'a str,
     /// Approval for high-risk production keys.
     pub approval_for_high_risk_production: bool,
+    /// Rotation interval, high risk, days.
+    pub rotate_high_risk_days: i32,
+    /// Rotation interval, other keys, days.
+    pub rotate_low_risk_days: i32,
 }
 
 /// Stores `org_id`'s policy, replacing any earlier one.
@@ -61,13 +70,15 @@ pub async fn upsert(
     on_conn!(conn, |c| {
         sqlx::query(
             "insert into org_policies (org_id, max_lifetime_days, default_expiry_days, developer_environments,
-                 approval_for_high_risk_production, updated_at, updated_by)
-             values ($1, $2, $3, $4, $5, $6, $7)
+                 approval_for_high_risk_production, updated_at, updated_by, rotate_high_risk_days, rotate_low_risk_days)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              on conflict (org_id) do update set max_lifetime_days = excluded.max_lifetime_days,
                  default_expiry_days = excluded.default_expiry_days,
                  developer_environments = excluded.developer_environments,
                  approval_for_high_risk_production = excluded.approval_for_high_risk_production,
-                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by,
+                 rotate_high_risk_days = excluded.rotate_high_risk_days,
+                 rotate_low_risk_days = excluded.rotate_low_risk_days",
         )
         .bind(org_id)
         .bind(policy.max_lifetime_days)
@@ -76,6 +87,8 @@ pub async fn upsert(
         .bind(policy.approval_for_high_risk_production)
         .bind(now)
         .bind(by)
+        .bind(policy.rotate_high_risk_days)
+        .bind(policy.rotate_low_risk_days)
         .execute(c)
         .await
         .map(|_| ())

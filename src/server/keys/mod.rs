@@ -615,7 +615,10 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
             d["default_expiry_days"],
             list(&d["developer_environments"]),
             if d["approval_for_high_risk_production"] == true { "on" } else { "off" }
-        ),
+        ) + &match (d["rotate_high_risk_days"].as_i64(), d["rotate_low_risk_days"].as_i64()) {
+            (Some(h), Some(l)) => format!("; rotation every {h} days (high risk) and {l} days (others)"),
+            _ => String::new(),
+        },
         "member_role_changed" => format!(
             "{} is now {}",
             d["member"].as_str().unwrap_or("?"),

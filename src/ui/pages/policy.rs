@@ -65,6 +65,8 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
                 <dt>"Environments for developers"</dt><dd>{envs(&p.developer_environments)}" (admins may use both)"</dd>
                 <dt>"Approval for production keys with high-risk scopes"</dt>
                 <dd>{if p.approval_for_high_risk_production { "Required: a developer's key waits for an admin" } else { "Not required" }}</dd>
+                <dt>"Rotation expected"</dt>
+                <dd>{format!("every {} days for keys with high-risk scopes, every {} days for the rest (the key review flags overdue keys)", p.rotate_high_risk_days, p.rotate_low_risk_days)}</dd>
                 <dt>"Last changed"</dt>
                 <dd>{match view.updated.clone() {
                     Some((at, by)) => format!("{} by {by}", format::date_time(at)),
@@ -94,6 +96,10 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
                         }).collect_view()}
                         {move || field_error(error, "developer_environments").get().map(|m| view! { <p class="field-error">{m}</p> })}
                     </fieldset>
+                    <Field label="Rotate keys with high-risk scopes every (days)" name="rotate_high_risk_days" kind="number" value=p.rotate_high_risk_days.to_string()
+                        hint="The key review flags keys older than this." error=field_error(error, "rotate_high_risk_days") />
+                    <Field label="Rotate other keys every (days)" name="rotate_low_risk_days" kind="number" value=p.rotate_low_risk_days.to_string()
+                        error=field_error(error, "rotate_low_risk_days") />
                     <label class="checkbox">
                         <input type="checkbox" name="approval_for_high_risk_production" value="on" checked=p.approval_for_high_risk_production />
                         " Production keys with high-risk scopes need an admin's approval"

@@ -50,7 +50,7 @@ pub fn ReviewPage() -> impl IntoView {
                     <div class="page-head">
                         <h1>"Key review"</h1>
                         <p class="lede">
-                            "The recurring check of every key, made routine: owners who left, keys overdue for rotation (90 days with high-risk scopes, 365 without), "
+                            "The recurring check of every key, made routine: owners who left, keys overdue for rotation (the intervals are in the key policy), "
                             "keys or scopes unused for 30 days, keys expiring within 14 days, production keys with high-risk scopes, and traffic on keys that no longer work. "
                             "Operators get the same list with " <code>"portico review --org SLUG"</code> "."
                         </p>
