@@ -178,9 +178,11 @@ test("the whole key lifecycle works with the keyboard alone", async ({ page }) =
   await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
 
-  // Revoke the new key.
+  // Revoke the new key, once its page has settled (alerts loaded).
+  await expect(page.getByRole("region", { name: "Alerts" })).toContainText("No alerts");
   await page.locator("details.action summary", { hasText: "Revoke" }).focus();
   await page.keyboard.press("Enter");
+  await expect(page.getByLabel("Reason", { exact: true })).toBeVisible();
   await page.getByLabel("Reason", { exact: true }).focus();
   await page.keyboard.type("Done testing");
   await page.getByRole("button", { name: "Revoke permanently" }).focus();
