@@ -150,6 +150,10 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                     if let Err(e) = db::usage::prune_hourly(conn.conn(), hourly).await {
                         tracing::warn!(error = %e, "could not prune old usage counts");
                     }
+                    let networks = now - chrono::Duration::days(30);
+                    if let Err(e) = db::alerts::prune_networks(conn.conn(), networks).await {
+                        tracing::warn!(error = %e, "could not prune old client networks");
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "housekeeping could not reach the database"),
             }

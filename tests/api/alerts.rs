@@ -162,6 +162,13 @@ on_both_databases! {
         assert_eq!(scope_alerts.len(), 2);
         assert!(scope_alerts.contains(&AlertState::Resolved) && scope_alerts.contains(&AlertState::Open));
 
+        // A network unseen for 30 days is forgotten, and is news again.
+        let pruned = {
+            let mut conn = app.state.db.acquire().await.unwrap();
+            portico::server::db::alerts::prune_networks(conn.conn(), app.clock.now() + Duration::days(31)).await.unwrap()
+        };
+        assert!(pruned >= 2, "{pruned}");
+
         // Another organisation sees none of it.
         let other = app.sign_up("boss@other.example", "Other").await;
         assert!(other.call::<Vec<AlertView>>("key_alerts", &[("key_id", steady.key.key_id.as_str())]).await.is_err());

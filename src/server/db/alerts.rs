@@ -119,6 +119,18 @@ pub async fn note_network(
     })
 }
 
+/// Forgets networks not seen since `before` (a network unseen for 30 days
+/// is new again). Returns how many were forgotten.
+pub async fn prune_networks(conn: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_conn!(conn, |c| sqlx::query(
+        "delete from key_networks where last_seen < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
 /// Usage events of a key since `since`, with this outcome when given.
 pub async fn count_since(
     conn: Conn<'_>,
