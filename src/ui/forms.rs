@@ -106,6 +106,34 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     }
 }
 
+/// The ids of a field, its hint and its error: `field-{name}`, or
+/// `field-{form}-{name}` when two forms on a page share a field name.
+fn field_ids(name: &str, form: Option<&str>) -> (String, String, String) {
+    let id = match form {
+        Some(form) => format!("field-{form}-{name}"),
+        None => format!("field-{name}"),
+    };
+    (id.clone(), format!("{id}-hint"), format!("{id}-error"))
+}
+
+/// The field's `aria-describedby`: its hint, and its error while there is one.
+fn described_by(
+    has_hint: bool,
+    hint_id: &str,
+    error_id: &str,
+    error: Signal<Option<String>>,
+) -> impl Fn() -> Option<String> + Send + Sync + Clone + 'static {
+    let hint_id = has_hint.then(|| hint_id.to_owned());
+    let error_id = error_id.to_owned();
+    move || {
+        let mut ids: Vec<String> = hint_id.iter().cloned().collect();
+        if error.with(Option::is_some) {
+            ids.push(error_id.clone());
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
+}
+
 /// A labelled input with its hint and error.
 #[component]
 pub fn Field(
@@ -141,23 +169,8 @@ pub fn Field(
     #[prop(optional)]
     form: Option<&'static str>,
 ) -> impl IntoView {
-    let id = match form {
-        Some(form) => format!("field-{form}-{name}"),
-        None => format!("field-{name}"),
-    };
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described_by = {
-        let hint_id = hint.as_ref().map(|_| hint_id.clone());
-        let error_id = error_id.clone();
-        move || {
-            let mut ids: Vec<String> = hint_id.iter().cloned().collect();
-            if error.with(Option::is_some) {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let (id, hint_id, error_id) = field_ids(name, form);
+    let described_by = described_by(hint.is_some(), &hint_id, &error_id, error);
     view! {
         <div class="field" class:field-invalid=move || error.with(Option::is_some)>
             <label for=id.clone()>{label}</label>
@@ -208,23 +221,8 @@ pub fn TextArea(
     #[prop(optional)]
     form: Option<&'static str>,
 ) -> impl IntoView {
-    let id = match form {
-        Some(form) => format!("field-{form}-{name}"),
-        None => format!("field-{name}"),
-    };
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described_by = {
-        let hint_id = hint.as_ref().map(|_| hint_id.clone());
-        let error_id = error_id.clone();
-        move || {
-            let mut ids: Vec<String> = hint_id.iter().cloned().collect();
-            if error.with(Option::is_some) {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let (id, hint_id, error_id) = field_ids(name, form);
+    let described_by = described_by(hint.is_some(), &hint_id, &error_id, error);
     view! {
         <div class="field" class:field-invalid=move || error.with(Option::is_some)>
             <label for=id.clone()>{label}</label>
