@@ -13,7 +13,10 @@
 //!    database must hold exactly 100,000 usage events.
 //!
 //! Every figure is the median of several runs. Set `BENCH_DATABASE=postgres`
-//! to run on Postgres (`TEST_POSTGRES_URL`) instead of SQLite.
+//! to run on Postgres (`TEST_POSTGRES_URL`) instead of SQLite. For quicker
+//! iterations: `BENCH_ONLY=inproc|http|saturated|count` runs one part,
+//! `BENCH_RUNS=N` sets the runs per figure, and `BENCH_RATE=N` skips the
+//! saturated runs and measures at N requests a second.
 
 use portico::{
     domain::key_format::Environment,
@@ -39,13 +42,23 @@ use std::{
 };
 use tokio::sync::oneshot;
 
-const RUNS: usize = 5;
+/// Runs per measurement (`BENCH_RUNS` overrides it for quicker iterations).
+fn runs() -> usize {
+    std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(5)
+}
 const IN_PROCESS_OPS: usize = 200_000;
 const HTTP_SECONDS: u32 = 8;
 const CONNECTIONS: u32 = 64;
 const EXACT: usize = 100_000;
 
 fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
     xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
     xs[xs.len() / 2]
 }
@@ -180,7 +193,7 @@ async fn in_process() -> (f64, f64) {
     assert_eq!(verify(&state, &input).await.unwrap().code.as_str(), "ok");
     let mut verify_ns = Vec::new();
     let mut hmac_ns = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let started = Instant::now();
         for _ in 0..IN_PROCESS_OPS {
             std::hint::black_box(verify(&state, std::hint::black_box(&input)).await.unwrap());
@@ -318,7 +331,7 @@ struct HttpResults {
     verify_at_rate: WrkResult,
 }
 
-async fn over_http() -> HttpResults {
+async fn over_http(fixed_rate_runs: bool) -> HttpResults {
     let (state, secret, token) = setup("http").await;
     let (addr, stop, handle) = start_server(state.clone()).await;
     let body = serde_json::json!({
@@ -345,9 +358,13 @@ async fn over_http() -> HttpResults {
         .unwrap();
     assert_eq!(check["code"], "ok", "{check}");
 
+    // BENCH_RATE=N skips the saturated runs and measures at N requests/s.
+    let fixed_rate: Option<u32> = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut ping = Vec::new();
     let mut verify = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..if fixed_rate.is_some() { 0 } else { runs() } {
         let url = format!("http://{addr}/v1/ping");
         ping.push(
             tokio::task::spawn_blocking(move || wrk(&url, None))
@@ -369,11 +386,11 @@ async fn over_http() -> HttpResults {
     let (ping, verify) = (med(&ping), med(&verify));
 
     // Latency at a sustainable load: half of verify's saturated throughput.
-    let rate = (verify.rps / 2.0).floor().max(100.0) as u32;
+    let rate = fixed_rate.unwrap_or_else(|| (verify.rps / 2.0).floor().max(100.0) as u32);
     let body_text = body.to_string();
     let mut ping_at_rate = Vec::new();
     let mut verify_at_rate = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..if fixed_rate_runs { runs() } else { 0 } {
         let url = format!("http://{addr}/v1/ping");
         ping_at_rate.push(
             tokio::task::spawn_blocking(move || oha(&url, rate, None))
@@ -444,7 +461,8 @@ async fn exact_count() -> (i64, u64, Duration) {
 }
 
 fn main() {
-    // BENCH_ONLY=inproc|http|count runs one part (for quicker iterations).
+    // BENCH_ONLY=inproc|http|saturated|count runs one part (for quicker
+    // iterations; `saturated` is the HTTP part without the fixed-rate runs).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only == part;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -453,7 +471,10 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let backend = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
-        println!("Portico verification benchmarks ({backend}; medians of {RUNS} runs)\n");
+        println!(
+            "Portico verification benchmarks ({backend}; medians of {} runs)\n",
+            runs()
+        );
 
         if run("inproc") {
             let (verify_ns, hmac_ns) = in_process().await;
@@ -467,14 +488,14 @@ fn main() {
             println!("   ratio verify/HMAC:   {:>8.2}\n", verify_ns / hmac_ns);
         }
 
-        if run("http") {
+        if run("http") || only == "saturated" {
             let HttpResults {
                 ping,
                 verify,
                 rate,
                 ping_at_rate,
                 verify_at_rate,
-            } = over_http().await;
+            } = over_http(only != "saturated").await;
             println!("2. HTTP, wrk, {CONNECTIONS} connections, {HTTP_SECONDS} s per run");
             println!(
                 "   {:<22}{:>12}{:>10}{:>10}",

@@ -31,6 +31,7 @@ pub mod tokens;
 pub mod usage;
 pub mod verify;
 
+use axum::serve::ListenerExt;
 use clock::Clock;
 use config::Config;
 use db::Db;
@@ -59,7 +60,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         .site_addr(config.listen)
         .build();
     let usage = usage::UsagePipeline::start(db.clone(), config.usage_buffer);
-    let state = AppState {
+    let state = AppState::new(state::AppParts {
         leptos_options,
         db,
         config: Arc::new(config),
@@ -71,7 +72,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         rate_limiter: verify::rate_limit::RateLimiter::default(),
         usage,
         mailer: notify::mailer::Mailer::default(),
-    };
+    });
     verify::invalidation::spawn_listener(&state);
     notify::mailer::spawn(&state);
     Ok(state)
@@ -86,6 +87,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let usage = state.usage.clone();
     let app = http::router(state);
+    // Answers go out at once: a verification's reply must not wait for the
+    // ACK of the previous one (Nagle's algorithm).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -13,8 +13,37 @@ use std::sync::Arc;
 
 /// Shared application state, handed to routes and server functions through
 /// axum state and Leptos context.
-#[derive(Clone, Debug, FromRef)]
-pub struct AppState {
+///
+/// A handle: axum clones the state for every request (and Leptos for every
+/// render), so a clone is one reference count, not one per part. The parts
+/// are reached through `Deref` (`state.db`, `state.config`, …).
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    /// Wraps the parts in a handle.
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// What the state holds.
+#[derive(Debug)]
+pub struct AppParts {
     /// Leptos's own options (site root, output name).
     pub leptos_options: LeptosOptions,
     /// The database pool.

@@ -108,6 +108,31 @@ impl Db {
         }
     }
 
+    /// A pool of one long-lived connection to the same database, for a
+    /// writer that should not queue behind requests for the shared pool.
+    /// It connects from the calling thread.
+    pub async fn single_connection(&self) -> Result<Self, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?,
+            ),
+            Db::Postgres(pool) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?,
+            ),
+        })
+    }
+
     /// Applies the migrations of this backend that have not run yet.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {

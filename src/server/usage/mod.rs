@@ -4,6 +4,14 @@
 //! The buffer is bounded. When it is full, verification goes on and the
 //! event is dropped, counted and logged; the counts are on the staff status
 //! page. A graceful shutdown writes everything still buffered.
+//!
+//! The writer runs on a thread of its own, with its own database connection,
+//! at a lower CPU priority than request handling (on Linux): writing a batch
+//! is real work (SQLite does it on the connection's thread, which inherits
+//! the priority), and it must never make a verification wait for a core.
+//! Under sustained overload the writer gets less of the CPU, so its batches
+//! grow, and past the buffer's capacity events are dropped and counted —
+//! verification latency comes first, as the design says.
 
 pub mod dashboard;
 
@@ -20,13 +28,16 @@ use std::{
     },
     time::Duration,
 };
-use tokio::{
-    sync::{mpsc, oneshot},
-    task::JoinHandle,
-};
+use tokio::sync::{mpsc, oneshot, Notify};
 
-/// Events written per database round trip, at most.
+/// Events written per database transaction, at most.
 const BATCH: usize = 1000;
+
+/// How long the writer lets events gather before writing a batch that is not
+/// full. Each transaction has a fixed cost (on SQLite, a WAL commit); at a
+/// few thousand verifications a second, gathering cuts the transactions from
+/// one per handful of events to a few per second.
+const GATHER: Duration = Duration::from_millis(50);
 
 /// One verification, allowed or denied.
 #[derive(Clone, Debug)]
@@ -65,8 +76,13 @@ struct Counters {
 
 struct Control {
     stop: oneshot::Sender<()>,
-    writer: JoinHandle<()>,
+    /// Completes (or is dropped, if the writer panicked) when the writer ends.
+    done: oneshot::Receiver<()>,
 }
+
+/// How much lower the writer thread's priority is than request handling
+/// (Linux nice increment; weight about 1/10 of a request thread's).
+const WRITER_NICENESS: i32 = 10;
 
 /// The handle verification uses to record events, and the server uses to
 /// flush them at shutdown. Cheap to clone.
@@ -76,6 +92,10 @@ pub struct UsagePipeline {
     counters: Arc<Counters>,
     control: Arc<Mutex<Option<Control>>>,
     capacity: usize,
+    /// Ends the writer's gathering early, before the buffer fills.
+    wake: Arc<Notify>,
+    /// Events queued at which the writer is woken.
+    wake_at: usize,
 }
 
 impl std::fmt::Debug for UsagePipeline {
@@ -87,17 +107,35 @@ impl std::fmt::Debug for UsagePipeline {
 }
 
 impl UsagePipeline {
-    /// Starts the writer task with a buffer of `capacity` events.
+    /// Starts the writer thread with a buffer of `capacity` events. It
+    /// writes through a connection of its own to the database `db` is on.
     pub fn start(db: Db, capacity: usize) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let counters = Arc::new(Counters::default());
         let (stop, stop_rx) = oneshot::channel();
-        let writer = tokio::spawn(write_loop(db, rx, stop_rx, counters.clone()));
+        let (done_tx, done) = oneshot::channel();
+        let writer_counters = counters.clone();
+        let wake = Arc::new(Notify::new());
+        let writer_wake = wake.clone();
+        std::thread::Builder::new()
+            .name("usage-writer".into())
+            .spawn(move || {
+                lower_thread_priority(WRITER_NICENESS);
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("usage writer runtime");
+                runtime.block_on(run_writer(db, rx, stop_rx, writer_wake, writer_counters));
+                let _ = done_tx.send(());
+            })
+            .expect("usage writer thread starts");
         Self {
             tx,
             counters,
-            control: Arc::new(Mutex::new(Some(Control { stop, writer }))),
+            control: Arc::new(Mutex::new(Some(Control { stop, done }))),
             capacity: capacity.max(1),
+            wake,
+            wake_at: (capacity / 2).clamp(1, BATCH),
         }
     }
 
@@ -107,6 +145,9 @@ impl UsagePipeline {
         match self.tx.try_send(event) {
             Ok(()) => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                if self.capacity - self.tx.capacity() >= self.wake_at {
+                    self.wake.notify_one();
+                }
             }
             Err(_) => {
                 let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -150,10 +191,10 @@ impl UsagePipeline {
     /// afterwards are dropped (and counted). Safe to call twice.
     pub async fn shutdown(&self) {
         let control = self.control.lock().expect("usage control lock").take();
-        if let Some(Control { stop, writer }) = control {
+        if let Some(Control { stop, done }) = control {
             let _ = stop.send(());
-            if let Err(e) = writer.await {
-                tracing::error!(error = %e, "usage writer ended badly");
+            if done.await.is_err() {
+                tracing::error!("usage writer ended badly");
             }
             let stats = self.stats();
             tracing::info!(
@@ -165,10 +206,58 @@ impl UsagePipeline {
     }
 }
 
-async fn write_loop(
+/// The writer thread's work: open its own connection, then write batches
+/// until stopped.
+async fn run_writer(
     db: Db,
+    rx: mpsc::Receiver<UsageEvent>,
+    stop: oneshot::Receiver<()>,
+    wake: Arc<Notify>,
+    counters: Arc<Counters>,
+) {
+    // Opened from this thread, so that SQLite's connection thread inherits
+    // its priority.
+    let own = db.single_connection().await;
+    let writer_db = match &own {
+        Ok(own) => own,
+        Err(e) => {
+            tracing::warn!(error = %e, "usage writer uses the shared pool");
+            &db
+        }
+    };
+    write_loop(writer_db, rx, stop, &wake, counters).await;
+    if let Ok(own) = own {
+        own.close().await;
+    }
+}
+
+/// Lowers the calling thread's CPU priority by `niceness` (Linux keeps a
+/// nice value per thread; threads it starts inherit it). Elsewhere a no-op.
+fn lower_thread_priority(niceness: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id.
+        let result = unsafe {
+            let tid = libc::gettid() as libc::id_t;
+            let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid, current + niceness)
+        };
+        if result != 0 {
+            tracing::debug!(
+                error = %std::io::Error::last_os_error(),
+                "usage writer keeps the normal priority"
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = niceness;
+}
+
+async fn write_loop(
+    db: &Db,
     mut rx: mpsc::Receiver<UsageEvent>,
     mut stop: oneshot::Receiver<()>,
+    wake: &Notify,
     counters: Arc<Counters>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
@@ -180,14 +269,28 @@ async fn write_loop(
                 if n == 0 {
                     break;
                 }
-                write_with_retries(&db, &mut batch, &counters).await;
+                if batch.len() < BATCH {
+                    // Let events gather so that each transaction writes
+                    // many: for GATHER, or until the buffer is filling up.
+                    tokio::select! {
+                        _ = tokio::time::sleep(GATHER) => {}
+                        _ = wake.notified() => {}
+                    }
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(event) => batch.push(event),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                write_with_retries(db, &mut batch, &counters).await;
             }
         }
     }
     // Shutdown: take what is left, then write it.
     rx.close();
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        write_with_retries(&db, &mut batch, &counters).await;
+        write_with_retries(db, &mut batch, &counters).await;
     }
 }
 
@@ -271,4 +374,28 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
         usage::note_last_use(tx.conn(), key, at, addr.map(|a| a.to_string()).as_deref()).await?;
     }
     tx.commit().await
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::lower_thread_priority;
+
+    fn own_priority() -> i32 {
+        // SAFETY: reads the calling thread's own nice value.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[test]
+    fn only_the_writer_thread_runs_at_a_lower_priority() {
+        let caller = own_priority();
+        let (before, after) = std::thread::spawn(|| {
+            let before = own_priority();
+            lower_thread_priority(3);
+            (before, own_priority())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(after, (before + 3).min(19));
+        assert_eq!(own_priority(), caller);
+    }
 }

@@ -130,7 +130,6 @@ pub async fn list(db: &Db) -> Result<Vec<GatewayTokenView>, AppError> {
         .collect())
 }
 
-#[derive(Clone)]
 struct CachedToken {
     hash: Vec<u8>,
     revoked: bool,
@@ -177,36 +176,39 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
     let Some(id) = token_id(token) else {
         return Ok(false);
     };
-    let cached = state
+    // The common case, a cached token, is checked under the read lock.
+    {
+        let entries = state
+            .gateway_cache
+            .entries
+            .read()
+            .expect("gateway cache lock");
+        if let Some(entry) = entries.get(id).filter(|t| t.loaded.elapsed() < TOKEN_TTL) {
+            return Ok(
+                !entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash)
+            );
+        }
+    }
+    let row = {
+        let mut conn = state.db.acquire().await?;
+        gateway_tokens::find(conn.conn(), id).await?
+    };
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let entry = CachedToken {
+        hash: hex::decode(&row.token_hash).map_err(internal)?,
+        revoked: row.revoked_at.is_some(),
+        loaded: Instant::now(),
+    };
+    let valid = !entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash);
+    state
         .gateway_cache
         .entries
-        .read()
+        .write()
         .expect("gateway cache lock")
-        .get(id)
-        .filter(|t| t.loaded.elapsed() < TOKEN_TTL)
-        .cloned();
-    let entry = match cached {
-        Some(entry) => entry,
-        None => {
-            let mut conn = state.db.acquire().await?;
-            let Some(row) = gateway_tokens::find(conn.conn(), id).await? else {
-                return Ok(false);
-            };
-            let entry = CachedToken {
-                hash: hex::decode(&row.token_hash).map_err(internal)?,
-                revoked: row.revoked_at.is_some(),
-                loaded: Instant::now(),
-            };
-            state
-                .gateway_cache
-                .entries
-                .write()
-                .expect("gateway cache lock")
-                .insert(id.to_owned(), entry.clone());
-            entry
-        }
-    };
-    Ok(!entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash))
+        .insert(id.to_owned(), entry);
+    Ok(valid)
 }
 
 #[cfg(test)]
