@@ -19,7 +19,10 @@ use crate::{
 };
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock,
+    },
     time::{Duration, Instant},
 };
 
@@ -136,10 +139,12 @@ struct CachedToken {
     loaded: Instant,
 }
 
-/// Gateway tokens by public id, cached like keys.
+/// Gateway tokens by public id, cached like keys: a generation counter
+/// keeps a lookup that raced with a revocation from caching the old state.
 #[derive(Clone, Default)]
 pub struct GatewayCache {
     entries: Arc<RwLock<HashMap<String, CachedToken>>>,
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for GatewayCache {
@@ -153,15 +158,30 @@ const TOKEN_TTL: Duration = Duration::from_secs(60);
 impl GatewayCache {
     /// Forgets one token.
     pub fn invalidate(&self, token_id: &str) {
-        self.entries
-            .write()
-            .expect("gateway cache lock")
-            .remove(token_id);
+        let mut entries = self.entries.write().expect("gateway cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(token_id);
     }
 
     /// Forgets every token.
     pub fn clear(&self) {
-        self.entries.write().expect("gateway cache lock").clear();
+        let mut entries = self.entries.write().expect("gateway cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// The generation to pass to [`GatewayCache::insert`], read before loading.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a token loaded when the cache was at `generation`; ignored if
+    /// anything was invalidated since.
+    fn insert(&self, generation: u64, token_id: &str, entry: CachedToken) {
+        let mut entries = self.entries.write().expect("gateway cache lock");
+        if self.generation.load(Ordering::Acquire) == generation {
+            entries.insert(token_id.to_owned(), entry);
+        }
     }
 }
 
@@ -189,6 +209,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
             );
         }
     }
+    let generation = state.gateway_cache.generation();
     let row = {
         let mut conn = state.db.acquire().await?;
         gateway_tokens::find(conn.conn(), id).await?
@@ -202,12 +223,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
         loaded: Instant::now(),
     };
     let valid = !entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash);
-    state
-        .gateway_cache
-        .entries
-        .write()
-        .expect("gateway cache lock")
-        .insert(id.to_owned(), entry);
+    state.gateway_cache.insert(generation, id, entry);
     Ok(valid)
 }
 
@@ -228,5 +244,30 @@ mod tests {
         assert!(check_name("edge-gateway.eu_1").is_ok());
         assert!(check_name("no spaces").is_err());
         assert!(check_name("").is_err());
+    }
+
+    fn live() -> CachedToken {
+        CachedToken {
+            hash: vec![1, 2, 3],
+            revoked: false,
+            loaded: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_revocation_is_not_cached() {
+        let cache = GatewayCache::default();
+        let before = cache.generation();
+        cache.invalidate("AAAAAAAAAA");
+        cache.insert(before, "AAAAAAAAAA", live());
+        assert!(cache.entries.read().unwrap().get("AAAAAAAAAA").is_none());
+
+        let now = cache.generation();
+        cache.insert(now, "AAAAAAAAAA", live());
+        assert!(cache.entries.read().unwrap().get("AAAAAAAAAA").is_some());
+        cache.clear();
+        assert!(cache.entries.read().unwrap().is_empty());
+        cache.insert(now, "AAAAAAAAAA", live());
+        assert!(cache.entries.read().unwrap().is_empty());
     }
 }
