@@ -1,4 +1,4 @@
-//! The in-process cache of keys, by public key id.
+//! The in-process caches of keys and gateway tokens, by public id.
 //!
 //! Entries live at most a minute, which bounds how stale an instance can be
 //! if it misses an invalidation. Changes to a key invalidate it at once here
@@ -53,26 +53,39 @@ pub struct VerifyKey {
     pub rate_limit_per_minute: u32,
 }
 
-struct Entry {
-    key: Arc<VerifyKey>,
+struct Entry<V> {
+    value: V,
     loaded: Instant,
 }
 
-/// Keys by public id, shared by every request of this instance.
-#[derive(Clone)]
-pub struct KeyCache {
-    entries: Arc<RwLock<HashMap<String, Entry>>>,
+/// Values by public id, shared by every request of this instance, each kept
+/// at most `ttl`. Used for keys ([`KeyCache`]) and gateway tokens.
+pub struct TtlCache<V> {
+    entries: Arc<RwLock<HashMap<String, Entry<V>>>>,
     generation: Arc<AtomicU64>,
     ttl: Duration,
 }
 
-impl std::fmt::Debug for KeyCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyCache").field("ttl", &self.ttl).finish()
+/// Keys cached for verification, by public key id.
+pub type KeyCache = TtlCache<Arc<VerifyKey>>;
+
+impl<V> Clone for TtlCache<V> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            generation: self.generation.clone(),
+            ttl: self.ttl,
+        }
     }
 }
 
-impl KeyCache {
+impl<V> std::fmt::Debug for TtlCache<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TtlCache").field("ttl", &self.ttl).finish()
+    }
+}
+
+impl<V> TtlCache<V> {
     /// An empty cache whose entries live `ttl`.
     pub fn new(ttl: Duration) -> Self {
         Self {
@@ -82,24 +95,24 @@ impl KeyCache {
         }
     }
 
-    /// The cached key, if fresh.
-    pub fn get(&self, key_id: &str) -> Option<Arc<VerifyKey>> {
-        let entries = self.entries.read().expect("key cache lock");
+    /// Applies `f` to the cached value, if fresh, under the read lock.
+    pub fn read<R>(&self, id: &str, f: impl FnOnce(&V) -> R) -> Option<R> {
+        let entries = self.entries.read().expect("cache lock");
         entries
-            .get(key_id)
+            .get(id)
             .filter(|e| e.loaded.elapsed() < self.ttl)
-            .map(|e| e.key.clone())
+            .map(|e| f(&e.value))
     }
 
-    /// The generation to pass to [`KeyCache::insert`], read before loading.
+    /// The generation to pass to [`TtlCache::insert`], read before loading.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Caches a key loaded when the cache was at `generation`; ignored if
+    /// Caches a value loaded when the cache was at `generation`; ignored if
     /// anything was invalidated since.
-    pub fn insert(&self, generation: u64, key: Arc<VerifyKey>) {
-        let mut entries = self.entries.write().expect("key cache lock");
+    pub fn insert(&self, generation: u64, id: String, value: V) {
+        let mut entries = self.entries.write().expect("cache lock");
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
@@ -107,26 +120,33 @@ impl KeyCache {
             entries.clear();
         }
         entries.insert(
-            key.key_id.clone(),
+            id,
             Entry {
-                key,
+                value,
                 loaded: Instant::now(),
             },
         );
     }
 
-    /// Forgets one key.
-    pub fn invalidate(&self, key_id: &str) {
-        let mut entries = self.entries.write().expect("key cache lock");
+    /// Forgets one value.
+    pub fn invalidate(&self, id: &str) {
+        let mut entries = self.entries.write().expect("cache lock");
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.remove(key_id);
+        entries.remove(id);
     }
 
-    /// Forgets every key (after missing invalidations).
+    /// Forgets everything (after missing invalidations).
     pub fn clear(&self) {
-        let mut entries = self.entries.write().expect("key cache lock");
+        let mut entries = self.entries.write().expect("cache lock");
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
+    }
+}
+
+impl<V: Clone> TtlCache<V> {
+    /// The cached value, if fresh.
+    pub fn get(&self, id: &str) -> Option<V> {
+        self.read(id, V::clone)
     }
 }
 
@@ -157,7 +177,7 @@ mod tests {
     fn entries_are_served_until_invalidated() {
         let cache = KeyCache::new(Duration::from_secs(60));
         let g = cache.generation();
-        cache.insert(g, key("AAAAAAAAAA"));
+        cache.insert(g, "AAAAAAAAAA".into(), key("AAAAAAAAAA"));
         assert!(cache.get("AAAAAAAAAA").is_some());
         cache.invalidate("AAAAAAAAAA");
         assert!(cache.get("AAAAAAAAAA").is_none());
@@ -168,14 +188,14 @@ mod tests {
         let cache = KeyCache::new(Duration::from_secs(60));
         let before = cache.generation();
         cache.invalidate("BBBBBBBBBB");
-        cache.insert(before, key("BBBBBBBBBB"));
+        cache.insert(before, "BBBBBBBBBB".into(), key("BBBBBBBBBB"));
         assert!(cache.get("BBBBBBBBBB").is_none());
     }
 
     #[test]
     fn entries_expire() {
         let cache = KeyCache::new(Duration::from_millis(0));
-        cache.insert(cache.generation(), key("CCCCCCCCCC"));
+        cache.insert(cache.generation(), "CCCCCCCCCC".into(), key("CCCCCCCCCC"));
         assert!(cache.get("CCCCCCCCCC").is_none());
     }
 }

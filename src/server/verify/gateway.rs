@@ -5,6 +5,7 @@
 //! Like keys, only an HMAC is stored and the token is shown once. Staff
 //! manage them in the portal; operators with `portico gateway-token`.
 
+use super::cache::TtlCache;
 use super::invalidation;
 pub use crate::api::staff::{GatewayTokenView, NewGatewayToken};
 use crate::{
@@ -17,14 +18,7 @@ use crate::{
         tokens::random_bytes,
     },
 };
-use std::{
-    collections::HashMap,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, RwLock,
-    },
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 const PREFIX: &str = "gwt_";
 const ID_LEN: usize = 10;
@@ -133,57 +127,23 @@ pub async fn list(db: &Db) -> Result<Vec<GatewayTokenView>, AppError> {
         .collect())
 }
 
-struct CachedToken {
+/// What the check needs of a gateway token.
+pub struct CachedToken {
     hash: Vec<u8>,
     revoked: bool,
-    loaded: Instant,
 }
 
-/// Gateway tokens by public id, cached like keys: a generation counter
-/// keeps a lookup that raced with a revocation from caching the old state.
-#[derive(Clone, Default)]
-pub struct GatewayCache {
-    entries: Arc<RwLock<HashMap<String, CachedToken>>>,
-    generation: Arc<AtomicU64>,
-}
-
-impl std::fmt::Debug for GatewayCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("GatewayCache")
+impl CachedToken {
+    fn admits(&self, state: &AppState, token: &str) -> bool {
+        !self.revoked && hashing::key_matches_bytes(&state.secret, token, &self.hash)
     }
 }
 
-const TOKEN_TTL: Duration = Duration::from_secs(60);
+/// Gateway tokens by public id, cached like keys.
+pub type GatewayCache = TtlCache<CachedToken>;
 
-impl GatewayCache {
-    /// Forgets one token.
-    pub fn invalidate(&self, token_id: &str) {
-        let mut entries = self.entries.write().expect("gateway cache lock");
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.remove(token_id);
-    }
-
-    /// Forgets every token.
-    pub fn clear(&self) {
-        let mut entries = self.entries.write().expect("gateway cache lock");
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
-    }
-
-    /// The generation to pass to [`GatewayCache::insert`], read before loading.
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    /// Caches a token loaded when the cache was at `generation`; ignored if
-    /// anything was invalidated since.
-    fn insert(&self, generation: u64, token_id: &str, entry: CachedToken) {
-        let mut entries = self.entries.write().expect("gateway cache lock");
-        if self.generation.load(Ordering::Acquire) == generation {
-            entries.insert(token_id.to_owned(), entry);
-        }
-    }
-}
+/// How long a cached gateway token is trusted without a database read.
+pub const TOKEN_TTL: Duration = Duration::from_secs(60);
 
 /// Whether the `Authorization` header carries a live gateway token.
 pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<bool, AppError> {
@@ -197,17 +157,11 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
         return Ok(false);
     };
     // The common case, a cached token, is checked under the read lock.
+    if let Some(admitted) = state
+        .gateway_cache
+        .read(id, |entry| entry.admits(state, token))
     {
-        let entries = state
-            .gateway_cache
-            .entries
-            .read()
-            .expect("gateway cache lock");
-        if let Some(entry) = entries.get(id).filter(|t| t.loaded.elapsed() < TOKEN_TTL) {
-            return Ok(
-                !entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash)
-            );
-        }
+        return Ok(admitted);
     }
     let generation = state.gateway_cache.generation();
     let row = {
@@ -220,10 +174,9 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
     let entry = CachedToken {
         hash: hex::decode(&row.token_hash).map_err(internal)?,
         revoked: row.revoked_at.is_some(),
-        loaded: Instant::now(),
     };
-    let valid = !entry.revoked && hashing::key_matches_bytes(&state.secret, token, &entry.hash);
-    state.gateway_cache.insert(generation, id, entry);
+    let valid = entry.admits(state, token);
+    state.gateway_cache.insert(generation, id.to_owned(), entry);
     Ok(valid)
 }
 
@@ -250,24 +203,24 @@ mod tests {
         CachedToken {
             hash: vec![1, 2, 3],
             revoked: false,
-            loaded: Instant::now(),
         }
     }
 
     #[test]
     fn a_lookup_that_raced_a_revocation_is_not_cached() {
-        let cache = GatewayCache::default();
+        let cache = GatewayCache::new(TOKEN_TTL);
+        let cached = |cache: &GatewayCache| cache.read("AAAAAAAAAA", |_| ()).is_some();
         let before = cache.generation();
         cache.invalidate("AAAAAAAAAA");
-        cache.insert(before, "AAAAAAAAAA", live());
-        assert!(cache.entries.read().unwrap().get("AAAAAAAAAA").is_none());
+        cache.insert(before, "AAAAAAAAAA".into(), live());
+        assert!(!cached(&cache));
 
         let now = cache.generation();
-        cache.insert(now, "AAAAAAAAAA", live());
-        assert!(cache.entries.read().unwrap().get("AAAAAAAAAA").is_some());
+        cache.insert(now, "AAAAAAAAAA".into(), live());
+        assert!(cached(&cache));
         cache.clear();
-        assert!(cache.entries.read().unwrap().is_empty());
-        cache.insert(now, "AAAAAAAAAA", live());
-        assert!(cache.entries.read().unwrap().is_empty());
+        assert!(!cached(&cache));
+        cache.insert(now, "AAAAAAAAAA".into(), live());
+        assert!(!cached(&cache));
     }
 }

@@ -97,7 +97,9 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
         org_id: row.org_id,
         key_id: row.key_id,
     });
-    state.key_cache.insert(generation, key.clone());
+    state
+        .key_cache
+        .insert(generation, key.key_id.clone(), key.clone());
     Ok(Some(key))
 }
 
