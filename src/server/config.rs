@@ -7,6 +7,8 @@
 
 use crate::domain::key_format::KeyPrefix;
 use clap::Args;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 use url::Url;
 
@@ -190,8 +192,21 @@ pub enum LogFormat {
 }
 
 /// The server secret: 32 or more random bytes. `Debug` prints nothing of it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServerSecret(Vec<u8>);
+#[derive(Clone)]
+pub struct ServerSecret {
+    bytes: Vec<u8>,
+    /// HMAC-SHA256 keyed with the secret, its key blocks already hashed:
+    /// each key check clones it instead of hashing them again.
+    keyed: Hmac<Sha256>,
+}
+
+impl PartialEq for ServerSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for ServerSecret {}
 
 impl ServerSecret {
     /// Bytes of a newly generated secret.
@@ -209,22 +224,32 @@ impl ServerSecret {
                 text.trim().len()
             ));
         }
-        Ok(Self(bytes))
+        Ok(Self::from_bytes(bytes))
     }
 
     /// A fresh secret from the operating system's CSPRNG.
     pub fn generate() -> Self {
-        Self(crate::server::tokens::random_bytes::<{ Self::LEN }>().to_vec())
+        Self::from_bytes(crate::server::tokens::random_bytes::<{ Self::LEN }>().to_vec())
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        let keyed = Hmac::new_from_slice(&bytes).expect("HMAC takes keys of any length");
+        Self { bytes, keyed }
     }
 
     /// The hex form, for writing the secret file.
     pub fn to_hex(&self) -> String {
-        hex::encode(&self.0)
+        hex::encode(&self.bytes)
     }
 
     /// The key bytes.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// A fresh HMAC-SHA256 computation keyed with the secret.
+    pub fn hmac(&self) -> Hmac<Sha256> {
+        self.keyed.clone()
     }
 }
 

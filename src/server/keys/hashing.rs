@@ -12,8 +12,7 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 fn mac(secret: &ServerSecret, key: &str) -> HmacSha256 {
-    let mut mac =
-        HmacSha256::new_from_slice(secret.expose()).expect("HMAC takes keys of any length");
+    let mut mac = secret.hmac();
     mac.update(key.as_bytes());
     mac
 }
@@ -39,6 +38,18 @@ pub fn key_matches_bytes(secret: &ServerSecret, key: &str, expected: &[u8]) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_form_is_standard_hmac_sha256() {
+        // RFC 4231, test case 6: keys stored before stay valid.
+        let secret = ServerSecret::from_hex(&"aa".repeat(131)).unwrap();
+        let data = "Test Using Larger Than Block-Size Key - Hash Key First";
+        let expected = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+        assert_eq!(hash_key(&secret, data), expected);
+        // The keyed state is reused, not consumed: a second use is the same.
+        assert_eq!(hash_key(&secret, data), expected);
+        assert!(key_matches(&secret, data, expected));
+    }
 
     #[test]
     fn the_hash_depends_on_the_key_and_the_server_secret() {

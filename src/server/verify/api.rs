@@ -46,7 +46,8 @@ struct VerifyRequest {
     environment: Option<String>,
 }
 
-/// The answer, for `/v1/verify` and for refusals by the tower layer.
+/// The answer of `/v1/verify` and of the tower layer's refusals, as clients
+/// read it (the server writes the same JSON with [`VerifyAnswer`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct VerifyResponse {
     /// Whether the request may go ahead.
@@ -80,12 +81,66 @@ impl From<&super::Verdict> for VerifyResponse {
             org_id: key.map(|k| k.org_id),
             environment: key.map(|k| k.environment),
             scopes: key.map(|k| k.scopes.clone()).unwrap_or_default(),
-            expires_at: key.map(|k| match k.rotating_until {
-                Some(until) if until < k.expires_at => until,
-                _ => k.expires_at,
-            }),
+            expires_at: key.map(|k| k.answered_expiry()),
             scope: v.scope.clone(),
             retry_after: v.retry_after_secs,
+        }
+    }
+}
+
+/// The JSON of [`VerifyResponse`], written straight from a verdict: no
+/// copies of the key's fields, and its expiry already rendered as text.
+#[derive(Serialize)]
+pub(crate) struct VerifyAnswer<'a> {
+    valid: bool,
+    code: VerifyCode,
+    key_id: Option<&'a str>,
+    org_id: Option<i64>,
+    environment: Option<Environment>,
+    scopes: &'a [String],
+    expires_at: Option<&'a str>,
+    scope: Option<&'a str>,
+    retry_after: Option<u64>,
+}
+
+impl<'a> From<&'a super::Verdict> for VerifyAnswer<'a> {
+    fn from(v: &'a super::Verdict) -> Self {
+        // A key with a wrong secret is not identified: say nothing about it.
+        let key = v.key.as_deref().filter(|_| v.code != VerifyCode::Unknown);
+        Self {
+            valid: v.code.is_valid(),
+            code: v.code,
+            key_id: key.map(|k| k.key_id.as_str()),
+            org_id: key.map(|k| k.org_id),
+            environment: key.map(|k| k.environment),
+            scopes: key.map(|k| k.scopes.as_slice()).unwrap_or_default(),
+            expires_at: key.map(|k| k.answered_expiry_text.as_str()),
+            scope: v.scope.as_deref(),
+            retry_after: v.retry_after_secs,
+        }
+    }
+}
+
+impl VerifyAnswer<'_> {
+    /// The answer as a JSON response with `status`.
+    pub(crate) fn into_response(self, status: StatusCode) -> Response {
+        // Answers are about 250 bytes: one allocation, no regrowth.
+        let mut body = Vec::with_capacity(384);
+        match serde_json::to_writer(&mut body, &self) {
+            Ok(()) => (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("The answer could not be written: {e}"),
+            ),
         }
     }
 }
@@ -194,7 +249,7 @@ async fn verify_handler(State(state): State<AppState>, req: Request) -> Response
         environment,
     };
     match verify(&state, &input).await {
-        Ok(verdict) => Json(VerifyResponse::from(&verdict)).into_response(),
+        Ok(verdict) => VerifyAnswer::from(&verdict).into_response(StatusCode::OK),
         Err(e) => unavailable(&e),
     }
 }
@@ -206,4 +261,62 @@ pub fn unavailable(e: &crate::error::AppError) -> Response {
         "unavailable",
         format!("Verification is unavailable for a moment. {e}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::keys::IpAllowlist,
+        server::verify::{
+            cache::{answer_time, VerifyKey},
+            Verdict,
+        },
+    };
+    use std::sync::Arc;
+
+    fn verdict(code: VerifyCode, rotating: bool) -> Verdict {
+        let expires_at: DateTime<Utc> = "2027-02-26T09:22:00.25Z".parse().unwrap();
+        let rotating_until = rotating.then(|| expires_at - chrono::Duration::days(3));
+        let key = VerifyKey {
+            id: 7,
+            key_id: "AbCdEfGhIj".into(),
+            org_id: 3,
+            environment: Environment::Production,
+            scopes: vec!["records:read".into(), "records:write".into()],
+            allowlist: IpAllowlist::default(),
+            secret_hash: vec![],
+            expires_at,
+            rotating_until,
+            revoked: false,
+            suspended_at: None,
+            suspended_until: None,
+            approval: "not_required".into(),
+            rate_limit_per_minute: 60,
+            answered_expiry_text: answer_time(rotating_until.unwrap_or(expires_at)),
+        };
+        Verdict {
+            code,
+            key: Some(Arc::new(key)),
+            scope: Some("records:read".into()),
+            retry_after_secs: (code == VerifyCode::RateLimited).then_some(12),
+        }
+    }
+
+    #[test]
+    fn the_written_answer_reads_back_as_the_response() {
+        for code in VerifyCode::ALL {
+            for rotating in [false, true] {
+                let v = verdict(code, rotating);
+                let written = serde_json::to_value(VerifyAnswer::from(&v)).unwrap();
+                let expected = serde_json::to_value(VerifyResponse::from(&v)).unwrap();
+                assert_eq!(written, expected, "{code:?}, rotating: {rotating}");
+            }
+        }
+        // A wrong secret names no key.
+        let unknown =
+            serde_json::to_value(VerifyAnswer::from(&verdict(VerifyCode::Unknown, false))).unwrap();
+        assert_eq!(unknown["key_id"], serde_json::Value::Null);
+        assert_eq!(unknown["scopes"], serde_json::json!([]));
+    }
 }

@@ -51,6 +51,33 @@ pub struct VerifyKey {
     pub approval: String,
     /// Requests per minute.
     pub rate_limit_per_minute: u32,
+    /// [`VerifyKey::answered_expiry`] as the RFC 3339 text of answers,
+    /// rendered once per load instead of once per verification.
+    pub answered_expiry_text: String,
+}
+
+impl VerifyKey {
+    /// The expiry told to callers: the end of the rotation overlap while the
+    /// key is being rotated out (if sooner), else its expiry.
+    pub fn answered_expiry(&self) -> DateTime<Utc> {
+        answered_expiry(self.expires_at, self.rotating_until)
+    }
+}
+
+/// See [`VerifyKey::answered_expiry`].
+pub fn answered_expiry(
+    expires_at: DateTime<Utc>,
+    rotating_until: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    match rotating_until {
+        Some(until) if until < expires_at => until,
+        _ => expires_at,
+    }
+}
+
+/// A time as answers carry it: the text `chrono`'s serde form gives.
+pub fn answer_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 struct Entry<V> {
@@ -170,7 +197,34 @@ mod tests {
             suspended_until: None,
             approval: "not_required".into(),
             rate_limit_per_minute: 60,
+            answered_expiry_text: String::new(),
         })
+    }
+
+    #[test]
+    fn answer_times_read_as_serde_writes_them() {
+        let times = [
+            "2027-02-26T09:22:00Z",
+            "2027-02-26T09:22:00.5Z",
+            "2027-02-26T09:22:00.123456789Z",
+        ];
+        for text in times {
+            let at: DateTime<Utc> = text.parse().unwrap();
+            assert_eq!(
+                format!("\"{}\"", answer_time(at)),
+                serde_json::to_string(&at).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_answered_expiry_is_the_sooner_of_expiry_and_overlap_end() {
+        let expires: DateTime<Utc> = "2027-02-26T09:22:00Z".parse().unwrap();
+        let sooner = expires - chrono::Duration::hours(1);
+        let later = expires + chrono::Duration::hours(1);
+        assert_eq!(answered_expiry(expires, None), expires);
+        assert_eq!(answered_expiry(expires, Some(sooner)), sooner);
+        assert_eq!(answered_expiry(expires, Some(later)), expires);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! either passes the request on with a [`VerifiedKey`] in its extensions, or
 //! answers itself with the same JSON `/v1/verify` returns (401, 403 or 429).
 
-use super::{api::VerifyResponse, verify, VerifyInput};
+use super::{api::VerifyAnswer, verify, VerifyInput};
 use crate::{
     domain::key_format::Environment,
     server::{http::client_addr::ClientAddr, state::AppState},
@@ -20,8 +20,7 @@ use axum::{
     body::Body,
     extract::Request,
     http::{header, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    Json,
+    response::Response,
 };
 use std::{
     convert::Infallible,
@@ -155,7 +154,7 @@ where
             }
             let status = StatusCode::from_u16(verdict.code.http_status())
                 .unwrap_or(StatusCode::UNAUTHORIZED);
-            let mut res = (status, Json(VerifyResponse::from(&verdict))).into_response();
+            let mut res = VerifyAnswer::from(&verdict).into_response(status);
             if let Some(secs) = verdict.retry_after_secs {
                 if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, value);

@@ -81,6 +81,8 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
         api_keys::for_verification(conn.conn(), key_id).await?
     };
     let Some(row) = row else { return Ok(None) };
+    let answered_expiry_text =
+        cache::answer_time(cache::answered_expiry(row.expires_at, row.rotating_until));
     let key = Arc::new(VerifyKey {
         id: row.id,
         environment: Environment::parse(&row.environment).unwrap_or(Environment::Production),
@@ -96,6 +98,7 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
         rate_limit_per_minute: u32::try_from(row.rate_limit_per_minute).unwrap_or(u32::MAX),
         org_id: row.org_id,
         key_id: row.key_id,
+        answered_expiry_text,
     });
     state
         .key_cache
@@ -185,11 +188,12 @@ pub async fn verify(state: &AppState, input: &VerifyInput) -> Result<Verdict, Ap
         org_id: verdict.key.as_ref().map(|k| k.org_id),
         presented_key_id,
         scope: verdict.scope.clone(),
-        method: input
-            .method
-            .as_ref()
-            .map(|m| truncate(&m.to_ascii_uppercase(), 16)),
-        path: input.path.as_ref().map(|p| truncate(p, 512)),
+        method: input.method.as_deref().map(|m| {
+            let mut method = truncate(m, 16);
+            method.make_ascii_uppercase();
+            method
+        }),
+        path: input.path.as_deref().map(|p| truncate(p, 512)),
         outcome: verdict.code,
         client_addr: input.client_ip,
         latency_us,
@@ -197,6 +201,28 @@ pub async fn verify(state: &AppState, input: &VerifyInput) -> Result<Verdict, Ap
     Ok(verdict)
 }
 
+/// The first `max` characters of `s`.
 fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+    if s.len() <= max {
+        // No more bytes than `max`, so no more characters.
+        return s.to_owned();
+    }
+    match s.char_indices().nth(max) {
+        Some((end, _)) => s[..end].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn truncation_counts_characters_not_bytes() {
+        assert_eq!(truncate("GET", 16), "GET");
+        assert_eq!(truncate("/v1/records", 3), "/v1");
+        assert_eq!(truncate("/é/ü", 3), "/é/");
+        assert_eq!(truncate("", 3), "");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
 }
