@@ -1,7 +1,7 @@
 //! Queries on the usage tables.
 
 use super::Conn;
-use crate::on_conn;
+use crate::{on_conn, server::usage::UsageEvent};
 use chrono::{DateTime, Utc};
 
 /// Verifications of a key since `since` (from the hourly counts; the hour
@@ -21,6 +21,55 @@ pub async fn requests_since(
         .fetch_one(c)
         .await
     })
+}
+
+/// Stores raw usage events. On Postgres: one insert of column arrays
+/// through `unnest`, the same prepared statement whatever the batch size,
+/// with ten parameters rather than ten per event. On SQLite (no arrays):
+/// multi-row inserts of up to 500 events.
+pub async fn insert_events(conn: Conn<'_>, events: &[UsageEvent]) -> sqlx::Result<()> {
+    const COLUMNS: &str = "insert into usage_events (at, key_id, org_id, presented_key_id, scope, method, path, outcome, client_addr, latency_us) ";
+    let addr = |e: &UsageEvent| e.client_addr.map(|a| a.to_string());
+    match conn {
+        Conn::Postgres(c) => {
+            let column =
+                |f: fn(&UsageEvent) -> Option<&str>| events.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(&format!(
+                "{COLUMNS}select * from unnest($1::timestamptz[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[])"
+            ))
+            .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.key_row_id).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.org_id).collect::<Vec<_>>())
+            .bind(column(|e| e.presented_key_id.as_deref()))
+            .bind(column(|e| e.scope.as_deref()))
+            .bind(column(|e| e.method.as_deref()))
+            .bind(column(|e| e.path.as_deref()))
+            .bind(events.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(addr).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.latency_us).collect::<Vec<_>>())
+            .execute(&mut *c)
+            .await?;
+        }
+        Conn::Sqlite(c) => {
+            for chunk in events.chunks(500) {
+                let mut query = sqlx::QueryBuilder::new(COLUMNS);
+                query.push_values(chunk, |mut row, e| {
+                    row.push_bind(e.at)
+                        .push_bind(e.key_row_id)
+                        .push_bind(e.org_id)
+                        .push_bind(e.presented_key_id.as_deref())
+                        .push_bind(e.scope.as_deref())
+                        .push_bind(e.method.as_deref())
+                        .push_bind(e.path.as_deref())
+                        .push_bind(e.outcome.as_str())
+                        .push_bind(addr(e))
+                        .push_bind(e.latency_us);
+                });
+                query.build().execute(&mut *c).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The start of the hour containing `t`.

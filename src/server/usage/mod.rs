@@ -17,7 +17,7 @@ pub mod dashboard;
 
 use super::db::{usage, Db};
 pub use crate::api::staff::UsageStats;
-use crate::{domain::verify::VerifyCode, on_conn};
+use crate::domain::verify::VerifyCode;
 use chrono::{DateTime, Utc};
 use std::{
     collections::HashMap,
@@ -347,26 +347,7 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
     }
 
     let mut tx = db.begin().await?;
-    for chunk in batch.chunks(500) {
-        on_conn!(tx.conn(), |c| {
-            let mut query = sqlx::QueryBuilder::new(
-                "insert into usage_events (at, key_id, org_id, presented_key_id, scope, method, path, outcome, client_addr, latency_us) ",
-            );
-            query.push_values(chunk, |mut row, e| {
-                row.push_bind(e.at)
-                    .push_bind(e.key_row_id)
-                    .push_bind(e.org_id)
-                    .push_bind(e.presented_key_id.as_deref())
-                    .push_bind(e.scope.as_deref())
-                    .push_bind(e.method.as_deref())
-                    .push_bind(e.path.as_deref())
-                    .push_bind(e.outcome.as_str())
-                    .push_bind(e.client_addr.map(|a| a.to_string()))
-                    .push_bind(e.latency_us);
-            });
-            query.build().execute(&mut *c).await.map(|_| ())
-        })?;
-    }
+    usage::insert_events(tx.conn(), batch).await?;
     for ((key, hour, scope, outcome), requests) in hourly {
         usage::add_hourly(tx.conn(), key, hour, scope, outcome, requests).await?;
     }
