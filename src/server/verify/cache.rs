@@ -1,7 +1,8 @@
 //! The in-process caches of keys and gateway tokens, by public id.
 //!
-//! Entries live at most a minute, which bounds how stale an instance can be
-//! if it misses an invalidation. Changes to a key invalidate it at once here
+//! Entries are reloaded after a minute, which bounds how stale an instance
+//! can be if it misses an invalidation; while one request reloads a key, the
+//! others are served the old entry rather than all querying the database. Changes to a key invalidate it at once here
 //! and, on Postgres, on every other instance (see `invalidation`). A
 //! generation counter keeps a lookup that raced with an invalidation from
 //! putting the old state back.
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, RwLock,
     },
     time::{Duration, Instant},
@@ -83,6 +84,9 @@ pub fn answer_time(at: DateTime<Utc>) -> String {
 struct Entry<V> {
     value: V,
     loaded: Instant,
+    /// Set by the one caller that reloads the value once it is past its time
+    /// (see [`TtlCache::get_or_claim`]).
+    reloading: AtomicBool,
 }
 
 /// Values by public id, shared by every request of this instance, each kept
@@ -141,6 +145,9 @@ impl<V> TtlCache<V> {
     pub fn insert(&self, generation: u64, id: String, value: V) {
         let mut entries = self.entries.write().expect("cache lock");
         if self.generation.load(Ordering::Acquire) != generation {
+            // Something changed meanwhile: drop what is cached for this id
+            // too, so that nobody keeps serving it while waiting for a reload.
+            entries.remove(&id);
             return;
         }
         if entries.len() >= MAX_ENTRIES {
@@ -151,6 +158,7 @@ impl<V> TtlCache<V> {
             Entry {
                 value,
                 loaded: Instant::now(),
+                reloading: AtomicBool::new(false),
             },
         );
     }
@@ -160,6 +168,12 @@ impl<V> TtlCache<V> {
         let mut entries = self.entries.write().expect("cache lock");
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(id);
+    }
+
+    /// Forgets one value without touching the generation: for a reload that
+    /// failed or found nothing.
+    pub fn forget(&self, id: &str) {
+        self.entries.write().expect("cache lock").remove(id);
     }
 
     /// Forgets everything (after missing invalidations).
@@ -174,6 +188,28 @@ impl<V: Clone> TtlCache<V> {
     /// The cached value, if fresh.
     pub fn get(&self, id: &str) -> Option<V> {
         self.read(id, V::clone)
+    }
+
+    /// The cached value, if fresh; `None` tells the caller to load it and
+    /// [`insert`](TtlCache::insert) it (or [`forget`](TtlCache::forget) it
+    /// when the load fails or finds nothing).
+    ///
+    /// A value past its time is reloaded by one caller only: the first one
+    /// gets `None`, and the others are served the old value until the reload
+    /// lands, instead of all going to the database at once. Never for more
+    /// than one extra time-to-live, and never after an invalidation, which
+    /// removes the entry.
+    pub fn get_or_claim(&self, id: &str) -> Option<V> {
+        let entries = self.entries.read().expect("cache lock");
+        let entry = entries.get(id)?;
+        let age = entry.loaded.elapsed();
+        if age < self.ttl
+            || (age < self.ttl.saturating_mul(2) && entry.reloading.swap(true, Ordering::AcqRel))
+        {
+            Some(entry.value.clone())
+        } else {
+            None
+        }
     }
 }
 
@@ -244,6 +280,69 @@ mod tests {
         cache.invalidate("BBBBBBBBBB");
         cache.insert(before, "BBBBBBBBBB".into(), key("BBBBBBBBBB"));
         assert!(cache.get("BBBBBBBBBB").is_none());
+    }
+
+    /// Makes an entry look `by` older.
+    fn age(cache: &KeyCache, id: &str, by: Duration) {
+        let mut entries = cache.entries.write().unwrap();
+        let entry = entries.get_mut(id).unwrap();
+        entry.loaded = entry.loaded.checked_sub(by).unwrap();
+    }
+
+    #[test]
+    fn one_caller_reloads_an_old_entry_while_the_others_are_served_it() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        cache.insert(cache.generation(), "DDDDDDDDDD".into(), key("DDDDDDDDDD"));
+        assert!(cache.get_or_claim("DDDDDDDDDD").is_some());
+        age(&cache, "DDDDDDDDDD", Duration::from_secs(61));
+        let generation = cache.generation();
+        assert!(
+            cache.get_or_claim("DDDDDDDDDD").is_none(),
+            "the first reloads"
+        );
+        assert!(
+            cache.get_or_claim("DDDDDDDDDD").is_some(),
+            "the others are served the old entry"
+        );
+        assert!(
+            cache.get("DDDDDDDDDD").is_none(),
+            "get serves only fresh entries"
+        );
+        // The reload lands: fresh again, and the next expiry has a reloader.
+        cache.insert(generation, "DDDDDDDDDD".into(), key("DDDDDDDDDD"));
+        assert!(cache.get("DDDDDDDDDD").is_some());
+        age(&cache, "DDDDDDDDDD", Duration::from_secs(61));
+        assert!(cache.get_or_claim("DDDDDDDDDD").is_none());
+    }
+
+    #[test]
+    fn an_old_entry_is_not_served_once_its_reload_failed_or_went_stale() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        // A reload that failed forgets the entry: the next caller loads.
+        cache.insert(cache.generation(), "EEEEEEEEEE".into(), key("EEEEEEEEEE"));
+        age(&cache, "EEEEEEEEEE", Duration::from_secs(61));
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        cache.forget("EEEEEEEEEE");
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        // A reload that raced an invalidation drops the old entry too.
+        cache.insert(cache.generation(), "EEEEEEEEEE".into(), key("EEEEEEEEEE"));
+        age(&cache, "EEEEEEEEEE", Duration::from_secs(61));
+        let before = cache.generation();
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        cache.invalidate("FFFFFFFFFF");
+        cache.insert(before, "EEEEEEEEEE".into(), key("EEEEEEEEEE"));
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        // Past two lifetimes nobody is served the old entry.
+        cache.insert(cache.generation(), "EEEEEEEEEE".into(), key("EEEEEEEEEE"));
+        age(&cache, "EEEEEEEEEE", Duration::from_secs(121));
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        // An invalidation removes an entry that is being reloaded.
+        cache.insert(cache.generation(), "EEEEEEEEEE".into(), key("EEEEEEEEEE"));
+        age(&cache, "EEEEEEEEEE", Duration::from_secs(61));
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
+        cache.invalidate("EEEEEEEEEE");
+        assert!(cache.get_or_claim("EEEEEEEEEE").is_none());
     }
 
     #[test]

@@ -72,15 +72,23 @@ impl Verdict {
 
 /// Loads a key for verification: from the cache, else from the database.
 async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, AppError> {
-    if let Some(key) = state.key_cache.get(key_id) {
+    if let Some(key) = state.key_cache.get_or_claim(key_id) {
         return Ok(Some(key));
     }
     let generation = state.key_cache.generation();
-    let row = {
+    let row = async {
         let mut conn = state.db.acquire().await?;
-        api_keys::for_verification(conn.conn(), key_id).await?
+        Ok::<_, AppError>(api_keys::for_verification(conn.conn(), key_id).await?)
+    }
+    .await;
+    let row = match row {
+        Ok(Some(row)) => row,
+        nothing => {
+            // Nothing to cache: the next request looks again.
+            state.key_cache.forget(key_id);
+            return nothing.map(|_| None);
+        }
     };
-    let Some(row) = row else { return Ok(None) };
     let answered_expiry_text =
         cache::answer_time(cache::answered_expiry(row.expires_at, row.rotating_until));
     let key = Arc::new(VerifyKey {
