@@ -235,6 +235,7 @@ struct WrkResult {
 
 /// CPU time, in microseconds, used so far by this process's threads that
 /// run at a lowered priority: the usage writer and its SQLite thread.
+#[cfg(target_os = "linux")]
 fn writer_cpu_us() -> f64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return f64::NAN;
@@ -258,6 +259,11 @@ fn writer_cpu_us() -> f64 {
         }
     }
     total
+}
+
+#[cfg(not(target_os = "linux"))]
+fn writer_cpu_us() -> f64 {
+    f64::NAN
 }
 
 /// CPU time (user and system, all threads), in microseconds, used so far by

@@ -173,7 +173,10 @@ impl<V> TtlCache<V> {
     /// Forgets one value without touching the generation: for a reload that
     /// failed or found nothing.
     pub fn forget(&self, id: &str) {
-        self.entries.write().expect("cache lock").remove(id);
+        // Unknown ids are the common case here: no write lock for them.
+        if self.entries.read().expect("cache lock").contains_key(id) {
+            self.entries.write().expect("cache lock").remove(id);
+        }
     }
 
     /// Forgets everything (after missing invalidations).
