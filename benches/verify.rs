@@ -619,6 +619,12 @@ fn main() {
                     "   throughput ratio verify/trivial: {ratio:.2}  (target at least 0.50: {})",
                     if ratio >= 0.5 { "met" } else { "MISSED" }
                 );
+                println!(
+                    "   verify p99: {:.2} ms  (target under 5 ms: {}; the trivial handler's {:.2} ms is this machine's floor)",
+                    verify.p99_ms,
+                    if verify.p99_ms < 5.0 { "met" } else { "MISSED" },
+                    ping.p99_ms
+                );
                 println!("   latency here is queueing ({CONNECTIONS} connections / throughput)\n");
             }
             if at_rate {
