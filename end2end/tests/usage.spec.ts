@@ -104,3 +104,30 @@ test("the usage page and the docs work without JavaScript @nojs", async ({ page 
   const spec = await page.request.get(`${serverState().baseURL}/v1/openapi.json`);
   expect((await spec.json()).openapi).toBe("3.0.3");
 });
+
+test("the header keeps the account menu beside the brand, and chart labels stay inside the chart", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await signUp(page, uniqueEmail("layout"), "Layout Co");
+  await page.goto("/usage");
+  await hydrated(page);
+
+  // An admin's ten links do not push the account menu onto a row by itself.
+  const brand = (await page.locator("header").getByRole("link", { name: "Portico", exact: true }).boundingBox())!;
+  const account = (await page.locator(".account-menu summary").boundingBox())!;
+  expect(Math.abs(account.y + account.height / 2 - (brand.y + brand.height / 2))).toBeLessThan(brand.height);
+
+  // The bell is drawn, so it shows without an emoji font, and is named for screen readers.
+  const bell = page.locator("header").getByRole("link", { name: /^Notifications/ });
+  await expect(bell.locator("svg")).toBeVisible();
+  await expect(bell).not.toContainText("🔔");
+
+  // Every axis label lies within the chart, the first and last ones included.
+  const chart = (await page.locator(".chart svg").boundingBox())!;
+  const labels = page.locator(".chart svg text.axis-label");
+  expect(await labels.count()).toBeGreaterThanOrEqual(4);
+  for (const label of await labels.all()) {
+    const box = (await label.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(chart.x - 0.5);
+    expect(box.x + box.width).toBeLessThanOrEqual(chart.x + chart.width + 0.5);
+  }
+});

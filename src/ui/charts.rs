@@ -18,6 +18,20 @@ fn bucket_label(range: UsageRange, bucket: &UsageBucket) -> String {
     }
 }
 
+/// Where the label under bar `i` of `n` goes, and how it is anchored: the
+/// first starts at its bar's left edge and the last ends at its bar's right
+/// edge, so neither runs off the chart; the others are centred.
+fn tick_position(i: usize, n: usize, slot: f64) -> (f64, &'static str) {
+    let left = LEFT + slot * i as f64;
+    if i == 0 && n > 1 {
+        (left, "start")
+    } else if i + 1 == n && n > 1 {
+        (left + slot, "end")
+    } else {
+        (left + slot / 2.0, "middle")
+    }
+}
+
 /// Requests over time as stacked bars: allowed below, refused above.
 #[component]
 pub fn UsageChart(
@@ -78,8 +92,8 @@ pub fn UsageChart(
                     .into_iter()
                     .filter_map(|i| buckets.get(i).map(|b| (i, b)))
                     .map(|(i, b)| {
-                        let x = LEFT + slot * i as f64 + slot / 2.0;
-                        view! { <text class="axis-label" x=x y=HEIGHT - 6.0 text-anchor="middle">{bucket_label(range, b)}</text> }
+                        let (x, anchor) = tick_position(i, buckets.len(), slot);
+                        view! { <text class="axis-label" x=x y=HEIGHT - 6.0 text-anchor=anchor>{bucket_label(range, b)}</text> }
                     })
                     .collect_view()}
             </svg>
@@ -149,4 +163,29 @@ pub fn CountTable(
         </section>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels_stay_inside_the_chart() {
+        for n in [3usize, 7, 24, 30] {
+            let slot = (WIDTH - LEFT) / n as f64;
+            assert_eq!(tick_position(0, n, slot), (LEFT, "start"));
+            let (x, anchor) = tick_position(n - 1, n, slot);
+            assert_eq!(anchor, "end");
+            assert!(
+                (x - WIDTH).abs() < 1e-9,
+                "the last label ends at the right edge, not {x}"
+            );
+            let (x, anchor) = tick_position(n / 2, n, slot);
+            assert_eq!(anchor, "middle");
+            assert!(x > LEFT && x < WIDTH);
+        }
+        // One bar: its label is centred under it.
+        let slot = WIDTH - LEFT;
+        assert_eq!(tick_position(0, 1, slot), (LEFT + slot / 2.0, "middle"));
+    }
 }

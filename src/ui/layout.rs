@@ -38,7 +38,7 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
     let is_admin = me.is_admin();
     view! {
         <OrgSwitcher me=me.clone() session />
-        <nav class="header-nav" aria-label="Main">
+        <nav class="header-nav main-nav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>
             {active.is_some().then(|| view! {
                 <A href="/keys">"Keys"</A>
@@ -81,7 +81,12 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
 fn NotificationsLink(unread: i64) -> impl IntoView {
     view! {
         <A href="/notifications" attr:class="notifications-link">
-            <span aria-hidden="true">"🔔"</span>
+            // Drawn, not an emoji: it looks the same on every system,
+            // including those without an emoji font.
+            <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                <path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4z" />
+                <path d="M10 20a2 2 0 0 0 4 0" />
+            </svg>
             <span class="visually-hidden">"Notifications"</span>
             {(unread > 0).then(|| view! {
                 <span class="badge badge-count" data-testid="unread-count">
