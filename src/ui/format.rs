@@ -1,4 +1,4 @@
-//! How dates and times are written on the pages.
+//! How dates, times and counts are written on the pages.
 
 use chrono::{DateTime, Utc};
 
@@ -17,6 +17,11 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// A count with its noun: `1 key`, `3 keys`, `0 keys`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,5 +34,12 @@ mod tests {
         assert_eq!(date(t), "7 Nov 2026");
         assert_eq!(date_time(t), "7 Nov 2026, 09:05 UTC");
         assert_eq!(iso(t), "2026-11-07T09:05:00Z");
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(0, "key", "keys"), "0 keys");
+        assert_eq!(count(1, "working key", "working keys"), "1 working key");
+        assert_eq!(count(12, "finding", "findings"), "12 findings");
     }
 }

@@ -63,11 +63,11 @@ pub fn ReviewPage() -> impl IntoView {
                                 Ok(r) if r.findings.is_empty() => view! {
                                     <section class="empty-state" role="status">
                                         <h2>"Nothing to fix"</h2>
-                                        <p>{format!("All {} working keys look healthy ({}).", r.keys_checked, format::date_time(r.generated_at))}</p>
+                                        <p>{healthy_summary(r.keys_checked, &format::date_time(r.generated_at))}</p>
                                     </section>
                                 }.into_any(),
                                 Ok(r) => view! {
-                                    <p role="status">{format!("{} finding{} across {} working keys ({}).", r.findings.len(), if r.findings.len() == 1 { "" } else { "s" }, r.keys_checked, format::date_time(r.generated_at))}</p>
+                                    <p role="status">{format!("{} across {} ({}).", format::count(r.findings.len(), "finding", "findings"), format::count(r.keys_checked, "working key", "working keys"), format::date_time(r.generated_at))}</p>
                                     <table class="table" data-testid="review">
                                         <thead><tr>
                                             <th scope="col">"Key"</th><th scope="col">"Owner"</th><th scope="col">"Finding"</th><th scope="col">"Fix"</th>
@@ -107,5 +107,37 @@ fn FindingRow(f: Finding, narrow: ServerAction<NarrowKey>) -> impl IntoView {
                 }}
             </td>
         </tr>
+    }
+}
+
+/// What the review says when it found nothing: how many keys it looked at,
+/// and when.
+fn healthy_summary(keys: usize, when: &str) -> String {
+    match keys {
+        0 => format!("There are no working keys to review yet ({when})."),
+        1 => format!("The one working key looks healthy ({when})."),
+        n => format!("All {n} working keys look healthy ({when})."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::healthy_summary;
+
+    #[test]
+    fn an_empty_review_reads_right_for_any_number_of_keys() {
+        let when = "28 Nov 2026, 12:42 UTC";
+        assert_eq!(
+            healthy_summary(0, when),
+            "There are no working keys to review yet (28 Nov 2026, 12:42 UTC)."
+        );
+        assert_eq!(
+            healthy_summary(1, when),
+            "The one working key looks healthy (28 Nov 2026, 12:42 UTC)."
+        );
+        assert_eq!(
+            healthy_summary(4, when),
+            "All 4 working keys look healthy (28 Nov 2026, 12:42 UTC)."
+        );
     }
 }

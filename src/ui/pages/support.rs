@@ -86,7 +86,7 @@ pub fn SupportPage() -> impl IntoView {
                             <section class="empty-state" role="status"><h2>"No keys found"</h2><p>"Check the id, or search by organisation or owner email."</p></section>
                         }.into_any(),
                         Ok(Some(hits)) => view! {
-                            <p role="status">{format!("{} key{} found", hits.len(), if hits.len() == 1 { "" } else { "s" })}{(hits.len() >= 50).then_some(" (the first 50: narrow the search)")}</p>
+                            <p role="status">{format!("{} found", format::count(hits.len(), "key", "keys"))}{(hits.len() >= 50).then_some(" (the first 50: narrow the search)")}</p>
                             <table class="table" data-testid="support-results">
                                 <thead><tr>
                                     <th scope="col">"Key"</th><th scope="col">"Organisation"</th><th scope="col">"Owner"</th>
