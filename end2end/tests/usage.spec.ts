@@ -105,7 +105,7 @@ test("the usage page and the docs work without JavaScript @nojs", async ({ page 
   expect((await spec.json()).openapi).toBe("3.0.3");
 });
 
-test("the header keeps the account menu beside the brand, and chart labels stay inside the chart", async ({ page }) => {
+test("the header keeps the account menu beside the brand, chart labels stay inside the chart, and cards have no blank band", async ({ page }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await signUp(page, uniqueEmail("layout"), "Layout Co");
   await page.goto("/usage");
@@ -130,4 +130,11 @@ test("the header keeps the account menu beside the brand, and chart labels stay 
     expect(box.x).toBeGreaterThanOrEqual(chart.x - 0.5);
     expect(box.x + box.width).toBeLessThanOrEqual(chart.x + chart.width + 0.5);
   }
+
+  // A card's heading starts at the card's padding, with no blank band above it.
+  await page.goto("/members");
+  const card = page.getByRole("region", { name: "Invite someone" });
+  const cardBox = (await card.boundingBox())!;
+  const headingBox = (await card.getByRole("heading", { name: "Invite someone" }).boundingBox())!;
+  expect(headingBox.y - cardBox.y).toBeLessThan(36);
 });
