@@ -64,7 +64,9 @@ pub fn UsageChart(
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     let labelled_by = format!("{title_id} {desc_id}");
-    let ticks = [0usize, buckets.len() / 2, buckets.len().saturating_sub(1)];
+    // First, middle and last bar; fewer when there are fewer bars.
+    let mut ticks = vec![0usize, buckets.len() / 2, buckets.len().saturating_sub(1)];
+    ticks.dedup();
     view! {
         <figure class="chart">
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby=labelled_by preserveAspectRatio="none">
