@@ -30,7 +30,7 @@ APT_GET := sudo apt-get
 endif
 
 .PHONY: help run test release tools build unit integration e2e lint fmt bench clean \
-        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-aiosmtpd e2e-deps
+        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -68,7 +68,7 @@ lint: ## cargo fmt --check and cargo clippy (server and browser builds), warning
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-bench: tool-wrk tool-oha ## Verification benchmarks: in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
+bench: tool-wrk tool-oha tool-valgrind ## Verification benchmarks: instruction counts, in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench verify
 
 fmt: ## Format the code
@@ -119,6 +119,12 @@ tool-oha:
 	@if [ "$$(oha --version 2>/dev/null | awk '{print $$2}')" != "$(OHA_VERSION)" ]; then \
 	  echo "==> Installing oha $(OHA_VERSION) from crates.io, the fixed-rate load generator the benchmark uses (a few minutes)"; \
 	  cargo install oha --version $(OHA_VERSION) --locked; \
+	fi
+
+tool-valgrind:
+	@if ! command -v valgrind >/dev/null; then \
+	  echo "==> Installing valgrind (Debian), which counts the benchmark's instructions"; \
+	  $(APT_GET) install -y valgrind || { $(APT_GET) update && $(APT_GET) install -y valgrind; }; \
 	fi
 
 tool-chromium:

@@ -14,12 +14,12 @@
 //!
 //! Every figure is the median of several runs. Set `BENCH_DATABASE=postgres`
 //! to run on Postgres (`TEST_POSTGRES_URL`) instead of SQLite. For quicker
-//! iterations: `BENCH_ONLY=inproc|http|saturated|count` runs one part,
+//! iterations: `BENCH_ONLY=instructions|inproc|http|saturated|count` runs one part,
 //! `BENCH_RUNS=N` sets the runs per figure, and `BENCH_RATE=N` skips the
 //! saturated runs and measures at N requests a second.
 
 use portico::{
-    domain::key_format::Environment,
+    domain::{key_format::Environment, request_path::CanonicalRequest},
     server::{
         accounts::{self, SignUpForm},
         authz::Actor,
@@ -41,6 +41,9 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::oneshot;
+
+#[path = "verify/instructions.rs"]
+mod instructions;
 
 /// The allocator the `portico` binary uses (`src/main.rs`), since the server
 /// under test runs in this process.
@@ -185,8 +188,7 @@ fn input(secret: &str) -> VerifyInput {
     VerifyInput {
         key: secret.to_owned(),
         scope: None,
-        method: Some("GET".into()),
-        path: Some("/v1/records/42".into()),
+        request: Some(CanonicalRequest::parse("GET", "/v1/records/42").unwrap()),
         client_ip: Some("203.0.113.7".parse::<IpAddr>().unwrap()),
         environment: Some(Environment::Sandbox),
     }
@@ -573,8 +575,13 @@ fn print_table(ping: &WrkResult, verify: &WrkResult) {
 }
 
 fn main() {
-    // BENCH_ONLY=inproc|http|saturated|count runs one part (for quicker
-    // iterations; `saturated` is the HTTP part without the fixed-rate runs).
+    if let Ok(what) = std::env::var("BENCH_CHILD") {
+        instructions::child(&what);
+        return;
+    }
+    // BENCH_ONLY=instructions|inproc|http|saturated|count runs one part (for
+    // quicker iterations; `saturated` is the HTTP part without the
+    // fixed-rate runs).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let run = |part: &str| only.is_empty() || only == part;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -587,6 +594,30 @@ fn main() {
             "Portico verification benchmarks ({backend}; medians of {} runs)\n",
             runs()
         );
+
+        if run("instructions") {
+            println!(
+                "0. Instructions per call (callgrind, {} calls each; steady across runs and load)",
+                instructions::CALLS
+            );
+            match instructions::count() {
+                Ok(counts) => {
+                    let of = |what: &str| counts.iter().find(|(w, _)| *w == what).map_or(f64::NAN, |(_, n)| *n);
+                    for (what, label) in instructions::MEASURES {
+                        println!("   {label:<44} {:>10.0}", of(what));
+                    }
+                    println!(
+                        "   ratio verify()/HMAC:                         {:>10.2}",
+                        of("verify") / of("hmac")
+                    );
+                    println!(
+                        "   ratio /v1/verify / /v1/ping (router):        {:>10.2}\n",
+                        of("router-verify") / of("router-ping")
+                    );
+                }
+                Err(e) => println!("   not measured: {e}\n"),
+            }
+        }
 
         if run("inproc") {
             let (verify_ns, hmac_ns) = in_process().await;

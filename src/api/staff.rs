@@ -21,6 +21,13 @@ pub struct UsageStats {
     pub queued: u64,
     /// The buffer's size.
     pub capacity: u64,
+    /// Of `dropped`: events of requests whose key was not identified
+    /// (malformed, unknown, wrong secret) dropped because such events used up
+    /// their share of the buffer, so that forged traffic cannot push real
+    /// usage out.
+    pub unidentified_dropped: u64,
+    /// The most buffer places such events may hold at once.
+    pub unidentified_budget: u64,
 }
 
 /// A gateway token as staff see it (never the token itself).

@@ -181,6 +181,20 @@ pub fn parse_rate_limit(input: &str, default: u32) -> Result<u32, String> {
     }
 }
 
+/// An IPv4-mapped IPv6 block (`::ffff:203.0.113.0/120`) as the IPv4 block it
+/// covers (`203.0.113.0/24`); any other block as it is.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(IpNet::V4)
+                .unwrap_or(net),
+            None => net,
+        },
+        _ => net,
+    }
+}
+
 /// The addresses a key may be used from. Empty means anywhere.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpAllowlist(Vec<IpNet>);
@@ -200,9 +214,9 @@ impl IpAllowlist {
                     "{entry} has host bits set (did you mean {}?)",
                     net.trunc()
                 )),
-                Ok(net) => nets.push(net),
+                Ok(net) => nets.push(canonical_net(net)),
                 Err(_) => match entry.parse::<IpAddr>() {
-                    Ok(addr) => nets.push(IpNet::from(addr)),
+                    Ok(addr) => nets.push(IpNet::from(addr.to_canonical())),
                     Err(_) => problems.push(format!("{entry} is not an IP address or CIDR block")),
                 },
             }
@@ -228,8 +242,10 @@ impl IpAllowlist {
         self.0.is_empty()
     }
 
-    /// Whether `addr` may use the key.
+    /// Whether `addr` may use the key. An IPv4-mapped IPv6 address
+    /// (`::ffff:203.0.113.7`) is the IPv4 address it carries.
     pub fn allows(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
         self.0.is_empty() || self.0.iter().any(|net| net.contains(&addr))
     }
 
@@ -364,6 +380,14 @@ pub struct KeyState {
 }
 
 impl KeyState {
+    /// When the key stops working by time: its expiry, or the end of its
+    /// rotation overlap if sooner. The one effective expiry that pages,
+    /// exports and verification answers all show.
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.rotating_until
+            .map_or(self.expires_at, |r| r.min(self.expires_at))
+    }
+
     /// Whether the key is suspended at `now` (a suspension past its end date
     /// no longer counts, even before the reinstatement is recorded).
     pub fn is_suspended(&self, now: DateTime<Utc>) -> bool {
@@ -412,10 +436,7 @@ impl KeyStatus {
         if state.approval == Approval::Rejected {
             return KeyStatus::Rejected;
         }
-        let ends = state
-            .rotating_until
-            .map_or(state.expires_at, |r| r.min(state.expires_at));
-        if ends <= now {
+        if state.ends_at() <= now {
             KeyStatus::Expired
         } else if state.is_suspended(now) {
             KeyStatus::Suspended
@@ -537,6 +558,20 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_address() {
+        let list = IpAllowlist::parse("203.0.113.0/24").unwrap();
+        assert!(list.allows("::ffff:203.0.113.7".parse().unwrap()));
+        assert!(!list.allows("::ffff:192.0.2.1".parse().unwrap()));
+        let mapped = IpAllowlist::parse("::ffff:198.51.100.0/120, ::ffff:192.0.2.9").unwrap();
+        assert_eq!(mapped.entries(), vec!["192.0.2.9/32", "198.51.100.0/24"]);
+        assert!(mapped.allows("198.51.100.20".parse().unwrap()));
+        assert!(mapped.allows("::ffff:192.0.2.9".parse().unwrap()));
+        // Other IPv6 blocks stay IPv6.
+        let v6 = IpAllowlist::parse("2001:db8::/32").unwrap();
+        assert_eq!(v6.entries(), vec!["2001:db8::/32"]);
+    }
+
+    #[test]
     fn allowlists_accept_addresses_and_blocks_and_name_bad_entries() {
         let list =
             IpAllowlist::parse("203.0.113.7, 198.51.100.0/24\n2001:db8::/32 203.0.113.7").unwrap();
@@ -590,6 +625,23 @@ mod tests {
             suspended_until: None,
             approval: Approval::NotRequired,
         }
+    }
+
+    #[test]
+    fn the_effective_expiry_is_the_sooner_of_expiry_and_overlap_end() {
+        let expires = now() + Duration::days(90);
+        let state = |rotating_until| KeyState {
+            expires_at: expires,
+            rotating_until,
+            revoked_at: None,
+            suspended_at: None,
+            suspended_until: None,
+            approval: Approval::NotRequired,
+        };
+        let sooner = now() + Duration::days(1);
+        assert_eq!(state(None).ends_at(), expires);
+        assert_eq!(state(Some(sooner)).ends_at(), sooner);
+        assert_eq!(state(Some(expires + Duration::hours(1))).ends_at(), expires);
     }
 
     #[test]

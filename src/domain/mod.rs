@@ -12,6 +12,7 @@ pub mod next_path;
 pub mod org;
 pub mod password;
 pub mod policy;
+pub mod request_path;
 pub mod scopes;
 pub mod throttle;
 pub mod verify;

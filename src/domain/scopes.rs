@@ -1,6 +1,7 @@
 //! Scopes: what a key may do. The operator's catalog lists them; a key holds
 //! a subset.
 
+use super::request_path::CanonicalRequest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -109,7 +110,7 @@ impl Catalog {
                 scope.endpoints.iter().filter_map(move |endpoint| {
                     let (method, path) = endpoint.split_once(' ')?;
                     Some(Route {
-                        method: method.to_owned(),
+                        method: method.to_ascii_uppercase(),
                         segments: path
                             .trim_matches('/')
                             .split('/')
@@ -128,23 +129,26 @@ impl Catalog {
         }
     }
 
-    /// The endpoint a request to `method path` hits, if the catalog lists it.
-    /// The query string and a trailing slash are ignored; `{param}` matches
-    /// any one non-empty segment.
-    pub fn endpoint_for(&self, method: &str, path: &str) -> Option<EndpointMatch<'_>> {
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    /// The endpoint a canonical request hits, if the catalog lists it.
+    /// `{param}` matches any one segment; literal segments beat parameters
+    /// and match without ASCII case, so that `/v1/customers/EXPORT` is the
+    /// export, not a customer called `EXPORT`, for an upstream that ignores
+    /// case. `HEAD` is decided as `GET` (RFC 9110 §9.3.2).
+    pub fn endpoint_for(&self, request: &CanonicalRequest) -> Option<EndpointMatch<'_>> {
+        let segments: Vec<&str> = request.segments().collect();
+        let method = request.scope_method();
         self.routes
             .iter()
-            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.segments.len() == segments.len())
-            // Literal segments beat parameters: `/v1/customers/export` is not
-            // `/v1/customers/{id}`.
+            .filter(|r| {
+                (r.method == method || r.method == request.method)
+                    && r.segments.len() == segments.len()
+            })
             .filter(|r| {
                 r.segments
                     .iter()
                     .zip(&segments)
                     .all(|(want, got)| match want {
-                        Some(literal) => literal == got,
+                        Some(literal) => literal.eq_ignore_ascii_case(got),
                         None => !got.is_empty(),
                     })
             })
@@ -153,6 +157,12 @@ impl Catalog {
                 scope: &self.scopes[r.scope],
                 pattern: &r.pattern,
             })
+    }
+
+    /// The endpoint of `method path`, canonicalised first; `None` also for
+    /// a request that cannot be canonicalised.
+    pub fn endpoint_for_raw(&self, method: &str, path: &str) -> Option<EndpointMatch<'_>> {
+        self.endpoint_for(&CanonicalRequest::parse(method, path).ok()?)
     }
 
     /// The scope called `name`.
@@ -280,7 +290,7 @@ mod tests {
                 with_endpoints("payments:refund", &["POST /v1/payments/{id}/refund"]),
             ],
         );
-        let scope = |m: &str, p: &str| c.endpoint_for(m, p).map(|e| e.scope.name.as_str());
+        let scope = |m: &str, p: &str| c.endpoint_for_raw(m, p).map(|e| e.scope.name.as_str());
         assert_eq!(scope("GET", "/v1/customers"), Some("customers:read"));
         assert_eq!(scope("get", "/v1/customers/"), Some("customers:read"));
         assert_eq!(
@@ -299,7 +309,9 @@ mod tests {
         assert_eq!(scope("GET", "/v1/customers/42/orders"), None);
         assert_eq!(scope("GET", "/v1/payments//refund"), None);
         assert_eq!(
-            c.endpoint_for("GET", "/v1/customers/7").unwrap().pattern,
+            c.endpoint_for_raw("GET", "/v1/customers/7")
+                .unwrap()
+                .pattern,
             "GET /v1/customers/{id}"
         );
     }

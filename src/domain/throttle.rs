@@ -68,9 +68,19 @@ pub enum Decision {
     WaitUntil(DateTime<Utc>),
 }
 
+/// Whole seconds from `now` until `until`, rounded up and at least 1: what
+/// `Retry-After` says, so that a client waiting exactly that long is not
+/// refused again (RFC 9110 §10.2.3).
+pub fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> i64 {
+    let wait = until - now;
+    let whole = wait.num_seconds();
+    let rest = wait - Duration::seconds(whole);
+    (whole + i64::from(rest > Duration::zero())).max(1)
+}
+
 /// "3 minutes", "1 minute", "40 seconds": how long until `until`, rounded up.
 pub fn describe_wait(now: DateTime<Utc>, until: DateTime<Utc>) -> String {
-    let secs = (until - now).num_seconds().max(1);
+    let secs = seconds_until(now, until);
     if secs < 60 {
         let unit = if secs == 1 { "second" } else { "seconds" };
         format!("{secs} {unit}")
@@ -84,6 +94,16 @@ pub fn describe_wait(now: DateTime<Utc>, until: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_round_up_to_whole_seconds() {
+        let at = |ms: i64| t0() + Duration::milliseconds(ms);
+        assert_eq!(seconds_until(t0(), at(1_500)), 2);
+        assert_eq!(seconds_until(t0(), at(2_000)), 2);
+        assert_eq!(seconds_until(t0(), at(1)), 1);
+        assert_eq!(seconds_until(t0(), at(-5)), 1);
+        assert_eq!(describe_wait(t0(), at(59_001)), "1 minute");
+    }
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")

@@ -1,6 +1,7 @@
 //! The answers verification gives, shared by the API, the tower layer, the
 //! usage records and the docs page.
 
+use super::keys::KeyStatus;
 use serde::{Deserialize, Serialize};
 
 /// Why a key was accepted or refused.
@@ -32,6 +33,19 @@ pub enum VerifyCode {
 }
 
 impl VerifyCode {
+    /// The refusal a key's standing calls for, or `None` for a key that
+    /// works (active or rotating). Verification and the pages derive a key's
+    /// standing from the one rule, [`KeyStatus::of`], so they never disagree.
+    pub fn for_status(status: KeyStatus) -> Option<Self> {
+        match status {
+            KeyStatus::Active | KeyStatus::Rotating => None,
+            KeyStatus::PendingApproval => Some(VerifyCode::PendingApproval),
+            KeyStatus::Suspended => Some(VerifyCode::Suspended),
+            KeyStatus::Expired => Some(VerifyCode::Expired),
+            KeyStatus::Rejected | KeyStatus::Revoked => Some(VerifyCode::Revoked),
+        }
+    }
+
     /// Every code, in the order checks are made.
     pub const ALL: [VerifyCode; 11] = [
         VerifyCode::Ok,

@@ -5,10 +5,9 @@
 use super::{
     authz::{authorize_org, key_not_found, Actor, OrgAction},
     db::{api_keys, audit::NewEvent, memberships, Tx},
-    keys::{display_of, find_row, record_event},
-    notify::{self, Notice},
+    keys::{change::KeyChange, display_of, find_row, record_event},
+    notify::Notice,
     state::AppState,
-    verify::invalidation::{self, Change},
 };
 use crate::{domain::Role, error::AppError};
 use serde_json::json;
@@ -162,7 +161,7 @@ pub async fn give_key(
         return Err(key_not_found());
     }
     authorize_org(actor, row.org_id, OrgAction::ManageMembers)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     let (email, _) = member(&mut tx, row.org_id, owner_id)
         .await
         .map_err(|_| AppError::field("owner_id", "Choose a current member of the organisation."))?;
@@ -171,20 +170,17 @@ pub async fn give_key(
     }
     api_keys::set_owner(tx.conn(), row.id, owner_id).await?;
     let now = state.clock.now();
-    record_event(
-        &mut tx,
-        NewEvent {
-            key_id: Some(row.id),
-            ..event(
-                actor,
-                row.org_id,
-                "owner_changed",
-                json!({"from": row.owner_email, "to": email}),
-                addr,
-                now,
-            )
-        },
-    )
+    tx.audit(NewEvent {
+        key_id: Some(row.id),
+        ..event(
+            actor,
+            row.org_id,
+            "owner_changed",
+            json!({"from": row.owner_email, "to": email}),
+            addr,
+            now,
+        )
+    })
     .await?;
     let shown = display_of(state, &row)?;
     let notice = Notice {
@@ -203,10 +199,8 @@ pub async fn give_key(
         .into_iter()
         .filter(|o| *o != actor.user_id)
         .collect();
-    notify::send(state, &mut tx, &audience, &notice).await?;
-    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
+    tx.notify(&audience, &notice).await?;
     tx.commit().await?;
-    state.mailer.wake();
     tracing::info!(user_id = actor.user_id, key = %row.key_id, owner = owner_id, "key given a new owner");
     Ok(())
 }

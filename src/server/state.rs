@@ -4,7 +4,11 @@ use super::{clock::Clock, config::Config, config::ServerSecret, db::Db};
 use super::{
     notify::mailer::Mailer,
     usage::UsagePipeline,
-    verify::{cache::KeyCache, gateway::GatewayCache, rate_limit::RateLimiter},
+    verify::{
+        cache::{KeyCache, UnknownKeys},
+        gateway::GatewayCache,
+        rate_limit::RateLimiter,
+    },
 };
 use crate::domain::scopes::Catalog;
 use axum::extract::FromRef;
@@ -58,6 +62,9 @@ pub struct AppParts {
     pub catalog: Arc<Catalog>,
     /// Keys cached for verification.
     pub key_cache: KeyCache,
+    /// Key ids recently found in no row, so that a flood of forged keys
+    /// does not reach the database.
+    pub unknown_keys: UnknownKeys,
     /// Gateway tokens cached for verification.
     pub gateway_cache: GatewayCache,
     /// Per-key rate limits.

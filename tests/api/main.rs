@@ -11,3 +11,4 @@ mod organisations;
 mod security;
 mod setup;
 mod verify;
+mod verify_edges;

@@ -278,26 +278,28 @@ on_both_databases! {
         let mut conn = app.state.db.acquire().await.unwrap();
         assert_eq!(count_events(conn.conn()).await.unwrap(), 40);
 
-        // The key's page counts what it did; the wrong-secret tries count as
-        // "unknown" against it but are not a use of it.
+        // The key's page counts what it did; the wrong-secret tries name its
+        // public id, which anyone can copy, so they are not its traffic (only
+        // the wrong-secret alert's signal).
         let usage: KeyUsage = w.client.call("key_usage", &[("key_id", &key.key.key_id), ("range", "24h")]).await.unwrap();
-        assert_eq!(usage.total, 30);
-        assert_eq!(usage.denied, 20);
+        assert_eq!(usage.total, 20);
+        assert_eq!(usage.denied, 10);
         let outcome = |label: &str| usage.by_outcome.iter().find(|c| c.label == label).map(|c| c.requests);
-        assert_eq!((outcome("ok"), outcome("scope_denied"), outcome("unknown")), (Some(10), Some(10), Some(10)));
+        assert_eq!((outcome("ok"), outcome("scope_denied"), outcome("unknown")), (Some(10), Some(10), None));
         let endpoint = |label: &str| usage.by_endpoint.iter().find(|c| c.label == label).map(|c| c.requests);
         assert_eq!(endpoint("GET /v1/records/{id}"), Some(10));
         assert_eq!(endpoint("DELETE /v1/records/{id}"), Some(10));
         assert_eq!(usage.top_addresses[0].requests, 10);
-        assert_eq!(usage.buckets.iter().map(|b| b.ok + b.denied).sum::<i64>(), 30);
+        assert_eq!(usage.buckets.iter().map(|b| b.ok + b.denied).sum::<i64>(), 20);
         assert_eq!(usage.buckets.last().unwrap().ok, 10);
-        assert_eq!(usage.last_used_addr.as_deref(), Some("203.0.113.6"));
+        // Last use is the last accepted verification, not a refusal.
+        assert_eq!(usage.last_used_addr.as_deref(), Some("203.0.113.5"));
         assert!(usage.key.last_used_at.is_some());
 
         let org: OrgUsage = w.client.call("org_usage", &[("org_id", &w.org_id), ("range", "7d")]).await.unwrap();
-        assert_eq!((org.total, org.denied), (30, 20));
-        assert_eq!(org.per_key[0].requests, 30);
-        assert_eq!(org.recent_denied.len(), 20);
+        assert_eq!((org.total, org.denied), (20, 10));
+        assert_eq!(org.per_key[0].requests, 20);
+        assert_eq!(org.recent_denied.len(), 10);
         assert!(org.recent_denied.iter().all(|d| d.outcome.as_str() != "ok"));
     }
 

@@ -20,12 +20,11 @@ use crate::{
             alerts::{self, DetectRow, NewAlert},
             api_keys::{self, KeyRow},
             audit::NewEvent,
-            usage, Tx,
+            usage,
         },
-        keys::{display_of, record_event, status_of, SYSTEM_ACTOR},
+        keys::{change::KeyChange, display_of, status_of, SYSTEM_ACTOR},
         notify::{self, Notice},
         state::AppState,
-        verify::invalidation::{self, Change},
     },
     ui::format,
 };
@@ -52,10 +51,7 @@ pub struct DetectReport {
 pub async fn run(state: &AppState) -> Result<DetectReport, AppError> {
     let mut report = DetectReport::default();
     loop {
-        let (batch, suspended_keys) = run_batch(state).await?;
-        for key in &suspended_keys {
-            state.key_cache.invalidate(key);
-        }
+        let batch = run_batch(state).await?;
         if batch.opened > 0 || batch.suspended > 0 {
             state.mailer.wake();
         }
@@ -80,25 +76,45 @@ struct KeyFindings {
     networks: BTreeMap<String, (DateTime<Utc>, String)>,
 }
 
-async fn run_batch(state: &AppState) -> Result<(DetectReport, Vec<String>), AppError> {
+async fn run_batch(state: &AppState) -> Result<DetectReport, AppError> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    // Suspensions on spikes and retired-key use are key changes: the keys
+    // they touch join the change as they are found.
+    let mut tx = KeyChange::begin(state, std::iter::empty::<String>()).await?;
     let from = alerts::cursor(tx.conn(), CURSOR).await?;
     let events = alerts::events_after(tx.conn(), from.unwrap_or(0), BATCH).await?;
     let Some(last) = events.last().map(|e| e.id) else {
-        return Ok((DetectReport::default(), vec![]));
+        return Ok(DetectReport::default());
     };
     let mut report = DetectReport {
         events: events.len(),
         ..DetectReport::default()
     };
     let mut by_key: BTreeMap<i64, KeyFindings> = BTreeMap::new();
+    // Wrong secrets carry only the public id presented: find its key once.
+    let mut named: HashMap<&str, Option<i64>> = HashMap::new();
     for e in &events {
-        let Some(key_id) = e.key_id else { continue };
+        let key_id = match (e.key_id, e.presented_key_id.as_deref()) {
+            (Some(id), _) => id,
+            (None, Some(presented)) if e.outcome == VerifyCode::Unknown.as_str() => {
+                let id = match named.get(presented) {
+                    Some(id) => *id,
+                    None => {
+                        let id = api_keys::find_by_key_id(tx.conn(), presented)
+                            .await?
+                            .map(|r| r.id);
+                        named.insert(presented, id);
+                        id
+                    }
+                };
+                let Some(id) = id else { continue };
+                id
+            }
+            _ => continue,
+        };
         collect(by_key.entry(key_id).or_default(), e);
     }
     let mut settings_cache: HashMap<i64, AlertSettings> = HashMap::new();
-    let mut suspended_keys = Vec::new();
     for (key_id, found) in by_key {
         let Some(row) = api_keys::find(tx.conn(), key_id).await? else {
             continue;
@@ -118,16 +134,15 @@ async fn run_batch(state: &AppState) -> Result<(DetectReport, Vec<String>), AppE
             settings: &settings,
             now,
             report: &mut report,
-            suspended: &mut suspended_keys,
         };
         d.findings(found).await?;
     }
     if !alerts::move_cursor(tx.conn(), CURSOR, from, last).await? {
         // Another instance read this batch first; its alerts stand.
-        return Ok((DetectReport::default(), vec![]));
+        return Ok(DetectReport::default());
     }
     tx.commit().await?;
-    Ok((report, suspended_keys))
+    Ok(report)
 }
 
 fn collect(f: &mut KeyFindings, e: &DetectRow) {
@@ -176,17 +191,16 @@ fn collect(f: &mut KeyFindings, e: &DetectRow) {
     }
 }
 
-struct Detection<'a> {
+struct Detection<'a, 's> {
     state: &'a AppState,
-    tx: &'a mut Tx,
+    tx: &'a mut KeyChange<'s>,
     row: &'a KeyRow,
     settings: &'a AlertSettings,
     now: DateTime<Utc>,
     report: &'a mut DetectReport,
-    suspended: &'a mut Vec<String>,
 }
 
-impl Detection<'_> {
+impl Detection<'_, '_> {
     async fn findings(&mut self, found: KeyFindings) -> Result<(), AppError> {
         let at = found.last_at.unwrap_or(self.now);
         for (scope, (n, addr)) in &found.scope_denied {
@@ -221,11 +235,10 @@ impl Detection<'_> {
             .await?;
         }
         if found.wrong_secret.0 > 0 {
-            let recent = alerts::count_since(
+            let recent = alerts::wrong_secrets_since(
                 self.tx.conn(),
-                self.row.id,
+                &self.row.key_id,
                 self.now - Duration::minutes(10),
-                Some("unknown"),
             )
             .await?;
             if recent >= self.settings.wrong_secret_threshold {
@@ -382,9 +395,8 @@ impl Detection<'_> {
         if !api_keys::suspend(self.tx.conn(), row.id, None, reason, None, self.now).await? {
             return Ok(());
         }
-        record_event(
-            self.tx,
-            NewEvent {
+        self.tx
+            .audit(NewEvent {
                 org_id: row.org_id,
                 key_id: Some(row.id),
                 actor_id: None,
@@ -394,9 +406,8 @@ impl Detection<'_> {
                 details: Some(json!({"until": null, "automatic": true}).to_string()),
                 client_addr: None,
                 at: self.now,
-            },
-        )
-        .await?;
+            })
+            .await?;
         let shown = display_of(self.state, row)?;
         let notice = Notice {
             kind: "suspended",
@@ -408,38 +419,101 @@ impl Detection<'_> {
             dedupe_key: None,
         };
         notify::tell_about_key(self.state, self.tx, row.owner_id, None, &notice).await?;
-        invalidation::announce(self.tx, Change::Key(&row.key_id)).await?;
-        self.suspended.push(row.key_id.clone());
+        self.tx.touch(row.key_id.clone());
         self.report.suspended += 1;
         Ok(())
     }
 }
 
-/// One sentence about an alert, from its evidence.
+/// One sentence about an alert, from its evidence. A fact the evidence
+/// lacks is said in words (an unknown address, an endpoint not in the
+/// catalog), never as `null` or an empty name.
 pub fn describe(kind: AlertKind, e: &Value) -> String {
-    let s = |k: &str| {
-        e[k].as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| e[k].to_string())
+    let fact = |k: &str| -> Option<String> {
+        match &e[k] {
+            Value::Null => None,
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    };
+    let or = |k: &str, missing: &str| fact(k).unwrap_or_else(|| missing.to_owned());
+    let from = || match fact("last_address") {
+        Some(addr) => format!("last from {addr}"),
+        None => "from an unknown address".to_owned(),
     };
     match kind {
         AlertKind::Spike => format!(
             "{} requests in the last 5 minutes, against a usual {} for this hour.",
-            s("last_5_minutes"),
-            s("baseline_per_5_minutes")
+            or("last_5_minutes", "many"),
+            or("baseline_per_5_minutes", "few")
         ),
-        AlertKind::NewNetwork => format!("First use from {} (address {}) in 30 days.", s("network"), s("address")),
-        AlertKind::ScopeDenied => format!("Requests for {}, a scope the key does not hold (last from {}).", s("scope"), s("last_address")),
-        AlertKind::IpDenied => format!("Requests from {} (last {}), outside the key's IP allowlist.", s("network"), s("last_address")),
+        AlertKind::NewNetwork => match fact("address") {
+            Some(addr) => format!(
+                "First use from {} (address {addr}) in 30 days.",
+                or("network", "a new network")
+            ),
+            None => format!("First use from {} in 30 days.", or("network", "a new network")),
+        },
+        AlertKind::ScopeDenied => match fact("scope") {
+            Some(scope) => format!("Requests for {scope}, a scope the key does not hold ({}).", from()),
+            None => format!(
+                "Requests for an endpoint not in the catalog, which no key may call ({}).",
+                from()
+            ),
+        },
+        AlertKind::IpDenied => match fact("last_address") {
+            Some(addr) => format!(
+                "Requests from {} (last {addr}), outside the key's IP allowlist.",
+                or("network", "an unknown network")
+            ),
+            None => "Requests from outside the key's IP allowlist.".to_owned(),
+        },
         AlertKind::WrongSecret => format!(
-            "{} attempts in 10 minutes named this key id with a wrong secret (last from {}). Someone may be guessing.",
-            s("attempts_last_10_minutes"),
-            s("last_address")
+            "{} attempts in 10 minutes named this key id with a wrong secret ({}). Someone may be guessing.",
+            or("attempts_last_10_minutes", "Several"),
+            from()
         ),
         AlertKind::RetiredKeyUse => format!(
-            "The key was used after it stopped working (answered {}; last from {}). Whoever holds it has an old copy.",
-            s("answered"),
-            s("last_address")
+            "The key was used after it stopped working (answered {}; {}). Whoever holds it has an old copy.",
+            fact("answered").map_or_else(|| "a refusal".to_owned(), |code| {
+                crate::domain::verify::VerifyCode::parse(&code)
+                    .map_or(code, |c| c.as_str().replace('_', " "))
+            }),
+            from()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_sentences_never_say_null_or_leave_a_blank() {
+        let empty = json!({"scope": "", "last_address": null, "network": null, "address": null,
+                           "answered": null, "attempts_last_10_minutes": null,
+                           "last_5_minutes": null, "baseline_per_5_minutes": null});
+        for kind in AlertKind::ALL {
+            for evidence in [&empty, &json!({})] {
+                let text = describe(kind, evidence);
+                assert!(!text.contains("null"), "{kind:?}: {text}");
+                assert!(
+                    !text.contains("for ,") && !text.contains("()") && !text.contains("  "),
+                    "{kind:?}: {text}"
+                );
+            }
+        }
+        assert_eq!(
+            describe(AlertKind::ScopeDenied, &json!({"scope": "", "last_address": null})),
+            "Requests for an endpoint not in the catalog, which no key may call (from an unknown address)."
+        );
+        assert_eq!(
+            describe(
+                AlertKind::ScopeDenied,
+                &json!({"scope": "payments:refund", "last_address": "203.0.113.7"})
+            ),
+            "Requests for payments:refund, a scope the key does not hold (last from 203.0.113.7)."
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Sign-in throttling, counted per account and per client address.
 
 use crate::{
-    domain::throttle::{describe_wait, Decision, ThrottlePolicy},
+    domain::throttle::{describe_wait, seconds_until, Decision, ThrottlePolicy},
     error::AppError,
     server::db::{sign_in_failures, Conn, Db},
 };
@@ -38,7 +38,7 @@ pub async fn check(db: &Db, email: &str, addr: IpAddr, now: DateTime<Utc>) -> Re
                 message: format!(
                     "Too many failed sign-ins. For your security, try again in {wait}."
                 ),
-                retry_after_secs: (until - now).num_seconds().max(1) as u64,
+                retry_after_secs: seconds_until(now, until) as u64,
             })
         }
     }

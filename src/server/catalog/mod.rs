@@ -220,6 +220,9 @@ fn path_shape(path: &str) -> String {
 }
 
 #[cfg(test)]
+mod scope_properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

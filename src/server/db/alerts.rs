@@ -13,8 +13,11 @@ pub struct DetectRow {
     pub id: i64,
     /// When.
     pub at: DateTime<Utc>,
-    /// The key named (also when the secret was wrong).
+    /// The key, once identified by id and secret.
     pub key_id: Option<i64>,
+    /// The public key id presented (with a wrong secret, the only trace of
+    /// which key was named).
+    pub presented_key_id: Option<String>,
     /// The scope checked.
     pub scope: Option<String>,
     /// The verification code.
@@ -31,7 +34,7 @@ pub async fn events_after(
 ) -> sqlx::Result<Vec<DetectRow>> {
     on_conn!(conn, |c| {
         sqlx::query_as(
-            "select id, at, key_id, scope, outcome, client_addr from usage_events
+            "select id, at, key_id, presented_key_id, scope, outcome, client_addr from usage_events
              where id > $1 order by id limit $2",
         )
         .bind(after_id)
@@ -147,6 +150,25 @@ pub async fn count_since(
     .bind(outcome)
     .fetch_one(c)
     .await
+    })
+}
+
+/// Requests since `since` that named the key with public id `key_id` with a
+/// wrong secret.
+pub async fn wrong_secrets_since(
+    conn: Conn<'_>,
+    key_id: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "select count(*) from usage_events
+             where key_id is null and outcome = 'unknown' and presented_key_id = $1 and at >= $2",
+        )
+        .bind(key_id)
+        .bind(since)
+        .fetch_one(c)
+        .await
     })
 }
 

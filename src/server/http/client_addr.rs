@@ -32,7 +32,15 @@ pub async fn client_addr(
 /// The client's address. A trusted proxy appends the address it saw to
 /// `X-Forwarded-For`: the right-most entry of the last header. Anything to its
 /// left was written by the client and proves nothing.
+///
+/// The address is canonical: an IPv4-mapped IPv6 address (a dual-stack
+/// listener's `::ffff:203.0.113.7`) is the IPv4 address it carries, so that
+/// allowlists, throttles, alerts and usage all see one form.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
+    forwarded_ip(peer, headers, trust_forwarded_for).to_canonical()
+}
+
+fn forwarded_ip(peer: IpAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
     if !trust_forwarded_for {
         return peer;
     }
@@ -59,6 +67,17 @@ mod tests {
             headers.append("x-forwarded-for", HeaderValue::from_static(v));
         }
         headers
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_canonical() {
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_ip(mapped, &HeaderMap::new(), false), v4);
+        assert_eq!(
+            client_ip(PEER, &forwarded(&["::ffff:203.0.113.7"]), true),
+            v4
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP surface: the router and the layers every request passes.
 
+pub mod bearer;
 pub mod client_addr;
 pub mod security;
 pub mod session_store;

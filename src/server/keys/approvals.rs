@@ -3,7 +3,7 @@
 //! its secret is shown once as usual, but verification answers
 //! `pending_approval` until an admin approves it. A rejected key never works.
 
-use super::{display_of, find_row, record_event, status_of, summary};
+use super::{change::KeyChange, display_of, find_row, status_of, summary};
 use crate::{
     api::approvals::PendingKey,
     domain::{
@@ -13,10 +13,9 @@ use crate::{
     error::AppError,
     server::{
         authz::{authorize_org, key_not_found, Actor, OrgAction},
-        db::{api_keys, audit::NewEvent, memberships, Tx},
-        notify::{self, Notice},
+        db::{api_keys, audit::NewEvent, memberships},
+        notify::Notice,
         state::AppState,
-        verify::invalidation::{self, Change},
     },
 };
 use std::net::IpAddr;
@@ -24,8 +23,7 @@ use std::net::IpAddr;
 /// Tells the organisation's admins that a key waits for them (inside the
 /// transaction that created it).
 pub(crate) async fn request_in(
-    state: &AppState,
-    tx: &mut Tx,
+    tx: &mut KeyChange<'_>,
     org_id: i64,
     key_row_id: i64,
     key: &ApiKey,
@@ -47,8 +45,7 @@ pub(crate) async fn request_in(
     };
     let mut admins = memberships::admin_ids(tx.conn(), org_id).await?;
     admins.retain(|a| *a != requester.user_id);
-    notify::send(state, tx, &admins, &notice).await?;
-    Ok(())
+    tx.notify(&admins, &notice).await
 }
 
 /// The organisation's keys waiting for approval, oldest first (admins only).
@@ -118,27 +115,24 @@ pub async fn decide(
         parse_reason(comment, "rejecting this key").map_err(|m| AppError::field("comment", m))?
     };
     let decision = if approve { "approved" } else { "rejected" };
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     if !api_keys::decide_approval(tx.conn(), row.id, decision, actor.user_id, &comment, now).await?
     {
         return Err(AppError::Conflict(
             "Another admin decided on this key a moment ago. Reload the page.".to_owned(),
         ));
     }
-    record_event(
-        &mut tx,
-        NewEvent {
-            org_id: row.org_id,
-            key_id: Some(row.id),
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: decision,
-            reason: (!comment.is_empty()).then_some(comment.as_str()),
-            details: None,
-            client_addr: Some(addr.to_string()),
-            at: now,
-        },
-    )
+    tx.audit(NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: decision,
+        reason: (!comment.is_empty()).then_some(comment.as_str()),
+        details: None,
+        client_addr: Some(addr.to_string()),
+        at: now,
+    })
     .await?;
     let shown = display_of(state, &row)?;
     let said = if comment.is_empty() {
@@ -165,13 +159,11 @@ pub async fn decide(
         link: format!("/keys/{}", row.key_id),
         dedupe_key: None,
     };
-    let audience =
-        notify::key_audience(&mut tx, row.org_id, row.owner_id, Some(actor.user_id)).await?;
-    notify::send(state, &mut tx, &audience, &notice).await?;
-    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
+    let audience = tx
+        .key_audience(row.org_id, row.owner_id, Some(actor.user_id))
+        .await?;
+    tx.notify(&audience, &notice).await?;
     tx.commit().await?;
-    state.key_cache.invalidate(&row.key_id);
-    state.mailer.wake();
     tracing::info!(user_id = actor.user_id, key = %row.key_id, decision, "approval decided");
     Ok(())
 }

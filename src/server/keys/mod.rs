@@ -5,6 +5,7 @@
 //! enough to hash them and hand them back once.
 
 pub mod approvals;
+pub mod change;
 pub mod hashing;
 pub mod quiet;
 pub mod suspension;
@@ -19,9 +20,8 @@ use super::{
         unique_violation, usage, Conn, Tx,
     },
     errors::internal,
-    notify::{self, Notice},
+    notify::Notice,
     state::AppState,
-    verify::invalidation::{self, Change},
 };
 use crate::{
     api::keys::{
@@ -36,6 +36,7 @@ use crate::{
     error::{AppError, FieldError},
     ui::format,
 };
+use change::KeyChange;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::net::IpAddr;
@@ -436,11 +437,10 @@ pub async fn create(
         rate_limit_per_minute: i64::from(rate_limit),
         approval,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, std::iter::empty::<String>()).await?;
     let (id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
-    record(
-        &mut tx,
-        NewEvent {
+    tx.touch(key.key_id());
+    tx.audit(NewEvent {
             org_id,
             key_id: Some(id),
             actor_id: Some(actor.user_id),
@@ -453,14 +453,12 @@ pub async fn create(
             ),
             client_addr: Some(addr.to_string()),
             at: now,
-        },
-    )
+        })
     .await?;
     if approval == Approval::Pending {
-        approvals::request_in(state, &mut tx, org_id, id, &key, &name, actor).await?;
+        approvals::request_in(&mut tx, org_id, id, &key, &name, actor).await?;
     }
     tx.commit().await?;
-    state.mailer.wake();
     tracing::info!(
         user_id = actor.user_id,
         org_id,
@@ -536,7 +534,7 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
         v.as_str()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|t| format::date_time(t.with_timezone(&Utc)))
-            .unwrap_or_default()
+            .unwrap_or_else(|| "an unrecorded time".to_owned())
     };
     let list = |v: &serde_json::Value| {
         v.as_array()
@@ -557,7 +555,9 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
             };
             let mut text = format!(
                 "{env} key with {}; expires {}",
-                list(&d["scopes"]),
+                Some(list(&d["scopes"]))
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| "no scopes".to_owned()),
                 date(&d["expires_at"])
             );
             if let Some(from) = d["rotated_from"].as_str() {
@@ -571,7 +571,7 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
         "rotated" => {
             let mut text = format!(
                 "Replaced by {}; keeps working until {}",
-                d["successor"].as_str().unwrap_or("?"),
+                d["successor"].as_str().unwrap_or("a new key"),
                 date(&d["overlap_until"])
             );
             if let Some(minutes) = d["quiet_minutes"].as_i64() {
@@ -590,11 +590,10 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
                 "Reached its expiry date".to_owned()
             }
         }
-        "renamed" => format!(
-            "Renamed from “{}” to “{}”",
-            d["from"].as_str().unwrap_or(""),
-            d["to"].as_str().unwrap_or("")
-        ),
+        "renamed" => match (d["from"].as_str(), d["to"].as_str()) {
+            (Some(from), Some(to)) => format!("Renamed from “{from}” to “{to}”"),
+            _ => "Renamed".to_owned(),
+        },
         "scopes_changed" => format!("Removed {}", list(&d["removed"])),
         "details_changed" => "Purpose or service changed".to_owned(),
         "suspended" => match d["until"].as_str() {
@@ -606,8 +605,8 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
         "rejected" => "Rejected: will never work".to_owned(),
         "owner_changed" => format!(
             "Owner changed from {} to {}",
-            d["from"].as_str().unwrap_or("?"),
-            d["to"].as_str().unwrap_or("?")
+            d["from"].as_str().unwrap_or("a former owner"),
+            d["to"].as_str().unwrap_or("another member")
         ),
         "policy_changed" => format!(
             "Key policy: at most {} days, {} by default; developers may use {}; approval for high-risk production keys {}",
@@ -621,22 +620,32 @@ fn describe(action: &str, details: Option<&str>) -> Option<String> {
         },
         "member_role_changed" => format!(
             "{} is now {}",
-            d["member"].as_str().unwrap_or("?"),
-            d["role"].as_str().unwrap_or("?")
+            d["member"].as_str().unwrap_or("A member"),
+            d["role"].as_str().unwrap_or("in another role")
         ),
-        "member_removed" => format!("{} left the organisation", d["member"].as_str().unwrap_or("?")),
+        "member_removed" => format!("{} left the organisation", d["member"].as_str().unwrap_or("A member")),
         "member_invited" => format!(
             "Invited {} as {}",
             d["email"].as_str().unwrap_or("someone with a link"),
-            d["role"].as_str().unwrap_or("?")
+            d["role"].as_str().unwrap_or("a member")
         ),
-        "alert_acknowledged" => format!("Acknowledged a {} alert", d["alert"].as_str().unwrap_or("?").replace('_', " ")),
-        "alert_resolved" => format!("Resolved a {} alert", d["alert"].as_str().unwrap_or("?").replace('_', " ")),
+        "alert_acknowledged" => match d["alert"].as_str() {
+            Some(kind) => format!("Acknowledged a {} alert", kind.replace('_', " ")),
+            None => "Acknowledged an alert".to_owned(),
+        },
+        "alert_resolved" => match d["alert"].as_str() {
+            Some(kind) => format!("Resolved a {} alert", kind.replace('_', " ")),
+            None => "Resolved an alert".to_owned(),
+        },
         "alert_settings_changed" => format!(
             "Alert thresholds: spike ×{} and at least {} in 5 minutes; {} wrong secrets in 10 minutes",
             d["spike_factor"], d["spike_floor"], d["wrong_secret_threshold"]
         ),
-        "exported" => format!("Exported {} as {}", d["what"].as_str().unwrap_or("?"), d["format"].as_str().unwrap_or("?")),
+        "exported" => match (d["what"].as_str(), d["format"].as_str()) {
+            (Some(what), Some(format)) => format!("Exported {what} as {format}"),
+            (Some(what), None) => format!("Exported {what}"),
+            _ => "Exported data".to_owned(),
+        },
         _ => return None,
     })
 }
@@ -935,8 +944,9 @@ async fn rotate_row(
             _ => Approval::NotRequired,
         },
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&old.key_id]).await?;
     let (new_id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
+    tx.touch(key.key_id());
     if !api_keys::start_rotation(tx.conn(), old.id, new_id, overlap_until).await? {
         return Err(AppError::Conflict(
             "This key was rotated or revoked a moment ago. Reload the page to see its state."
@@ -944,9 +954,7 @@ async fn rotate_row(
         ));
     }
     let client_addr = Some(addr.to_string());
-    record(
-        &mut tx,
-        NewEvent {
+    tx.audit(NewEvent {
             org_id: old.org_id,
             key_id: Some(old.id),
             actor_id: Some(actor.user_id),
@@ -956,12 +964,9 @@ async fn rotate_row(
             details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until, "quiet_minutes": quiet, "narrowed_to": narrowed}).to_string()),
             client_addr: client_addr.clone(),
             at: now,
-        },
-    )
+        })
     .await?;
-    record(
-        &mut tx,
-        NewEvent {
+    tx.audit(NewEvent {
             org_id: old.org_id,
             key_id: Some(new_id),
             actor_id: Some(actor.user_id),
@@ -975,8 +980,7 @@ async fn rotate_row(
             ),
             client_addr: client_addr.clone(),
             at: now,
-        },
-    )
+        })
     .await?;
     if quiet.is_some() && overlap != Overlap::Immediate {
         api_keys::set_quiet_minutes(tx.conn(), old.id, quiet).await?;
@@ -993,7 +997,6 @@ async fn rotate_row(
         .await?;
     }
     tx.commit().await?;
-    state.key_cache.invalidate(&old.key_id);
     tracing::info!(user_id = actor.user_id, old = %old_display, new = key.display_id(), overlap = overlap.as_str(), "key rotated");
 
     let mut conn = state.db.acquire().await?;
@@ -1009,7 +1012,7 @@ async fn rotate_row(
 /// Records that a rotating key stopped working now, and that its expiry is
 /// accounted for.
 async fn retire_in(
-    tx: &mut Tx,
+    tx: &mut KeyChange<'_>,
     key: &KeyRow,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -1017,20 +1020,17 @@ async fn retire_in(
     reason: Option<&str>,
 ) -> Result<(), AppError> {
     api_keys::mark_expiry_recorded(tx.conn(), key.id, now).await?;
-    record(
-        tx,
-        NewEvent {
-            org_id: key.org_id,
-            key_id: Some(key.id),
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: "retired",
-            reason,
-            details: None,
-            client_addr,
-            at: now,
-        },
-    )
+    tx.audit(NewEvent {
+        org_id: key.org_id,
+        key_id: Some(key.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: "retired",
+        reason,
+        details: None,
+        client_addr,
+        at: now,
+    })
     .await
 }
 
@@ -1048,16 +1048,14 @@ pub async fn retire(
             "Only a key in its rotation overlap can be retired early. To stop any other key, revoke it.".to_owned(),
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     if !api_keys::end_overlap(tx.conn(), row.id, now).await? {
         return Err(AppError::Conflict(
             "This key stopped working a moment ago.".to_owned(),
         ));
     }
     retire_in(&mut tx, &row, actor, now, Some(addr.to_string()), None).await?;
-    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     tx.commit().await?;
-    state.key_cache.invalidate(&row.key_id);
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key retired");
     Ok(())
 }
@@ -1095,26 +1093,23 @@ pub async fn revoke(
         ));
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     if !api_keys::revoke(tx.conn(), row.id, actor.user_id, reason, now).await? {
         let mut conn = state.db.acquire().await?;
         let fresh = api_keys::find(conn.conn(), row.id).await?.unwrap_or(row);
         return Err(already(&fresh));
     }
-    record(
-        &mut tx,
-        NewEvent {
-            org_id: row.org_id,
-            key_id: Some(row.id),
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: "revoked",
-            reason: Some(reason),
-            details: None,
-            client_addr: Some(addr.to_string()),
-            at: now,
-        },
-    )
+    tx.audit(NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: "revoked",
+        reason: Some(reason),
+        details: None,
+        client_addr: Some(addr.to_string()),
+        at: now,
+    })
     .await?;
     if actor.user_id != row.owner_id {
         let shown = display_of(state, &row)?;
@@ -1132,14 +1127,12 @@ pub async fn revoke(
             link: format!("/keys/{}", row.key_id),
             dedupe_key: None,
         };
-        let audience =
-            notify::key_audience(&mut tx, row.org_id, row.owner_id, Some(actor.user_id)).await?;
-        notify::send(state, &mut tx, &audience, &notice).await?;
+        let audience = tx
+            .key_audience(row.org_id, row.owner_id, Some(actor.user_id))
+            .await?;
+        tx.notify(&audience, &notice).await?;
     }
-    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     tx.commit().await?;
-    state.mailer.wake();
-    state.key_cache.invalidate(&row.key_id);
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key revoked");
     Ok(())
 }
@@ -1208,7 +1201,7 @@ pub async fn update(
     );
     let removed: Vec<&String> = current.iter().filter(|s| !scopes.contains(s)).collect();
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     api_keys::update_details(
         tx.conn(),
         row.id,
@@ -1230,34 +1223,24 @@ pub async fn update(
         at: now,
     };
     if name != row.name {
-        record(
-            &mut tx,
-            event(
-                "renamed",
-                Some(json!({"from": row.name, "to": name}).to_string()),
-            ),
-        )
+        tx.audit(event(
+            "renamed",
+            Some(json!({"from": row.name, "to": name}).to_string()),
+        ))
         .await?;
     }
     if !removed.is_empty() {
-        record(
-            &mut tx,
-            event(
-                "scopes_changed",
-                Some(json!({"removed": removed, "scopes": scopes}).to_string()),
-            ),
-        )
+        tx.audit(event(
+            "scopes_changed",
+            Some(json!({"removed": removed, "scopes": scopes}).to_string()),
+        ))
         .await?;
     }
-    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
     if purpose != row.purpose || service != row.service {
-        record(
-            &mut tx,
-            event(
-                "details_changed",
-                Some(json!({"purpose": purpose, "service": service}).to_string()),
-            ),
-        )
+        tx.audit(event(
+            "details_changed",
+            Some(json!({"purpose": purpose, "service": service}).to_string()),
+        ))
         .await?;
     }
     tx.commit().await?;

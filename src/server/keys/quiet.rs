@@ -3,14 +3,13 @@
 //! its quiet period (and never later than the overlap chosen), and its
 //! owner is told.
 
-use super::{display_of, record_event};
+use super::{change::KeyChange, display_of};
 use crate::{
     error::AppError,
     server::{
         db::{api_keys, audit::NewEvent},
-        notify::{self, Notice},
+        notify::Notice,
         state::AppState,
-        verify::invalidation::{self, Change},
     },
 };
 use chrono::Duration;
@@ -51,7 +50,7 @@ pub async fn retire_quiet(state: &AppState) -> Result<usize, AppError> {
         }) else {
             continue;
         };
-        let mut tx = state.db.begin().await?;
+        let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
         if !api_keys::end_overlap(tx.conn(), id, now).await? {
             continue;
         }
@@ -60,20 +59,17 @@ pub async fn retire_quiet(state: &AppState) -> Result<usize, AppError> {
             "No traffic for {minutes} minutes since {}",
             crate::ui::format::date_time(last_traffic)
         );
-        record_event(
-            &mut tx,
-            NewEvent {
-                org_id: row.org_id,
-                key_id: Some(row.id),
-                actor_id: None,
-                actor_email: super::SYSTEM_ACTOR,
-                action: "retired",
-                reason: Some(&reason),
-                details: Some(json!({"quiet_minutes": minutes}).to_string()),
-                client_addr: None,
-                at: now,
-            },
-        )
+        tx.audit(NewEvent {
+            org_id: row.org_id,
+            key_id: Some(row.id),
+            actor_id: None,
+            actor_email: super::SYSTEM_ACTOR,
+            action: "retired",
+            reason: Some(&reason),
+            details: Some(json!({"quiet_minutes": minutes}).to_string()),
+            client_addr: None,
+            at: now,
+        })
         .await?;
         let shown = display_of(state, &row)?;
         let notice = Notice {
@@ -89,14 +85,9 @@ pub async fn retire_quiet(state: &AppState) -> Result<usize, AppError> {
             dedupe_key: None,
         };
         let owner: Vec<i64> = vec![row.owner_id];
-        notify::send(state, &mut tx, &owner, &notice).await?;
-        invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
+        tx.notify(&owner, &notice).await?;
         tx.commit().await?;
-        state.key_cache.invalidate(&row.key_id);
         retired += 1;
-    }
-    if retired > 0 {
-        state.mailer.wake();
     }
     Ok(retired)
 }

@@ -1,10 +1,10 @@
 //! Suspending and reinstating keys: reversible stops, by the organisation's
 //! admins for their keys and by platform staff for any key. A reason is
 //! required both ways; a suspension may end by itself on a chosen date.
-//! Both take effect in verification at once (the cache entry is dropped
-//! here and, through LISTEN/NOTIFY, on every other instance).
+//! Both take effect in verification at once, on every instance, through the
+//! change seam ([`super::change`]).
 
-use super::{display_of, find_row, record_event, status_of, SYSTEM_ACTOR};
+use super::{change::KeyChange, display_of, find_row, status_of, SYSTEM_ACTOR};
 use crate::{
     domain::keys::{parse_reason, parse_suspension_end, KeyStatus},
     error::AppError,
@@ -13,11 +13,9 @@ use crate::{
         db::{
             api_keys::{self, KeyRow},
             audit::NewEvent,
-            Tx,
         },
-        notify::{self, Notice},
+        notify::Notice,
         state::AppState,
-        verify::invalidation::{self, Change},
     },
     ui::format,
 };
@@ -76,29 +74,25 @@ pub async fn suspend(
         return Err(AppError::Invalid(errors));
     };
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     if !api_keys::suspend(tx.conn(), row.id, Some(actor.user_id), &reason, until, now).await? {
         return Err(AppError::Conflict(
             "This key was revoked a moment ago.".to_owned(),
         ));
     }
-    record_event(
-        &mut tx,
-        NewEvent {
-            org_id: row.org_id,
-            key_id: Some(row.id),
-            actor_id: Some(actor.user_id),
-            actor_email: &actor.email,
-            action: "suspended",
-            reason: Some(&reason),
-            details: Some(
-                json!({"until": until, "by_staff": actor.membership(row.org_id).is_none()})
-                    .to_string(),
-            ),
-            client_addr: Some(addr.to_string()),
-            at: now,
-        },
-    )
+    tx.audit(NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: "suspended",
+        reason: Some(&reason),
+        details: Some(
+            json!({"until": until, "by_staff": actor.membership(row.org_id).is_none()}).to_string(),
+        ),
+        client_addr: Some(addr.to_string()),
+        at: now,
+    })
     .await?;
     let shown = display_of(state, &row)?;
     let lifts = match until {
@@ -122,13 +116,11 @@ pub async fn suspend(
         link: format!("/keys/{}", row.key_id),
         dedupe_key: None,
     };
-    let audience =
-        notify::key_audience(&mut tx, row.org_id, row.owner_id, Some(actor.user_id)).await?;
-    notify::send(state, &mut tx, &audience, &notice).await?;
-    invalidation::announce(&mut tx, Change::Key(&row.key_id)).await?;
+    let audience = tx
+        .key_audience(row.org_id, row.owner_id, Some(actor.user_id))
+        .await?;
+    tx.notify(&audience, &notice).await?;
     tx.commit().await?;
-    state.key_cache.invalidate(&row.key_id);
-    state.mailer.wake();
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key suspended");
     Ok(())
 }
@@ -153,7 +145,7 @@ pub async fn reinstate(
     };
     let reason =
         parse_reason(reason, "reinstating this key").map_err(|m| AppError::field("reason", m))?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     if !api_keys::reinstate(tx.conn(), row.id, suspended_at).await? {
         return Err(AppError::Conflict(
             "This key was reinstated a moment ago.".to_owned(),
@@ -161,35 +153,30 @@ pub async fn reinstate(
     }
     reinstated_in(state, &mut tx, &row, Some(actor), &reason, Some(addr), now).await?;
     tx.commit().await?;
-    state.key_cache.invalidate(&row.key_id);
-    state.mailer.wake();
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key reinstated");
     Ok(())
 }
 
 async fn reinstated_in(
     state: &AppState,
-    tx: &mut Tx,
+    tx: &mut KeyChange<'_>,
     row: &KeyRow,
     actor: Option<&Actor>,
     reason: &str,
     addr: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    record_event(
-        tx,
-        NewEvent {
-            org_id: row.org_id,
-            key_id: Some(row.id),
-            actor_id: actor.map(|a| a.user_id),
-            actor_email: actor.map_or(SYSTEM_ACTOR, |a| a.email.as_str()),
-            action: "reinstated",
-            reason: Some(reason),
-            details: None,
-            client_addr: addr.map(|a| a.to_string()),
-            at: now,
-        },
-    )
+    tx.audit(NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: actor.map(|a| a.user_id),
+        actor_email: actor.map_or(SYSTEM_ACTOR, |a| a.email.as_str()),
+        action: "reinstated",
+        reason: Some(reason),
+        details: None,
+        client_addr: addr.map(|a| a.to_string()),
+        at: now,
+    })
     .await?;
     let shown = display_of(state, row)?;
     let who = actor.map_or("Portico", |a| a.email.as_str());
@@ -206,11 +193,10 @@ async fn reinstated_in(
         link: format!("/keys/{}", row.key_id),
         dedupe_key: None,
     };
-    let audience =
-        notify::key_audience(tx, row.org_id, row.owner_id, actor.map(|a| a.user_id)).await?;
-    notify::send(state, tx, &audience, &notice).await?;
-    invalidation::announce(tx, Change::Key(&row.key_id)).await?;
-    Ok(())
+    let audience = tx
+        .key_audience(row.org_id, row.owner_id, actor.map(|a| a.user_id))
+        .await?;
+    tx.notify(&audience, &notice).await
 }
 
 /// Reinstates every key whose suspension reached its end date, with a
@@ -230,7 +216,7 @@ pub async fn reinstate_due(state: &AppState) -> Result<usize, AppError> {
             api_keys::find(conn.conn(), id).await?
         };
         let Some(row) = row else { continue };
-        let mut tx = state.db.begin().await?;
+        let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
         if !api_keys::reinstate(tx.conn(), id, suspended_at).await? {
             continue;
         }
@@ -242,11 +228,7 @@ pub async fn reinstate_due(state: &AppState) -> Result<usize, AppError> {
         );
         reinstated_in(state, &mut tx, &row, None, &reason, None, now).await?;
         tx.commit().await?;
-        state.key_cache.invalidate(&row.key_id);
         done += 1;
-    }
-    if done > 0 {
-        state.mailer.wake();
     }
     Ok(done)
 }

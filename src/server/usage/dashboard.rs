@@ -108,7 +108,7 @@ pub async fn key_usage(
         let label = match (method.as_deref(), path.as_deref()) {
             (Some(m), Some(p)) => state
                 .catalog
-                .endpoint_for(m, p)
+                .endpoint_for_raw(m, p)
                 .map(|e| e.pattern.to_owned())
                 .unwrap_or_else(|| format!("{m} {p} (not in the catalog)")),
             _ => "(scope checked directly)".to_owned(),

@@ -3,7 +3,10 @@
 //!
 //! The buffer is bounded. When it is full, verification goes on and the
 //! event is dropped, counted and logged; the counts are on the staff status
-//! page. A graceful shutdown writes everything still buffered.
+//! page. Requests whose key was not identified (malformed, unknown, wrong
+//! secret: anyone can forge them) may hold at most a tenth of the buffer, so
+//! a flood of them cannot push real usage out; past that they are dropped
+//! and counted apart. A graceful shutdown writes everything still buffered.
 //!
 //! The writer runs on a thread of its own, with its own database connection,
 //! at a lower CPU priority than request handling (on Linux): writing a batch
@@ -44,7 +47,8 @@ const GATHER: Duration = Duration::from_millis(50);
 pub struct UsageEvent {
     /// When.
     pub at: DateTime<Utc>,
-    /// The key named, if it exists (also when its secret was wrong).
+    /// The key, once identified by id and secret (`None` for a wrong
+    /// secret: that is not the key's traffic).
     pub key_row_id: Option<i64>,
     /// Its organisation.
     pub org_id: Option<i64>,
@@ -70,6 +74,8 @@ struct Counters {
     accepted: AtomicU64,
     written: AtomicU64,
     dropped: AtomicU64,
+    unidentified_queued: AtomicU64,
+    unidentified_dropped: AtomicU64,
     failed_batches: AtomicU64,
     last_warning: AtomicU64,
 }
@@ -96,6 +102,8 @@ pub struct UsagePipeline {
     wake: Arc<Notify>,
     /// Events queued at which the writer is woken.
     wake_at: usize,
+    /// Most events of unidentified keys queued at once.
+    unidentified_budget: u64,
 }
 
 impl std::fmt::Debug for UsagePipeline {
@@ -136,12 +144,31 @@ impl UsagePipeline {
             capacity: capacity.max(1),
             wake,
             wake_at: (capacity / 2).clamp(1, BATCH),
+            unidentified_budget: (capacity as u64 / 10).max(1),
         }
     }
 
     /// Takes an event without ever waiting: when the buffer is full the event
     /// is dropped and counted.
     pub fn record(&self, event: UsageEvent) {
+        let unidentified = event.key_row_id.is_none();
+        if unidentified
+            && self
+                .counters
+                .unidentified_queued
+                .fetch_add(1, Ordering::Relaxed)
+                >= self.unidentified_budget
+        {
+            self.counters
+                .unidentified_queued
+                .fetch_sub(1, Ordering::Relaxed);
+            self.counters
+                .unidentified_dropped
+                .fetch_add(1, Ordering::Relaxed);
+            let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.warn_dropped(dropped);
+            return;
+        }
         match self.tx.try_send(event) {
             Ok(()) => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
@@ -150,6 +177,11 @@ impl UsagePipeline {
                 }
             }
             Err(_) => {
+                if unidentified {
+                    self.counters
+                        .unidentified_queued
+                        .fetch_sub(1, Ordering::Relaxed);
+                }
                 let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 self.warn_dropped(dropped);
             }
@@ -184,6 +216,8 @@ impl UsagePipeline {
             failed_batches: self.counters.failed_batches.load(Ordering::Relaxed),
             queued,
             capacity: self.capacity as u64,
+            unidentified_dropped: self.counters.unidentified_dropped.load(Ordering::Relaxed),
+            unidentified_budget: self.unidentified_budget,
         }
     }
 
@@ -295,6 +329,11 @@ async fn write_loop(
 }
 
 async fn write_with_retries(db: &Db, batch: &mut Vec<UsageEvent>, counters: &Counters) {
+    // These events have left the buffer: their places are free again.
+    let unidentified = batch.iter().filter(|e| e.key_row_id.is_none()).count();
+    counters
+        .unidentified_queued
+        .fetch_sub(unidentified as u64, Ordering::Relaxed);
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=4 {
         match write_batch(db, batch).await {
@@ -337,8 +376,8 @@ async fn write_batch(db: &Db, batch: &[UsageEvent]) -> Result<(), sqlx::Error> {
                 e.outcome.as_str(),
             ))
             .or_default() += 1;
-        // A wrong secret is not a use of the key.
-        if e.outcome != VerifyCode::Unknown {
+        // A key's last use is its last accepted verification.
+        if e.outcome == VerifyCode::Ok {
             let entry = last_use.entry(key).or_insert((e.at, e.client_addr));
             if e.at >= entry.0 {
                 *entry = (e.at, e.client_addr);

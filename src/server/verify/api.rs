@@ -2,7 +2,7 @@
 
 use super::{gateway, openapi, verify, VerifyInput};
 use crate::{
-    domain::{key_format::Environment, verify::VerifyCode},
+    domain::{key_format::Environment, request_path::CanonicalRequest, verify::VerifyCode},
     server::state::AppState,
 };
 use axum::{
@@ -30,8 +30,10 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// What the gateway sends.
+/// What the gateway sends. Unknown fields are refused, so that a misspelt
+/// `scope` is an error rather than a check without a scope.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct VerifyRequest {
     key: String,
     #[serde(default)]
@@ -192,20 +194,29 @@ async fn verify_handler(State(state): State<AppState>, req: Request) -> Response
             return error(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
-                format!("The body must be a JSON object with a \"key\" string: {e}"),
+                format!("The body must be a JSON object with a \"key\" string and, optionally, \"scope\", \"method\" with \"path\", \"client_ip\" and \"environment\": {e}"),
             )
         }
     };
+    match checked_input(request) {
+        Ok(input) => match verify(&state, &input).await {
+            Ok(verdict) => VerifyAnswer::from(&verdict).into_response(StatusCode::OK),
+            Err(e) => unavailable(&e),
+        },
+        Err(message) => error(StatusCode::BAD_REQUEST, "bad_request", message),
+    }
+}
+
+/// Turns a request into what verification decides on, or says what is wrong
+/// with it. A request that names part of what it wants (a method without a
+/// path, an empty scope) is refused rather than checked without a scope.
+fn checked_input(request: VerifyRequest) -> Result<VerifyInput, String> {
     let client_ip = match request.client_ip.as_deref() {
         None => None,
         Some(text) => match text.parse::<IpAddr>() {
-            Ok(ip) => Some(ip),
+            Ok(ip) => Some(ip.to_canonical()),
             Err(_) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "client_ip must be an IPv4 or IPv6 address; omit it or send null when the address is unknown.",
-                )
+                return Err("client_ip must be an IPv4 or IPv6 address; omit it or send null when the address is unknown.".to_owned())
             }
         },
     };
@@ -213,27 +224,35 @@ async fn verify_handler(State(state): State<AppState>, req: Request) -> Response
         None => None,
         Some(text) => match Environment::parse(text) {
             Ok(env) => Some(env),
-            Err(_) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "environment must be \"sandbox\" or \"production\".",
-                )
-            }
+            Err(_) => return Err("environment must be \"sandbox\" or \"production\".".to_owned()),
         },
     };
-    let input = VerifyInput {
+    let scope = match request.scope {
+        Some(scope) if scope.trim().is_empty() => {
+            return Err("scope is empty: name the scope the request needs, or omit it and send method and path.".to_owned())
+        }
+        Some(scope) => Some(scope.trim().to_owned()),
+        None => None,
+    };
+    let request_line = match (request.method.as_deref(), request.path.as_deref()) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err("path is missing: send the request's method and path together, e.g. \"method\": \"GET\", \"path\": \"/v1/records/42\".".to_owned())
+        }
+        (None, Some(_)) => {
+            return Err("method is missing: send the request's method and path together, e.g. \"method\": \"GET\", \"path\": \"/v1/records/42\".".to_owned())
+        }
+        (Some(method), Some(path)) => Some(
+            CanonicalRequest::parse(method, path).map_err(|refusal| refusal.message().to_owned())?,
+        ),
+    };
+    Ok(VerifyInput {
         key: request.key,
-        scope: request.scope.filter(|s| !s.is_empty()),
-        method: request.method.filter(|s| !s.is_empty()),
-        path: request.path.filter(|s| !s.is_empty()),
+        scope,
+        request: request_line,
         client_ip,
         environment,
-    };
-    match verify(&state, &input).await {
-        Ok(verdict) => VerifyAnswer::from(&verdict).into_response(StatusCode::OK),
-        Err(e) => unavailable(&e),
-    }
+    })
 }
 
 /// 503 for a database that cannot be reached, with the error's reference.
@@ -251,7 +270,7 @@ mod tests {
     use crate::{
         domain::keys::IpAllowlist,
         server::verify::{
-            cache::{answer_time, VerifyKey},
+            cache::{answer_time, standing, VerifyKey},
             Verdict,
         },
     };
@@ -268,12 +287,7 @@ mod tests {
             scopes: vec!["records:read".into(), "records:write".into()],
             allowlist: IpAllowlist::default(),
             secret_hash: vec![],
-            expires_at,
-            rotating_until,
-            revoked: false,
-            suspended_at: None,
-            suspended_until: None,
-            approval: "not_required".into(),
+            standing: standing(expires_at, rotating_until),
             rate_limit_per_minute: 60,
             answered_expiry_text: answer_time(rotating_until.unwrap_or(expires_at)),
         };

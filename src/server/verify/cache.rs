@@ -7,7 +7,10 @@
 //! generation counter keeps a lookup that raced with an invalidation from
 //! putting the old state back.
 
-use crate::domain::{key_format::Environment, keys::IpAllowlist};
+use crate::domain::{
+    key_format::Environment,
+    keys::{IpAllowlist, KeyState},
+};
 use chrono::{DateTime, Utc};
 use std::{
     collections::HashMap,
@@ -38,18 +41,9 @@ pub struct VerifyKey {
     pub allowlist: IpAllowlist,
     /// HMAC of the secret.
     pub secret_hash: Vec<u8>,
-    /// Expires.
-    pub expires_at: DateTime<Utc>,
-    /// End of the rotation overlap.
-    pub rotating_until: Option<DateTime<Utc>>,
-    /// Whether it is revoked.
-    pub revoked: bool,
-    /// When it was suspended.
-    pub suspended_at: Option<DateTime<Utc>>,
-    /// When its suspension ends by itself.
-    pub suspended_until: Option<DateTime<Utc>>,
-    /// `not_required`, `pending`, `approved` or `rejected`.
-    pub approval: String,
+    /// What its standing is worked out from (expiry, rotation, revocation,
+    /// suspension, approval), as the pages read it.
+    pub standing: KeyState,
     /// Requests per minute.
     pub rate_limit_per_minute: u32,
     /// [`VerifyKey::answered_expiry`] as the RFC 3339 text of answers,
@@ -61,18 +55,7 @@ impl VerifyKey {
     /// The expiry told to callers: the end of the rotation overlap while the
     /// key is being rotated out (if sooner), else its expiry.
     pub fn answered_expiry(&self) -> DateTime<Utc> {
-        answered_expiry(self.expires_at, self.rotating_until)
-    }
-}
-
-/// See [`VerifyKey::answered_expiry`].
-pub fn answered_expiry(
-    expires_at: DateTime<Utc>,
-    rotating_until: Option<DateTime<Utc>>,
-) -> DateTime<Utc> {
-    match rotating_until {
-        Some(until) if until < expires_at => until,
-        _ => expires_at,
+        self.standing.ends_at()
     }
 }
 
@@ -99,6 +82,15 @@ pub struct TtlCache<V> {
 
 /// Keys cached for verification, by public key id.
 pub type KeyCache = TtlCache<Arc<VerifyKey>>;
+
+/// Public key ids that no key has, remembered for [`UNKNOWN_TTL`]: a flood
+/// of forged keys costs no database lookups, and, kept apart from
+/// [`KeyCache`], cannot push real keys out of it. A key created meanwhile is
+/// announced like any change and forgotten here at once.
+pub type UnknownKeys = TtlCache<()>;
+
+/// How long an unknown key id is remembered.
+pub const UNKNOWN_TTL: Duration = Duration::from_secs(10);
 
 impl<V> Clone for TtlCache<V> {
     fn clone(&self) -> Self {
@@ -216,6 +208,23 @@ impl<V: Clone> TtlCache<V> {
     }
 }
 
+/// A working key's standing that expires at `expires_at`, rotating out at
+/// `rotating_until` (for tests).
+#[cfg(test)]
+pub(crate) fn standing(
+    expires_at: DateTime<Utc>,
+    rotating_until: Option<DateTime<Utc>>,
+) -> KeyState {
+    KeyState {
+        expires_at,
+        rotating_until,
+        revoked_at: None,
+        suspended_at: None,
+        suspended_until: None,
+        approval: crate::domain::keys::Approval::NotRequired,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,12 +238,7 @@ mod tests {
             scopes: vec![],
             allowlist: IpAllowlist::default(),
             secret_hash: vec![],
-            expires_at: Utc::now(),
-            rotating_until: None,
-            revoked: false,
-            suspended_at: None,
-            suspended_until: None,
-            approval: "not_required".into(),
+            standing: standing(Utc::now(), None),
             rate_limit_per_minute: 60,
             answered_expiry_text: String::new(),
         })
@@ -254,16 +258,6 @@ mod tests {
                 serde_json::to_string(&at).unwrap()
             );
         }
-    }
-
-    #[test]
-    fn the_answered_expiry_is_the_sooner_of_expiry_and_overlap_end() {
-        let expires: DateTime<Utc> = "2027-02-26T09:22:00Z".parse().unwrap();
-        let sooner = expires - chrono::Duration::hours(1);
-        let later = expires + chrono::Duration::hours(1);
-        assert_eq!(answered_expiry(expires, None), expires);
-        assert_eq!(answered_expiry(expires, Some(sooner)), sooner);
-        assert_eq!(answered_expiry(expires, Some(later)), expires);
     }
 
     #[test]

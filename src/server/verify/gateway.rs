@@ -6,13 +6,13 @@
 //! manage them in the portal; operators with `portico gateway-token`.
 
 use super::cache::TtlCache;
-use super::invalidation;
 pub use crate::api::staff::{GatewayTokenView, NewGatewayToken};
 use crate::{
     error::AppError,
     server::{
         db::{gateway_tokens, unique_violation, Db},
         errors::internal,
+        http::bearer::bearer_token,
         keys::hashing,
         state::AppState,
         tokens::random_bytes,
@@ -95,17 +95,18 @@ pub async fn create(
     Ok(NewGatewayToken { name, token })
 }
 
-/// Revokes the token called `name`; verification refuses it at once.
+/// Revokes the token called `name`; verification refuses it at once here,
+/// and on every other instance (and in a running server, when the CLI
+/// revokes) once the database's announcement arrives (see `invalidation`).
 pub async fn revoke(state: &AppState, name: &str) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
-    let Some(id) = gateway_tokens::revoke(tx.conn(), name.trim(), state.clock.now()).await? else {
+    let mut conn = state.db.acquire().await?;
+    let Some(id) = gateway_tokens::revoke(conn.conn(), name.trim(), state.clock.now()).await?
+    else {
         return Err(AppError::NotFound(format!(
             "No live gateway token is named {}.",
             name.trim()
         )));
     };
-    invalidation::announce(&mut tx, invalidation::Change::Gateway(&id)).await?;
-    tx.commit().await?;
     state.gateway_cache.invalidate(&id);
     tracing::info!(name = name.trim(), "gateway token revoked");
     Ok(())
@@ -147,10 +148,7 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(60);
 
 /// Whether the `Authorization` header carries a live gateway token.
 pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<bool, AppError> {
-    let Some(token) = authorization
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(token) = authorization.and_then(bearer_token) else {
         return Ok(false);
     };
     let Some(id) = token_id(token) else {

@@ -1,13 +1,22 @@
 //! Telling every instance that a key (or gateway token) changed.
 //!
-//! The instance that makes a change forgets its cached copy after commit. On
-//! Postgres, the change is also announced with `NOTIFY` inside the same
-//! transaction (so it is delivered only if the change commits), and every
-//! instance listens and forgets its copy within milliseconds. SQLite runs one
-//! instance, so the local invalidation is enough there.
+//! The database announces every change to what verification reads of a key
+//! or gateway token, from triggers, in the transaction that makes it (see the
+//! `verification_edges` migrations), so no code path and no process, the
+//! CLI included, can forget to:
+//!
+//! * on Postgres with `NOTIFY` on [`CHANNEL`], delivered on commit; every
+//!   instance listens and forgets its copy within milliseconds. After a lost
+//!   listener connection an instance forgets everything, once it listens
+//!   again, since announcements may have been missed meanwhile;
+//! * on SQLite into `change_log`, which every running server reads every
+//!   [`POLL`] and trims.
+//!
+//! The instance making a change also forgets its own copy at once, after the
+//! commit (`keys::change::KeyChange::commit`).
 
 use crate::server::{
-    db::{Conn, Db, Tx},
+    db::{change_log, Db},
     state::AppState,
 };
 use sqlx::postgres::PgListener;
@@ -17,86 +26,140 @@ use tokio::task::JoinHandle;
 /// The Postgres channel changes are announced on.
 pub const CHANNEL: &str = "portico_changes";
 
-/// What changed.
-#[derive(Clone, Copy, Debug)]
-pub enum Change<'a> {
-    /// The key with this public id.
-    Key(&'a str),
-    /// The gateway token with this public id.
-    Gateway(&'a str),
+/// How often a server on SQLite reads the change log.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// Changes kept in the SQLite log behind the newest one read, for other
+/// servers on the same file that read a little later.
+const KEEP: i64 = 10_000;
+
+/// Forgets the cached state of the key with public id `key_id` (known or
+/// unknown).
+pub fn forget_key(state: &AppState, key_id: &str) {
+    state.key_cache.invalidate(key_id);
+    state.unknown_keys.invalidate(key_id);
 }
 
-impl Change<'_> {
-    fn payload(self) -> String {
-        match self {
-            Change::Key(id) => format!("key:{id}"),
-            Change::Gateway(id) => format!("gateway:{id}"),
-        }
+/// Forgets every cached key and gateway token (after missed announcements).
+pub fn forget_everything(state: &AppState) {
+    state.key_cache.clear();
+    state.unknown_keys.clear();
+    state.gateway_cache.clear();
+}
+
+/// Applies one announcement, `key:ID` or `gateway:ID`.
+fn apply(state: &AppState, kind: &str, id: &str) {
+    match kind {
+        "key" => forget_key(state, id),
+        "gateway" => state.gateway_cache.invalidate(id),
+        _ => tracing::warn!(kind, "unknown change announcement"),
     }
 }
 
-/// Announces a change to other instances, inside the transaction making it.
-pub async fn announce(tx: &mut Tx, change: Change<'_>) -> Result<(), sqlx::Error> {
-    if let Conn::Postgres(c) = tx.conn() {
-        sqlx::query("select pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(change.payload())
-            .execute(c)
-            .await?;
-    }
-    Ok(())
-}
-
-fn apply(state: &AppState, payload: &str) {
-    match payload.split_once(':') {
-        Some(("key", id)) => state.key_cache.invalidate(id),
-        Some(("gateway", id)) => state.gateway_cache.invalidate(id),
-        _ => tracing::warn!(payload, "unknown change announcement"),
-    }
-}
-
-/// On Postgres, listens for changes announced by any instance and forgets
-/// the cached copies. After a lost connection it forgets everything, since
-/// announcements may have been missed.
-pub fn spawn_listener(state: &AppState) -> Option<JoinHandle<()>> {
-    let Db::Postgres(pool) = &state.db else {
-        return None;
-    };
-    let pool = pool.clone();
+/// Starts following announced changes: `LISTEN` on Postgres, the change log
+/// on SQLite.
+pub fn spawn_listener(state: &AppState) -> JoinHandle<()> {
     let state = state.clone();
-    Some(tokio::spawn(async move {
-        loop {
-            let mut listener = match PgListener::connect_with(&pool).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for key changes; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if let Err(e) = listener.listen(CHANNEL).await {
+    match state.db.clone() {
+        Db::Postgres(pool) => tokio::spawn(listen(state, pool)),
+        Db::Sqlite(_) => tokio::spawn(poll(state)),
+    }
+}
+
+async fn listen(state: AppState, pool: sqlx::PgPool) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for key changes; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-            // Anything announced before this point may have been missed.
-            state.key_cache.clear();
-            state.gateway_cache.clear();
-            loop {
-                match listener.try_recv().await {
-                    Ok(Some(notification)) => apply(&state, notification.payload()),
-                    Ok(None) => {
-                        tracing::warn!("lost the key-change listener connection; reconnecting");
-                        state.key_cache.clear();
-                        state.gateway_cache.clear();
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "key-change listener failed; reconnecting");
-                        break;
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot listen for key changes; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Listening again: anything announced before may have been missed.
+        // (A lost connection breaks out below and is rebuilt here, rather
+        // than by the listener itself, so that this happens after the new
+        // LISTEN, never before it.)
+        forget_everything(&state);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => match notification.payload().split_once(':') {
+                    Some((kind, id)) => apply(&state, kind, id),
+                    None => tracing::warn!("malformed change announcement"),
+                },
+                Ok(None) => {
+                    tracing::warn!("lost the key-change listener connection; reconnecting");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "key-change listener failed; reconnecting");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn poll(state: AppState) {
+    let mut seen: Option<i64> = None;
+    let mut trimmed = 0;
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match read_changes(&state, seen).await {
+            Ok(next) => {
+                seen = Some(next);
+                if next - trimmed >= 1000 {
+                    trimmed = next;
+                    if let Err(e) = trim(&state, next - KEEP).await {
+                        tracing::warn!(error = %e, "cannot trim the change log");
                     }
                 }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            Err(e) => {
+                // Changes may be missed until the log can be read again.
+                tracing::warn!(error = %e, "cannot read the change log; retrying");
+                if seen.take().is_some() {
+                    forget_everything(&state);
+                }
+            }
         }
-    }))
+    }
+}
+
+/// Applies the changes logged after `seen` (none on the first call, which
+/// only finds the newest) and returns the newest sequence number read.
+async fn read_changes(state: &AppState, seen: Option<i64>) -> Result<i64, sqlx::Error> {
+    const PAGE: i64 = 500;
+    let mut conn = state.db.acquire().await?;
+    let Some(mut seen) = seen else {
+        let latest = change_log::latest(conn.conn()).await?;
+        // Whatever was cached before this point may be stale.
+        forget_everything(state);
+        return Ok(latest);
+    };
+    loop {
+        let changes = change_log::since(conn.conn(), seen, PAGE).await?;
+        let n = changes.len();
+        for (seq, kind, id) in changes {
+            apply(state, &kind, &id);
+            seen = seq;
+        }
+        if (n as i64) < PAGE {
+            break;
+        }
+    }
+    Ok(seen)
+}
+
+async fn trim(state: &AppState, upto: i64) -> Result<(), sqlx::Error> {
+    let mut conn = state.db.acquire().await?;
+    change_log::trim(conn.conn(), upto).await.map(|_| ())
 }

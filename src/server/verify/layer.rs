@@ -13,8 +13,11 @@
 
 use super::{api::VerifyAnswer, verify, VerifyInput};
 use crate::{
-    domain::key_format::Environment,
-    server::{http::client_addr::ClientAddr, state::AppState},
+    domain::{key_format::Environment, request_path::CanonicalRequest},
+    server::{
+        http::{bearer::bearer_token, client_addr::ClientAddr},
+        state::AppState,
+    },
 };
 use axum::{
     body::Body,
@@ -99,7 +102,7 @@ fn presented_key(req: &Request) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(|k| k.trim().to_owned())
 }
@@ -126,17 +129,26 @@ where
             let path = req.uri().path();
             let path = path
                 .strip_prefix(layer.strip_prefix.as_str())
-                .unwrap_or(path)
-                .to_owned();
+                .unwrap_or(path);
+            // A path an upstream could read as another endpoint is refused.
+            let request = match CanonicalRequest::parse(req.method().as_str(), path) {
+                Ok(request) => request,
+                Err(refusal) => {
+                    return Ok(super::api::error(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        refusal.message(),
+                    ))
+                }
+            };
             let input = VerifyInput {
                 key: presented_key(&req).unwrap_or_default(),
                 scope: None,
-                method: Some(req.method().as_str().to_owned()),
-                path: Some(path),
+                request: Some(request),
                 client_ip: req
                     .extensions()
                     .get::<ClientAddr>()
-                    .map(|ClientAddr(ip)| *ip),
+                    .map(|ClientAddr(ip)| ip.to_canonical()),
                 environment: layer.environment,
             };
             let verdict = match verify(&layer.state, &input).await {

@@ -20,7 +20,8 @@ use super::{db::api_keys, keys::hashing, state::AppState, usage::UsageEvent};
 use crate::{
     domain::{
         key_format::{ApiKey, Environment},
-        keys::IpAllowlist,
+        keys::{Approval, IpAllowlist, KeyState, KeyStatus},
+        request_path::CanonicalRequest,
         verify::VerifyCode,
     },
     error::AppError,
@@ -29,18 +30,22 @@ use cache::VerifyKey;
 use chrono::{DateTime, Utc};
 use std::{net::IpAddr, sync::Arc, time::Instant};
 
-/// What a caller asks.
+/// What a caller asks, checked at the edge (`/v1/verify`, the tower layer).
+///
+/// The scope a request needs is the explicit `scope`, the catalog's scope for
+/// `request`, or both when both are given (the key must hold each). Only a
+/// caller that names neither gets the key checked without a scope.
 #[derive(Clone, Debug, Default)]
 pub struct VerifyInput {
-    /// The presented key.
+    /// The presented key, as sent.
     pub key: String,
-    /// The scope needed, if the caller knows it.
+    /// The scope needed, if the caller knows it (never empty).
     pub scope: Option<String>,
-    /// The request's method (with `path`, mapped to a scope by the catalog).
-    pub method: Option<String>,
-    /// The request's path.
-    pub path: Option<String>,
-    /// The client's address (checked against the key's allowlist).
+    /// The request's method and path in canonical form, mapped to a scope by
+    /// the catalog.
+    pub request: Option<CanonicalRequest>,
+    /// The client's address (checked against the key's allowlist), in
+    /// canonical form (an IPv4-mapped IPv6 address as IPv4).
     pub client_ip: Option<IpAddr>,
     /// The environment the caller serves.
     pub environment: Option<Environment>,
@@ -75,7 +80,11 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
     if let Some(key) = state.key_cache.get_or_claim(key_id) {
         return Ok(Some(key));
     }
+    if state.unknown_keys.read(key_id, |()| ()).is_some() {
+        return Ok(None);
+    }
     let generation = state.key_cache.generation();
+    let unknown_generation = state.unknown_keys.generation();
     let row = async {
         let mut conn = state.db.acquire().await?;
         Ok::<_, AppError>(api_keys::for_verification(conn.conn(), key_id).await?)
@@ -83,30 +92,38 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
     .await;
     let row = match row {
         Ok(Some(row)) => row,
-        nothing => {
+        Ok(None) => {
+            state.key_cache.forget(key_id);
+            state
+                .unknown_keys
+                .insert(unknown_generation, key_id.to_owned(), ());
+            return Ok(None);
+        }
+        Err(e) => {
             // Nothing to cache: the next request looks again.
             state.key_cache.forget(key_id);
-            return nothing.map(|_| None);
+            return Err(e);
         }
     };
-    let answered_expiry_text =
-        cache::answer_time(cache::answered_expiry(row.expires_at, row.rotating_until));
+    let standing = KeyState {
+        expires_at: row.expires_at,
+        rotating_until: row.rotating_until,
+        revoked_at: row.revoked_at,
+        suspended_at: row.suspended_at,
+        suspended_until: row.suspended_until,
+        approval: Approval::parse(&row.approval),
+    };
     let key = Arc::new(VerifyKey {
         id: row.id,
         environment: Environment::parse(&row.environment).unwrap_or(Environment::Production),
         scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
         allowlist: IpAllowlist::parse(&row.ip_allowlist).unwrap_or_default(),
         secret_hash: hex::decode(&row.secret_hash).unwrap_or_default(),
-        expires_at: row.expires_at,
-        rotating_until: row.rotating_until,
-        revoked: row.revoked_at.is_some(),
-        suspended_at: row.suspended_at,
-        suspended_until: row.suspended_until,
-        approval: row.approval,
+        answered_expiry_text: cache::answer_time(standing.ends_at()),
+        standing,
         rate_limit_per_minute: u32::try_from(row.rate_limit_per_minute).unwrap_or(u32::MAX),
         org_id: row.org_id,
         key_id: row.key_id,
-        answered_expiry_text,
     });
     state
         .key_cache
@@ -138,44 +155,51 @@ async fn decide(
         return Ok((verdict, presented_id));
     }
 
-    // The scope this request needs: given, or found from the endpoint.
-    verdict.scope = match (&input.scope, &input.method, &input.path) {
-        (Some(scope), _, _) => Some(scope.clone()),
-        (None, Some(method), Some(path)) => state
+    // The scope this request needs: the endpoint's (none for an endpoint
+    // the catalog does not list, which no key may call), and the one given.
+    let endpoint_scope = input.request.as_ref().map(|request| {
+        state
             .catalog
-            .endpoint_for(method, path)
-            .map(|e| e.scope.name.clone()),
-        _ => None,
+            .endpoint_for(request)
+            .map(|e| e.scope.name.as_str())
+    });
+    let holds = |scope: &str| key.scopes.iter().any(|k| k == scope);
+    let scope_allowed = match (&input.scope, endpoint_scope) {
+        (None, None) => true,
+        (Some(given), None) => {
+            verdict.scope = Some(given.clone());
+            holds(given)
+        }
+        (given, Some(endpoint)) => {
+            let endpoint_held = endpoint.is_some_and(holds);
+            let given_held = given.as_deref().is_none_or(holds);
+            // Name the scope that is missing, else the one the endpoint needs.
+            verdict.scope = match (given, endpoint) {
+                (Some(g), _) if !given_held => Some(g.clone()),
+                (_, Some(e)) => Some(e.to_owned()),
+                (g, None) => g.clone(),
+            };
+            endpoint_held && given_held
+        }
     };
-    let needs_scope = input.scope.is_some() || (input.method.is_some() && input.path.is_some());
 
-    verdict.code = if key.revoked || key.approval == "rejected" {
-        VerifyCode::Revoked
-    } else if key.suspended_at.is_some() && key.suspended_until.is_none_or(|until| now < until) {
-        VerifyCode::Suspended
-    } else if key.approval == "pending" {
-        VerifyCode::PendingApproval
-    } else if key.expires_at <= now || key.rotating_until.is_some_and(|until| until <= now) {
-        VerifyCode::Expired
+    verdict.code = if let Some(refusal) = VerifyCode::for_status(KeyStatus::of(&key.standing, now))
+    {
+        refusal
     } else if input.environment.is_some_and(|env| env != key.environment) {
         VerifyCode::EnvMismatch
     } else if !key.allowlist.is_empty()
         && !input.client_ip.is_some_and(|ip| key.allowlist.allows(ip))
     {
         VerifyCode::IpDenied
-    } else if needs_scope
-        && !verdict
-            .scope
-            .as_ref()
-            .is_some_and(|s| key.scopes.iter().any(|k| k == s))
-    {
+    } else if !scope_allowed {
         VerifyCode::ScopeDenied
     } else if let Err(wait) =
         state
             .rate_limiter
             .check(key.id, key.rate_limit_per_minute, Instant::now())
     {
-        verdict.retry_after_secs = Some(wait.as_secs().max(1));
+        verdict.retry_after_secs = Some(rate_limit::whole_seconds(wait));
         VerifyCode::RateLimited
     } else {
         VerifyCode::Ok
@@ -190,18 +214,21 @@ pub async fn verify(state: &AppState, input: &VerifyInput) -> Result<Verdict, Ap
     let now = state.clock.now();
     let (verdict, presented_key_id) = decide(state, input, now).await?;
     let latency_us = started.elapsed().as_micros().min(i64::MAX as u128) as i64;
+    // A key is identified by its id *and* secret: a wrong secret is not the
+    // key's traffic (it names a public id anyone can copy), only the
+    // wrong-secret signal, kept with the presented id alone.
+    let identified = verdict
+        .key
+        .as_ref()
+        .filter(|_| verdict.code != VerifyCode::Unknown);
     state.usage.record(UsageEvent {
         at: now,
-        key_row_id: verdict.key.as_ref().map(|k| k.id),
-        org_id: verdict.key.as_ref().map(|k| k.org_id),
+        key_row_id: identified.map(|k| k.id),
+        org_id: identified.map(|k| k.org_id),
         presented_key_id,
         scope: verdict.scope.clone(),
-        method: input.method.as_deref().map(|m| {
-            let mut method = truncate(m, 16);
-            method.make_ascii_uppercase();
-            method
-        }),
-        path: input.path.as_deref().map(|p| truncate(p, 512)),
+        method: input.request.as_ref().map(|r| r.method.clone()),
+        path: input.request.as_ref().map(|r| truncate(&r.path, 512)),
         outcome: verdict.code,
         client_addr: input.client_ip,
         latency_us,

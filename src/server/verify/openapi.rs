@@ -32,13 +32,15 @@ pub fn document() -> Value {
             "schemas": {
                 "VerifyRequest": {
                     "type": "object",
+                    "additionalProperties": false,
                     "required": ["key"],
+                    "description": "Name what the request needs with `scope`, with `method` and `path` together, or with both (the key must then hold both scopes). A request that names neither is checked without a scope. Anything partial (a method without a path, an empty scope) and any unknown field is a 400, never a check without a scope.",
                     "properties": {
                         "key": { "type": "string", "description": "The API key the client presented." },
-                        "scope": { "type": "string", "nullable": true, "description": "The scope the request needs, e.g. records:read. Without it, method and path are mapped to a scope through the catalog." },
-                        "method": { "type": "string", "nullable": true, "example": "GET" },
-                        "path": { "type": "string", "nullable": true, "example": "/v1/records/42" },
-                        "client_ip": { "type": "string", "nullable": true, "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }], "description": "The client's IPv4 or IPv6 address, checked against the key's allowlist. Anything else is a 400.", "example": "203.0.113.7" },
+                        "scope": { "type": "string", "nullable": true, "minLength": 1, "description": "The scope the request needs, e.g. records:read." },
+                        "method": { "type": "string", "nullable": true, "minLength": 1, "example": "GET", "description": "The request's method; HEAD is decided as GET (RFC 9110 §9.3.2). Send it with path." },
+                        "path": { "type": "string", "nullable": true, "minLength": 1, "example": "/v1/records/42", "description": "The request's path as the client sent it, starting with '/'. Scopes are decided on its canonical form (RFC 3986 §6.2.2: unreserved escapes decoded, dot-segments resolved, duplicate slashes merged, query and fragment dropped; literal segments match without case). A path an upstream could read as another endpoint is a 400: an encoded '/', '\\' or '%' (%2F, %5C, %25), an encoded dot-segment, a raw '\\' or ';', a bad escape, whitespace or control characters. Send it with method." },
+                        "client_ip": { "type": "string", "nullable": true, "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }], "description": "The client's IPv4 or IPv6 address, checked against the key's allowlist (an IPv4-mapped IPv6 address counts as its IPv4 address). Anything else is a 400.", "example": "203.0.113.7" },
                         "environment": { "type": "string", "nullable": true, "enum": ["sandbox", "production", null], "description": "The environment the gateway serves; a key of the other environment is refused with env_mismatch." }
                     }
                 },
@@ -54,7 +56,7 @@ pub fn document() -> Value {
                         "scopes": { "type": "array", "items": { "type": "string" } },
                         "expires_at": { "type": "string", "format": "date-time", "nullable": true },
                         "scope": { "type": "string", "nullable": true, "description": "The scope checked." },
-                        "retry_after": { "type": "integer", "format": "int64", "minimum": 0, "nullable": true, "description": "With rate_limited: seconds to wait." }
+                        "retry_after": { "type": "integer", "format": "int64", "minimum": 0, "nullable": true, "description": "With rate_limited: whole seconds to wait, rounded up, so that a request after that long is allowed." }
                     }
                 },
                 "Error": {
@@ -83,7 +85,7 @@ pub fn document() -> Value {
                             "description": "The decision.",
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
                         },
-                        "400": error_response("The body is not a JSON object with a key string, or a field is malformed."),
+                        "400": error_response("The body is not a JSON object with a key string, has an unknown field, names part of what it asks (a method without a path, an empty scope), or a field is malformed, including a path that cannot be canonicalised safely."),
                         "401": error_response("No live gateway token."),
                         "413": error_response("The body is larger than 16 KiB."),
                         "503": error_response("The database cannot be reached.")
@@ -119,5 +121,9 @@ mod tests {
         assert_eq!(codes.as_array().unwrap().len(), VerifyCode::ALL.len());
         assert_eq!(doc["openapi"], "3.0.3");
         assert!(doc["paths"]["/v1/verify"]["post"]["responses"]["401"].is_object());
+        assert_eq!(
+            doc["components"]["schemas"]["VerifyRequest"]["additionalProperties"],
+            false
+        );
     }
 }

@@ -11,6 +11,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// A wait as the whole seconds a client is told (`Retry-After`,
+/// `retry_after`), rounded up and at least 1: a client that waits exactly
+/// that long finds a request available (RFC 9110 §10.2.3).
+pub fn whole_seconds(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -73,6 +81,22 @@ mod tests {
         // One request comes back every 20 seconds at 3 per minute.
         assert!(limiter.check(1, 3, t0 + Duration::from_secs(20)).is_ok());
         assert!(limiter.check(1, 3, t0 + Duration::from_secs(21)).is_err());
+    }
+
+    #[test]
+    fn waits_are_told_in_whole_seconds_rounded_up() {
+        assert_eq!(whole_seconds(Duration::from_millis(19_001)), 20);
+        assert_eq!(whole_seconds(Duration::from_secs(20)), 20);
+        assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(whole_seconds(Duration::ZERO), 1);
+        // A client that waits the told time is allowed again.
+        let limiter = RateLimiter::default();
+        let t0 = Instant::now();
+        for _ in 0..7 {
+            let _ = limiter.check(9, 7, t0);
+        }
+        let told = whole_seconds(limiter.check(9, 7, t0).unwrap_err());
+        assert!(limiter.check(9, 7, t0 + Duration::from_secs(told)).is_ok());
     }
 
     #[test]

@@ -70,6 +70,15 @@ pub fn DocsPage() -> impl IntoView {
                 <code>"{\"error\": …, \"message\": …}"</code> ". The full description is "
                 <a href="/v1/openapi.json">"/v1/openapi.json"</a> " (OpenAPI 3)."
             </p>
+            <h3 id="what-is-checked">"What is checked"</h3>
+            <ul>
+                <li>"Send " <code>"scope"</code> ", or " <code>"method"</code> " and " <code>"path"</code> " together, or both (the key must then hold both). Only a request that names neither is checked without a scope."</li>
+                <li>"Anything partial is a 400, never a check without a scope: a method without a path, an empty scope or path, and any field Portico does not know (a misspelt " <code>"scop"</code> ")."</li>
+                <li>"Scopes are decided on one canonical form of the path: escapes of plain characters decoded, " <code>"."</code> " and " <code>".."</code> " resolved, repeated slashes merged, the query dropped, and catalog words matched without case. So " <code>"/v1/customers/%65xport"</code> " is the export, as your upstream would read it."</li>
+                <li>"A path your upstream could read as another endpoint is a 400: an encoded " <code>"/"</code> ", " <code>"\\"</code> " or " <code>"%"</code> ", an encoded " <code>".."</code> ", a raw " <code>"\\"</code> " or " <code>";"</code> ", a bad escape, spaces or control characters. Refuse the client's request when Portico answers anything but 200."</li>
+                <li><code>"HEAD"</code> " needs what " <code>"GET"</code> " of the same path needs."</li>
+                <li><code>"retry_after"</code> " is whole seconds, rounded up: a client that waits that long gets through."</li>
+            </ul>
 
             <h2 id="codes">"Codes"</h2>
             <table class="table">

@@ -56,6 +56,14 @@ pub fn StaffPage() -> impl IntoView {
                                         {s.usage.dropped}
                                         {(s.usage.dropped > 0).then_some(" — the buffer was full or the database refused them; see the server log")}
                                     </dd>
+                                    <dt>"Of which unidentified keys"</dt>
+                                    <dd class:status-revoked={s.usage.unidentified_dropped > 0}>
+                                        {s.usage.unidentified_dropped}
+                                        {(s.usage.unidentified_dropped > 0).then(|| format!(
+                                            " — requests with malformed, unknown or wrong keys beyond their share of the buffer ({} places); a flood of forged keys, most likely",
+                                            s.usage.unidentified_budget,
+                                        ))}
+                                    </dd>
                                     <dt>"Failed batches"</dt><dd>{s.usage.failed_batches}</dd>
                                     <dt>"Database"</dt><dd>{s.database}</dd>
                                     <dt>"Kept"</dt><dd>{format!("raw events {} days, hourly counts {} days", s.usage_retention_days, s.rollup_retention_days)}</dd>

@@ -1,0 +1,328 @@
+//! The one form of a request's method and path that scopes are decided on.
+//!
+//! A gateway asks about the path its client sent; the upstream behind it may
+//! decode percent-escapes, resolve dot-segments, merge slashes or compare
+//! without case. Scopes are therefore decided on one canonical form
+//! ([RFC 3986 §6.2.2]), and a path that an upstream could read as another
+//! endpoint is refused rather than guessed at:
+//!
+//! * the query and fragment are dropped;
+//! * `%XX` escapes of unreserved characters (`A–Z a–z 0–9 - . _ ~`) are
+//!   decoded, other escapes are kept with upper-case hex digits;
+//! * dot-segments are resolved ([RFC 3986 §5.2.4]) and empty segments
+//!   (`//`, a trailing `/`) dropped;
+//! * refused: an empty path or one not starting with `/`; an escape that is
+//!   not `%` and two hex digits; an encoded `/` (`%2F`), `\` (`%5C`) or `%`
+//!   (`%25`, a double encoding); a raw `\` or `;` (which some servers read as
+//!   a separator or strip as a path parameter); an encoded dot-segment (`%2E`
+//!   alone or doubled); whitespace and control characters, raw or encoded.
+//!
+//! Literal catalog segments are compared without ASCII case (see
+//! [`crate::domain::scopes::Catalog::endpoint_for`]), and `HEAD` is decided
+//! as the `GET` of the same path ([RFC 9110 §9.3.2]).
+//!
+//! [RFC 3986 §6.2.2]: https://www.rfc-editor.org/rfc/rfc3986#section-6.2.2
+//! [RFC 3986 §5.2.4]: https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
+//! [RFC 9110 §9.3.2]: https://www.rfc-editor.org/rfc/rfc9110#section-9.3.2
+
+use std::fmt;
+
+/// Longest path accepted, in bytes, before canonicalisation.
+pub const MAX_PATH_BYTES: usize = 2048;
+
+/// Why a path or method cannot be decided on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathRefusal {
+    /// Empty, or not starting with `/`.
+    NotAbsolute,
+    /// Longer than [`MAX_PATH_BYTES`].
+    TooLong,
+    /// `%` not followed by two hex digits.
+    InvalidEscape,
+    /// `%2F`, `%5C` or `%25`: a separator or escape hidden in an escape.
+    EncodedSeparator,
+    /// A segment that is `.` or `..` once decoded, but was encoded.
+    EncodedDotSegment,
+    /// A raw `\` or `;`.
+    AmbiguousCharacter,
+    /// Whitespace or a control character, raw or encoded.
+    ControlCharacter,
+    /// A method that is not an HTTP token (RFC 9110 §5.6.2), or empty.
+    BadMethod,
+}
+
+impl PathRefusal {
+    /// A sentence for the caller: what is wrong and what to send instead.
+    pub fn message(self) -> &'static str {
+        match self {
+            PathRefusal::NotAbsolute => {
+                "path must be the request's path, starting with '/', e.g. /v1/records/42."
+            }
+            PathRefusal::TooLong => "path is longer than 2048 bytes.",
+            PathRefusal::InvalidEscape => {
+                "path has a '%' that is not followed by two hexadecimal digits."
+            }
+            PathRefusal::EncodedSeparator => {
+                "path has an encoded '/', '\\' or '%' (%2F, %5C, %25), which upstreams read in different ways; it is refused."
+            }
+            PathRefusal::EncodedDotSegment => {
+                "path has an encoded dot-segment (%2E or %2E%2E), which upstreams read in different ways; it is refused."
+            }
+            PathRefusal::AmbiguousCharacter => {
+                "path has a '\\' or ';', which some servers read as a separator or strip; it is refused."
+            }
+            PathRefusal::ControlCharacter => {
+                "path has whitespace or a control character, raw or encoded."
+            }
+            PathRefusal::BadMethod => {
+                "method must be an HTTP method such as GET, POST or DELETE."
+            }
+        }
+    }
+}
+
+impl fmt::Display for PathRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// A method and path in canonical form: what scopes are decided on and what
+/// usage records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalRequest {
+    /// The method, upper-case (`HEAD` stays `HEAD`; see [`Self::scope_method`]).
+    pub method: String,
+    /// The canonical path: `/`-separated non-empty segments, no dot-segments,
+    /// no query.
+    pub path: String,
+}
+
+impl CanonicalRequest {
+    /// Canonicalises `method` and `path`, or says why they cannot be.
+    pub fn parse(method: &str, path: &str) -> Result<Self, PathRefusal> {
+        Ok(Self {
+            method: canonical_method(method)?,
+            path: canonical_path(path)?,
+        })
+    }
+
+    /// The method scopes are decided for: `HEAD` is a `GET` without the body.
+    pub fn scope_method(&self) -> &str {
+        if self.method == "HEAD" {
+            "GET"
+        } else {
+            &self.method
+        }
+    }
+
+    /// The path's segments.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.path.split('/').filter(|s| !s.is_empty())
+    }
+}
+
+/// An HTTP method, upper-cased: a token of at most 16 characters.
+pub fn canonical_method(method: &str) -> Result<String, PathRefusal> {
+    let ok = !method.is_empty()
+        && method.len() <= 16
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !ok {
+        return Err(PathRefusal::BadMethod);
+    }
+    Ok(method.to_ascii_uppercase())
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// One segment, normalised: unreserved escapes decoded, others upper-cased.
+/// Returns the segment and whether it held an escape that decoded to `.`.
+fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
+    let bytes = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut encoded_dot = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'%' => {
+                let (Some(hi), Some(lo)) = (
+                    bytes.get(i + 1).copied().and_then(hex),
+                    bytes.get(i + 2).copied().and_then(hex),
+                ) else {
+                    return Err(PathRefusal::InvalidEscape);
+                };
+                let decoded = hi << 4 | lo;
+                match decoded {
+                    b'/' | b'\\' | b'%' => return Err(PathRefusal::EncodedSeparator),
+                    0..=0x20 | 0x7f => return Err(PathRefusal::ControlCharacter),
+                    b'.' => {
+                        encoded_dot = true;
+                        out.push('.');
+                    }
+                    d if is_unreserved(d) => out.push(d as char),
+                    d => {
+                        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                        out.push('%');
+                        out.push(HEX[usize::from(d >> 4)] as char);
+                        out.push(HEX[usize::from(d & 0xf)] as char);
+                    }
+                }
+                i += 3;
+            }
+            b'\\' | b';' => return Err(PathRefusal::AmbiguousCharacter),
+            0..=0x20 | 0x7f => return Err(PathRefusal::ControlCharacter),
+            _ => {
+                // Copy the whole character (paths may carry raw UTF-8).
+                let len = raw[i..].chars().next().map_or(1, char::len_utf8);
+                let ch = &raw[i..i + len];
+                if ch.chars().any(char::is_whitespace) {
+                    return Err(PathRefusal::ControlCharacter);
+                }
+                out.push_str(ch);
+                i += len;
+            }
+        }
+    }
+    Ok((out, encoded_dot))
+}
+
+/// The canonical form of a request path (see the module's rules).
+pub fn canonical_path(path: &str) -> Result<String, PathRefusal> {
+    if path.len() > MAX_PATH_BYTES {
+        return Err(PathRefusal::TooLong);
+    }
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    if !path.starts_with('/') {
+        return Err(PathRefusal::NotAbsolute);
+    }
+    let mut segments: Vec<String> = Vec::new();
+    for raw in path.split('/') {
+        let (segment, encoded_dot) = canonical_segment(raw)?;
+        match segment.as_str() {
+            "." | ".." if encoded_dot => return Err(PathRefusal::EncodedDotSegment),
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            _ => segments.push(segment),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for segment in &segments {
+        out.push('/');
+        out.push_str(segment);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreserved_escapes_decode_and_dot_segments_resolve() {
+        let ok = |p: &str| canonical_path(p).unwrap();
+        assert_eq!(ok("/v1/customers/%65xport"), "/v1/customers/export");
+        assert_eq!(
+            ok("/v1/records/../customers/export"),
+            "/v1/customers/export"
+        );
+        assert_eq!(ok("/v1/./customers//export/"), "/v1/customers/export");
+        assert_eq!(ok("/v1/customers/42?expand=all#top"), "/v1/customers/42");
+        assert_eq!(ok("/../../v1/records"), "/v1/records");
+        assert_eq!(ok("/"), "/");
+        assert_eq!(ok("/v1/a%3ab"), "/v1/a%3Ab");
+        assert_eq!(ok("/v1/caf%C3%A9"), "/v1/caf%C3%A9");
+        assert_eq!(ok("/v1/~user/%7Euser"), "/v1/~user/~user");
+    }
+
+    #[test]
+    fn ambiguous_paths_are_refused() {
+        let refused = |p: &str| canonical_path(p).unwrap_err();
+        assert_eq!(
+            refused("/v1/records/..%2Fcustomers%2Fexport"),
+            PathRefusal::EncodedSeparator
+        );
+        assert_eq!(
+            refused("/v1/records/%2e%2e/customers/export"),
+            PathRefusal::EncodedDotSegment
+        );
+        assert_eq!(
+            refused("/v1/records/.%2E/x"),
+            PathRefusal::EncodedDotSegment
+        );
+        assert_eq!(refused("/v1/%2e/x"), PathRefusal::EncodedDotSegment);
+        assert_eq!(
+            refused("/v1/customers/%2565xport"),
+            PathRefusal::EncodedSeparator
+        );
+        assert_eq!(
+            refused("/v1/customers/%5Cexport"),
+            PathRefusal::EncodedSeparator
+        );
+        assert_eq!(
+            refused("/v1/customers\\export"),
+            PathRefusal::AmbiguousCharacter
+        );
+        assert_eq!(
+            refused("/v1/customers/export;a=1"),
+            PathRefusal::AmbiguousCharacter
+        );
+        assert_eq!(refused("/v1/customers/%zz"), PathRefusal::InvalidEscape);
+        assert_eq!(refused("/v1/customers/%6"), PathRefusal::InvalidEscape);
+        assert_eq!(refused("/v1/customers/%00"), PathRefusal::ControlCharacter);
+        assert_eq!(
+            refused("/v1/customers/ export"),
+            PathRefusal::ControlCharacter
+        );
+        assert_eq!(
+            refused("/v1/customers/\u{0}"),
+            PathRefusal::ControlCharacter
+        );
+        assert_eq!(refused("/v1/customers/%20"), PathRefusal::ControlCharacter);
+        assert_eq!(refused(""), PathRefusal::NotAbsolute);
+        assert_eq!(refused("v1/records"), PathRefusal::NotAbsolute);
+        assert_eq!(refused("?x=/v1"), PathRefusal::NotAbsolute);
+        assert_eq!(
+            refused(&format!("/{}", "a".repeat(MAX_PATH_BYTES))),
+            PathRefusal::TooLong
+        );
+    }
+
+    #[test]
+    fn methods_are_tokens_and_head_is_decided_as_get() {
+        let r = CanonicalRequest::parse("head", "/v1/records").unwrap();
+        assert_eq!(r.method, "HEAD");
+        assert_eq!(r.scope_method(), "GET");
+        assert_eq!(
+            CanonicalRequest::parse("delete", "/x")
+                .unwrap()
+                .scope_method(),
+            "DELETE"
+        );
+        for bad in ["", "GE T", "GET\n", "G/T", "VERYLONGMETHODNAMEX"] {
+            assert_eq!(
+                canonical_method(bad),
+                Err(PathRefusal::BadMethod),
+                "{bad:?}"
+            );
+        }
+    }
+}
