@@ -27,7 +27,8 @@ use portico::{
         clock::Clock,
         config::Config,
         db::usage::count_events,
-        keys::{self, hashing, NewKeyForm},
+        keys::{self, NewKeyForm},
+        secrets::key_hash,
         serve,
         state::AppState,
         verify::{gateway, verify, VerifyInput},
@@ -208,7 +209,7 @@ async fn in_process() -> (f64, f64) {
         verify_ns.push(started.elapsed().as_nanos() as f64 / IN_PROCESS_OPS as f64);
         let started = Instant::now();
         for _ in 0..IN_PROCESS_OPS {
-            std::hint::black_box(hashing::hash_key(
+            std::hint::black_box(key_hash::hash_key(
                 &state.secret,
                 std::hint::black_box(&secret),
             ));

@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod domain;
 pub mod error;
+pub mod model;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

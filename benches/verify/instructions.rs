@@ -11,7 +11,7 @@
 
 use super::{input, setup};
 use axum::body::Body;
-use portico::server::{http, keys::hashing, verify::verify};
+use portico::server::{http, secrets::key_hash, verify::verify};
 use std::{future::Future, process::Command};
 use tower::ServiceExt;
 
@@ -76,7 +76,7 @@ pub fn child(what: &str) {
         "hmac" => {
             let secret_key = state.secret.clone();
             let once = || {
-                std::hint::black_box(hashing::hash_key(&secret_key, std::hint::black_box(&key)));
+                std::hint::black_box(key_hash::hash_key(&secret_key, std::hint::black_box(&key)));
                 async {}
             };
             measured_calls(&runtime, 1, once);

@@ -1,52 +1,8 @@
 //! Signing up, in and out, and who is signed in.
 
-use crate::{
-    domain::{Role, StaffRole},
-    error::AppError,
-};
+use crate::error::AppError;
+pub use crate::model::account::{Me, OrgSummary};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// An organisation the signed-in user belongs to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrgSummary {
-    /// Its id.
-    pub id: i64,
-    /// Its name.
-    pub name: String,
-    /// Its slug.
-    pub slug: String,
-    /// The user's role in it.
-    pub role: Role,
-}
-
-/// The signed-in user, as the pages see them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    /// Their email.
-    pub email: String,
-    /// Their platform role, if they are staff.
-    pub staff: Option<StaffRole>,
-    /// Their organisations, by name.
-    pub orgs: Vec<OrgSummary>,
-    /// The organisation they act in now.
-    pub active_org_id: Option<i64>,
-    /// How many of their notifications are unread.
-    pub unread_notifications: i64,
-}
-
-impl Me {
-    /// The organisation they act in now.
-    pub fn active_org(&self) -> Option<&OrgSummary> {
-        self.active_org_id
-            .and_then(|id| self.orgs.iter().find(|o| o.id == id))
-    }
-
-    /// Whether they are an admin of the organisation they act in.
-    pub fn is_admin(&self) -> bool {
-        self.active_org().is_some_and(|o| o.role == Role::Admin)
-    }
-}
 
 /// Who is signed in, or `None`.
 #[server(endpoint = "current_user")]

@@ -1,43 +1,8 @@
 //! Anomaly alerts: on a key, for an organisation, for staff.
 
-use crate::{
-    domain::alerts::{AlertKind, AlertSettings, AlertState},
-    error::AppError,
-};
-use chrono::{DateTime, Utc};
+pub use crate::model::alerts::AlertView;
+use crate::{domain::alerts::AlertSettings, error::AppError};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// One alert.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertView {
-    /// Id.
-    pub id: i64,
-    /// Kind.
-    pub kind: AlertKind,
-    /// State.
-    pub state: AlertState,
-    /// One sentence, from the evidence.
-    pub summary: String,
-    /// The evidence, as JSON.
-    pub evidence: String,
-    /// First event.
-    pub first_seen: DateTime<Utc>,
-    /// Latest event.
-    pub last_seen: DateTime<Utc>,
-    /// Events counted.
-    pub count: i64,
-    /// The key's public id.
-    pub key_id: String,
-    /// Its recognisable start.
-    pub key_display_id: String,
-    /// Its name.
-    pub key_name: String,
-    /// Its organisation.
-    pub org_name: String,
-    /// Who acknowledged or resolved it.
-    pub state_changed_by: Option<String>,
-}
 
 /// A key's alerts.
 #[server(endpoint = "key_alerts")]

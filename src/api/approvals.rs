@@ -1,23 +1,8 @@
 //! The approval queue for risky keys.
 
-use crate::{api::keys::KeySummary, error::AppError};
+use crate::error::AppError;
+pub use crate::model::approvals::PendingKey;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A key waiting for an admin's decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingKey {
-    /// The key.
-    pub key: KeySummary,
-    /// What it is for.
-    pub purpose: String,
-    /// Who asked.
-    pub requested_by: String,
-    /// Its high-risk scopes (the reason it waits).
-    pub high_risk_scopes: Vec<String>,
-    /// Where it may be used from (empty: anywhere).
-    pub ip_allowlist: Vec<String>,
-}
 
 /// The organisation's keys waiting for approval (admins only).
 #[server(endpoint = "approval_queue")]

@@ -4,219 +4,12 @@
 // Server functions take one argument per form field.
 #![allow(clippy::too_many_arguments)]
 
-use crate::{
-    domain::{
-        key_format::Environment,
-        keys::{Approval, KeyStatus},
-        policy::OrgPolicy,
-        scopes::Catalog,
-    },
-    error::AppError,
+use crate::error::AppError;
+pub use crate::model::keys::{
+    ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData,
+    KeyPermissions, KeySummary, SuspensionView,
 };
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A key as lists show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeySummary {
-    /// Public key id, used in URLs.
-    pub key_id: String,
-    /// `prt_live_AbCdEfGhIj`: the recognisable start of the key.
-    pub display_id: String,
-    /// Name.
-    pub name: String,
-    /// Sandbox or production.
-    pub environment: Environment,
-    /// Scopes, sorted.
-    pub scopes: Vec<String>,
-    /// Owner's email.
-    pub owner: String,
-    /// Service or app.
-    pub service: String,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Last verified (`None`: never).
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Expires.
-    pub expires_at: DateTime<Utc>,
-    /// Where it stands now.
-    pub status: KeyStatus,
-    /// End of the rotation overlap, while rotating.
-    pub rotating_until: Option<DateTime<Utc>>,
-    /// The owner left the organisation: an admin should give the key a new owner.
-    pub owner_left: bool,
-}
-
-/// A key's suspension.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SuspensionView {
-    /// Since.
-    pub at: DateTime<Utc>,
-    /// By whom.
-    pub by: String,
-    /// Why.
-    pub reason: String,
-    /// When it lifts by itself (`None`: until someone reinstates it).
-    pub until: Option<DateTime<Utc>>,
-}
-
-/// An admin's decision on a key that needed approval.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalDecision {
-    /// Who decided.
-    pub by: String,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// Their comment.
-    pub comment: String,
-}
-
-/// What the person looking at a key may do to it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyPermissions {
-    /// Rotate, retire, revoke, edit (the owner and the organisation's admins).
-    pub manage: bool,
-    /// Suspend and reinstate (the organisation's admins and platform staff).
-    pub suspend: bool,
-    /// Approve or reject, and give a new owner (the organisation's admins).
-    pub administer: bool,
-}
-
-/// A link in a key's rotation chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChainLink {
-    /// Public key id.
-    pub key_id: String,
-    /// Recognisable start of the key.
-    pub display_id: String,
-    /// Where it stands.
-    pub status: KeyStatus,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-}
-
-/// One line of the audit trail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Event id (for paging).
-    pub id: i64,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// Who (an email, or `system`).
-    pub actor: String,
-    /// What (`created`, `rotated`, …).
-    pub action: String,
-    /// The key's public id and display id, if the event is about a key.
-    pub key: Option<(String, String)>,
-    /// The key's name.
-    pub key_name: Option<String>,
-    /// Why.
-    pub reason: Option<String>,
-    /// Other facts, in words.
-    pub details: Option<String>,
-    /// From where.
-    pub client_addr: Option<String>,
-}
-
-/// Everything about one key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyDetail {
-    /// The list fields.
-    pub summary: KeySummary,
-    /// What it is for.
-    pub purpose: String,
-    /// Addresses it may be used from (empty: anywhere).
-    pub ip_allowlist: Vec<String>,
-    /// Who made it.
-    pub created_by: String,
-    /// Address of the last verification.
-    pub last_used_addr: Option<String>,
-    /// Verifications in the last 7 days.
-    pub requests_7d: i64,
-    /// When it was revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// By whom.
-    pub revoked_by: Option<String>,
-    /// Why.
-    pub revoked_reason: Option<String>,
-    /// Requests per minute allowed.
-    pub rate_limit_per_minute: i64,
-    /// The rotation chain, oldest first (this key included).
-    pub chain: Vec<ChainLink>,
-    /// Its audit history, newest first.
-    pub audit: Vec<AuditEntry>,
-    /// Which of its scopes are high risk.
-    pub high_risk_scopes: Vec<String>,
-    /// A ready `curl` line against the sample API, the secret as
-    /// `$PORTICO_KEY`.
-    pub try_it: Option<String>,
-    /// The organisation's id.
-    pub org_id: i64,
-    /// The organisation's name.
-    pub org_name: String,
-    /// The suspension, while suspended.
-    pub suspension: Option<SuspensionView>,
-    /// Whether it needed approval, and the state of that.
-    pub approval: Approval,
-    /// The admin's decision, once made.
-    pub approval_decision: Option<ApprovalDecision>,
-    /// What the viewer may do.
-    pub permissions: KeyPermissions,
-    /// When the owner left and the viewer is an admin: the members who
-    /// could own the key, `(user id, email)`.
-    pub new_owner_choices: Vec<(i64, String)>,
-}
-
-/// What the create form needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyFormData {
-    /// The scope catalog.
-    pub catalog: Catalog,
-    /// Scopes ticked to begin with (least privilege).
-    pub default_scopes: Vec<String>,
-    /// One-time token that makes a double submit create one key.
-    pub request_token: String,
-    /// The product prefix of keys.
-    pub prefix: String,
-    /// Environments the user may create keys in.
-    pub environments: Vec<Environment>,
-    /// Requests per minute offered by default.
-    pub default_rate_limit: u32,
-    /// Lifetimes offered, in days.
-    pub lifetime_presets: Vec<i64>,
-    /// Whether a production key with a high-risk scope waits for an admin.
-    pub approval_applies: bool,
-    /// The organisation's policy.
-    pub policy: OrgPolicy,
-}
-
-/// A key just made: its secret, shown once and never again.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatedKey {
-    /// The key.
-    pub key: KeySummary,
-    /// The whole secret.
-    pub secret: String,
-}
-
-impl std::fmt::Debug for CreatedKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedKey")
-            .field("key", &self.key)
-            .field("secret", &"(redacted)")
-            .finish()
-    }
-}
-
-/// A page of the audit trail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
-    /// Events, newest first.
-    pub entries: Vec<AuditEntry>,
-    /// Pass as `before` for the next page, if there is one.
-    pub next_before: Option<i64>,
-}
 
 /// What the create form needs: the catalog, the defaults and a token.
 #[server(endpoint = "key_form")]
@@ -393,12 +186,12 @@ pub async fn update_key(
 /// A page of the organisation's audit trail (admins only).
 #[server(endpoint = "org_audit")]
 pub async fn org_audit(org_id: i64, before: Option<i64>) -> Result<AuditPage, AppError> {
-    use crate::server::{context::request_context, keys};
+    use crate::server::{audit, context::request_context};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            keys::org_audit(&ctx.state, &actor, org_id, before).await
+            audit::org_audit(&ctx.state, &actor, org_id, before).await
         }
         .await,
     )

@@ -2,7 +2,7 @@
 //!
 //! Each one is thin: it reads its input, finds out who is asking, calls a
 //! service in `server/`, and maps the outcome. The types they exchange live
-//! here too, because both the server and the browser use them.
+//! in `model/`, below both sides; each module here re-exports its own.
 
 pub mod account;
 pub mod alerts;

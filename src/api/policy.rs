@@ -1,20 +1,8 @@
 //! The organisation's key policy.
 
-use crate::{domain::policy::OrgPolicy, error::AppError};
-use chrono::{DateTime, Utc};
+use crate::error::AppError;
+pub use crate::model::policy::PolicyView;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// The policy and who last changed it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyView {
-    /// The policy in force.
-    pub policy: OrgPolicy,
-    /// When and by whom it was last changed (`None`: the defaults).
-    pub updated: Option<(DateTime<Utc>, String)>,
-    /// Whether the viewer may change it (admins).
-    pub can_edit: bool,
-}
 
 /// The organisation's key policy (every member may read it).
 #[server(endpoint = "org_policy")]

@@ -1,20 +1,8 @@
 //! The support console (platform staff only).
 
-use crate::{
-    api::keys::{KeyDetail, KeySummary},
-    error::AppError,
-};
+pub use crate::model::support::SupportHit;
+use crate::{api::keys::KeyDetail, error::AppError};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A key found by the support console.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SupportHit {
-    /// The key (status, owner, last use…).
-    pub key: KeySummary,
-    /// Its organisation.
-    pub org_name: String,
-}
 
 /// Finds keys by key id or its start, organisation, or owner email.
 #[server(endpoint = "support_search")]

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod email;
+pub mod format;
 pub mod invitation;
 pub mod key_format;
 pub mod keys;

@@ -8,7 +8,7 @@ use super::{
 use crate::{
     domain::{invitation::InvitationStatus, Email, OrgName, Password, Role},
     error::{AppError, FieldError},
-    server::tokens::hash_token,
+    server::secrets::tokens::hash_token,
 };
 use std::net::IpAddr;
 

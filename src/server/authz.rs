@@ -6,9 +6,9 @@
 //! "forbidden", so that ids of other organisations reveal nothing.
 
 use crate::{
-    api::keys::KeyPermissions,
     domain::{Role, StaffRole},
     error::AppError,
+    model::keys::KeyPermissions,
     server::db::{memberships, staff, users, PooledConn},
 };
 

@@ -6,7 +6,7 @@ use std::fmt::Display;
 /// Logs an unexpected failure with a short reference and returns the
 /// generic error that shows only that reference.
 pub fn internal(err: impl Display) -> AppError {
-    let reference = hex::encode(crate::server::tokens::random_bytes::<4>());
+    let reference = hex::encode(crate::server::secrets::tokens::random_bytes::<4>());
     tracing::error!(reference = %reference, error = %err, "internal error");
     AppError::Internal { reference }
 }

@@ -7,6 +7,7 @@
 //! (`from`/`to` as `YYYY-MM-DD`, UTC).
 
 use super::{
+    audit::record_event,
     auth::session::AuthSession,
     authz::{authorize_org, Actor, OrgAction},
     db::{
@@ -14,7 +15,7 @@ use super::{
         audit::{self, EventFilter, NewEvent},
     },
     http::client_addr::ClientAddr,
-    keys::{record_event, summary},
+    keys::summary,
     state::AppState,
 };
 use crate::error::AppError;

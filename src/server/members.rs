@@ -3,9 +3,10 @@
 //! audit trail; an organisation always keeps at least one admin.
 
 use super::{
+    audit::record_event,
     authz::{authorize_org, key_not_found, Actor, OrgAction},
     db::{api_keys, audit::NewEvent, memberships, Tx},
-    keys::{change::KeyChange, display_of, find_row, record_event},
+    keys::{change::KeyChange, display_of, find_row},
     notify::Notice,
     state::AppState,
 };

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod catalog;
@@ -22,12 +23,13 @@ pub mod orgs;
 pub mod policy;
 pub mod review;
 pub mod sample_api;
+pub mod secrets;
 pub mod setup;
 pub mod staff;
 pub mod state;
 pub mod support;
 pub mod telemetry;
-pub mod tokens;
+
 pub mod usage;
 pub mod verify;
 

@@ -4,16 +4,16 @@ use super::{
     accounts::create_org_in,
     authz::{authorize_org, Actor, OrgAction},
     db::{invitations, memberships},
+    secrets::tokens::{hash_token, NewToken},
     state::AppState,
-    tokens::{hash_token, NewToken},
 };
 use crate::{
-    api::orgs::{InvitationPreview, InvitationView, MemberView, NewInvitation},
     domain::{
         invitation::{InvitationStatus, INVITATION_VALIDITY},
         OrgName, Role,
     },
     error::AppError,
+    model::orgs::{InvitationPreview, InvitationView, MemberView, NewInvitation},
 };
 
 /// Creates an organisation with `actor` as its admin.
@@ -112,7 +112,7 @@ pub async fn create_invitation(
         },
     )
     .await?;
-    super::keys::record_event(
+    super::audit::record_event(
         &mut tx,
         crate::server::db::audit::NewEvent {
             org_id,
@@ -143,7 +143,7 @@ pub async fn create_invitation(
                 actor.email,
                 membership.org_name,
                 role.label().to_lowercase(),
-                crate::ui::format::date_time(expires_at)
+                crate::domain::format::date_time(expires_at)
             );
             let subject = format!("Join {} on Portico", membership.org_name);
             super::notify::mailer::send_now(state, to.as_str(), &subject, &body).await

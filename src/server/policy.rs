@@ -2,22 +2,22 @@
 //! the organisation's admins, every change in the audit trail.
 
 use super::{
+    audit::record_event,
     authz::{authorize_org, Actor, OrgAction},
     db::{
         audit::NewEvent,
         org_policies::{self, NewPolicy},
         Conn,
     },
-    keys::record_event,
     state::AppState,
 };
 use crate::{
-    api::policy::PolicyView,
     domain::{
         key_format::Environment,
         policy::{parse_rotation_days, OrgPolicy},
     },
     error::{AppError, FieldError},
+    model::policy::PolicyView,
 };
 use serde_json::json;
 use std::net::IpAddr;

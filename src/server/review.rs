@@ -10,9 +10,9 @@ use super::{
     state::AppState,
 };
 use crate::{
-    api::review::{Finding, FindingKind, Review},
     domain::{key_format::Environment, keys::KeyStatus},
     error::AppError,
+    model::review::{Finding, FindingKind, Review},
 };
 use chrono::Duration;
 use std::collections::BTreeSet;

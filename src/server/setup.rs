@@ -4,8 +4,8 @@ use super::{
     accounts::insert_user,
     auth::passwords,
     db::{setup_tokens, staff, users},
+    secrets::tokens::{hash_token, NewToken},
     state::AppState,
-    tokens::{hash_token, NewToken},
 };
 use crate::{
     domain::{Email, Password, StaffRole},

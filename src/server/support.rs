@@ -9,9 +9,9 @@ use super::{
     state::AppState,
 };
 use crate::{
-    api::{keys::KeyDetail, support::SupportHit},
     domain::key_format::ApiKey,
     error::AppError,
+    model::{keys::KeyDetail, support::SupportHit},
 };
 
 /// Most results a search shows.

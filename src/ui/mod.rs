@@ -2,7 +2,7 @@
 //! the server functions in `api`.
 
 pub mod charts;
-pub mod format;
+pub use crate::domain::format;
 pub mod forms;
 pub mod keys;
 pub mod layout;

@@ -78,7 +78,7 @@ impl Drop for Cleanup {
 }
 
 fn random_suffix() -> String {
-    let bytes: [u8; 6] = portico::server::tokens::random_bytes();
+    let bytes: [u8; 6] = portico::server::secrets::tokens::random_bytes();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

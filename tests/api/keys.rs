@@ -14,7 +14,7 @@ use portico::{
         keys::KeyStatus,
     },
     error::AppError,
-    server::keys::{hashing, record_expiries},
+    server::{keys::record_expiries, secrets::key_hash},
 };
 use reqwest::StatusCode;
 
@@ -147,7 +147,7 @@ on_both_databases! {
         let mut conn = app.state.db.acquire().await.unwrap();
         let row = portico::server::db::api_keys::find_by_key_id(conn.conn(), &created.key.key_id).await.unwrap().unwrap();
         assert_ne!(row.secret_hash, created.secret);
-        assert!(hashing::key_matches(&app.state.secret, &created.secret, &row.secret_hash));
+        assert!(key_hash::key_matches(&app.state.secret, &created.secret, &row.secret_hash));
         let page = detail(&client, &created.key.key_id).await.unwrap();
         assert!(!format!("{page:?}").contains(&created.secret));
         let keys = list(&client, &org_id, &[]).await;

@@ -9,6 +9,7 @@
 
 use super::settings_in;
 use crate::{
+    domain::format,
     domain::{
         alerts::{network_of, AlertKind, AlertSettings},
         keys::KeyStatus,
@@ -26,7 +27,6 @@ use crate::{
         notify::{self, Notice},
         state::AppState,
     },
-    ui::format,
 };
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde_json::{json, Value};

@@ -6,20 +6,21 @@
 pub mod detect;
 
 use super::{
+    audit::record_event,
     authz::{
         authorize_key, authorize_org, authorize_staff, Actor, KeyAction, OrgAction, StaffAction,
     },
     db::{alerts, audit::NewEvent, Tx},
-    keys::{find_row, record_event},
+    keys::find_row,
     state::AppState,
 };
 use crate::{
-    api::alerts::AlertView,
     domain::{
         alerts::{AlertKind, AlertSettings, AlertState},
         key_format::{display_id, Environment},
     },
     error::{AppError, FieldError},
+    model::alerts::AlertView,
 };
 use serde_json::json;
 use std::net::IpAddr;

@@ -27,7 +27,7 @@ fn normalise(password: &Password) -> String {
 
 /// A hash to verify against when the account does not exist.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let salt = SaltString::encode_b64(&crate::server::tokens::random_bytes::<16>())
+    let salt = SaltString::encode_b64(&crate::server::secrets::tokens::random_bytes::<16>())
         .expect("16 bytes make a valid salt");
     argon2()
         .hash_password(b"portico dummy password for timing", &salt)
@@ -38,7 +38,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 /// Hashes a password for storage, as a PHC string.
 pub async fn hash(password: Password) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&crate::server::tokens::random_bytes::<16>())
+        let salt = SaltString::encode_b64(&crate::server::secrets::tokens::random_bytes::<16>())
             .map_err(internal)?;
         argon2()
             .hash_password(normalise(&password).as_bytes(), &salt)

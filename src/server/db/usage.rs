@@ -1,8 +1,35 @@
 //! Queries on the usage tables.
 
 use super::Conn;
-use crate::{on_conn, server::usage::UsageEvent};
+use crate::{domain::verify::VerifyCode, on_conn};
 use chrono::{DateTime, Utc};
+use std::net::IpAddr;
+
+/// One verification, allowed or denied.
+#[derive(Clone, Debug)]
+pub struct UsageEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The key, once identified by id and secret (`None` for a wrong
+    /// secret: that is not the key's traffic).
+    pub key_row_id: Option<i64>,
+    /// Its organisation.
+    pub org_id: Option<i64>,
+    /// The public key id presented, if the key was well formed.
+    pub presented_key_id: Option<String>,
+    /// The scope checked.
+    pub scope: Option<String>,
+    /// The request's method.
+    pub method: Option<String>,
+    /// The request's path.
+    pub path: Option<String>,
+    /// The answer.
+    pub outcome: VerifyCode,
+    /// The client's address.
+    pub client_addr: Option<IpAddr>,
+    /// Time to decide, in microseconds.
+    pub latency_us: i64,
+}
 
 /// Verifications of a key since `since` (from the hourly counts; the hour
 /// containing `since` counts whole).

@@ -153,7 +153,7 @@ struct RequestIds {
 impl RequestIds {
     fn new() -> Self {
         Self {
-            prefix: hex::encode(crate::server::tokens::random_bytes::<3>()),
+            prefix: hex::encode(crate::server::secrets::tokens::random_bytes::<3>()),
             counter: Default::default(),
         }
     }

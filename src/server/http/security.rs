@@ -114,7 +114,7 @@ pub async fn security(
     let is_static = path.starts_with("/pkg/");
     // Only pages need a nonce; machine traffic and files never render HTML.
     let nonce = (!is_machine_path(path) && !is_static && !path.starts_with("/api/"))
-        .then(|| hex::encode(crate::server::tokens::random_bytes::<16>()));
+        .then(|| hex::encode(crate::server::secrets::tokens::random_bytes::<16>()));
     if let Some(nonce) = &nonce {
         req.extensions_mut().insert(CspNonce(nonce.clone()));
     }

@@ -5,12 +5,12 @@
 
 use super::{change::KeyChange, display_of, find_row, status_of, summary};
 use crate::{
-    api::approvals::PendingKey,
     domain::{
         key_format::ApiKey,
         keys::{parse_reason, KeyStatus},
     },
     error::AppError,
+    model::approvals::PendingKey,
     server::{
         authz::{authorize_org, key_not_found, Actor, OrgAction},
         db::{api_keys, audit::NewEvent, memberships},

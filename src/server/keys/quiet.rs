@@ -57,7 +57,7 @@ pub async fn retire_quiet(state: &AppState) -> Result<usize, AppError> {
         api_keys::mark_expiry_recorded(tx.conn(), id, now).await?;
         let reason = format!(
             "No traffic for {minutes} minutes since {}",
-            crate::ui::format::date_time(last_traffic)
+            crate::domain::format::date_time(last_traffic)
         );
         tx.audit(NewEvent {
             org_id: row.org_id,

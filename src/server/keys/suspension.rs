@@ -6,6 +6,7 @@
 
 use super::{change::KeyChange, display_of, find_row, status_of, SYSTEM_ACTOR};
 use crate::{
+    domain::format,
     domain::keys::{parse_reason, parse_suspension_end, KeyStatus},
     error::AppError,
     server::{
@@ -17,7 +18,6 @@ use crate::{
         notify::Notice,
         state::AppState,
     },
-    ui::format,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;

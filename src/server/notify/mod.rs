@@ -19,8 +19,8 @@ use super::{
     state::AppState,
 };
 use crate::{
-    api::notifications::{NotificationList, NotificationView},
     error::AppError,
+    model::notifications::{NotificationList, NotificationView},
 };
 
 /// One thing to tell people.

@@ -7,10 +7,10 @@
 
 use super::{tell_about_key, Notice};
 use crate::{
+    domain::format,
     domain::key_format::{display_id, Environment},
     error::AppError,
     server::{db::api_keys, state::AppState},
-    ui::format,
 };
 use chrono::Duration;
 

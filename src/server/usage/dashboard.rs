@@ -1,9 +1,11 @@
 //! The numbers behind the usage pages.
 
 use crate::{
-    api::usage::{Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, UsageBucket, UsageRange},
     domain::{key_format::display_id, key_format::Environment, verify::VerifyCode},
     error::AppError,
+    model::usage::{
+        Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, UsageBucket, UsageRange,
+    },
     server::{
         authz::{authorize_org, Actor, KeyAction, OrgAction},
         db::{api_keys, usage},

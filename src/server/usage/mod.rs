@@ -18,9 +18,10 @@
 
 pub mod dashboard;
 
+pub use super::db::usage::UsageEvent;
 use super::db::{usage, Db};
-pub use crate::api::staff::UsageStats;
 use crate::domain::verify::VerifyCode;
+pub use crate::model::staff::UsageStats;
 use chrono::{DateTime, Utc};
 use std::{
     collections::HashMap,
@@ -41,32 +42,6 @@ const BATCH: usize = 1000;
 /// few thousand verifications a second, gathering cuts the transactions from
 /// one per handful of events to a few per second.
 const GATHER: Duration = Duration::from_millis(50);
-
-/// One verification, allowed or denied.
-#[derive(Clone, Debug)]
-pub struct UsageEvent {
-    /// When.
-    pub at: DateTime<Utc>,
-    /// The key, once identified by id and secret (`None` for a wrong
-    /// secret: that is not the key's traffic).
-    pub key_row_id: Option<i64>,
-    /// Its organisation.
-    pub org_id: Option<i64>,
-    /// The public key id presented, if the key was well formed.
-    pub presented_key_id: Option<String>,
-    /// The scope checked.
-    pub scope: Option<String>,
-    /// The request's method.
-    pub method: Option<String>,
-    /// The request's path.
-    pub path: Option<String>,
-    /// The answer.
-    pub outcome: VerifyCode,
-    /// The client's address.
-    pub client_addr: Option<IpAddr>,
-    /// Time to decide, in microseconds.
-    pub latency_us: i64,
-}
 
 /// Counters of the pipeline since start-up.
 #[derive(Debug, Default)]

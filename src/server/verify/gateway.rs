@@ -6,16 +6,16 @@
 //! manage them in the portal; operators with `portico gateway-token`.
 
 use super::cache::TtlCache;
-pub use crate::api::staff::{GatewayTokenView, NewGatewayToken};
+pub use crate::model::staff::{GatewayTokenView, NewGatewayToken};
 use crate::{
     error::AppError,
     server::{
         db::{gateway_tokens, unique_violation, Db},
         errors::internal,
         http::bearer::bearer_token,
-        keys::hashing,
+        secrets::key_hash,
+        secrets::tokens::random_bytes,
         state::AppState,
-        tokens::random_bytes,
     },
 };
 use std::time::Duration;
@@ -70,7 +70,7 @@ pub async fn create(
     let name = check_name(name).map_err(|m| AppError::field("name", m))?;
     let id = random_base62(ID_LEN);
     let token = format!("{PREFIX}{id}{}", random_base62(SECRET_LEN));
-    let hash = hashing::hash_key(&state.secret, &token);
+    let hash = key_hash::hash_key(&state.secret, &token);
     let mut conn = state.db.acquire().await?;
     match gateway_tokens::insert(
         conn.conn(),
@@ -136,7 +136,7 @@ pub struct CachedToken {
 
 impl CachedToken {
     fn admits(&self, state: &AppState, token: &str) -> bool {
-        !self.revoked && hashing::key_matches_bytes(&state.secret, token, &self.hash)
+        !self.revoked && key_hash::key_matches_bytes(&state.secret, token, &self.hash)
     }
 }
 

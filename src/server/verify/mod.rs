@@ -16,7 +16,7 @@ pub mod layer;
 pub mod openapi;
 pub mod rate_limit;
 
-use super::{db::api_keys, keys::hashing, state::AppState, usage::UsageEvent};
+use super::{db::api_keys, secrets::key_hash, state::AppState, usage::UsageEvent};
 use crate::{
     domain::{
         key_format::{ApiKey, Environment},
@@ -150,7 +150,7 @@ async fn decide(
         scope: None,
         retry_after_secs: None,
     };
-    if !hashing::key_matches_bytes(&state.secret, presented.expose(), &key.secret_hash) {
+    if !key_hash::key_matches_bytes(&state.secret, presented.expose(), &key.secret_hash) {
         verdict.code = VerifyCode::Unknown;
         return Ok((verdict, presented_id));
     }

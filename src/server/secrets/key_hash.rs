@@ -5,7 +5,7 @@
 //! which people choose and attackers guess). The server secret keeps a stolen
 //! database from being checked against candidate keys offline.
 
-use crate::server::config::ServerSecret;
+use super::ServerSecret;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 

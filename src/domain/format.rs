@@ -1,4 +1,5 @@
-//! How dates, times and counts are written on the pages.
+//! How dates, times and counts are written for people: on the pages, in
+//! notifications and emails, and in the audit trail's sentences.
 
 use chrono::{DateTime, Utc};
 

@@ -1,0 +1,73 @@
+//! Members and invitations.
+
+use crate::domain::{invitation::InvitationStatus, Role};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A member of an organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The user.
+    pub user_id: i64,
+    /// Their email.
+    pub email: String,
+    /// Their role.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: DateTime<Utc>,
+    /// Whether this is the person looking.
+    pub is_you: bool,
+}
+
+/// An invitation, as its organisation's admins see it (never the link).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// Its id.
+    pub id: i64,
+    /// The role it grants.
+    pub role: Role,
+    /// Where it stands.
+    pub status: InvitationStatus,
+    /// Who made it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who used it.
+    pub accepted_by: Option<String>,
+    /// The address it was sent to, if any.
+    pub email: Option<String>,
+}
+
+/// A newly made invitation: the link is shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvitation {
+    /// Its id.
+    pub id: i64,
+    /// The single-use link to hand to the invitee.
+    pub link: String,
+    /// The role it grants.
+    pub role: Role,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The address it is for (only that person may use it).
+    pub email: Option<String>,
+    /// Whether it was emailed to them.
+    pub emailed: bool,
+}
+
+/// What an invitation link offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationPreview {
+    /// The organisation.
+    pub org_name: String,
+    /// The role.
+    pub role: Role,
+    /// Who sent it.
+    pub invited_by: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Why it cannot be used, if it cannot.
+    pub problem: Option<String>,
+}

@@ -1,0 +1,13 @@
+//! The support console's search hits.
+
+use crate::model::keys::KeySummary;
+use serde::{Deserialize, Serialize};
+
+/// A key found by the support console.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportHit {
+    /// The key (status, owner, last use…).
+    pub key: KeySummary,
+    /// Its organisation.
+    pub org_name: String,
+}

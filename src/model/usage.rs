@@ -1,0 +1,173 @@
+//! Usage dashboards: ranges, buckets and counts.
+
+use crate::{
+    domain::{key_format::Environment, verify::VerifyCode},
+    model::keys::KeySummary,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The period a dashboard covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UsageRange {
+    /// The last 24 hours, by hour.
+    Day,
+    /// The last 7 days, by 6 hours.
+    Week,
+    /// The last 30 days, by day.
+    Month,
+}
+
+impl UsageRange {
+    /// Every range, shortest first.
+    pub const ALL: [UsageRange; 3] = [UsageRange::Day, UsageRange::Week, UsageRange::Month];
+
+    /// The query form: `24h`, `7d`, `30d`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageRange::Day => "24h",
+            UsageRange::Week => "7d",
+            UsageRange::Month => "30d",
+        }
+    }
+
+    /// Parses the query form; anything else is the last 24 hours.
+    pub fn parse(input: Option<&str>) -> Self {
+        match input {
+            Some("7d") => UsageRange::Week,
+            Some("30d") => UsageRange::Month,
+            _ => UsageRange::Day,
+        }
+    }
+
+    /// Words for headings.
+    pub fn label(self) -> &'static str {
+        match self {
+            UsageRange::Day => "last 24 hours",
+            UsageRange::Week => "last 7 days",
+            UsageRange::Month => "last 30 days",
+        }
+    }
+
+    /// The width of one bar of the chart.
+    pub fn bucket(self) -> Duration {
+        match self {
+            UsageRange::Day => Duration::hours(1),
+            UsageRange::Week => Duration::hours(6),
+            UsageRange::Month => Duration::days(1),
+        }
+    }
+
+    /// How many bars.
+    pub fn buckets(self) -> i64 {
+        match self {
+            UsageRange::Day => 24,
+            UsageRange::Week => 28,
+            UsageRange::Month => 30,
+        }
+    }
+}
+
+/// One bar of a chart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageBucket {
+    /// Its start.
+    pub start: DateTime<Utc>,
+    /// Requests allowed.
+    pub ok: i64,
+    /// Requests refused.
+    pub denied: i64,
+}
+
+/// A label and how many requests it had.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    /// What was counted.
+    pub label: String,
+    /// How many.
+    pub requests: i64,
+}
+
+/// One key's usage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUsage {
+    /// The key.
+    pub key: KeySummary,
+    /// The period.
+    pub range: UsageRange,
+    /// Requests over time.
+    pub buckets: Vec<UsageBucket>,
+    /// All requests in the period.
+    pub total: i64,
+    /// Refused requests in the period.
+    pub denied: i64,
+    /// By answer.
+    pub by_outcome: Vec<Count>,
+    /// By scope.
+    pub by_scope: Vec<Count>,
+    /// By endpoint (`GET /v1/records/{id}`).
+    pub by_endpoint: Vec<Count>,
+    /// The busiest client addresses.
+    pub top_addresses: Vec<Count>,
+    /// Where the last use came from.
+    pub last_used_addr: Option<String>,
+    /// Days raw events are kept (endpoints and addresses come from them).
+    pub raw_retention_days: i64,
+}
+
+/// One key's line in the organisation's table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgKeyUsage {
+    /// Public key id.
+    pub key_id: String,
+    /// Recognisable start of the key.
+    pub display_id: String,
+    /// Name.
+    pub name: String,
+    /// Environment.
+    pub environment: Environment,
+    /// Requests in the period.
+    pub requests: i64,
+    /// Refused requests in the period.
+    pub denied: i64,
+    /// Last verified.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A refused verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeniedRequest {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The key's public id and display id, if it exists.
+    pub key: Option<(String, String)>,
+    /// Its name.
+    pub key_name: Option<String>,
+    /// Why it was refused.
+    pub outcome: VerifyCode,
+    /// The scope checked.
+    pub scope: Option<String>,
+    /// `METHOD /path`.
+    pub endpoint: Option<String>,
+    /// From where.
+    pub client_addr: Option<String>,
+}
+
+/// An organisation's usage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUsage {
+    /// The period.
+    pub range: UsageRange,
+    /// Requests over time.
+    pub buckets: Vec<UsageBucket>,
+    /// All requests.
+    pub total: i64,
+    /// Refused requests.
+    pub denied: i64,
+    /// By answer.
+    pub by_outcome: Vec<Count>,
+    /// Per key, busiest first.
+    pub per_key: Vec<OrgKeyUsage>,
+    /// The most recent refusals.
+    pub recent_denied: Vec<DeniedRequest>,
+}

@@ -1,0 +1,194 @@
+//! The audit trail: recording events, in the transaction of the change they
+//! describe, and describing them in sentences for its pages and exports.
+
+use crate::server::{
+    authz::{authorize_org, Actor, OrgAction},
+    db::{
+        audit::{self, EventRow, NewEvent},
+        Tx,
+    },
+    state::AppState,
+};
+use crate::{
+    domain::format,
+    domain::key_format::{display_id, Environment},
+    error::AppError,
+    model::keys::{AuditEntry, AuditPage},
+};
+use chrono::{DateTime, Utc};
+
+pub(crate) async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppError> {
+    audit::insert(tx.conn(), &event).await?;
+    Ok(())
+}
+
+pub(crate) fn describe(action: &str, details: Option<&str>) -> Option<String> {
+    let d: serde_json::Value = serde_json::from_str(details?).ok()?;
+    let date = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| format::date_time(t.with_timezone(&Utc)))
+            .unwrap_or_else(|| "an unrecorded time".to_owned())
+    };
+    let list = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    Some(match action {
+        "created" => {
+            let env = if d["environment"] == "production" {
+                "Production"
+            } else {
+                "Sandbox"
+            };
+            let mut text = format!(
+                "{env} key with {}; expires {}",
+                Some(list(&d["scopes"]))
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| "no scopes".to_owned()),
+                date(&d["expires_at"])
+            );
+            if let Some(from) = d["rotated_from"].as_str() {
+                text.push_str(&format!("; replaces {from}"));
+            }
+            if !list(&d["ip_allowlist"]).is_empty() {
+                text.push_str(&format!("; only from {}", list(&d["ip_allowlist"])));
+            }
+            text
+        }
+        "rotated" => {
+            let mut text = format!(
+                "Replaced by {}; keeps working until {}",
+                d["successor"].as_str().unwrap_or("a new key"),
+                date(&d["overlap_until"])
+            );
+            if let Some(minutes) = d["quiet_minutes"].as_i64() {
+                text.push_str(&format!(", or until {minutes} minutes without traffic"));
+            }
+            if d["narrowed_to"].is_array() {
+                text.push_str(&format!("; the successor holds only {}", list(&d["narrowed_to"])));
+            }
+            text
+        }
+        "retired" => "Stopped working before its rotation overlap ended".to_owned(),
+        "expired" => {
+            if d["cause"] == "rotation" {
+                "Its rotation overlap ended".to_owned()
+            } else {
+                "Reached its expiry date".to_owned()
+            }
+        }
+        "renamed" => match (d["from"].as_str(), d["to"].as_str()) {
+            (Some(from), Some(to)) => format!("Renamed from “{from}” to “{to}”"),
+            _ => "Renamed".to_owned(),
+        },
+        "scopes_changed" => format!("Removed {}", list(&d["removed"])),
+        "details_changed" => "Purpose or service changed".to_owned(),
+        "suspended" => match d["until"].as_str() {
+            Some(_) => format!("Suspended until {}", date(&d["until"])),
+            None => "Suspended until someone reinstates it".to_owned(),
+        },
+        "reinstated" => "Reinstated: works again".to_owned(),
+        "approved" => "Approved: works from now on".to_owned(),
+        "rejected" => "Rejected: will never work".to_owned(),
+        "owner_changed" => format!(
+            "Owner changed from {} to {}",
+            d["from"].as_str().unwrap_or("a former owner"),
+            d["to"].as_str().unwrap_or("another member")
+        ),
+        "policy_changed" => format!(
+            "Key policy: at most {} days, {} by default; developers may use {}; approval for high-risk production keys {}",
+            d["max_lifetime_days"],
+            d["default_expiry_days"],
+            list(&d["developer_environments"]),
+            if d["approval_for_high_risk_production"] == true { "on" } else { "off" }
+        ) + &match (d["rotate_high_risk_days"].as_i64(), d["rotate_low_risk_days"].as_i64()) {
+            (Some(h), Some(l)) => format!("; rotation every {h} days (high risk) and {l} days (others)"),
+            _ => String::new(),
+        },
+        "member_role_changed" => format!(
+            "{} is now {}",
+            d["member"].as_str().unwrap_or("A member"),
+            d["role"].as_str().unwrap_or("in another role")
+        ),
+        "member_removed" => format!("{} left the organisation", d["member"].as_str().unwrap_or("A member")),
+        "member_invited" => format!(
+            "Invited {} as {}",
+            d["email"].as_str().unwrap_or("someone with a link"),
+            d["role"].as_str().unwrap_or("a member")
+        ),
+        "alert_acknowledged" => match d["alert"].as_str() {
+            Some(kind) => format!("Acknowledged a {} alert", kind.replace('_', " ")),
+            None => "Acknowledged an alert".to_owned(),
+        },
+        "alert_resolved" => match d["alert"].as_str() {
+            Some(kind) => format!("Resolved a {} alert", kind.replace('_', " ")),
+            None => "Resolved an alert".to_owned(),
+        },
+        "alert_settings_changed" => format!(
+            "Alert thresholds: spike ×{} and at least {} in 5 minutes; {} wrong secrets in 10 minutes",
+            d["spike_factor"], d["spike_floor"], d["wrong_secret_threshold"]
+        ),
+        "exported" => match (d["what"].as_str(), d["format"].as_str()) {
+            (Some(what), Some(format)) => format!("Exported {what} as {format}"),
+            (Some(what), None) => format!("Exported {what}"),
+            _ => "Exported data".to_owned(),
+        },
+        _ => return None,
+    })
+}
+
+pub(crate) fn audit_entry(state: &AppState, row: EventRow) -> AuditEntry {
+    let key = row.key_public_id.as_ref().map(|id| {
+        let env = row
+            .key_environment
+            .as_deref()
+            .and_then(|e| Environment::parse(e).ok())
+            .unwrap_or(Environment::Sandbox);
+        (
+            id.clone(),
+            display_id(state.config.key_prefix.as_str(), env, id),
+        )
+    });
+    AuditEntry {
+        details: describe(&row.action, row.details.as_deref()),
+        id: row.id,
+        at: row.at,
+        actor: row.actor_email,
+        action: row.action,
+        key,
+        key_name: row.key_name,
+        reason: row.reason,
+        client_addr: row.client_addr,
+    }
+}
+
+/// Records an event (for the other services that act on keys and orgs).
+pub(crate) async fn record_event(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppError> {
+    record(tx, event).await
+}
+
+/// A page of the organisation's audit trail, for its admins.
+pub async fn org_audit(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    authorize_org(actor, org_id, OrgAction::ViewAudit)?;
+    const PAGE: usize = 50;
+    let mut conn = state.db.acquire().await?;
+    let mut rows = audit::for_org(conn.conn(), org_id, before, PAGE as i64 + 1).await?;
+    let next_before = (rows.len() > PAGE).then(|| rows[PAGE - 1].id);
+    rows.truncate(PAGE);
+    Ok(AuditPage {
+        entries: rows.into_iter().map(|e| audit_entry(state, e)).collect(),
+        next_before,
+    })
+}

@@ -1,0 +1,142 @@
+//! Editing a key: name, purpose, service, and removing scopes (a key never
+//! gains power in place).
+
+use super::change::KeyChange;
+use super::row::{load_for, scopes_of, status_of};
+use crate::server::{
+    authz::{Actor, KeyAction},
+    db::{
+        api_keys::{self},
+        audit::NewEvent,
+    },
+    state::AppState,
+};
+use crate::{
+    domain::keys::{self as rules},
+    error::{AppError, FieldError},
+};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// What the edit form sends.
+#[derive(Debug)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: String,
+    /// New purpose.
+    pub purpose: String,
+    /// New service.
+    pub service: String,
+    /// The scopes to keep.
+    pub scopes: Vec<String>,
+}
+
+/// Renames a key, changes its purpose or service, or removes scopes. Scopes
+/// can only be removed: a key never gains power in place.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    changes: KeyChanges,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let now = state.clock.now();
+    if status_of(&row, now).is_final() {
+        return Err(AppError::Conflict(
+            "Revoked, rejected and expired keys cannot be changed.".to_owned(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let name = rules::parse_name(&changes.name)
+        .map_err(|m| errors.push(FieldError::new("name", m)))
+        .ok();
+    let purpose = rules::parse_purpose(&changes.purpose)
+        .map_err(|m| errors.push(FieldError::new("purpose", m)))
+        .ok();
+    let service = rules::parse_service(&changes.service)
+        .map_err(|m| errors.push(FieldError::new("service", m)))
+        .ok();
+    let current = scopes_of(&row);
+    let scopes = match state.catalog.parse_selection(&changes.scopes) {
+        Ok(new) => {
+            let added: Vec<&str> = new
+                .iter()
+                .filter(|s| !current.contains(s))
+                .map(String::as_str)
+                .collect();
+            if added.is_empty() {
+                Some(new)
+            } else {
+                errors.push(FieldError::new(
+                    "scopes",
+                    format!(
+                        "A key can only lose scopes. To get {}, create a new key with {}.",
+                        added.join(", "),
+                        if added.len() == 1 { "it" } else { "them" }
+                    ),
+                ));
+                None
+            }
+        }
+        Err(m) => {
+            errors.push(FieldError::new("scopes", m));
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let (name, purpose, service, scopes) = (
+        name.expect("checked"),
+        purpose.expect("checked"),
+        service.expect("checked"),
+        scopes.expect("checked"),
+    );
+    let removed: Vec<&String> = current.iter().filter(|s| !scopes.contains(s)).collect();
+
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
+    api_keys::update_details(
+        tx.conn(),
+        row.id,
+        &name,
+        &purpose,
+        &service,
+        &scopes.join(" "),
+    )
+    .await?;
+    let event = |action: &'static str, details: Option<String>| NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action,
+        reason: None,
+        details,
+        client_addr: Some(addr.to_string()),
+        at: now,
+    };
+    if name != row.name {
+        tx.audit(event(
+            "renamed",
+            Some(json!({"from": row.name, "to": name}).to_string()),
+        ))
+        .await?;
+    }
+    if !removed.is_empty() {
+        tx.audit(event(
+            "scopes_changed",
+            Some(json!({"removed": removed, "scopes": scopes}).to_string()),
+        ))
+        .await?;
+    }
+    if purpose != row.purpose || service != row.service {
+        tx.audit(event(
+            "details_changed",
+            Some(json!({"purpose": purpose, "service": service}).to_string()),
+        ))
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

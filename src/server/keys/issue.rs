@@ -1,0 +1,344 @@
+//! Issuing keys: generating the key, storing its HMAC and the row, and the
+//! create form's data. The secret exists in plaintext only here, long
+//! enough to hash it and hand it back once.
+
+use super::change::KeyChange;
+use super::read::summary;
+use crate::server::{
+    authz::{authorize_org, Actor, OrgAction},
+    db::{
+        api_keys::{self, NewKey},
+        audit::NewEvent,
+        unique_violation, Conn, Tx,
+    },
+    errors::internal,
+    state::AppState,
+};
+use crate::{
+    domain::{
+        key_format::{ApiKey, Environment},
+        keys::{self as rules, Approval, IpAllowlist},
+        Role,
+    },
+    error::{AppError, FieldError},
+    model::keys::{CreatedKey, KeyFormData},
+};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// What the create form sends.
+#[derive(Debug)]
+pub struct NewKeyForm {
+    /// The form's one-time token.
+    pub request_token: String,
+    /// Name.
+    pub name: String,
+    /// Purpose.
+    pub purpose: String,
+    /// Service or app.
+    pub service: String,
+    /// `sandbox` or `production`.
+    pub environment: String,
+    /// Chosen scopes.
+    pub scopes: Vec<String>,
+    /// `7`, `30`, `90`, `365`, `date` or empty for the default.
+    pub expiry: String,
+    /// With `date`: `YYYY-MM-DD`.
+    pub expiry_date: Option<String>,
+    /// CIDR blocks and addresses, or empty.
+    pub ip_allowlist: String,
+    /// Whether the user confirmed the high-risk scopes.
+    pub confirm_high_risk: bool,
+    /// Requests per minute; empty for the default.
+    pub rate_limit: String,
+}
+
+/// A new key from the OS CSPRNG.
+pub(crate) fn generate_key(state: &AppState, environment: Environment) -> ApiKey {
+    let mut buffer = [0u8; 64];
+    let mut next = buffer.len();
+    ApiKey::generate(&state.config.key_prefix, environment, move || {
+        if next == buffer.len() {
+            buffer = crate::server::secrets::tokens::random_bytes::<64>();
+            next = 0;
+        }
+        next += 1;
+        buffer[next - 1]
+    })
+}
+
+/// Stores a freshly generated key, retrying if its random key id happens to
+/// be taken. Returns the row id and the key.
+pub(crate) async fn insert_new_key(
+    state: &AppState,
+    tx: &mut Tx,
+    environment: Environment,
+    insert: &impl AsyncInsert,
+) -> Result<(i64, ApiKey), AppError> {
+    for _ in 0..3 {
+        let key = generate_key(state, environment);
+        let hash = crate::server::secrets::key_hash::hash_key(&state.secret, key.expose());
+        match insert.insert(tx.conn(), key.key_id(), &hash).await {
+            Ok(id) => return Ok((id, key)),
+            Err(e)
+                if matches!(
+                    unique_violation(&e).as_deref(),
+                    Some("api_keys_key_id_key" | "api_keys_secret_hash_key")
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(map_insert_error(e)),
+        }
+    }
+    Err(internal("three key id collisions in a row"))
+}
+
+/// Inserting a key row, given its id and hash.
+pub(crate) trait AsyncInsert {
+    async fn insert(&self, conn: Conn<'_>, key_id: &str, hash: &str) -> sqlx::Result<i64>;
+}
+
+/// The settings a new key row copies.
+pub(crate) struct KeyTemplate<'a> {
+    pub(crate) org_id: i64,
+    pub(crate) owner_id: i64,
+    pub(crate) created_by: i64,
+    pub(crate) name: &'a str,
+    pub(crate) purpose: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) environment: Environment,
+    pub(crate) scopes: &'a str,
+    pub(crate) ip_allowlist: &'a str,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) predecessor_id: Option<i64>,
+    pub(crate) create_token: Option<&'a str>,
+    pub(crate) rate_limit_per_minute: i64,
+    pub(crate) approval: Approval,
+}
+
+impl AsyncInsert for KeyTemplate<'_> {
+    async fn insert(&self, conn: Conn<'_>, key_id: &str, hash: &str) -> sqlx::Result<i64> {
+        api_keys::insert(
+            conn,
+            &NewKey {
+                key_id,
+                org_id: self.org_id,
+                owner_id: self.owner_id,
+                created_by: self.created_by,
+                name: self.name,
+                purpose: self.purpose,
+                service: self.service,
+                environment: self.environment.as_str(),
+                scopes: self.scopes,
+                ip_allowlist: self.ip_allowlist,
+                secret_hash: hash,
+                created_at: self.created_at,
+                expires_at: self.expires_at,
+                predecessor_id: self.predecessor_id,
+                create_token: self.create_token,
+                rate_limit_per_minute: self.rate_limit_per_minute,
+                approval: self.approval.as_str(),
+            },
+        )
+        .await
+    }
+}
+
+pub(crate) fn map_insert_error(e: sqlx::Error) -> AppError {
+    if unique_violation(&e).as_deref() == Some("api_keys_create_token_key") {
+        AppError::Conflict(
+            "This form was already submitted and the key was created then; its secret was shown at that moment. \
+             Find it in your keys; if nobody copied the secret, revoke it and create another."
+                .to_owned(),
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// What the create form needs: the catalog, and the organisation's policy
+/// as it applies to the actor.
+pub async fn form_data(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+) -> Result<KeyFormData, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    let policy = {
+        let mut conn = state.db.acquire().await?;
+        crate::server::policy::load(conn.conn(), org_id).await?
+    };
+    let is_admin = membership.role == Role::Admin;
+    Ok(KeyFormData {
+        catalog: (*state.catalog).clone(),
+        default_scopes: state.catalog.default_scopes(),
+        request_token: crate::server::secrets::tokens::NewToken::generate()
+            .reveal()
+            .to_owned(),
+        prefix: state.config.key_prefix.as_str().to_owned(),
+        environments: if is_admin {
+            Environment::ALL.to_vec()
+        } else {
+            policy.developer_environments.clone()
+        },
+        default_rate_limit: state.config.default_rate_limit,
+        lifetime_presets: policy.lifetime_presets(),
+        approval_applies: policy.approval_for_high_risk_production && !is_admin,
+        policy,
+    })
+}
+
+/// Creates a key owned by `actor`. Every field problem is reported at once.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    form: NewKeyForm,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::CreateKey)?;
+    let is_admin = membership.role == Role::Admin;
+    let token = form.request_token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(AppError::Conflict(
+            "This form is out of date. Reload the page and try again.".to_owned(),
+        ));
+    }
+    let now = state.clock.now();
+    let policy = {
+        let mut conn = state.db.acquire().await?;
+        crate::server::policy::load(conn.conn(), org_id).await?
+    };
+    let mut errors = Vec::new();
+    let mut check = |field: &str, result: Result<String, String>| match result {
+        Ok(v) => Some(v),
+        Err(m) => {
+            errors.push(FieldError::new(field, m));
+            None
+        }
+    };
+    let name = check("name", rules::parse_name(&form.name));
+    let purpose = check("purpose", rules::parse_purpose(&form.purpose));
+    let service = check("service", rules::parse_service(&form.service));
+    let environment = Environment::parse(&form.environment)
+        .and_then(|env| {
+            if is_admin {
+                Ok(env)
+            } else {
+                policy.check_developer_environment(env).map(|()| env)
+            }
+        })
+        .map_err(|m| errors.push(FieldError::new("environment", m)))
+        .ok();
+    let scopes = state
+        .catalog
+        .parse_selection(&form.scopes)
+        .map_err(|m| errors.push(FieldError::new("scopes", m)))
+        .ok();
+    let expires_at = rules::parse_expiry(&form.expiry, form.expiry_date.as_deref(), now, &policy)
+        .map_err(|m| errors.push(FieldError::new("expiry", m)))
+        .ok();
+    let allowlist = IpAllowlist::parse(&form.ip_allowlist)
+        .map_err(|m| errors.push(FieldError::new("ip_allowlist", m)))
+        .ok();
+    let rate_limit = rules::parse_rate_limit(&form.rate_limit, state.config.default_rate_limit)
+        .map_err(|m| errors.push(FieldError::new("rate_limit", m)))
+        .ok();
+    if let Some(scopes) = &scopes {
+        let high: Vec<&str> = state
+            .catalog
+            .high_risk(scopes)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        if !high.is_empty() && !form.confirm_high_risk {
+            errors.push(FieldError::new(
+                "confirm_high_risk",
+                format!(
+                    "Confirm that this key needs the high-risk scope{} {}.",
+                    if high.len() == 1 { "" } else { "s" },
+                    high.join(", ")
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let rate_limit = rate_limit.expect("checked");
+    let (name, purpose, service, environment, scopes, expires_at, allowlist) = (
+        name.expect("checked"),
+        purpose.expect("checked"),
+        service.expect("checked"),
+        environment.expect("checked"),
+        scopes.expect("checked"),
+        expires_at.expect("checked"),
+        allowlist.expect("checked"),
+    );
+
+    let high_risk = !state.catalog.high_risk(&scopes).is_empty();
+    let approval = if !is_admin && policy.needs_approval(environment, high_risk) {
+        Approval::Pending
+    } else {
+        Approval::NotRequired
+    };
+    let scopes_text = scopes.join(" ");
+    let allowlist_text = allowlist.to_stored();
+    let template = KeyTemplate {
+        org_id,
+        owner_id: actor.user_id,
+        created_by: actor.user_id,
+        name: &name,
+        purpose: &purpose,
+        service: &service,
+        environment,
+        scopes: &scopes_text,
+        ip_allowlist: &allowlist_text,
+        created_at: now,
+        expires_at,
+        predecessor_id: None,
+        create_token: Some(token),
+        rate_limit_per_minute: i64::from(rate_limit),
+        approval,
+    };
+    let mut tx = KeyChange::begin(state, std::iter::empty::<String>()).await?;
+    let (id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
+    tx.touch(key.key_id());
+    tx.audit(NewEvent {
+            org_id,
+            key_id: Some(id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "created",
+            reason: None,
+            details: Some(
+                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit, "approval": approval.as_str()})
+                    .to_string(),
+            ),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        })
+    .await?;
+    if approval == Approval::Pending {
+        super::approvals::request_in(&mut tx, org_id, id, &key, &name, actor).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        user_id = actor.user_id,
+        org_id,
+        key = key.display_id(),
+        "key created"
+    );
+
+    let mut conn = state.db.acquire().await?;
+    let row = api_keys::find(conn.conn(), id)
+        .await?
+        .ok_or_else(|| internal("new key vanished"))?;
+    Ok(CreatedKey {
+        key: summary(state, &row, now)?,
+        secret: key.expose().to_owned(),
+    })
+}

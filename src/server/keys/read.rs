@@ -1,0 +1,253 @@
+//! The read model: keys as lists and pages show them, with filters.
+
+use super::row::{environment_of, load_for, scopes_of, state_of, status_of};
+use crate::server::audit::audit_entry;
+use crate::server::{
+    authz::{authorize_org, key_permissions, Actor, KeyAction, OrgAction},
+    db::{
+        api_keys::{self, KeyRow},
+        audit::{self},
+        usage,
+    },
+    state::AppState,
+};
+use crate::{
+    domain::{
+        key_format::{display_id, Environment},
+        keys::{Approval, KeyStatus},
+        Role,
+    },
+    error::AppError,
+    model::keys::{
+        ApprovalDecision, ChainLink, KeyDetail, KeyPermissions, KeySummary, SuspensionView,
+    },
+};
+use chrono::{DateTime, Duration, Utc};
+
+/// How the inventory is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySort {
+    /// Newest first.
+    Newest,
+    /// Most recently used first; never-used last.
+    LastUsed,
+    /// Soonest expiry first.
+    Expiry,
+}
+
+/// Which keys the inventory shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// Only this environment.
+    pub environment: Option<Environment>,
+    /// Only this status.
+    pub status: Option<KeyStatus>,
+    /// The order.
+    pub sort: KeySort,
+}
+
+impl KeyFilter {
+    /// Reads the filter from query values; unknown values mean "any".
+    pub fn parse(environment: Option<&str>, status: Option<&str>, sort: Option<&str>) -> Self {
+        Self {
+            environment: environment.and_then(|e| Environment::parse(e).ok()),
+            status: status.and_then(KeyStatus::parse),
+            sort: match sort {
+                Some("last_used") => KeySort::LastUsed,
+                Some("expiry") => KeySort::Expiry,
+                _ => KeySort::Newest,
+            },
+        }
+    }
+}
+
+/// The list form of a key row.
+pub(crate) fn summary(
+    state: &AppState,
+    row: &KeyRow,
+    now: DateTime<Utc>,
+) -> Result<KeySummary, AppError> {
+    let environment = environment_of(row)?;
+    let status = status_of(row, now);
+    Ok(KeySummary {
+        display_id: display_id(state.config.key_prefix.as_str(), environment, &row.key_id),
+        key_id: row.key_id.clone(),
+        name: row.name.clone(),
+        environment,
+        scopes: scopes_of(row),
+        owner: row.owner_email.clone(),
+        service: row.service.clone(),
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
+        expires_at: row.expires_at,
+        status,
+        rotating_until: row.rotating_until.filter(|_| status == KeyStatus::Rotating),
+        owner_left: !row.owner_is_member,
+    })
+}
+
+/// The keys `actor` may see in `org_id`: their own, or every key for admins.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    filter: &KeyFilter,
+) -> Result<Vec<KeySummary>, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::View)?;
+    let owner = (membership.role != Role::Admin).then_some(actor.user_id);
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let rows = api_keys::list_for_org(conn.conn(), org_id, owner).await?;
+    let mut keys = rows
+        .iter()
+        .map(|row| summary(state, row, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    keys.retain(|k| {
+        filter.environment.is_none_or(|e| k.environment == e)
+            && filter.status.is_none_or(|s| k.status == s)
+    });
+    match filter.sort {
+        KeySort::Newest => {}
+        KeySort::LastUsed => keys.sort_by_key(|k| std::cmp::Reverse(k.last_used_at)),
+        KeySort::Expiry => keys.sort_by_key(|k| k.expires_at),
+    }
+    Ok(keys)
+}
+
+/// Everything about one key: fields, rotation chain, usage and history.
+pub async fn detail(state: &AppState, actor: &Actor, key_id: &str) -> Result<KeyDetail, AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    let permissions = key_permissions(actor, row.org_id, row.owner_id);
+    detail_of(state, row, permissions).await
+}
+
+/// Everything about a key already authorised for viewing.
+pub(crate) async fn detail_of(
+    state: &AppState,
+    row: KeyRow,
+    permissions: KeyPermissions,
+) -> Result<KeyDetail, AppError> {
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+
+    let link = |r: &KeyRow| -> Result<ChainLink, AppError> {
+        let s = summary(state, r, now)?;
+        Ok(ChainLink {
+            key_id: s.key_id,
+            display_id: s.display_id,
+            status: s.status,
+            created_at: s.created_at,
+        })
+    };
+    let mut before = Vec::new();
+    let mut cursor = row.predecessor_id;
+    while let (Some(id), true) = (cursor, before.len() < 50) {
+        let Some(prev) = api_keys::find(conn.conn(), id).await? else {
+            break;
+        };
+        cursor = prev.predecessor_id;
+        before.push(link(&prev)?);
+    }
+    before.reverse();
+    let mut chain = before;
+    chain.push(link(&row)?);
+    let mut cursor = row.successor_id;
+    while let (Some(id), true) = (cursor, chain.len() < 100) {
+        let Some(next) = api_keys::find(conn.conn(), id).await? else {
+            break;
+        };
+        cursor = next.successor_id;
+        chain.push(link(&next)?);
+    }
+
+    let requests_7d = usage::requests_since(conn.conn(), row.id, now - Duration::days(7)).await?;
+    let audit = audit::for_key(conn.conn(), row.id)
+        .await?
+        .into_iter()
+        .map(|e| audit_entry(state, e))
+        .collect();
+    let scopes = scopes_of(&row);
+    let high_risk_scopes = state
+        .catalog
+        .high_risk(&scopes)
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let try_it = try_it_line(state, &scopes);
+    let new_owner_choices = if !row.owner_is_member && permissions.administer {
+        crate::server::db::memberships::members_of(conn.conn(), row.org_id)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id, m.email))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(KeyDetail {
+        summary: summary(state, &row, now)?,
+        purpose: row.purpose.clone(),
+        ip_allowlist: row
+            .ip_allowlist
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        created_by: row.created_by_email.clone(),
+        last_used_addr: row.last_used_addr.clone(),
+        requests_7d,
+        revoked_at: row.revoked_at,
+        revoked_by: row.revoked_by_email.clone(),
+        revoked_reason: row.revoked_reason.clone(),
+        rate_limit_per_minute: row.rate_limit_per_minute,
+        chain,
+        audit,
+        high_risk_scopes,
+        try_it,
+        org_id: row.org_id,
+        org_name: row.org_name.clone(),
+        suspension: row
+            .suspended_at
+            .filter(|_| state_of(&row).is_suspended(now))
+            .map(|at| SuspensionView {
+                at,
+                by: row
+                    .suspended_by_email
+                    .clone()
+                    .unwrap_or_else(|| "Portico (automatically)".to_owned()),
+                reason: row.suspended_reason.clone().unwrap_or_default(),
+                until: row.suspended_until,
+            }),
+        approval: Approval::parse(&row.approval),
+        approval_decision: row.approval_decided_at.map(|at| ApprovalDecision {
+            by: row.approval_decided_by_email.clone().unwrap_or_default(),
+            at,
+            comment: row.approval_comment.clone().unwrap_or_default(),
+        }),
+        permissions,
+        new_owner_choices,
+    })
+}
+
+/// A `curl` line that calls the sample API with the key: a read endpoint
+/// without parameters if the key has one, else its first endpoint.
+pub(crate) fn try_it_line(state: &AppState, scopes: &[String]) -> Option<String> {
+    let endpoints: Vec<&String> = scopes
+        .iter()
+        .filter_map(|s| state.catalog.get(s))
+        .flat_map(|s| s.endpoints.iter())
+        .collect();
+    let endpoint = endpoints
+        .iter()
+        .find(|e| e.starts_with("GET ") && !e.contains('{'))
+        .or_else(|| endpoints.first())?;
+    let (method, path) = endpoint.split_once(' ')?;
+    let path = path.replace("{id}", "1");
+    let method = if method == "GET" {
+        String::new()
+    } else {
+        format!("-X {method} ")
+    };
+    Some(format!(
+        "curl {method}-H \"Authorization: Bearer $PORTICO_KEY\" {}/sample{path}",
+        state.config.public_url
+    ))
+}

@@ -1,0 +1,248 @@
+//! Rotation: a successor with the same settings (or fewer scopes), the old
+//! key working until the overlap ends or it is retired early.
+
+use super::change::KeyChange;
+use super::issue::{insert_new_key, KeyTemplate};
+use super::read::summary;
+use super::row::{environment_of, load_for, refuse_unless_active, scopes_of, status_of};
+use crate::server::{
+    authz::{Actor, KeyAction},
+    db::{
+        api_keys::{self, KeyRow},
+        audit::NewEvent,
+        usage,
+    },
+    errors::internal,
+    state::AppState,
+};
+use crate::{
+    domain::{
+        key_format::display_id,
+        keys::{Approval, KeyStatus, Overlap},
+    },
+    error::AppError,
+    model::keys::CreatedKey,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// Replaces a key with a successor that has the same settings; the old key
+/// keeps working until the overlap ends, or, with `quiet` minutes, until it
+/// has seen no traffic for that long (whichever comes first). Returns the
+/// successor's secret, once.
+pub async fn rotate(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    overlap: &str,
+    quiet: &str,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let overlap = Overlap::parse(overlap).map_err(|m| AppError::field("overlap", m))?;
+    let quiet = super::quiet::parse_quiet(quiet).map_err(|m| AppError::field("quiet", m))?;
+    rotate_row(state, actor, old, overlap, quiet, None, addr).await
+}
+
+/// Rotates a key into one holding only the scopes it used (with an allowed
+/// answer) in the last 30 days, with a 24-hour overlap. Returns the new
+/// key's secret, once.
+pub async fn narrow_to_used(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let now = state.clock.now();
+    let used: std::collections::BTreeSet<String> = {
+        let mut conn = state.db.acquire().await?;
+        usage::hourly_for_key(
+            conn.conn(),
+            old.id,
+            now - Duration::days(crate::server::review::UNUSED_DAYS),
+        )
+        .await?
+        .into_iter()
+        .filter(|h| h.outcome == "ok" && !h.scope.is_empty())
+        .map(|h| h.scope)
+        .collect()
+    };
+    let keep: Vec<String> = scopes_of(&old)
+        .into_iter()
+        .filter(|s| used.contains(s))
+        .collect();
+    if keep.is_empty() {
+        return Err(AppError::Conflict(
+            "This key used none of its scopes in the last 30 days. If nothing needs it, revoke it instead.".to_owned(),
+        ));
+    }
+    if keep.len() == scopes_of(&old).len() {
+        return Err(AppError::Conflict(
+            "This key used every one of its scopes in the last 30 days; there is nothing to narrow.".to_owned(),
+        ));
+    }
+    rotate_row(state, actor, old, Overlap::OneDay, None, Some(keep), addr).await
+}
+
+pub(crate) async fn rotate_row(
+    state: &AppState,
+    actor: &Actor,
+    old: KeyRow,
+    overlap: Overlap,
+    quiet: Option<i32>,
+    narrowed: Option<Vec<String>>,
+    addr: IpAddr,
+) -> Result<CreatedKey, AppError> {
+    let now = state.clock.now();
+    refuse_unless_active(&old, now, "Rotate")?;
+    let environment = environment_of(&old)?;
+    let policy = {
+        let mut conn = state.db.acquire().await?;
+        crate::server::policy::load(conn.conn(), old.org_id).await?
+    };
+    let lifetime = (old.expires_at - old.created_at)
+        .clamp(Duration::days(1), Duration::days(policy.max_lifetime_days));
+    let overlap_until = now + overlap.duration();
+    let old_display = display_id(state.config.key_prefix.as_str(), environment, &old.key_id);
+
+    let scopes_text = narrowed
+        .as_ref()
+        .map_or(old.scopes.clone(), |s| s.join(" "));
+    let template = KeyTemplate {
+        org_id: old.org_id,
+        owner_id: old.owner_id,
+        created_by: actor.user_id,
+        name: &old.name,
+        purpose: &old.purpose,
+        service: &old.service,
+        environment,
+        scopes: &scopes_text,
+        ip_allowlist: &old.ip_allowlist,
+        created_at: now,
+        expires_at: now + lifetime,
+        predecessor_id: Some(old.id),
+        create_token: None,
+        rate_limit_per_minute: old.rate_limit_per_minute,
+        // An approved key's successor has the same powers: the decision holds.
+        approval: match Approval::parse(&old.approval) {
+            Approval::Approved => Approval::Approved,
+            _ => Approval::NotRequired,
+        },
+    };
+    let mut tx = KeyChange::begin(state, [&old.key_id]).await?;
+    let (new_id, key) = insert_new_key(state, &mut tx, environment, &template).await?;
+    tx.touch(key.key_id());
+    if !api_keys::start_rotation(tx.conn(), old.id, new_id, overlap_until).await? {
+        return Err(AppError::Conflict(
+            "This key was rotated or revoked a moment ago. Reload the page to see its state."
+                .to_owned(),
+        ));
+    }
+    let client_addr = Some(addr.to_string());
+    tx.audit(NewEvent {
+            org_id: old.org_id,
+            key_id: Some(old.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "rotated",
+            reason: None,
+            details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until, "quiet_minutes": quiet, "narrowed_to": narrowed}).to_string()),
+            client_addr: client_addr.clone(),
+            at: now,
+        })
+    .await?;
+    tx.audit(NewEvent {
+            org_id: old.org_id,
+            key_id: Some(new_id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: "created",
+            reason: None,
+            details: Some(
+                json!({"environment": environment.as_str(), "scopes": scopes_text.split_whitespace().collect::<Vec<_>>(), "expires_at": now + lifetime,
+                       "ip_allowlist": old.ip_allowlist.split_whitespace().collect::<Vec<_>>(), "rotated_from": old_display})
+                .to_string(),
+            ),
+            client_addr: client_addr.clone(),
+            at: now,
+        })
+    .await?;
+    if quiet.is_some() && overlap != Overlap::Immediate {
+        api_keys::set_quiet_minutes(tx.conn(), old.id, quiet).await?;
+    }
+    if overlap == Overlap::Immediate {
+        retire_in(
+            &mut tx,
+            &old,
+            actor,
+            now,
+            client_addr,
+            Some("Rotated with no overlap"),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, old = %old_display, new = key.display_id(), overlap = overlap.as_str(), "key rotated");
+
+    let mut conn = state.db.acquire().await?;
+    let row = api_keys::find(conn.conn(), new_id)
+        .await?
+        .ok_or_else(|| internal("new key vanished"))?;
+    Ok(CreatedKey {
+        key: summary(state, &row, now)?,
+        secret: key.expose().to_owned(),
+    })
+}
+
+/// Records that a rotating key stopped working now, and that its expiry is
+/// accounted for.
+pub(crate) async fn retire_in(
+    tx: &mut KeyChange<'_>,
+    key: &KeyRow,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    client_addr: Option<String>,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    api_keys::mark_expiry_recorded(tx.conn(), key.id, now).await?;
+    tx.audit(NewEvent {
+        org_id: key.org_id,
+        key_id: Some(key.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: "retired",
+        reason,
+        details: None,
+        client_addr,
+        at: now,
+    })
+    .await
+}
+
+/// Ends a rotation overlap now: the old key stops working at once.
+pub async fn retire(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
+    let now = state.clock.now();
+    if status_of(&row, now) != KeyStatus::Rotating {
+        return Err(AppError::Conflict(
+            "Only a key in its rotation overlap can be retired early. To stop any other key, revoke it.".to_owned(),
+        ));
+    }
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
+    if !api_keys::end_overlap(tx.conn(), row.id, now).await? {
+        return Err(AppError::Conflict(
+            "This key stopped working a moment ago.".to_owned(),
+        ));
+    }
+    retire_in(&mut tx, &row, actor, now, Some(addr.to_string()), None).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = actor.user_id, key = %row.key_id, "key retired");
+    Ok(())
+}
