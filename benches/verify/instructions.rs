@@ -47,6 +47,8 @@ pub fn child(what: &str) {
         .enable_all()
         .build()
         .unwrap();
+    // The router spawns tasks as it is built: it needs the runtime entered.
+    let _entered = runtime.enter();
     let (state, secret, token) = runtime.block_on(setup(&format!("instructions-{what}")));
     let input = input(&secret);
     let router = http::router(state.clone());

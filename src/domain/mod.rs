@@ -4,6 +4,7 @@
 //! `Result` with a sentence a user can act on) and then trusted everywhere else.
 
 pub mod alerts;
+pub mod audit;
 pub mod email;
 pub mod format;
 pub mod invitation;

@@ -1,6 +1,7 @@
 //! The audit trail: recording events, in the transaction of the change they
 //! describe, and describing them in sentences for its pages and exports.
 
+use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{authorize_org, Actor, OrgAction},
     db::{
@@ -22,7 +23,7 @@ pub(crate) async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppEr
     Ok(())
 }
 
-pub(crate) fn describe(action: &str, details: Option<&str>) -> Option<String> {
+pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<String> {
     let d: serde_json::Value = serde_json::from_str(details?).ok()?;
     let date = |v: &serde_json::Value| {
         v.as_str()
@@ -41,7 +42,7 @@ pub(crate) fn describe(action: &str, details: Option<&str>) -> Option<String> {
             .unwrap_or_default()
     };
     Some(match action {
-        "created" => {
+        AuditAction::Created => {
             let env = if d["environment"] == "production" {
                 "Production"
             } else {
@@ -62,7 +63,7 @@ pub(crate) fn describe(action: &str, details: Option<&str>) -> Option<String> {
             }
             text
         }
-        "rotated" => {
+        AuditAction::Rotated => {
             let mut text = format!(
                 "Replaced by {}; keeps working until {}",
                 d["successor"].as_str().unwrap_or("a new key"),
@@ -76,33 +77,35 @@ pub(crate) fn describe(action: &str, details: Option<&str>) -> Option<String> {
             }
             text
         }
-        "retired" => "Stopped working before its rotation overlap ended".to_owned(),
-        "expired" => {
+        // The reason says it all.
+        AuditAction::Revoked => return None,
+        AuditAction::Retired => "Stopped working before its rotation overlap ended".to_owned(),
+        AuditAction::Expired => {
             if d["cause"] == "rotation" {
                 "Its rotation overlap ended".to_owned()
             } else {
                 "Reached its expiry date".to_owned()
             }
         }
-        "renamed" => match (d["from"].as_str(), d["to"].as_str()) {
+        AuditAction::Renamed => match (d["from"].as_str(), d["to"].as_str()) {
             (Some(from), Some(to)) => format!("Renamed from “{from}” to “{to}”"),
             _ => "Renamed".to_owned(),
         },
-        "scopes_changed" => format!("Removed {}", list(&d["removed"])),
-        "details_changed" => "Purpose or service changed".to_owned(),
-        "suspended" => match d["until"].as_str() {
+        AuditAction::ScopesChanged => format!("Removed {}", list(&d["removed"])),
+        AuditAction::DetailsChanged => "Purpose or service changed".to_owned(),
+        AuditAction::Suspended => match d["until"].as_str() {
             Some(_) => format!("Suspended until {}", date(&d["until"])),
             None => "Suspended until someone reinstates it".to_owned(),
         },
-        "reinstated" => "Reinstated: works again".to_owned(),
-        "approved" => "Approved: works from now on".to_owned(),
-        "rejected" => "Rejected: will never work".to_owned(),
-        "owner_changed" => format!(
+        AuditAction::Reinstated => "Reinstated: works again".to_owned(),
+        AuditAction::Approved => "Approved: works from now on".to_owned(),
+        AuditAction::Rejected => "Rejected: will never work".to_owned(),
+        AuditAction::OwnerChanged => format!(
             "Owner changed from {} to {}",
             d["from"].as_str().unwrap_or("a former owner"),
             d["to"].as_str().unwrap_or("another member")
         ),
-        "policy_changed" => format!(
+        AuditAction::PolicyChanged => format!(
             "Key policy: at most {} days, {} by default; developers may use {}; approval for high-risk production keys {}",
             d["max_lifetime_days"],
             d["default_expiry_days"],
@@ -112,35 +115,34 @@ pub(crate) fn describe(action: &str, details: Option<&str>) -> Option<String> {
             (Some(h), Some(l)) => format!("; rotation every {h} days (high risk) and {l} days (others)"),
             _ => String::new(),
         },
-        "member_role_changed" => format!(
+        AuditAction::MemberRoleChanged => format!(
             "{} is now {}",
             d["member"].as_str().unwrap_or("A member"),
             d["role"].as_str().unwrap_or("in another role")
         ),
-        "member_removed" => format!("{} left the organisation", d["member"].as_str().unwrap_or("A member")),
-        "member_invited" => format!(
+        AuditAction::MemberRemoved => format!("{} left the organisation", d["member"].as_str().unwrap_or("A member")),
+        AuditAction::MemberInvited => format!(
             "Invited {} as {}",
             d["email"].as_str().unwrap_or("someone with a link"),
             d["role"].as_str().unwrap_or("a member")
         ),
-        "alert_acknowledged" => match d["alert"].as_str() {
+        AuditAction::AlertAcknowledged => match d["alert"].as_str() {
             Some(kind) => format!("Acknowledged a {} alert", kind.replace('_', " ")),
             None => "Acknowledged an alert".to_owned(),
         },
-        "alert_resolved" => match d["alert"].as_str() {
+        AuditAction::AlertResolved => match d["alert"].as_str() {
             Some(kind) => format!("Resolved a {} alert", kind.replace('_', " ")),
             None => "Resolved an alert".to_owned(),
         },
-        "alert_settings_changed" => format!(
+        AuditAction::AlertSettingsChanged => format!(
             "Alert thresholds: spike ×{} and at least {} in 5 minutes; {} wrong secrets in 10 minutes",
             d["spike_factor"], d["spike_floor"], d["wrong_secret_threshold"]
         ),
-        "exported" => match (d["what"].as_str(), d["format"].as_str()) {
+        AuditAction::Exported => match (d["what"].as_str(), d["format"].as_str()) {
             (Some(what), Some(format)) => format!("Exported {what} as {format}"),
             (Some(what), None) => format!("Exported {what}"),
             _ => "Exported data".to_owned(),
         },
-        _ => return None,
     })
 }
 
@@ -157,7 +159,7 @@ pub(crate) fn audit_entry(state: &AppState, row: EventRow) -> AuditEntry {
         )
     });
     AuditEntry {
-        details: describe(&row.action, row.details.as_deref()),
+        details: AuditAction::parse(&row.action).and_then(|a| describe(a, row.details.as_deref())),
         id: row.id,
         at: row.at,
         actor: row.actor_email,

@@ -18,6 +18,7 @@ use super::{
     keys::summary,
     state::AppState,
 };
+use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use axum::{
     body::{Body, Bytes},
@@ -122,7 +123,7 @@ async fn prepare(
             key_id: None,
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "exported",
+            action: AuditAction::Exported,
             reason: None,
             details: Some(json!({"what": if what == "keys" { "the key inventory" } else { "the audit trail" }, "format": if format == Format::Csv { "CSV" } else { "JSON" }}).to_string()),
             client_addr: Some(addr.to_string()),

@@ -10,6 +10,7 @@ use super::{
     notify::Notice,
     state::AppState,
 };
+use crate::domain::audit::AuditAction;
 use crate::{domain::Role, error::AppError};
 use serde_json::json;
 use std::net::IpAddr;
@@ -44,7 +45,7 @@ async fn refuse_last_admin(
 fn event<'a>(
     actor: &'a Actor,
     org_id: i64,
-    action: &'a str,
+    action: AuditAction,
     details: serde_json::Value,
     addr: IpAddr,
     at: chrono::DateTime<chrono::Utc>,
@@ -88,7 +89,7 @@ pub async fn change_role(
         event(
             actor,
             org_id,
-            "member_role_changed",
+            AuditAction::MemberRoleChanged,
             json!({"member": email, "role": role.label()}),
             addr,
             now,
@@ -131,7 +132,7 @@ pub async fn remove(
         event(
             actor,
             org_id,
-            "member_removed",
+            AuditAction::MemberRemoved,
             json!({"member": email, "keys_left_without_owner": owned}),
             addr,
             now,
@@ -176,7 +177,7 @@ pub async fn give_key(
         ..event(
             actor,
             row.org_id,
-            "owner_changed",
+            AuditAction::OwnerChanged,
             json!({"from": row.owner_email, "to": email}),
             addr,
             now,

@@ -7,6 +7,7 @@ use super::{
     secrets::tokens::{hash_token, NewToken},
     state::AppState,
 };
+use crate::domain::audit::AuditAction;
 use crate::{
     domain::{
         invitation::{InvitationStatus, INVITATION_VALIDITY},
@@ -119,7 +120,7 @@ pub async fn create_invitation(
             key_id: None,
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "member_invited",
+            action: AuditAction::MemberInvited,
             reason: None,
             details: Some(serde_json::json!({"email": email.as_ref().map(|e| e.as_str()), "role": role.label()}).to_string()),
             client_addr: Some(addr.to_string()),

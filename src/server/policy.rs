@@ -11,6 +11,7 @@ use super::{
     },
     state::AppState,
 };
+use crate::domain::audit::AuditAction;
 use crate::{
     domain::{
         key_format::Environment,
@@ -145,7 +146,7 @@ pub async fn update(
             key_id: None,
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "policy_changed",
+            action: AuditAction::PolicyChanged,
             reason: None,
             details: Some(
                 json!({

@@ -1,6 +1,7 @@
 //! Pages and components. No SQL and no secrets: everything comes through
 //! the server functions in `api`.
 
+pub mod audit;
 pub mod charts;
 pub use crate::domain::format;
 pub mod forms;

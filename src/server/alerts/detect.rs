@@ -8,6 +8,7 @@
 //! to it until someone resolves it.
 
 use super::settings_in;
+use crate::domain::audit::AuditAction;
 use crate::{
     domain::format,
     domain::{
@@ -401,7 +402,7 @@ impl Detection<'_, '_> {
                 key_id: Some(row.id),
                 actor_id: None,
                 actor_email: SYSTEM_ACTOR,
-                action: "suspended",
+                action: AuditAction::Suspended,
                 reason: Some(reason),
                 details: Some(json!({"until": null, "automatic": true}).to_string()),
                 client_addr: None,

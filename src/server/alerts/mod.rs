@@ -14,6 +14,7 @@ use super::{
     keys::find_row,
     state::AppState,
 };
+use crate::domain::audit::AuditAction;
 use crate::{
     domain::{
         alerts::{AlertKind, AlertSettings, AlertState},
@@ -138,9 +139,9 @@ pub async fn set_state(
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
             action: if to == AlertState::Resolved {
-                "alert_resolved"
+                AuditAction::AlertResolved
             } else {
-                "alert_acknowledged"
+                AuditAction::AlertAcknowledged
             },
             reason: None,
             details: Some(json!({"alert": alert.kind}).to_string()),
@@ -221,7 +222,7 @@ pub async fn save_settings(
             key_id: None,
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "alert_settings_changed",
+            action: AuditAction::AlertSettingsChanged,
             reason: None,
             details: Some(serde_json::to_string(&s).unwrap_or_default()),
             client_addr: Some(addr.to_string()),

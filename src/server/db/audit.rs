@@ -2,6 +2,7 @@
 //! refuses updates and deletes (see the migrations' triggers).
 
 use super::Conn;
+use crate::domain::audit::AuditAction;
 use crate::on_conn;
 use chrono::{DateTime, Utc};
 
@@ -16,8 +17,8 @@ pub struct NewEvent<'a> {
     pub actor_id: Option<i64>,
     /// Their email, or `system`.
     pub actor_email: &'a str,
-    /// What happened (`created`, `rotated`, …).
-    pub action: &'a str,
+    /// What happened.
+    pub action: AuditAction,
     /// Why, when someone said.
     pub reason: Option<&'a str>,
     /// Extra facts as JSON.
@@ -68,7 +69,7 @@ pub async fn insert(conn: Conn<'_>, event: &NewEvent<'_>) -> sqlx::Result<()> {
         .bind(event.key_id)
         .bind(event.actor_id)
         .bind(event.actor_email)
-        .bind(event.action)
+        .bind(event.action.as_str())
         .bind(event.reason)
         .bind(&event.details)
         .bind(&event.client_addr)

@@ -4,6 +4,7 @@
 //! `pending_approval` until an admin approves it. A rejected key never works.
 
 use super::{change::KeyChange, display_of, find_row, status_of, summary};
+use crate::domain::audit::AuditAction;
 use crate::{
     domain::{
         key_format::ApiKey,
@@ -114,7 +115,11 @@ pub async fn decide(
     } else {
         parse_reason(comment, "rejecting this key").map_err(|m| AppError::field("comment", m))?
     };
-    let decision = if approve { "approved" } else { "rejected" };
+    let (decision, action) = if approve {
+        ("approved", AuditAction::Approved)
+    } else {
+        ("rejected", AuditAction::Rejected)
+    };
     let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
     if !api_keys::decide_approval(tx.conn(), row.id, decision, actor.user_id, &comment, now).await?
     {
@@ -127,7 +132,7 @@ pub async fn decide(
         key_id: Some(row.id),
         actor_id: Some(actor.user_id),
         actor_email: &actor.email,
-        action: decision,
+        action,
         reason: (!comment.is_empty()).then_some(comment.as_str()),
         details: None,
         client_addr: Some(addr.to_string()),

@@ -3,6 +3,7 @@
 
 use super::change::KeyChange;
 use super::row::{load_for, scopes_of, status_of};
+use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{Actor, KeyAction},
     db::{
@@ -105,7 +106,7 @@ pub async fn update(
         &scopes.join(" "),
     )
     .await?;
-    let event = |action: &'static str, details: Option<String>| NewEvent {
+    let event = |action: AuditAction, details: Option<String>| NewEvent {
         org_id: row.org_id,
         key_id: Some(row.id),
         actor_id: Some(actor.user_id),
@@ -118,21 +119,21 @@ pub async fn update(
     };
     if name != row.name {
         tx.audit(event(
-            "renamed",
+            AuditAction::Renamed,
             Some(json!({"from": row.name, "to": name}).to_string()),
         ))
         .await?;
     }
     if !removed.is_empty() {
         tx.audit(event(
-            "scopes_changed",
+            AuditAction::ScopesChanged,
             Some(json!({"removed": removed, "scopes": scopes}).to_string()),
         ))
         .await?;
     }
     if purpose != row.purpose || service != row.service {
         tx.audit(event(
-            "details_changed",
+            AuditAction::DetailsChanged,
             Some(json!({"purpose": purpose, "service": service}).to_string()),
         ))
         .await?;

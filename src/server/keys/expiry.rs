@@ -1,6 +1,7 @@
 //! Keys that stopped working by time, recorded in the audit trail.
 
 use super::row::SYSTEM_ACTOR;
+use crate::domain::audit::AuditAction;
 use crate::error::AppError;
 use crate::server::audit::record;
 use crate::server::{
@@ -34,7 +35,7 @@ pub async fn record_expiries(state: &AppState) -> Result<usize, AppError> {
                 key_id: Some(id),
                 actor_id: None,
                 actor_email: SYSTEM_ACTOR,
-                action: "expired",
+                action: AuditAction::Expired,
                 reason: None,
                 details: Some(
                     json!({"cause": if by_rotation { "rotation" } else { "expiry" }}).to_string(),

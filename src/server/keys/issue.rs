@@ -4,6 +4,7 @@
 
 use super::change::KeyChange;
 use super::read::summary;
+use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{authorize_org, Actor, OrgAction},
     db::{
@@ -312,7 +313,7 @@ pub async fn create(
             key_id: Some(id),
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "created",
+            action: AuditAction::Created,
             reason: None,
             details: Some(
                 json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit, "approval": approval.as_str()})

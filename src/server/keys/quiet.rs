@@ -4,6 +4,7 @@
 //! owner is told.
 
 use super::{change::KeyChange, display_of};
+use crate::domain::audit::AuditAction;
 use crate::{
     error::AppError,
     server::{
@@ -64,7 +65,7 @@ pub async fn retire_quiet(state: &AppState) -> Result<usize, AppError> {
             key_id: Some(row.id),
             actor_id: None,
             actor_email: super::SYSTEM_ACTOR,
-            action: "retired",
+            action: AuditAction::Retired,
             reason: Some(&reason),
             details: Some(json!({"quiet_minutes": minutes}).to_string()),
             client_addr: None,

@@ -2,6 +2,7 @@
 
 use super::change::KeyChange;
 use super::row::{display_of, load_for};
+use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{Actor, KeyAction},
     db::{
@@ -58,7 +59,7 @@ pub async fn revoke(
         key_id: Some(row.id),
         actor_id: Some(actor.user_id),
         actor_email: &actor.email,
-        action: "revoked",
+        action: AuditAction::Revoked,
         reason: Some(reason),
         details: None,
         client_addr: Some(addr.to_string()),

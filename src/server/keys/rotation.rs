@@ -5,6 +5,7 @@ use super::change::KeyChange;
 use super::issue::{insert_new_key, KeyTemplate};
 use super::read::summary;
 use super::row::{environment_of, load_for, refuse_unless_active, scopes_of, status_of};
+use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{Actor, KeyAction},
     db::{
@@ -146,7 +147,7 @@ pub(crate) async fn rotate_row(
             key_id: Some(old.id),
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "rotated",
+            action: AuditAction::Rotated,
             reason: None,
             details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until, "quiet_minutes": quiet, "narrowed_to": narrowed}).to_string()),
             client_addr: client_addr.clone(),
@@ -158,7 +159,7 @@ pub(crate) async fn rotate_row(
             key_id: Some(new_id),
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
-            action: "created",
+            action: AuditAction::Created,
             reason: None,
             details: Some(
                 json!({"environment": environment.as_str(), "scopes": scopes_text.split_whitespace().collect::<Vec<_>>(), "expires_at": now + lifetime,
@@ -212,7 +213,7 @@ pub(crate) async fn retire_in(
         key_id: Some(key.id),
         actor_id: Some(actor.user_id),
         actor_email: &actor.email,
-        action: "retired",
+        action: AuditAction::Retired,
         reason,
         details: None,
         client_addr,

@@ -5,6 +5,7 @@
 //! change seam ([`super::change`]).
 
 use super::{change::KeyChange, display_of, find_row, status_of, SYSTEM_ACTOR};
+use crate::domain::audit::AuditAction;
 use crate::{
     domain::format,
     domain::keys::{parse_reason, parse_suspension_end, KeyStatus},
@@ -85,7 +86,7 @@ pub async fn suspend(
         key_id: Some(row.id),
         actor_id: Some(actor.user_id),
         actor_email: &actor.email,
-        action: "suspended",
+        action: AuditAction::Suspended,
         reason: Some(&reason),
         details: Some(
             json!({"until": until, "by_staff": actor.membership(row.org_id).is_none()}).to_string(),
@@ -171,7 +172,7 @@ async fn reinstated_in(
         key_id: Some(row.id),
         actor_id: actor.map(|a| a.user_id),
         actor_email: actor.map_or(SYSTEM_ACTOR, |a| a.email.as_str()),
-        action: "reinstated",
+        action: AuditAction::Reinstated,
         reason: Some(reason),
         details: None,
         client_addr: addr.map(|a| a.to_string()),

@@ -2,7 +2,7 @@
 
 use crate::{
     api::{account::Me, keys::org_audit},
-    ui::{format, forms::ErrorPanel, pages::keys::detail::action_label, session::signed_in},
+    ui::{audit::AuditTable, forms::ErrorPanel, session::signed_in},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,31 +39,7 @@ pub fn AuditPage() -> impl IntoView {
                             <section class="empty-state"><h2>"Nothing recorded yet"</h2><p>"Events appear here as keys are created, rotated and revoked."</p></section>
                         }.into_any(),
                         Ok(page) => view! {
-                            <table class="table audit-table">
-                                <caption class="visually-hidden">"Key events, newest first"</caption>
-                                <thead><tr>
-                                    <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                                    <th scope="col">"Key"</th><th scope="col">"Details"</th><th scope="col">"From"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {page.entries.into_iter().map(|e| view! {
-                                        <tr>
-                                            <td><time datetime=format::iso(e.at)>{format::date_time(e.at)}</time></td>
-                                            <td>{e.actor.clone()}</td>
-                                            <td><span class=format!("event event-{}", e.action)>{action_label(&e.action)}</span></td>
-                                            <td>{e.key.clone().map(|(id, display)| view! {
-                                                <A href=format!("/keys/{id}")>{e.key_name.clone()}</A>
-                                                <div class="mono key-id">{display}</div>
-                                            })}</td>
-                                            <td>
-                                                {e.details.clone()}
-                                                {e.reason.clone().map(|r| view! { <div>"Reason: " <q>{r}</q></div> })}
-                                            </td>
-                                            <td class="mono">{e.client_addr.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                            <AuditTable entries=page.entries caption="Key events, newest first" with_key=true />
                             {page.next_before.map(|b| view! {
                                 <p class="pager"><A href=format!("/audit?before={b}")>"Older events"</A></p>
                             })}

@@ -16,6 +16,7 @@ use crate::{
         keys::{KeyStatus, Overlap, MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
     },
     ui::{
+        audit::AuditTable,
         format,
         forms::{
             action_error, field_error, success_of, ErrorPanel, Field, FormMessage, SubmitButton,
@@ -582,51 +583,9 @@ pub fn History(entries: Vec<AuditEntry>) -> impl IntoView {
                 Either::Left(view! { <p class="empty">"Nothing recorded yet."</p> })
             } else {
                 Either::Right(view! {
-                    <table class="table audit-table">
-                        <caption class="visually-hidden">"Everything that happened to this key, newest first"</caption>
-                        <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Details"</th><th scope="col">"From"</th></tr></thead>
-                        <tbody>
-                            {entries.into_iter().map(|e| view! {
-                                <tr>
-                                    <td><time datetime=format::iso(e.at)>{format::date_time(e.at)}</time></td>
-                                    <td>{e.actor.clone()}</td>
-                                    <td><span class=format!("event event-{}", e.action)>{action_label(&e.action)}</span></td>
-                                    <td>
-                                        {e.details.clone()}
-                                        {e.reason.clone().map(|r| view! { <div>"Reason: " <q>{r}</q></div> })}
-                                    </td>
-                                    <td class="mono">{e.client_addr.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <AuditTable entries caption="Everything that happened to this key, newest first" />
                 })
             }}
         </section>
-    }
-}
-
-/// The words for an audit action.
-pub fn action_label(action: &str) -> String {
-    match action {
-        "created" => "Created".to_owned(),
-        "rotated" => "Rotated".to_owned(),
-        "retired" => "Retired".to_owned(),
-        "revoked" => "Revoked".to_owned(),
-        "expired" => "Expired".to_owned(),
-        "renamed" => "Renamed".to_owned(),
-        "scopes_changed" => "Scopes changed".to_owned(),
-        "details_changed" => "Details changed".to_owned(),
-        "suspended" => "Suspended".to_owned(),
-        "reinstated" => "Reinstated".to_owned(),
-        "approved" => "Approved".to_owned(),
-        "rejected" => "Rejected".to_owned(),
-        "owner_changed" => "Owner changed".to_owned(),
-        "policy_changed" => "Policy changed".to_owned(),
-        "member_invited" => "Member invited".to_owned(),
-        "member_role_changed" => "Role changed".to_owned(),
-        "member_removed" => "Member removed".to_owned(),
-        "exported" => "Exported".to_owned(),
-        other => other.replace('_', " "),
     }
 }
