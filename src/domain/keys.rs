@@ -2,6 +2,7 @@
 //! rotation overlaps and status.
 
 use super::policy::{rules as policy_rules, OrgPolicy};
+use super::request_path::is_invisible;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -18,8 +19,15 @@ pub const LIFETIME_PRESETS: [i64; 4] = [7, 30, 90, 365];
 /// Most entries in an IP allowlist.
 pub const MAX_ALLOWLIST_ENTRIES: usize = 50;
 
+/// `input` without surrounding whitespace or invisible characters
+/// (zero-width spaces, joiners, byte-order marks), which would make a name
+/// that looks empty or differs from its look-alike only unseen.
+fn trimmed(input: &str) -> &str {
+    input.trim_matches(|c: char| c.is_whitespace() || is_invisible(c))
+}
+
 fn bounded_text(input: &str, what: &str, min: usize, max: usize) -> Result<String, String> {
-    let text = input.trim();
+    let text = trimmed(input);
     let n = text.chars().count();
     if n < min {
         return Err(if min == 1 {
@@ -116,7 +124,7 @@ pub fn parse_expiry(
 /// A reason for a governance action (suspend, reinstate, reject…): kept
 /// in the audit trail and sent to the key's owner, 3 to 500 characters.
 pub fn parse_reason(input: &str, doing: &str) -> Result<String, String> {
-    let text = input.trim();
+    let text = trimmed(input);
     let n = text.chars().count();
     if !(3..=500).contains(&n) {
         return Err(format!(
@@ -506,6 +514,17 @@ mod tests {
     fn names_and_purposes_are_trimmed_and_bounded() {
         assert_eq!(parse_name("  CI deploy  ").unwrap(), "CI deploy");
         assert!(parse_name("").unwrap_err().contains("Enter the key's name"));
+        // A name that looks empty is empty.
+        for invisible in ["\u{200B}", " \u{FEFF} ", "\u{200B}\u{200C}\u{00AD}"] {
+            assert!(
+                parse_name(invisible)
+                    .unwrap_err()
+                    .contains("Enter the key's name"),
+                "{invisible:?}"
+            );
+        }
+        assert_eq!(parse_name("\u{200B}CI\u{200B}").unwrap(), "CI");
+        assert!(parse_reason("\u{200B}\u{200B}\u{200B}\u{200B}", "revoking this key").is_err());
         assert!(parse_name(&"x".repeat(61))
             .unwrap_err()
             .contains("at most 60"));

@@ -1,5 +1,6 @@
 //! Organisations and the roles people hold in them and on the platform.
 
+use super::request_path::is_invisible;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -14,7 +15,7 @@ pub struct OrgName(String);
 impl OrgName {
     /// Parses what a person typed as an organisation name.
     pub fn parse(input: &str) -> Result<Self, String> {
-        let name = input.trim();
+        let name = input.trim_matches(|c: char| c.is_whitespace() || is_invisible(c));
         let n = name.chars().count();
         if n == 0 {
             return Err("Name your organisation, for example your company's name.".to_owned());
@@ -156,6 +157,11 @@ mod tests {
     #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(OrgName::parse("  Acme  ").unwrap().as_str(), "Acme");
+        assert_eq!(
+            OrgName::parse("\u{200B}Acme\u{FEFF}").unwrap().as_str(),
+            "Acme"
+        );
+        assert!(OrgName::parse("\u{200B}\u{200B}").is_err());
         assert!(OrgName::parse("")
             .unwrap_err()
             .contains("Name your organisation"));

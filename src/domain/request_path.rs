@@ -6,16 +6,24 @@
 //! ([RFC 3986 §6.2.2]), and a path that an upstream could read as another
 //! endpoint is refused rather than guessed at:
 //!
-//! * the query and fragment are dropped;
+//! * the query is dropped;
 //! * `%XX` escapes of unreserved characters (`A–Z a–z 0–9 - . _ ~`) are
 //!   decoded, other escapes are kept with upper-case hex digits;
 //! * dot-segments are resolved ([RFC 3986 §5.2.4]) and empty segments
 //!   (`//`, a trailing `/`) dropped;
 //! * refused: an empty path or one not starting with `/`; an escape that is
-//!   not `%` and two hex digits; an encoded `/` (`%2F`), `\` (`%5C`) or `%`
-//!   (`%25`, a double encoding); a raw `\` or `;` (which some servers read as
-//!   a separator or strip as a path parameter); an encoded dot-segment (`%2E`
+//!   not `%` and two hex digits; an encoded `/` (`%2F`), `\` (`%5C`), `%`
+//!   (`%25`, a double encoding), `;`, `?` or `#` (which servers that decode
+//!   then re-parse read as a parameter, query or fragment); a raw `\`, `;`
+//!   or `#` (a separator on some servers, a path parameter stripped by
+//!   others, never part of a request target); an encoded dot-segment (`%2E`
 //!   alone or doubled); whitespace and control characters, raw or encoded.
+//!
+//! A segment is also read as an upstream might before it is matched to a
+//! literal catalog segment ([`reads_as`]): without ASCII case, without
+//! trailing dots (Windows servers drop them), without a format suffix
+//! (`export.json`), and, on the server, after Unicode compatibility folding
+//! (NFKC: a fullwidth `ｅ` is `e`) with invisible characters removed.
 //!
 //! Literal catalog segments are compared without ASCII case (see
 //! [`crate::domain::scopes::Catalog::endpoint_for`]), and `HEAD` is decided
@@ -39,11 +47,12 @@ pub enum PathRefusal {
     TooLong,
     /// `%` not followed by two hex digits.
     InvalidEscape,
-    /// `%2F`, `%5C` or `%25`: a separator or escape hidden in an escape.
+    /// `%2F`, `%5C`, `%25`, `%3B`, `%3F` or `%23`: a separator, escape,
+    /// parameter, query or fragment hidden in an escape.
     EncodedSeparator,
     /// A segment that is `.` or `..` once decoded, but was encoded.
     EncodedDotSegment,
-    /// A raw `\` or `;`.
+    /// A raw `\`, `;` or `#`.
     AmbiguousCharacter,
     /// Whitespace or a control character, raw or encoded.
     ControlCharacter,
@@ -63,13 +72,13 @@ impl PathRefusal {
                 "path has a '%' that is not followed by two hexadecimal digits."
             }
             PathRefusal::EncodedSeparator => {
-                "path has an encoded '/', '\\' or '%' (%2F, %5C, %25), which upstreams read in different ways; it is refused."
+                "path has an encoded '/', '\\', '%', ';', '?' or '#' (%2F, %5C, %25, %3B, %3F, %23), which upstreams read in different ways; it is refused."
             }
             PathRefusal::EncodedDotSegment => {
                 "path has an encoded dot-segment (%2E or %2E%2E), which upstreams read in different ways; it is refused."
             }
             PathRefusal::AmbiguousCharacter => {
-                "path has a '\\' or ';', which some servers read as a separator or strip; it is refused."
+                "path has a '\\', ';' or '#', which servers read as a separator, strip or cut; it is refused."
             }
             PathRefusal::ControlCharacter => {
                 "path has whitespace or a control character, raw or encoded."
@@ -107,6 +116,25 @@ impl CanonicalRequest {
         })
     }
 
+    /// As [`CanonicalRequest::parse`], reusing the given strings when they
+    /// are already canonical (the common case: no copies on the hot path).
+    pub fn parse_owned(mut method: String, mut path: String) -> Result<Self, PathRefusal> {
+        if !is_method_token(&method) {
+            return Err(PathRefusal::BadMethod);
+        }
+        method.make_ascii_uppercase();
+        if path.len() > MAX_PATH_BYTES {
+            return Err(PathRefusal::TooLong);
+        }
+        if let Some(query) = path.find('?') {
+            path.truncate(query);
+        }
+        if !is_plainly_canonical(&path) {
+            path = canonical_path(&path)?;
+        }
+        Ok(Self { method, path })
+    }
+
     /// The method scopes are decided for: `HEAD` is a `GET` without the body.
     pub fn scope_method(&self) -> &str {
         if self.method == "HEAD" {
@@ -122,14 +150,18 @@ impl CanonicalRequest {
     }
 }
 
-/// An HTTP method, upper-cased: a token of at most 16 characters.
-pub fn canonical_method(method: &str) -> Result<String, PathRefusal> {
-    let ok = !method.is_empty()
+/// Whether `method` is an HTTP token (RFC 9110 §5.6.2) of 1 to 16 characters.
+fn is_method_token(method: &str) -> bool {
+    !method.is_empty()
         && method.len() <= 16
         && method
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !ok {
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An HTTP method, upper-cased: a token of at most 16 characters.
+pub fn canonical_method(method: &str) -> Result<String, PathRefusal> {
+    if !is_method_token(method) {
         return Err(PathRefusal::BadMethod);
     }
     Ok(method.to_ascii_uppercase())
@@ -167,7 +199,9 @@ fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
                 };
                 let decoded = hi << 4 | lo;
                 match decoded {
-                    b'/' | b'\\' | b'%' => return Err(PathRefusal::EncodedSeparator),
+                    b'/' | b'\\' | b'%' | b';' | b'?' | b'#' => {
+                        return Err(PathRefusal::EncodedSeparator)
+                    }
                     0..=0x20 | 0x7f => return Err(PathRefusal::ControlCharacter),
                     b'.' => {
                         encoded_dot = true;
@@ -200,12 +234,32 @@ fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
     Ok((out, encoded_dot))
 }
 
+/// Whether `path` is already canonical: absolute, made of characters that
+/// need no decoding or checking, with no empty or dot segment. Most paths
+/// are, and are then taken as they are.
+fn is_plainly_canonical(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.first() == Some(&b'/')
+        && (bytes.len() == 1 || bytes.last() != Some(&b'/'))
+        && !path.contains("//")
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"/-_~:@!$&'()*+,=".contains(&b))
+}
+
 /// The canonical form of a request path (see the module's rules).
 pub fn canonical_path(path: &str) -> Result<String, PathRefusal> {
     if path.len() > MAX_PATH_BYTES {
         return Err(PathRefusal::TooLong);
     }
-    let path = path.split(['?', '#']).next().unwrap_or("");
+    // A request target never holds a fragment: a raw '#' is refused, not cut.
+    let path = path.split('?').next().unwrap_or("");
+    if path.contains('#') {
+        return Err(PathRefusal::AmbiguousCharacter);
+    }
+    if is_plainly_canonical(path) {
+        return Ok(path.to_owned());
+    }
     if !path.starts_with('/') {
         return Err(PathRefusal::NotAbsolute);
     }
@@ -232,6 +286,73 @@ pub fn canonical_path(path: &str) -> Result<String, PathRefusal> {
     Ok(out)
 }
 
+/// Whether a canonical path segment could be read by an upstream as the
+/// literal catalog segment `literal` (plain ASCII, see the catalog's rules).
+pub fn reads_as(literal: &str, segment: &str) -> bool {
+    literal.eq_ignore_ascii_case(segment)
+        || (!is_plain_segment(segment) && reads_as_folded(literal, segment))
+}
+
+/// Whether a segment is a plain name (ASCII letters, digits, `-`, `_`, `~`),
+/// which no upstream reads as anything but itself. Callers that compare one
+/// segment with many literals check this once.
+pub fn is_plain_segment(segment: &str) -> bool {
+    segment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_~".contains(&b))
+}
+
+/// [`reads_as`] for a segment that is not plain: after folding, without
+/// trailing dots or a format suffix.
+pub fn reads_as_folded(literal: &str, segment: &str) -> bool {
+    let folded = fold(segment);
+    let trimmed = folded.trim_end_matches('.');
+    let stem = trimmed.rsplit_once('.').map_or(trimmed, |(stem, _)| stem);
+    [trimmed, stem]
+        .iter()
+        .any(|reading| literal.eq_ignore_ascii_case(reading))
+}
+
+/// A segment as a decoding, Unicode-folding upstream would see it.
+fn fold(segment: &str) -> String {
+    let mut bytes = Vec::with_capacity(segment.len());
+    let raw = segment.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            if let (Some(hi), Some(lo)) = (
+                raw.get(i + 1).copied().and_then(hex),
+                raw.get(i + 2).copied().and_then(hex),
+            ) {
+                bytes.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(raw[i]);
+        i += 1;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    #[cfg(feature = "ssr")]
+    let text: String = {
+        use unicode_normalization::UnicodeNormalization;
+        text.nfkc().filter(|c| !is_invisible(*c)).collect()
+    };
+    #[cfg(not(feature = "ssr"))]
+    let text: String = text.chars().filter(|c| !is_invisible(*c)).collect();
+    text
+}
+
+/// Characters that render as nothing (zero-width, joiners, soft hyphen,
+/// byte-order mark, variation selectors).
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +366,8 @@ mod tests {
             "/v1/customers/export"
         );
         assert_eq!(ok("/v1/./customers//export/"), "/v1/customers/export");
-        assert_eq!(ok("/v1/customers/42?expand=all#top"), "/v1/customers/42");
+        assert_eq!(ok("/v1/customers/42?expand=all"), "/v1/customers/42");
+        assert_eq!(ok("/v1/customers/42?at=#top"), "/v1/customers/42");
         assert_eq!(ok("/../../v1/records"), "/v1/records");
         assert_eq!(ok("/"), "/");
         assert_eq!(ok("/v1/a%3ab"), "/v1/a%3Ab");
@@ -286,6 +408,14 @@ mod tests {
             PathRefusal::AmbiguousCharacter
         );
         assert_eq!(refused("/v1/customers/%zz"), PathRefusal::InvalidEscape);
+        for encoded in ["%3B", "%3b", "%3F", "%23"] {
+            let path = format!("/v1/customers/export{encoded}x");
+            assert_eq!(refused(&path), PathRefusal::EncodedSeparator, "{path}");
+        }
+        assert_eq!(
+            refused("/v1/customers/1#/../export"),
+            PathRefusal::AmbiguousCharacter
+        );
         assert_eq!(refused("/v1/customers/%6"), PathRefusal::InvalidEscape);
         assert_eq!(refused("/v1/customers/%00"), PathRefusal::ControlCharacter);
         assert_eq!(
@@ -304,6 +434,72 @@ mod tests {
             refused(&format!("/{}", "a".repeat(MAX_PATH_BYTES))),
             PathRefusal::TooLong
         );
+    }
+
+    #[test]
+    fn segments_are_read_as_an_upstream_might() {
+        for reading in [
+            "export",
+            "EXPORT",
+            "export.",
+            "export..",
+            "export.json",
+            "Export.JSON",
+            "%EF%BD%85xport",
+            "export%E2%80%8B",
+            "ex%C2%ADport",
+        ] {
+            assert!(reads_as("export", reading), "{reading}");
+        }
+        for other in [
+            "exports",
+            "xport",
+            "export-1",
+            "cus_1",
+            "report.pdf",
+            "exp%D0%BErt",
+        ] {
+            assert!(!reads_as("export", other), "{other}");
+        }
+    }
+
+    #[test]
+    fn plain_paths_are_taken_as_they_are() {
+        for path in [
+            "/",
+            "/v1/records/42",
+            "/v1/a-b_c~d/x:y@z",
+            "/v1/customers/cus_1",
+        ] {
+            assert!(is_plainly_canonical(path), "{path}");
+            assert_eq!(canonical_path(path).unwrap(), path);
+        }
+        for path in [
+            "/v1/", "//v1", "/v1/./x", "/v1/a.b", "/v1/%41", "v1", "", "/v1/a;b",
+        ] {
+            assert!(!is_plainly_canonical(path), "{path}");
+        }
+        // The slow path agrees wherever the fast one applies.
+        assert_eq!(canonical_path("/v1/a.b").unwrap(), "/v1/a.b");
+    }
+
+    #[test]
+    fn owned_parsing_agrees_with_borrowed() {
+        for (method, path) in [
+            ("get", "/v1/records/42?x=1"),
+            ("GET", "/v1/customers/%65xport"),
+            ("post", "/v1//a/./b/"),
+            ("GET", "/v1/a%2Fb"),
+            ("G T", "/v1"),
+            ("GET", ""),
+            ("GET", "/v1/x#y"),
+        ] {
+            assert_eq!(
+                CanonicalRequest::parse_owned(method.to_owned(), path.to_owned()),
+                CanonicalRequest::parse(method, path),
+                "{method} {path}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Scopes: what a key may do. The operator's catalog lists them; a key holds
 //! a subset.
 
-use super::request_path::CanonicalRequest;
+use super::request_path::{is_plain_segment, reads_as_folded, CanonicalRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -131,24 +131,35 @@ impl Catalog {
 
     /// The endpoint a canonical request hits, if the catalog lists it.
     /// `{param}` matches any one segment; literal segments beat parameters
-    /// and match without ASCII case, so that `/v1/customers/EXPORT` is the
-    /// export, not a customer called `EXPORT`, for an upstream that ignores
-    /// case. `HEAD` is decided as `GET` (RFC 9110 §9.3.2).
+    /// and match any segment an upstream could read as them
+    /// ([`reads_as`](super::request_path::reads_as): without case, trailing dots or a format suffix, after
+    /// Unicode folding), so that `/v1/customers/EXPORT` and
+    /// `/v1/customers/export.json` are the export, not a customer. `HEAD` is
+    /// decided as `GET` (RFC 9110 §9.3.2).
     pub fn endpoint_for(&self, request: &CanonicalRequest) -> Option<EndpointMatch<'_>> {
-        let segments: Vec<&str> = request.segments().collect();
+        // Catalog paths are short (at most 32 segments, checked when the
+        // catalog is loaded): the segments live on the stack.
+        const MOST: usize = 32;
+        let mut found = [("", true); MOST];
+        let mut n = 0;
+        for segment in request.segments() {
+            *found.get_mut(n)? = (segment, is_plain_segment(segment));
+            n += 1;
+        }
+        let segments = &found[..n];
         let method = request.scope_method();
         self.routes
             .iter()
-            .filter(|r| {
-                (r.method == method || r.method == request.method)
-                    && r.segments.len() == segments.len()
-            })
+            .filter(|r| r.segments.len() == n && (r.method == method || r.method == request.method))
             .filter(|r| {
                 r.segments
                     .iter()
-                    .zip(&segments)
-                    .all(|(want, got)| match want {
-                        Some(literal) => literal.eq_ignore_ascii_case(got),
+                    .zip(segments)
+                    .all(|(want, &(got, plain))| match want {
+                        Some(literal) => {
+                            literal.eq_ignore_ascii_case(got)
+                                || (!plain && reads_as_folded(literal, got))
+                        }
                         None => !got.is_empty(),
                     })
             })

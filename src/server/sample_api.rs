@@ -312,9 +312,19 @@ async fn refund(
     })
 }
 
-/// The sample API, mounted at `/sample`, every request verified.
+async fn no_such_endpoint() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The sample API has no such endpoint; see the scope catalog on the docs page.".to_owned(),
+    )
+    .into_response()
+}
+
+/// The sample API, mounted at `/sample`, every request verified before it
+/// is routed (the layer wraps the whole router).
 pub fn router(state: AppState) -> Router<AppState> {
-    let api = Router::new()
+    let api: Router = Router::new()
         .route("/v1/customers/export", get(export))
         .route("/v1/payments/{id}/refund", post(refund))
         .route("/v1/{resource}", get(list).post(create))
@@ -322,7 +332,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/{resource}/{id}",
             get(fetch).patch(update).delete(delete),
         )
-        .with_state(Store::default())
-        .layer(VerifyLayer::new(state).strip_prefix("/sample"));
-    Router::new().nest("/sample", api)
+        .fallback(no_such_endpoint)
+        .with_state(Store::default());
+    let guarded = tower::ServiceBuilder::new()
+        .layer(VerifyLayer::new(state))
+        .service(api);
+    Router::new().nest_service("/sample", guarded)
 }

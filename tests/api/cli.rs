@@ -272,3 +272,31 @@ async fn review_command_prints_the_review() {
         "{err}"
     );
 }
+
+/// A command's standard output is only what it prints for the operator (a
+/// token shown once), so that `TOKEN=$(portico gateway-token create …)`
+/// works with the default log level: logs go to standard error.
+#[tokio::test]
+async fn a_created_gateway_token_is_all_that_goes_to_standard_output() {
+    let (url, _cleanup) = fresh_database(Backend::Sqlite).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["gateway-token", "create", "edge"])
+        .env("DATABASE_URL", &url)
+        .env("PORTICO_SECRET", "ab".repeat(32))
+        .env_remove("PORTICO_LOG")
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout.trim();
+    assert!(
+        token.starts_with("gwt_")
+            && token.len() == 46
+            && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "stdout: {stdout:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains('\u{1b}'),
+        "no colour codes in a pipe"
+    );
+}

@@ -119,7 +119,14 @@ on_both_databases! {
             "/v1/./customers/export",
             "/v1//customers///export/",
             "/v1/customers/export?as=customer",
-            "/v1/customers/export#x",
+            "/v1/customers/export.",
+            "/v1/customers/export..",
+            "/v1/customers/export%2e",
+            "/v1/customers/export.json",
+            "/v1/customers/%EF%BD%85xport",
+            "/v1/customers/\u{ff45}xport",
+            "/v1/customers/export%E2%80%8B",
+            "/v1/customers/export\u{200b}",
         ] {
             let r = verify(&app, &w, ask("GET", path)).await;
             assert_eq!((r.code.as_str(), r.scope.as_deref()), ("scope_denied", Some("customers:export")), "{path}");
@@ -138,6 +145,12 @@ on_both_databases! {
             "/v1/customers/%00",
             "/v1/customers/a b",
             "v1/customers/42",
+            "/v1/customers/export%3bjsessionid=x",
+            "/v1/customers/export%3B",
+            "/v1/customers/export%3F",
+            "/v1/customers/export%23frag",
+            "/v1/customers/1#/../export",
+            "/v1/customers/export#x",
         ] {
             let (status, value) = raw_verify(&app, &w.gateway, "Bearer", &ask("GET", path)).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {value}");
@@ -164,6 +177,21 @@ on_both_databases! {
         assert_eq!(res.status(), StatusCode::OK);
         let res = http.head(app.url("/sample/v1/customers/export")).bearer_auth(&key.secret).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        // The service behind the layer routes the path that was authorised.
+        for path in ["/sample/v1/./customers", "/sample/v1//customers", "/sample//v1/customers/"] {
+            let res = http.get(app.url(path)).bearer_auth(&key.secret).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["data"].as_array().map(Vec::len), Some(3), "{path}: the customers");
+        }
+        for path in ["/sample/v1/customers/x/../export", "/sample/v1/customers/export.json"] {
+            let res = http.get(app.url(path)).bearer_auth(&key.secret).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        }
+        // Paths no endpoint serves get JSON, not the portal's page.
+        let res = http.get(app.url("/sample/v1/a/b/c/d")).bearer_auth(&key.secret).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "scope_denied");
     }
 
     async fn partial_requests_are_refused_not_checked_without_a_scope(app) {
@@ -180,6 +208,10 @@ on_both_databases! {
             (json!({"key": key.secret, "method": "G T", "path": "/v1/records/1"}), "method must be"),
             (json!({"key": key.secret, "scop": "payments:refund"}), "unknown field `scop`"),
             (json!({"key": key.secret, "Scope": "payments:refund"}), "unknown field `Scope`"),
+            (json!({"key": key.secret, "scope": "null"}), "scope must be a scope name"),
+            (json!({"key": key.secret, "scope": "?"}), "scope must be a scope name"),
+            (json!({"key": key.secret, "scope": "records:read\u{0}"}), "scope must be a scope name"),
+            (json!({"key": key.secret, "scope": format!("records:{}", "r".repeat(3000))}), "scope must be a scope name"),
         ] {
             let (status, value) = raw_verify(&app, &w.gateway, "Bearer", &body).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {value}");
@@ -195,6 +227,9 @@ on_both_databases! {
         assert_eq!((r.code.as_str(), r.scope.as_deref()), ("scope_denied", Some("records:delete")));
         let r = verify(&app, &w, both("payments:refund", "GET")).await;
         assert_eq!((r.code.as_str(), r.scope.as_deref()), ("scope_denied", Some("payments:refund")));
+        // An endpoint the catalog does not list names no scope, even with one given.
+        let r = verify(&app, &w, json!({"key": key.secret, "scope": "records:read", "method": "GET", "path": "/v1/unknown"})).await;
+        assert_eq!((r.code.as_str(), r.scope.as_deref()), ("scope_denied", None));
     }
 
     async fn the_bearer_scheme_is_read_without_case(app) {
@@ -286,6 +321,14 @@ on_both_databases! {
         assert_eq!(kinds, vec!["wrong_secret"], "{alerts:?}");
         assert!(alerts[0].summary.contains("5 attempts"), "{}", alerts[0].summary);
         assert!(alerts[0].summary.contains("198.51.100.66"), "{}", alerts[0].summary);
+    }
+
+    async fn names_that_look_empty_are_refused(app) {
+        let w = world(&app, "invisible@edges.example", "Invisible Co").await;
+        let err = create_key(&w.client, &w.org_id, &[("name", "\u{200b}")]).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "{err:?}");
+        let created = w.key(&[("name", "\u{feff}Billing\u{200b}")]).await;
+        assert_eq!(created.key.name, "Billing");
     }
 
     async fn alert_sentences_say_what_is_missing_in_words(app) {

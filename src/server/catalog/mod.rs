@@ -190,7 +190,17 @@ fn parse_endpoint(text: &str) -> Result<(String, String), String> {
             "endpoint {text:?}: the path must start with / and name something"
         ));
     }
+    if path[1..].split('/').count() > MAX_ENDPOINT_SEGMENTS {
+        return Err(format!(
+            "endpoint {text:?}: a path has at most {MAX_ENDPOINT_SEGMENTS} segments"
+        ));
+    }
     for segment in path[1..].split('/') {
+        if segment == "." || segment == ".." {
+            return Err(format!(
+                "endpoint {text:?}: {segment:?} is a dot-segment, which requests never reach"
+            ));
+        }
         let is_param = segment.len() > 2
             && segment.starts_with('{')
             && segment.ends_with('}')
@@ -210,11 +220,22 @@ fn parse_endpoint(text: &str) -> Result<(String, String), String> {
     Ok((method.to_owned(), path.to_owned()))
 }
 
-/// `/v1/things/{id}` → `/v1/things/{}`: parameter names do not make two
-/// endpoints different.
+/// Most segments an endpoint's path may have (requests with more match no
+/// endpoint).
+const MAX_ENDPOINT_SEGMENTS: usize = 32;
+
+/// `/v1/Things/{id}` → `/v1/things/{}`: neither parameter names nor the
+/// case of literal segments (matched without case) make two endpoints
+/// different.
 fn path_shape(path: &str) -> String {
     path.split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .map(|s| {
+            if s.starts_with('{') {
+                "{}".to_owned()
+            } else {
+                s.to_ascii_lowercase()
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -309,6 +330,28 @@ mod tests {
         assert!(error_of(&shared).contains("already covered by scope \"a:read\""));
         let shared_param = "[[scope]]\nname = \"a:read\"\ndescription = \"d\"\nrisk = \"low\"\nendpoints = [\"GET /v1/a/{id}\", \"GET /v1/a/{key}\"]\n";
         assert!(error_of(shared_param).contains("already covered"));
+    }
+
+    #[test]
+    fn endpoints_that_requests_could_not_tell_apart_are_refused() {
+        let cased = "[[scope]]\nname = \"a:read\"\ndescription = \"d\"\nrisk = \"low\"\nendpoints = [\"GET /v1/export\", \"GET /v1/Export\"]\n";
+        assert!(
+            error_of(cased).contains("already covered"),
+            "{}",
+            error_of(cased)
+        );
+        let dotted = GOOD.replace("GET /v1/a", "GET /v1/../a");
+        assert!(
+            error_of(&dotted).contains("dot-segment"),
+            "{}",
+            error_of(&dotted)
+        );
+        let deep = GOOD.replace("GET /v1/a", &format!("GET {}", "/a".repeat(33)));
+        assert!(
+            error_of(&deep).contains("at most 32 segments"),
+            "{}",
+            error_of(&deep)
+        );
     }
 
     #[test]

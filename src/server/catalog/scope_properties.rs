@@ -182,19 +182,27 @@ proptest! {
     }
 
     /// A path that is decided at all is decided as the endpoint an upstream
-    /// that decodes everything and ignores case would serve: no path gets a
-    /// weaker endpoint's scope.
+    /// that decodes everything and ignores case would serve, or as a more
+    /// specific one (more literal segments: an upstream that also drops
+    /// trailing dots or format suffixes reads it so): no path gets a weaker,
+    /// less specific endpoint's scope.
     #[test]
     fn no_accepted_path_means_another_endpoint_upstream(path in hostile_path()) {
         let c = catalog();
-        if let Ok(got) = decided(&c, "GET", &path) {
+        if let Ok(request) = CanonicalRequest::parse("GET", &path) {
+            let ours = c.endpoint_for(&request);
             // Matched as the upstream reads it, without our refusals.
             let upstream = CanonicalRequest { method: "GET".into(), path: upstream_reading(&path) };
-            prop_assert_eq!(
-                got,
-                c.endpoint_for(&upstream).map(|e| e.scope.name.clone()),
-                "{} is read upstream as {}", path, upstream.path
-            );
+            let theirs = c.endpoint_for(&upstream);
+            let literals = |p: &str| p.split('/').filter(|s| !s.is_empty() && !s.starts_with('{')).count();
+            match (ours, theirs) {
+                (Some(o), Some(t)) if o.pattern != t.pattern => prop_assert!(
+                    literals(o.pattern) > literals(t.pattern),
+                    "{} is {} here but {} upstream", path, o.pattern, t.pattern
+                ),
+                (None, Some(t)) => prop_assert!(false, "{} matches nothing here but {} upstream", path, t.pattern),
+                _ => {}
+            }
             prop_assert!(canonical_path(&path).is_ok());
         }
     }

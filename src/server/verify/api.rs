@@ -2,7 +2,10 @@
 
 use super::{gateway, openapi, verify, VerifyInput};
 use crate::{
-    domain::{key_format::Environment, request_path::CanonicalRequest, verify::VerifyCode},
+    domain::{
+        key_format::Environment, request_path::CanonicalRequest, scopes::check_scope_name,
+        verify::VerifyCode,
+    },
     server::state::AppState,
 };
 use axum::{
@@ -18,6 +21,9 @@ use std::net::IpAddr;
 
 /// Largest request body `/v1/verify` reads.
 pub const MAX_BODY: usize = 16 * 1024;
+
+/// Longest scope name `/v1/verify` accepts.
+pub const MAX_SCOPE_BYTES: usize = 100;
 
 /// The `/v1` routes.
 pub fn routes() -> Router<AppState> {
@@ -231,10 +237,18 @@ fn checked_input(request: VerifyRequest) -> Result<VerifyInput, String> {
         Some(scope) if scope.trim().is_empty() => {
             return Err("scope is empty: name the scope the request needs, or omit it and send method and path.".to_owned())
         }
-        Some(scope) => Some(scope.trim().to_owned()),
+        Some(scope) => {
+            let scope = scope.trim();
+            if scope.len() > MAX_SCOPE_BYTES || check_scope_name(scope).is_err() {
+                return Err(format!(
+                    "scope must be a scope name such as records:read (resource:action, lower-case letters, digits and _, at most {MAX_SCOPE_BYTES} characters)."
+                ));
+            }
+            Some(scope.to_owned())
+        }
         None => None,
     };
-    let request_line = match (request.method.as_deref(), request.path.as_deref()) {
+    let request_line = match (request.method, request.path) {
         (None, None) => None,
         (Some(_), None) => {
             return Err("path is missing: send the request's method and path together, e.g. \"method\": \"GET\", \"path\": \"/v1/records/42\".".to_owned())
@@ -243,7 +257,8 @@ fn checked_input(request: VerifyRequest) -> Result<VerifyInput, String> {
             return Err("method is missing: send the request's method and path together, e.g. \"method\": \"GET\", \"path\": \"/v1/records/42\".".to_owned())
         }
         (Some(method), Some(path)) => Some(
-            CanonicalRequest::parse(method, path).map_err(|refusal| refusal.message().to_owned())?,
+            CanonicalRequest::parse_owned(method, path)
+                .map_err(|refusal| refusal.message().to_owned())?,
         ),
     };
     Ok(VerifyInput {

@@ -7,9 +7,13 @@
 //! ```
 //!
 //! The layer reads the key from `Authorization: Bearer …` (or `X-Api-Key`),
-//! maps the request's method and path to a scope through the catalog, and
-//! either passes the request on with a [`VerifiedKey`] in its extensions, or
-//! answers itself with the same JSON `/v1/verify` returns (401, 403 or 429).
+//! maps the request's method and canonical path to a scope through the
+//! catalog, and either passes the request on with a [`VerifiedKey`] in its
+//! extensions and the canonical path in its URI (so the wrapped service
+//! routes what was authorised), or answers itself with the same JSON
+//! `/v1/verify` returns (400, 401, 403 or 429). Mount it around a whole
+//! router (`nest_service`), not with `Router::layer`, so that it also sees
+//! requests that no route matches and decides before routing.
 
 use super::{api::VerifyAnswer, verify, VerifyInput};
 use crate::{
@@ -126,10 +130,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let path = req.uri().path();
-            let path = path
-                .strip_prefix(layer.strip_prefix.as_str())
-                .unwrap_or(path);
+            let full = req.uri().path();
+            let (prefix, path) = match full.strip_prefix(layer.strip_prefix.as_str()) {
+                Some(rest) => (layer.strip_prefix.as_str(), rest),
+                None => ("", full),
+            };
             // A path an upstream could read as another endpoint is refused.
             let request = match CanonicalRequest::parse(req.method().as_str(), path) {
                 Ok(request) => request,
@@ -141,6 +146,28 @@ where
                     ))
                 }
             };
+            // The wrapped service routes the path that was authorised, never
+            // another spelling of it.
+            if request.path != path {
+                let target = match req.uri().query() {
+                    Some(query) => format!("{prefix}{}?{query}", request.path),
+                    None => format!("{prefix}{}", request.path),
+                };
+                let mut parts = req.uri().clone().into_parts();
+                match target.parse() {
+                    Ok(path_and_query) => parts.path_and_query = Some(path_and_query),
+                    Err(_) => {
+                        return Ok(super::api::error(
+                            StatusCode::BAD_REQUEST,
+                            "bad_request",
+                            "The path cannot be read.",
+                        ))
+                    }
+                }
+                if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                    *req.uri_mut() = uri;
+                }
+            }
             let input = VerifyInput {
                 key: presented_key(&req).unwrap_or_default(),
                 scope: None,

@@ -173,11 +173,13 @@ async fn decide(
         (given, Some(endpoint)) => {
             let endpoint_held = endpoint.is_some_and(holds);
             let given_held = given.as_deref().is_none_or(holds);
-            // Name the scope that is missing, else the one the endpoint needs.
+            // Name the scope that is missing, else the one the endpoint
+            // needs; an endpoint the catalog does not list needs none that
+            // a key could hold, so none is named.
             verdict.scope = match (given, endpoint) {
-                (Some(g), _) if !given_held => Some(g.clone()),
+                (Some(g), Some(_)) if !given_held => Some(g.clone()),
                 (_, Some(e)) => Some(e.to_owned()),
-                (g, None) => g.clone(),
+                (_, None) => None,
             };
             endpoint_held && given_held
         }
