@@ -2,8 +2,8 @@
 //! in-process instead of calling `/v1/verify`.
 //!
 //! ```ignore
-//! let api = Router::new().route("/v1/records", get(list_records))
-//!     .layer(VerifyLayer::new(state.clone()));
+//! let api = Router::new().route("/v1/records", get(list_records));
+//! let app = Router::new().fallback_service(VerifyLayer::new(state.clone()).layer(api));
 //! ```
 //!
 //! The layer reads the key from `Authorization: Bearer …` (or `X-Api-Key`),

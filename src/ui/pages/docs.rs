@@ -24,10 +24,14 @@ const ANSWER: &str = r#"{
 }"#;
 
 const RUST_LAYER: &str = r#"use portico::server::verify::layer::{VerifiedKey, VerifyLayer};
+use tower::Layer;
 
-let api = Router::new()
-    .route("/v1/records/{id}", get(get_record))
-    .layer(VerifyLayer::new(state.clone()).environment(Environment::Production));
+let api = Router::new().route("/v1/records/{id}", get(get_record));
+// Around the whole router: the check runs before routing, on the canonical
+// path, and the router is handed that path.
+let app = Router::new().fallback_service(
+    VerifyLayer::new(state.clone()).environment(Environment::Production).layer(api),
+);
 
 async fn get_record(Extension(key): Extension<VerifiedKey>, Path(id): Path<String>) -> Json<Record> {
     // Only requests whose key holds records:read get here.
