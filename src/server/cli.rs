@@ -1,11 +1,14 @@
 //! The `portico` command: serve the portal, or run an admin command.
 
 use super::{
-    build_state, clock::Clock, config::Settings, serve, setup, shutdown_signal, spawn_housekeeping,
-    staff, telemetry, verify::gateway,
+    build_state,
+    clock::Clock,
+    config::{SettingError, Settings},
+    serve, setup, shutdown_signal, spawn_housekeeping, staff, telemetry,
+    verify::gateway,
 };
 use crate::domain::StaffRole;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Portico, a self-serve API key portal.
@@ -84,7 +87,18 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// Parses the command line and runs it.
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let cli = match command
+        .clone()
+        .try_get_matches_from(std::env::args_os())
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        Ok(cli) => cli,
+        Err(e) => match SettingError::from_clap(&e, &command) {
+            Some(setting) => return fail(setting),
+            None => e.exit(),
+        },
+    };
     let config = match cli.settings.resolve() {
         Ok(config) => config,
         Err(e) => return fail(e),

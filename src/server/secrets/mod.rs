@@ -3,6 +3,7 @@
 //! that stores keys and gateway tokens, and random single-use tokens.
 
 pub mod key_hash;
+pub mod secret_file;
 pub mod server_secret;
 pub mod tokens;
 

@@ -71,3 +71,14 @@ impl fmt::Debug for ServerSecret {
         f.write_str("ServerSecret(redacted)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let secret = ServerSecret::from_hex(&"ab".repeat(32)).unwrap();
+        assert!(!format!("{secret:?}").contains("abab"));
+    }
+}
