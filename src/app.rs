@@ -3,6 +3,7 @@
 use crate::ui::{
     layout::Header,
     pages::{
+        account::AccountPage,
         alerts::AlertsPage,
         approvals::ApprovalsPage,
         audit::AuditPage,
@@ -19,6 +20,7 @@ use crate::ui::{
         new_org::NewOrgPage,
         not_found::NotFoundPage,
         notifications::NotificationsPage,
+        password_reset::{ForgotPasswordPage, ResetPasswordPage},
         policy::PolicyPage,
         review::ReviewPage,
         setup::SetupPage,
@@ -95,6 +97,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot") view=ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
@@ -110,6 +114,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/support") view=SupportPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/keys/:key_id") view=StaffKeyPage ssr=SsrMode::Async />
                     <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/policy") view=PolicyPage ssr=SsrMode::Async />
                     <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async />

@@ -103,3 +103,37 @@ test("an unknown address answers 404 with a way back @nojs", async ({ page }) =>
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
 });
+
+test("the account page lists where you are signed in, ends another session and changes the password", async ({ page, browser }) => {
+  const email = uniqueEmail("sessions");
+  await signUp(page, email, "Session Keepers");
+  // The same person signs in from a second browser.
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await signIn(otherPage, email);
+
+  await page.goto("/account");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Account" })).toBeVisible();
+  const sessions = page.getByTestId("sessions");
+  await expect(sessions.locator("tbody tr")).toHaveCount(2);
+  await expect(sessions.locator("tbody tr").first()).toContainText("This session");
+
+  await page.getByRole("button", { name: "Sign out the other session" }).click();
+  await expect(sessions.locator("tbody tr")).toHaveCount(1);
+  await expect(page.getByText("You are signed in nowhere else.")).toBeVisible();
+  await otherPage.goto("/keys");
+  await expect(otherPage).toHaveURL(/\/signin/);
+
+  // Change the password, by keyboard; a wrong current password is said next to its field.
+  const form = page.getByTestId("change-password");
+  await form.getByLabel("Current password").fill("not the password at all");
+  await form.getByLabel("New password").fill("quiet harbour copper lantern");
+  await form.getByLabel("New password").press("Enter");
+  await expect(form.getByLabel("Current password")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByText("That is not your current password.")).toBeVisible();
+  await form.getByLabel("Current password").fill(GOOD_PASSWORD);
+  await form.getByLabel("Current password").press("Enter");
+  await expect(page.getByText("Your password was changed.")).toBeVisible();
+  await other.close();
+});

@@ -68,5 +68,5 @@ test("the one-time setup link creates the platform owner and then stops working"
 
   const again = await (await browser.newContext({ baseURL })).newPage();
   await again.goto(setupLink);
-  await expect(again.getByText("already been used")).toBeVisible();
+  await expect(again.getByText("This setup link no longer works")).toBeVisible();
 });

@@ -1,7 +1,7 @@
 //! Signing up, in and out, and who is signed in.
 
 use crate::error::AppError;
-pub use crate::model::account::{Me, OrgSummary};
+pub use crate::model::account::{Me, OrgSummary, SessionView};
 use leptos::prelude::*;
 
 /// Who is signed in, or `None`.
@@ -57,9 +57,7 @@ pub async fn sign_up(
                 invitation,
             };
             let account = accounts::sign_up(&ctx.state, form).await?;
-            ctx.session
-                .begin(account.user_id, account.org_id, ctx.state.clock.now())
-                .await?;
+            ctx.sign_in_as(account.user_id, account.org_id).await?;
             leptos_axum::redirect("/");
             Ok(())
         }
@@ -83,9 +81,7 @@ pub async fn sign_in(
             let ctx = request_context().await?;
             let signed_in =
                 accounts::sign_in(&ctx.state, &email, password, ctx.client_addr).await?;
-            ctx.session
-                .begin(signed_in.user_id, signed_in.org_id, ctx.state.clock.now())
-                .await?;
+            ctx.sign_in_as(signed_in.user_id, signed_in.org_id).await?;
             leptos_axum::redirect(&safe_next_path(next.as_deref()));
             Ok(())
         }
@@ -100,8 +96,125 @@ pub async fn sign_out() -> Result<(), AppError> {
     super::respond(
         async {
             let ctx = request_context().await?;
-            ctx.session.end().await?;
+            ctx.sign_out().await?;
             leptos_axum::redirect("/signin");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Where the signed-in person is signed in, this session first.
+#[server(endpoint = "account_sessions")]
+pub async fn account_sessions() -> Result<Vec<SessionView>, AppError> {
+    use crate::server::{context::request_context, sessions};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let current = ctx.session.handle().await?;
+            sessions::list(&ctx.state, &actor, current.as_deref()).await
+        }
+        .await,
+    )
+}
+
+/// Ends one of the signed-in person's other sessions.
+#[server(endpoint = "end_session")]
+pub async fn end_session(id: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, sessions};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let current = ctx.session.handle().await?;
+            sessions::end(&ctx.state, &actor, id.trim(), current.as_deref()).await
+        }
+        .await,
+    )
+}
+
+/// Ends every session of the signed-in person but this one. Returns how
+/// many ended.
+#[server(endpoint = "end_other_sessions")]
+pub async fn end_other_sessions() -> Result<u64, AppError> {
+    use crate::server::{context::request_context, sessions};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let current = ctx.session.handle().await?;
+            sessions::end_others(&ctx.state, &actor, current.as_deref()).await
+        }
+        .await,
+    )
+}
+
+/// Changes the signed-in person's password (the current one is needed) and
+/// ends their other sessions. Returns how many other sessions ended.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<u64, AppError> {
+    use crate::server::{accounts, context::request_context};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let current = ctx.session.handle().await?;
+            accounts::change_password(
+                &ctx.state,
+                &actor,
+                current_password,
+                new_password,
+                current.as_deref(),
+                ctx.client_addr,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Sends a password reset link to the address if an account uses it; the
+/// answer is the same either way.
+#[server(endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, password_reset};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            password_reset::request(&ctx.state, &email).await
+        }
+        .await,
+    )
+}
+
+/// Whether a password reset link still works.
+#[server(endpoint = "password_reset_open")]
+pub async fn password_reset_open(token: String) -> Result<bool, AppError> {
+    use crate::server::{context::request_context, password_reset};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            password_reset::is_open(&ctx.state, &token).await
+        }
+        .await,
+    )
+}
+
+/// Sets a new password through a reset link; every session of the account
+/// ends, and the person signs in with the new password.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, password_reset};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            password_reset::complete(&ctx.state, &token, password).await?;
+            ctx.sign_out().await?;
+            leptos_axum::redirect("/signin?reset=done");
             Ok(())
         }
         .await,

@@ -28,9 +28,7 @@ pub async fn complete_setup(
         async {
             let ctx = request_context().await?;
             let user_id = setup::complete(&ctx.state, &token, &email, password).await?;
-            ctx.session
-                .begin(user_id, None, ctx.state.clock.now())
-                .await?;
+            ctx.sign_in_as(user_id, None).await?;
             leptos_axum::redirect("/");
             Ok(())
         }

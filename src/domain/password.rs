@@ -11,6 +11,16 @@ pub const MIN_PASSWORD_CHARS: usize = 15;
 /// Most characters a password may have (NIST asks for at least 64).
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
+/// Most bytes a password may have: [`MAX_PASSWORD_CHARS`] characters of
+/// the longest UTF-8 encoding. Sign-in refuses anything longer before any
+/// normalising or hashing, so an attacker cannot make the server hash
+/// megabytes.
+pub const MAX_PASSWORD_BYTES: usize = 4 * MAX_PASSWORD_CHARS;
+
+/// The refusal of a password over [`MAX_PASSWORD_BYTES`] at sign-in.
+pub const TOO_LONG: &str =
+    "This password is longer than any Portico accepts. Check what you pasted.";
+
 /// A password as typed. Its `Debug` prints nothing of it, and it is neither
 /// `Serialize` nor `Display`, so it cannot end up in a log or a response.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,6 +58,9 @@ pub fn char_count(input: &str) -> usize {
 /// The length rule a password breaks, as a sentence, or `None`.
 /// Shared with the browser so the form can say it before submitting.
 pub fn length_problem(input: &str) -> Option<String> {
+    if input.len() > MAX_PASSWORD_BYTES {
+        return Some(format!("Use at most {MAX_PASSWORD_CHARS} characters."));
+    }
     let n = char_count(input);
     if n == 0 {
         Some("Choose a password.".to_owned())

@@ -43,3 +43,28 @@ impl Me {
         self.active_org().is_some_and(|o| o.role == Role::Admin)
     }
 }
+
+/// What the setup page and the setup call say when a setup link no longer
+/// works (used, replaced, older than an hour, or an owner exists).
+pub const SETUP_LINK_CLOSED: &str = "This setup link no longer works: it was used or replaced, it expired (a link works for one hour), or the platform already has an owner. Sign in, or ask the platform's owner for access. While no account exists, restarting Portico prints a new link.";
+
+/// One place the signed-in person is signed in, for the Account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// The session's handle, for ending it (not the cookie's session id).
+    pub id: String,
+    /// When the person signed in there.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The last request seen from it (to the minute).
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    /// The client address of that request.
+    pub client_addr: String,
+    /// The browser and operating system, e.g. "Firefox on Linux", or
+    /// "Unknown browser" when the `User-Agent` says nothing useful.
+    pub browser: String,
+    /// Whether it is the session this page was loaded in.
+    pub current: bool,
+}
+
+/// What a used, expired or unknown password reset link says.
+pub const RESET_LINK_CLOSED: &str = "This reset link has expired or has been used. Ask for a new one: a link works once, for 30 minutes.";

@@ -2,11 +2,15 @@
 
 use super::{
     auth::{passwords, throttle},
-    db::{invitations, memberships, organisations, unique_violation, users, Tx},
+    db::{account_sessions, invitations, memberships, organisations, unique_violation, users, Tx},
     state::AppState,
 };
 use crate::{
-    domain::{invitation::InvitationStatus, Email, OrgName, Password, Role},
+    domain::{
+        invitation::InvitationStatus,
+        password::{MAX_PASSWORD_BYTES, TOO_LONG},
+        Email, OrgName, Password, Role,
+    },
     error::{AppError, FieldError},
     server::secrets::tokens::hash_token,
 };
@@ -193,23 +197,32 @@ pub async fn sign_in(
     if password.is_empty() {
         return Err(AppError::field("password", "Enter your password."));
     }
+    if password.len() > MAX_PASSWORD_BYTES {
+        // Refused before any hashing, and before the throttle records
+        // anything: no password this long was ever accepted.
+        return Err(AppError::field("password", TOO_LONG));
+    }
     let now = state.clock.now();
-    throttle::check(&state.db, email.as_str(), addr, now).await?;
+    let attempt = throttle::admit(&state.db, email.as_str(), addr, now).await?;
 
-    let mut conn = state.db.acquire().await?;
-    let credentials = users::credentials(conn.conn(), email.as_str()).await?;
+    let credentials = {
+        let mut conn = state.db.acquire().await?;
+        users::credentials(conn.conn(), email.as_str()).await?
+    };
     let known = credentials.is_some();
     let (user_id, stored) = match credentials {
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),
     };
+    // No connection is held while argon2 runs.
     let matches = passwords::verify(Password::unchecked(password), stored).await?;
     let Some(user_id) = user_id.filter(|_| matches) else {
-        throttle::record_failure(&mut conn, email.as_str(), addr, now).await?;
+        attempt.failed();
         tracing::warn!(email = %email, %addr, known_account = known, "failed sign-in");
         return Err(AppError::BadCredentials);
     };
-    throttle::clear_account(conn.conn(), email.as_str()).await?;
+    attempt.succeeded(&state.db).await?;
+    let mut conn = state.db.acquire().await?;
     let first_org = memberships::for_user(conn.conn(), user_id)
         .await?
         .first()
@@ -219,4 +232,71 @@ pub async fn sign_in(
         user_id,
         org_id: first_org,
     })
+}
+
+/// Changes the actor's password: the current one must be right (the attempt
+/// is throttled like a sign-in), the new one must meet the rules. Every other
+/// session of the account ends (OWASP Session Management Cheat Sheet,
+/// "Renew the Session ID After Any Privilege Level Change"), and the account
+/// is told by email. Returns how many other sessions ended.
+pub async fn change_password(
+    state: &AppState,
+    actor: &crate::server::authz::Actor,
+    current: String,
+    new: String,
+    keep_session: Option<&str>,
+    addr: IpAddr,
+) -> Result<u64, AppError> {
+    if current.is_empty() {
+        return Err(AppError::field(
+            "current_password",
+            "Enter your current password.",
+        ));
+    }
+    if current.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::field("current_password", TOO_LONG));
+    }
+    let new = Password::parse(new).map_err(|m| AppError::field("new_password", m))?;
+    if let Some(problem) = passwords::strength_problem(&new, &[actor.email.as_str()]) {
+        return Err(AppError::field("new_password", problem));
+    }
+    let now = state.clock.now();
+    let attempt = throttle::admit(&state.db, &actor.email, addr, now).await?;
+    let stored = {
+        let mut conn = state.db.acquire().await?;
+        users::credentials(conn.conn(), &actor.email)
+            .await?
+            .map(|(_, hash)| hash)
+    };
+    if !passwords::verify(Password::unchecked(current), stored).await? {
+        attempt.failed();
+        tracing::warn!(user_id = actor.user_id, %addr, "password change with a wrong current password");
+        return Err(AppError::field(
+            "current_password",
+            "That is not your current password.",
+        ));
+    }
+    attempt.succeeded(&state.db).await?;
+    let hash = passwords::hash(new).await?;
+    let mut tx = state.db.begin().await?;
+    users::set_password_hash(tx.conn(), actor.user_id, &hash).await?;
+    let ended = account_sessions::end_all(tx.conn(), actor.user_id, keep_session).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user_id = actor.user_id,
+        sessions_ended = ended,
+        "password changed"
+    );
+    let body = format!(
+        "The password of your Portico account {} was changed at {} (UTC) from {addr}. \
+         Every other session of the account was signed out.\n\n\
+         If this was not you, reset your password now and tell your organisation's admins.",
+        actor.email,
+        now.format("%Y-%m-%d %H:%M"),
+    );
+    let (state, to) = (state.clone(), actor.email.clone());
+    tokio::spawn(async move {
+        super::notify::mailer::send_now(&state, &to, "Your password was changed", &body).await;
+    });
+    Ok(ended)
 }

@@ -2,7 +2,7 @@
 //! session, the client address and who is signed in.
 
 use super::{
-    auth::session::AuthSession,
+    auth::session::{AuthSession, Client, Limits},
     authz::{Actor, Membership},
     errors::internal,
     http::client_addr::ClientAddr,
@@ -22,6 +22,8 @@ pub struct RequestContext {
     pub session: AuthSession,
     /// Where the request came from.
     pub client_addr: IpAddr,
+    /// The browser's `User-Agent`, or empty.
+    pub user_agent: String,
 }
 
 /// Gathers the context of the current server function call.
@@ -34,11 +36,39 @@ pub async fn request_context() -> Result<RequestContext, AppError> {
     let Extension(ClientAddr(client_addr)) = leptos_axum::extract::<Extension<ClientAddr>>()
         .await
         .map_err(|e| internal(format_args!("client address layer missing: {e}")))?;
+    let user_agent = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.headers.get(axum::http::header::USER_AGENT).cloned())
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .unwrap_or_default();
     Ok(RequestContext {
         state,
         session: AuthSession::new(session),
         client_addr,
+        user_agent,
     })
+}
+
+/// The actor signed in on `session`, if any: the one check of a session,
+/// for server functions and the exports alike. A session past its limits,
+/// ended elsewhere, or whose account has gone, is ended.
+pub async fn signed_in_actor(
+    state: &AppState,
+    session: &AuthSession,
+    client: &Client,
+) -> Result<Option<Actor>, AppError> {
+    let limits = Limits {
+        idle: state.config.session_idle,
+        lifetime: state.config.session_lifetime,
+    };
+    let now = state.clock.now();
+    let Some(user_id) = session.user_id(&state.db, now, limits, client).await? else {
+        return Ok(None);
+    };
+    let actor = Actor::load(state.db.acquire().await?, user_id).await?;
+    if actor.is_none() {
+        session.end(&state.db).await?;
+    }
+    Ok(actor)
 }
 
 impl RequestContext {
@@ -47,18 +77,31 @@ impl RequestContext {
         self.maybe_actor().await?.ok_or(AppError::Unauthenticated)
     }
 
+    /// Where this request comes from, as the session list shows it.
+    pub fn client(&self) -> Client {
+        Client {
+            addr: self.client_addr,
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
     /// The signed-in actor, if any. A session whose account has gone is ended.
     pub async fn maybe_actor(&self) -> Result<Option<Actor>, AppError> {
+        signed_in_actor(&self.state, &self.session, &self.client()).await
+    }
+
+    /// Signs `user_id` in on this request's session (a new session id and a
+    /// new row in the account's session list).
+    pub async fn sign_in_as(&self, user_id: i64, active_org: Option<i64>) -> Result<(), AppError> {
         let now = self.state.clock.now();
-        let lifetime = self.state.config.session_lifetime;
-        let Some(user_id) = self.session.user_id(now, lifetime).await? else {
-            return Ok(None);
-        };
-        let actor = Actor::load(self.state.db.acquire().await?, user_id).await?;
-        if actor.is_none() {
-            self.session.end().await?;
-        }
-        Ok(actor)
+        self.session
+            .begin(&self.state.db, user_id, active_org, now, &self.client())
+            .await
+    }
+
+    /// Signs this session out, on the server too.
+    pub async fn sign_out(&self) -> Result<(), AppError> {
+        self.session.end(&self.state.db).await
     }
 
     /// Refuses a plain HTML form post (the page's JavaScript is off). Calls

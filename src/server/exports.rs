@@ -8,8 +8,9 @@
 
 use super::{
     audit::record_event,
-    auth::session::AuthSession,
-    authz::{authorize_org, Actor, OrgAction},
+    auth::session::{AuthSession, Client},
+    authz::{authorize_org, OrgAction},
+    context::signed_in_actor,
     db::{
         api_keys,
         audit::{self, EventFilter, NewEvent},
@@ -101,11 +102,11 @@ async fn prepare(
         }
     };
     let session = AuthSession::new(session);
-    let user_id = session
-        .user_id(state.clock.now(), state.config.session_lifetime)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let actor = Actor::load(state.db.acquire().await?, user_id)
+    let client = Client {
+        addr,
+        user_agent: String::new(),
+    };
+    let actor = signed_in_actor(state, &session, &client)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let org_id = query
@@ -189,16 +190,27 @@ fn audit_filter(query: &ExportQuery) -> Result<EventFilter, AppError> {
     })
 }
 
-/// Keeps a spreadsheet from running a cell as a formula.
+/// Keeps a spreadsheet from running a cell as a formula (OWASP, "CSV
+/// Injection"): a cell whose first character after any leading whitespace
+/// or separators (`,` `;`) is `=`, `+`, `-` or `@`, or that starts with a tab
+/// or carriage return, gets a leading `'`.
 fn cell(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_owned(),
+    let first = value
+        .chars()
+        .find(|c| !(c.is_whitespace() || matches!(c, ',' | ';')));
+    let risky = matches!(first, Some('=' | '+' | '-' | '@')) || value.starts_with(['\t', '\r']);
+    if risky {
+        format!("'{value}")
+    } else {
+        value.to_owned()
     }
 }
 
+/// CSV with every cell quoted, so that no spreadsheet guesses a cell's type.
 fn csv_rows(rows: &[Vec<String>]) -> Bytes {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
     for row in rows {
         let _ = writer.write_record(row.iter().map(|v| cell(v)));
     }
@@ -403,7 +415,13 @@ mod tests {
         assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(cell("+1"), "'+1");
         assert_eq!(cell("Billing sync"), "Billing sync");
-        let bytes = csv_rows(&[vec!["a,b".into(), "say \"hi\"".into()]]);
-        assert_eq!(&bytes[..], b"\"a,b\",\"say \"\"hi\"\"\"\n");
+        assert_eq!(cell("  =1+1"), "'  =1+1");
+        assert_eq!(cell(";@SUM(A1)"), "';@SUM(A1)");
+        assert_eq!(cell(", -2"), "', -2");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("a-b"), "a-b");
+        assert_eq!(cell(""), "");
+        let bytes = csv_rows(&[vec!["a,b".into(), "say \"hi\"".into(), "plain".into()]]);
+        assert_eq!(&bytes[..], b"\"a,b\",\"say \"\"hi\"\"\",\"plain\"\n");
     }
 }

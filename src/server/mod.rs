@@ -20,10 +20,12 @@ pub mod keys;
 pub mod members;
 pub mod notify;
 pub mod orgs;
+pub mod password_reset;
 pub mod policy;
 pub mod review;
 pub mod sample_api;
 pub mod secrets;
+pub mod sessions;
 pub mod setup;
 pub mod staff;
 pub mod state;
@@ -176,6 +178,15 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                 Ok(mut conn) => {
                     if let Err(e) = db::sign_in_failures::prune(conn.conn(), cutoff).await {
                         tracing::warn!(error = %e, "could not prune sign-in failures");
+                    }
+                    let idle = chrono::Duration::from_std(state.config.session_idle)
+                        .unwrap_or(chrono::Duration::days(1));
+                    let before = state.clock.now() - idle;
+                    if let Err(e) = db::account_sessions::prune(conn.conn(), before).await {
+                        tracing::warn!(error = %e, "could not prune idle sessions");
+                    }
+                    if let Err(e) = db::password_resets::prune(conn.conn(), cutoff).await {
+                        tracing::warn!(error = %e, "could not prune old reset links");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "housekeeping could not reach the database"),

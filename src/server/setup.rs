@@ -1,4 +1,7 @@
 //! First-run setup: a one-time link that creates the platform's first owner.
+//!
+//! The link works once, for [`SETUP_LINK_LIFETIME`], and only while the
+//! platform has no owner: a link found later in an old log opens nothing.
 
 use super::{
     accounts::insert_user,
@@ -11,6 +14,9 @@ use crate::{
     domain::{Email, Password, StaffRole},
     error::{AppError, FieldError},
 };
+
+/// How long a setup link works after it is printed.
+pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
 
 /// On an empty database (no accounts at all), makes a new setup link,
 /// replacing any earlier unused one, and returns it for printing.
@@ -28,13 +34,14 @@ pub async fn ensure_setup_link(state: &AppState) -> Result<Option<String>, AppEr
     )))
 }
 
-/// Whether `token` is an unused setup token.
+/// Whether `token` is a usable setup token.
 pub async fn is_open(state: &AppState, token: &str) -> Result<bool, AppError> {
     let mut conn = state.db.acquire().await?;
-    Ok(setup_tokens::is_open(conn.conn(), &hash_token(token)).await?)
+    let made_after = state.clock.now() - SETUP_LINK_LIFETIME;
+    Ok(setup_tokens::is_open(conn.conn(), &hash_token(token), made_after).await?)
 }
 
-const USED: &str = "This setup link has already been used or replaced. Sign in, or ask the platform's owner for access.";
+use crate::model::account::SETUP_LINK_CLOSED as USED;
 
 /// Creates the first owner account with the setup link, which then stops
 /// working. Returns the new user's id.
@@ -66,7 +73,8 @@ pub async fn complete(
     let hash = passwords::hash(password).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if !setup_tokens::consume(tx.conn(), &hash_token(token), now).await? {
+    let made_after = now - SETUP_LINK_LIFETIME;
+    if !setup_tokens::consume(tx.conn(), &hash_token(token), made_after, now).await? {
         return Err(AppError::Conflict(USED.to_owned()));
     }
     let user_id = insert_user(&mut tx, &email, &hash, now).await?;

@@ -2,7 +2,7 @@
 
 use super::{
     clock::Clock,
-    db::{staff, users, Db},
+    db::{account_sessions, staff, users, Db},
 };
 use crate::domain::{Email, StaffRole};
 
@@ -25,7 +25,8 @@ pub async fn grant(db: &Db, clock: &Clock, email: &str, role: StaffRole) -> Resu
     Ok(())
 }
 
-/// Removes the staff role of the account with `email`.
+/// Removes the staff role of the account with `email` and ends every one of
+/// its sessions, so that no page signed in with staff powers stays open.
 pub async fn revoke(db: &Db, email: &str) -> Result<(), String> {
     let email = Email::parse(email)?;
     let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
@@ -39,7 +40,14 @@ pub async fn revoke(db: &Db, email: &str) -> Result<(), String> {
     {
         return Err(format!("{email} is not staff"));
     }
-    tracing::info!(user_id = user.id, "staff role revoked");
+    let ended = account_sessions::end_all(conn.conn(), user.id, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        user_id = user.id,
+        sessions_ended = ended,
+        "staff role revoked"
+    );
     Ok(())
 }
 

@@ -67,6 +67,7 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
             <div class="menu" role="group" aria-label="Account">
                 <p class="menu-note">"Signed in as " <strong>{me.email.clone()}</strong></p>
                 {me.staff.map(|role| view! { <p class="menu-note"><span class="badge badge-staff">"Platform " {role.label()}</span></p> })}
+                <A href="/account">"Account and sessions"</A>
                 <A href="/organisations/new">"New organisation"</A>
                 <ActionForm action=session.sign_out>
                     <button type="submit" class="button-quiet">"Sign out"</button>

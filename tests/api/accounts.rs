@@ -3,7 +3,7 @@
 use crate::helpers::{TestApp, GOOD_PASSWORD};
 use crate::on_both_databases;
 use chrono::Duration;
-use portico::error::AppError;
+use portico::{error::AppError, model::account::SessionView};
 use reqwest::StatusCode;
 
 fn field_message(err: &AppError, field: &str) -> String {
@@ -140,6 +140,53 @@ on_both_databases! {
         assert!(attempt(GOOD_PASSWORD).await.is_ok());
     }
 
+    async fn concurrent_guesses_are_throttled_like_serial_ones(app) {
+        app.sign_up("burst@example.com", "Burst").await;
+        // Ten wrong passwords at once, each from its own browser.
+        let clients: Vec<_> = (0..10).map(|_| app.client()).collect();
+        let answers = futures_util::future::join_all(clients.iter().map(|c| {
+            c.call::<()>("sign_in", &[("email", "burst@example.com"), ("password", "wrong wrong wrong wrong")])
+        }))
+        .await;
+        let statuses: Vec<StatusCode> = answers.into_iter().map(|a| a.unwrap_err().status).collect();
+        let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        // Serial guesses at one instant: four free failures and a fifth, then a wait.
+        assert_eq!((checked, refused), (5, 5), "{statuses:?}");
+        // And the right password waits too, as it would after serial guesses.
+        let err = app.client()
+            .call::<()>("sign_in", &[("email", "burst@example.com"), ("password", GOOD_PASSWORD)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    async fn an_overlong_password_is_refused_before_any_hashing(app) {
+        app.sign_up("long@example.com", "Long").await;
+        let huge = "p".repeat(1_500_000);
+        let client = app.client();
+        let err = client
+            .call::<()>("sign_in", &[("email", "long@example.com"), ("password", &huge)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", err.error);
+        assert!(err.error.message_for("password").unwrap().contains("longer than any"), "{:?}", err.error);
+        // Refused early, it counts as no failure: five real guesses still come free.
+        for _ in 0..5 {
+            let err = client
+                .call::<()>("sign_in", &[("email", "long@example.com"), ("password", "wrong wrong wrong wrong")])
+                .await
+                .unwrap_err();
+            assert_eq!(err.status, StatusCode::UNAUTHORIZED);
+        }
+        // Sign-up refuses it too, with the length rule.
+        let err = app.client()
+            .call::<()>("sign_up", &[("email", "huge@example.com"), ("password", &huge), ("org_name", "Huge")])
+            .await
+            .unwrap_err();
+        assert!(err.error.message_for("password").unwrap().contains("at most"), "{:?}", err.error);
+    }
+
     async fn repeated_failures_slow_down_before_locking(app) {
         app.sign_up("slow@example.com", "Slow").await;
         let client = app.client();
@@ -189,10 +236,141 @@ on_both_databases! {
 
     async fn sessions_end_after_their_absolute_lifetime(app) {
         let client = app.sign_up("lifetime@example.com", "Lifetime").await;
-        app.clock.advance(Duration::hours(11) + Duration::minutes(59));
+        // In use every 20 minutes, so the idle timeout never ends it.
+        for _ in 0..35 {
+            app.clock.advance(Duration::minutes(20));
+            assert!(client.me().await.is_some());
+        }
+        app.clock.advance(Duration::minutes(19));
         assert!(client.me().await.is_some(), "still inside 12 hours");
         app.clock.advance(Duration::minutes(2));
         assert_eq!(client.me().await, None, "12 hours after sign-in the session is over");
+    }
+
+    async fn the_idle_timeout_counts_from_the_last_request(app) {
+        let client = app.sign_up("active@example.com", "Active").await;
+        // Active every 20 minutes for an hour and a half: still signed in,
+        // though far more than 30 minutes have passed since sign-in.
+        for _ in 0..5 {
+            app.clock.advance(Duration::minutes(20));
+            assert!(client.me().await.is_some(), "an active session stays signed in");
+        }
+        // Then 31 minutes without a request end it.
+        app.clock.advance(Duration::minutes(31));
+        assert_eq!(client.me().await, None);
+        let sessions = client.call::<Vec<SessionView>>("account_sessions", &[]).await.unwrap_err();
+        assert_eq!(sessions.status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn people_see_their_sessions_and_end_others(app) {
+        let laptop = app.sign_up("many@example.com", "Many").await;
+        let phone = app.client();
+        phone
+            .http
+            .post(format!("{}/api/sign_in", phone.base))
+            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+            .form(&[("email", "many@example.com"), ("password", GOOD_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let tablet = app.client();
+        tablet.sign_in("many@example.com").await;
+        let listed: Vec<SessionView> = laptop.call("account_sessions", &[]).await.unwrap();
+        assert_eq!(listed.len(), 3);
+        assert!(listed[0].current, "this session comes first and is marked");
+        assert_eq!(listed.iter().filter(|s| s.current).count(), 1);
+        assert!(listed.iter().any(|s| s.browser == "Chrome on Linux"), "{listed:?}");
+        assert!(listed.iter().all(|s| s.client_addr == "127.0.0.1"));
+
+        // Someone else cannot end them, and the id is not the cookie.
+        let stranger = app.sign_up("stranger@example.com", "Stranger").await;
+        let phone_id = phone.call::<Vec<SessionView>>("account_sessions", &[]).await.unwrap()[0].id.clone();
+        assert_ne!(Some(phone_id.clone()), phone.session_cookie());
+        let err = stranger.call::<()>("end_session", &[("id", &phone_id)]).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::NOT_FOUND);
+        assert!(phone.me().await.is_some());
+        // The current session is ended by signing out, not from the list.
+        let own = listed[0].id.clone();
+        let err = laptop.call::<()>("end_session", &[("id", &own)]).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::CONFLICT);
+
+        laptop.call::<()>("end_session", &[("id", &phone_id)]).await.unwrap();
+        assert_eq!(phone.me().await, None, "an ended session is signed out at its next request");
+        let err = laptop.call::<()>("end_session", &[("id", &phone_id)]).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::NOT_FOUND, "ending twice says it has ended");
+        assert!(tablet.me().await.is_some());
+        assert_eq!(laptop.call::<u64>("end_other_sessions", &[]).await.unwrap(), 1);
+        assert_eq!(tablet.me().await, None);
+        assert!(laptop.me().await.is_some(), "the session that asked stays");
+        assert_eq!(laptop.call::<Vec<SessionView>>("account_sessions", &[]).await.unwrap().len(), 1);
+        // Signing out removes the session from the list.
+        laptop.call::<()>("sign_out", &[]).await.unwrap();
+        let again = app.client();
+        again.sign_in("many@example.com").await;
+        assert_eq!(again.call::<Vec<SessionView>>("account_sessions", &[]).await.unwrap().len(), 1);
+    }
+
+    async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(app) {
+        let here = app.sign_up("changer@example.com", "Changer").await;
+        let elsewhere = app.client();
+        elsewhere.sign_in("changer@example.com").await;
+        let new_password = "quiet harbour copper lantern";
+        let err = here
+            .call::<u64>("change_password", &[("current_password", "not my password at all"), ("new_password", new_password)])
+            .await
+            .unwrap_err();
+        assert_eq!(field_message(&err.error, "current_password"), "That is not your current password.");
+        assert!(elsewhere.me().await.is_some(), "a refused change ends nothing");
+        let err = here
+            .call::<u64>("change_password", &[("current_password", GOOD_PASSWORD), ("new_password", "short")])
+            .await
+            .unwrap_err();
+        assert!(err.error.message_for("new_password").is_some());
+        let err = here
+            .call::<u64>("change_password", &[("current_password", GOOD_PASSWORD), ("new_password", "changer@example.com")])
+            .await
+            .unwrap_err();
+        assert!(field_message(&err.error, "new_password").starts_with("This password is too easy to guess"));
+
+        let ended = here
+            .call::<u64>("change_password", &[("current_password", GOOD_PASSWORD), ("new_password", new_password)])
+            .await
+            .unwrap();
+        assert_eq!(ended, 1);
+        assert_eq!(elsewhere.me().await, None);
+        assert!(here.me().await.is_some());
+        let err = app.client()
+            .call::<()>("sign_in", &[("email", "changer@example.com"), ("password", GOOD_PASSWORD)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.error, AppError::BadCredentials);
+        app.client()
+            .call::<()>("sign_in", &[("email", "changer@example.com"), ("password", new_password)])
+            .await
+            .expect("the new password works");
+    }
+
+    async fn wrong_current_passwords_are_throttled_like_sign_ins(app) {
+        let client = app.sign_up("guessed@example.com", "Guessed").await;
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let err = client
+                .call::<u64>("change_password", &[("current_password", "wrong wrong wrong wrong"), ("new_password", "quiet harbour copper lantern")])
+                .await
+                .unwrap_err();
+            statuses.push(err.status);
+        }
+        assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    }
+
+    async fn taking_a_staff_role_away_ends_the_persons_sessions(app) {
+        let staffer = app.sign_up("former.staff@platform.example", "Platform").await;
+        portico::server::staff::grant(&app.state.db, &app.state.clock, "former.staff@platform.example", portico::domain::StaffRole::Support)
+            .await
+            .unwrap();
+        assert!(staffer.me().await.unwrap().staff.is_some());
+        portico::server::staff::revoke(&app.state.db, "former.staff@platform.example").await.unwrap();
+        assert_eq!(staffer.me().await, None, "signed out everywhere, not left with a staff page open");
     }
 
     async fn session_cookies_are_http_only_and_same_site(app) {
@@ -229,6 +407,7 @@ mod secure_cookies {
         let res = client
             .http
             .post(format!("{}/api/sign_up", client.base))
+            .header("host", "keys.example.com")
             .form(&[
                 ("email", "secure@example.com"),
                 ("password", GOOD_PASSWORD),
@@ -243,7 +422,14 @@ mod secure_cookies {
         assert!(cookie.contains("Path=/"), "{cookie}");
         assert!(!cookie.contains("Domain="), "{cookie}");
         assert!(cookie.contains("Max-Age=600"), "{cookie}");
-        let (_, headers, _) = client.get("/signin").await;
+        let res = client
+            .http
+            .get(format!("{}/signin", client.base))
+            .header("host", "keys.example.com")
+            .send()
+            .await
+            .unwrap();
+        let headers = res.headers();
         assert!(headers["strict-transport-security"]
             .to_str()
             .unwrap()

@@ -1,9 +1,10 @@
 //! Governance over HTTP: suspension and reinstatement, the support console,
 //! organisation policy, approvals, notifications and their emails.
 
-use crate::helpers::{CallError, TestApp, TestClient, GOOD_PASSWORD};
+use crate::helpers::{CallError, SmtpSink, TestApp, TestClient, GOOD_PASSWORD};
 use crate::on_both_databases;
 use chrono::Duration;
+use portico::model::orgs::MemberView;
 use portico::{
     api::{
         approvals::PendingKey,
@@ -113,6 +114,31 @@ fn assert_status<T: std::fmt::Debug>(result: Result<T, CallError>, status: Statu
 }
 
 on_both_databases! {
+    async fn former_members_are_no_longer_told(app) {
+        let w = world(&app).await;
+        let key = create(&w.dev, &w.org_id, &[]).await.unwrap();
+        let id = key.key.key_id.as_str();
+        w.support.call::<()>("suspend_key", &[("key_id", id), ("reason", "Unusual traffic")]).await.unwrap();
+        assert_eq!(notifications(&w.dev).await.unread, 1, "a member hears about their key");
+
+        let members: Vec<MemberView> = w.admin.call("members", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let dev_id = members.iter().find(|m| m.email == "dev@acme.example").unwrap().user_id.to_string();
+        w.admin.call::<usize>("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &dev_id)]).await.unwrap();
+
+        // The key they still own changes: the admin is told, the former member is not,
+        // and what they were told while a member is no longer shown to them.
+        w.support.call::<()>("reinstate_key", &[("key_id", id), ("reason", "Customer confirmed")]).await.unwrap();
+        let former = notifications(&w.dev).await;
+        assert_eq!(former.unread, 0);
+        assert!(former.items.is_empty(), "{:?}", former.items);
+        assert_eq!(notifications(&w.admin).await.unread, 2);
+        let stored: i64 = match &app.state.db {
+            portico::server::db::Db::Sqlite(p) => sqlx::query_scalar("select count(*) from notifications n join users u on u.id = n.user_id where u.email = 'dev@acme.example'").fetch_one(p).await.unwrap(),
+            portico::server::db::Db::Postgres(p) => sqlx::query_scalar("select count(*) from notifications n join users u on u.id = n.user_id where u.email = 'dev@acme.example'").fetch_one(p).await.unwrap(),
+        };
+        assert_eq!(stored, 1, "no notice is stored for a former member");
+    }
+
     async fn staff_suspend_and_reinstate_take_effect_at_once_and_tell_the_owner(app) {
         let w = world(&app).await;
         let key = create(&w.dev, &w.org_id, &[]).await.unwrap();
@@ -473,10 +499,10 @@ on_both_databases! {
         assert_eq!(status, StatusCode::OK);
         assert!(headers[reqwest::header::CONTENT_DISPOSITION].to_str().unwrap().contains("acme-keys"));
         let lines: Vec<&str> = csv.lines().collect();
-        assert!(lines[0].starts_with("key_id,display_id,name,environment,status"));
+        assert!(lines[0].starts_with("\"key_id\",\"display_id\",\"name\",\"environment\",\"status\""), "every cell is quoted: {}", lines[0]);
         assert_eq!(lines.len(), 3);
         assert!(lines[1].contains("'=cmd"), "formulas are defused: {}", lines[1]);
-        assert!(lines[2].contains(",revoked,"));
+        assert!(lines[2].contains(",\"revoked\","));
         assert!(!csv.contains(&a.secret) && !csv.contains(&b.secret));
         let (status, _, json) = w.admin.get(&format!("/exports/keys.json?org_id={}", w.org_id)).await;
         assert_eq!(status, StatusCode::OK);
@@ -501,64 +527,6 @@ on_both_databases! {
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = app.client().get(&format!("/exports/keys.csv?org_id={}", w.org_id)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-    }
-}
-
-/// A real SMTP server on loopback (Python's aiosmtpd) writing what it
-/// receives into a maildir; stopped when dropped.
-struct SmtpSink {
-    child: std::process::Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl SmtpSink {
-    fn start() -> Self {
-        let python = std::env::var("PORTICO_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!("portico-mail-{port}"));
-        let child = std::process::Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&dir)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start aiosmtpd with {python} ({e}); run `make integration`, which installs it"));
-        // Dropping the sink kills and waits for the child.
-        let sink = Self { child, port, dir };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return sink;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("aiosmtpd did not start on port {port} (is it installed for {python}?)");
-    }
-
-    /// The messages received so far.
-    fn messages(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
-            return vec![];
-        };
-        entries
-            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-            // Undo quoted-printable soft line breaks, if any.
-            .map(|m| {
-                m.replace("=\r\n", "")
-                    .replace("=\n", "")
-                    .replace("=3D", "=")
-            })
-            .collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

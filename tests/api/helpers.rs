@@ -379,3 +379,83 @@ pub async fn create_key(
         .collect();
     client.call("create_key", &pairs).await
 }
+
+/// A real SMTP server on loopback (Python's aiosmtpd) writing what it
+/// receives into a maildir; stopped when dropped.
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let python = std::env::var("PORTICO_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("portico-mail-{port}"));
+        let child = std::process::Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start aiosmtpd with {python} ({e}); run `make integration`, which installs it"));
+        // Dropping the sink kills and waits for the child.
+        let sink = Self { child, port, dir };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return sink;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("aiosmtpd did not start on port {port} (is it installed for {python}?)");
+    }
+
+    /// The messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else {
+            return vec![];
+        };
+        entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            // Undo quoted-printable soft line breaks, if any.
+            .map(|m| {
+                m.replace("=\r\n", "")
+                    .replace("=\n", "")
+                    .replace("=3D", "=")
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl SmtpSink {
+    /// Waits up to ten seconds for at least `n` messages, and returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.messages()
+    }
+
+    /// The SMTP settings that send to this sink.
+    pub fn config(&self) -> portico::server::config::SmtpConfig {
+        portico::server::config::SmtpConfig {
+            url: format!("smtp://127.0.0.1:{}", self.port),
+            from: "Portico <portico@platform.example>".parse().unwrap(),
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod cli;
 mod governance;
 mod keys;
 mod organisations;
+mod password_reset;
 mod security;
 mod setup;
 mod verify;

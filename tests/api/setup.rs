@@ -46,4 +46,39 @@ on_both_databases! {
         let old_token = first.rsplit_once("token=").unwrap().1;
         assert!(!app.client().call::<bool>("setup_open", &[("token", old_token)]).await.unwrap());
     }
+
+    async fn a_setup_link_expires_after_an_hour(app) {
+        let link = ensure_setup_link(&app.state).await.unwrap().unwrap();
+        let token = link.rsplit_once("token=").unwrap().1.to_owned();
+        app.clock.advance(chrono::Duration::minutes(59));
+        assert!(app.client().call::<bool>("setup_open", &[("token", &token)]).await.unwrap());
+        app.clock.advance(chrono::Duration::minutes(2));
+        let late = app.client();
+        assert!(!late.call::<bool>("setup_open", &[("token", &token)]).await.unwrap());
+        let err = late
+            .call::<()>("complete_setup", &[("token", &token), ("email", "late@platform.example"), ("password", GOOD_PASSWORD)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::CONFLICT);
+        assert!(err.error.to_string().contains("expired"), "{}", err.error);
+        assert_eq!(late.me().await, None);
+    }
+
+    async fn a_setup_link_stops_working_once_an_owner_exists(app) {
+        let link = ensure_setup_link(&app.state).await.unwrap().unwrap();
+        let token = link.rsplit_once("token=").unwrap().1.to_owned();
+        // People sign up; one is made owner from the command line.
+        app.sign_up("first@platform.example", "Platform").await;
+        portico::server::staff::grant(&app.state.db, &app.state.clock, "first@platform.example", StaffRole::Owner)
+            .await
+            .unwrap();
+        let stranger = app.client();
+        assert!(!stranger.call::<bool>("setup_open", &[("token", &token)]).await.unwrap());
+        let err = stranger
+            .call::<()>("complete_setup", &[("token", &token), ("email", "stranger@evil.example"), ("password", GOOD_PASSWORD)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::CONFLICT);
+        assert_eq!(stranger.me().await, None, "no second owner from an old link");
+    }
 }

@@ -1,7 +1,9 @@
 //! Password hashing (argon2id, OWASP parameters) and the strength check.
 //!
 //! Hashing takes about 50 ms of CPU and 19 MiB, so it runs on the blocking
-//! thread pool, never on the async runtime. Signing in with an unknown email
+//! thread pool, never on the async runtime, and at most one hash per CPU
+//! runs at a time ([`HASHING`]): a burst of sign-ins queues instead of
+//! taking every core and gigabytes of memory. Signing in with an unknown email
 //! still verifies against a dummy hash, so the answer takes as long as for a
 //! known email with a wrong password.
 
@@ -35,9 +37,23 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .to_string()
 });
 
+/// Permits to run argon2: one per CPU the process may use.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new(cpus)
+});
+
+/// Runs one argon2 job on the blocking pool once a [`HASHING`] permit is free.
+async fn run_argon2<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let _permit = HASHING.acquire().await.map_err(internal)?;
+    tokio::task::spawn_blocking(job).await.map_err(internal)?
+}
+
 /// Hashes a password for storage, as a PHC string.
 pub async fn hash(password: Password) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    run_argon2(move || {
         let salt = SaltString::encode_b64(&crate::server::secrets::tokens::random_bytes::<16>())
             .map_err(internal)?;
         argon2()
@@ -46,13 +62,12 @@ pub async fn hash(password: Password) -> Result<String, AppError> {
             .map_err(internal)
     })
     .await
-    .map_err(internal)?
 }
 
 /// Whether `password` matches the stored hash. With no stored hash (unknown
 /// account) it verifies against a dummy hash and answers `false`.
 pub async fn verify(password: Password, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    run_argon2(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&stored).map_err(internal)?;
@@ -62,7 +77,6 @@ pub async fn verify(password: Password, stored: Option<String>) -> Result<bool, 
         Ok(known && matches)
     })
     .await
-    .map_err(internal)?
 }
 
 /// Characters of a password that the estimator looks at. Its work grows

@@ -1,16 +1,58 @@
-//! The signed-in session: a typed wrapper over tower-sessions.
+//! The signed-in session: a typed wrapper over tower-sessions, and its row in
+//! `account_sessions`.
 //!
-//! The session store lives in the application's database. The idle timeout is
-//! the store's expiry, renewed on every request; the absolute lifetime is
-//! checked here against the time of sign-in.
+//! The session's data lives in the store (the `sessions` table); its row in
+//! `account_sessions` is what makes it signed in. Each request checks the
+//! row: a session whose row was deleted (ended from the Account page, by a
+//! password change, by a staff role taken away) is signed out at once, on
+//! every instance. The idle timeout counts from the last request (the row's
+//! `last_seen_at`, moved on at most once a minute, which also re-saves the
+//! store's record so its expiry slides); the absolute lifetime counts from
+//! sign-in (OWASP Session Management Cheat Sheet, "Session Expiration").
 
+use crate::{
+    error::AppError,
+    server::{
+        db::{
+            account_sessions::{self, AccountSessionRow},
+            Db,
+        },
+        secrets::tokens::random_bytes,
+    },
+};
 use chrono::{DateTime, Utc};
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 use tower_sessions::Session;
 
 const USER_ID: &str = "user_id";
 const ACTIVE_ORG: &str = "active_org";
 const SIGNED_IN_AT: &str = "signed_in_at";
+const HANDLE: &str = "handle";
+const SEEN_AT: &str = "seen_at";
+
+/// How often a session's last-seen time (and the store's expiry) moves on.
+pub const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Characters of a `User-Agent` kept for the session list.
+const USER_AGENT_CHARS: usize = 256;
+
+/// Where a request comes from, as the session list shows it.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// The client address.
+    pub addr: IpAddr,
+    /// The `User-Agent` header, or empty.
+    pub user_agent: String,
+}
+
+/// What the session limits are.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// How long a session may go without a request.
+    pub idle: Duration,
+    /// How long a session lasts after sign-in at most.
+    pub lifetime: Duration,
+}
 
 /// The session of the current request.
 #[derive(Clone, Debug)]
@@ -23,38 +65,93 @@ impl AuthSession {
     }
 
     /// Signs `user_id` in: a new session id (so an id planted before sign-in
-    /// is worthless), the user, the organisation they act in, and the time.
+    /// is worthless), a new row in `account_sessions`, the user, the
+    /// organisation they act in, and the time.
     pub async fn begin(
         &self,
+        db: &Db,
         user_id: i64,
         active_org: Option<i64>,
         now: DateTime<Utc>,
-    ) -> Result<(), tower_sessions::session::Error> {
+        client: &Client,
+    ) -> Result<(), AppError> {
+        let mut conn = db.acquire().await?;
+        if let (Some(old), Some(old_user)) = (
+            self.0.get::<String>(HANDLE).await?,
+            self.0.get::<i64>(USER_ID).await?,
+        ) {
+            account_sessions::end(conn.conn(), old_user, &old).await?;
+        }
         self.0.cycle_id().await?;
         self.0.clear().await;
+        let handle = hex::encode(random_bytes::<16>());
+        account_sessions::insert(
+            conn.conn(),
+            &AccountSessionRow {
+                id: handle.clone(),
+                user_id,
+                created_at: now,
+                last_seen_at: now,
+                client_addr: client.addr.to_string(),
+                user_agent: client.user_agent.chars().take(USER_AGENT_CHARS).collect(),
+            },
+        )
+        .await?;
         self.0.insert(USER_ID, user_id).await?;
         self.0.insert(ACTIVE_ORG, active_org).await?;
         self.0.insert(SIGNED_IN_AT, now.timestamp()).await?;
+        self.0.insert(HANDLE, handle).await?;
+        self.0.insert(SEEN_AT, now.timestamp()).await?;
         Ok(())
     }
 
-    /// The signed-in user, or `None`. A session older than `lifetime` is
-    /// ended here, however recently it was used.
+    /// The signed-in user, or `None`. A session past its lifetime or idle
+    /// timeout, or whose row has been deleted, is ended here.
     pub async fn user_id(
         &self,
+        db: &Db,
         now: DateTime<Utc>,
-        lifetime: Duration,
-    ) -> Result<Option<i64>, tower_sessions::session::Error> {
+        limits: Limits,
+        client: &Client,
+    ) -> Result<Option<i64>, AppError> {
         let Some(user_id) = self.0.get::<i64>(USER_ID).await? else {
             return Ok(None);
         };
         let signed_in_at = self.0.get::<i64>(SIGNED_IN_AT).await?.unwrap_or(0);
         let age = now.timestamp().saturating_sub(signed_in_at);
-        if age < 0 || age as u64 >= lifetime.as_secs() {
-            self.0.flush().await?;
+        if age < 0 || age as u64 >= limits.lifetime.as_secs() {
+            self.end(db).await?;
             return Ok(None);
         }
+        let Some(handle) = self.0.get::<String>(HANDLE).await? else {
+            self.0.flush().await?;
+            return Ok(None);
+        };
+        let mut conn = db.acquire().await?;
+        let row = account_sessions::find(conn.conn(), &handle).await?;
+        let Some(row) = row.filter(|r| r.user_id == user_id) else {
+            drop(conn);
+            self.0.flush().await?;
+            return Ok(None);
+        };
+        let idle = now - row.last_seen_at;
+        if idle.num_seconds() < 0 || idle.num_seconds() as u64 >= limits.idle.as_secs() {
+            drop(conn);
+            self.end(db).await?;
+            return Ok(None);
+        }
+        if idle >= TOUCH_EVERY {
+            account_sessions::touch(conn.conn(), &handle, now, &client.addr.to_string()).await?;
+            // Changing the data makes the store save the record again, with
+            // a new expiry and cookie Max-Age.
+            self.0.insert(SEEN_AT, now.timestamp()).await?;
+        }
         Ok(Some(user_id))
+    }
+
+    /// This session's handle (its id in `account_sessions`), when signed in.
+    pub async fn handle(&self) -> Result<Option<String>, AppError> {
+        Ok(self.0.get::<String>(HANDLE).await?)
     }
 
     /// The organisation the user last chose to act in.
@@ -67,8 +164,17 @@ impl AuthSession {
         self.0.insert(ACTIVE_ORG, Some(org_id)).await
     }
 
-    /// Signs out: deletes the session from the store and expires the cookie.
-    pub async fn end(&self) -> Result<(), tower_sessions::session::Error> {
-        self.0.flush().await
+    /// Signs out: deletes the session's row and its record in the store, and
+    /// expires the cookie.
+    pub async fn end(&self, db: &Db) -> Result<(), AppError> {
+        if let (Some(handle), Some(user_id)) = (
+            self.0.get::<String>(HANDLE).await?,
+            self.0.get::<i64>(USER_ID).await?,
+        ) {
+            let mut conn = db.acquire().await?;
+            account_sessions::end(conn.conn(), user_id, &handle).await?;
+        }
+        self.0.flush().await?;
+        Ok(())
     }
 }

@@ -1,9 +1,15 @@
 //! Sign-in throttling, counted per account and per client address.
+//!
+//! Every attempt is admitted and counted in one transaction, before its
+//! password is checked: the attempt is recorded as a failure up front and
+//! forgotten if it succeeds. Concurrent guesses therefore meet each other's
+//! failures exactly as serial ones do (OWASP Authentication Cheat Sheet,
+//! "Protect against automated attacks").
 
 use crate::{
     domain::throttle::{describe_wait, seconds_until, Decision, ThrottlePolicy},
     error::AppError,
-    server::db::{sign_in_failures, Conn, Db},
+    server::db::{sign_in_failures, Db},
 };
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
@@ -16,48 +22,73 @@ fn address_subject(addr: IpAddr) -> String {
     format!("address:{addr}")
 }
 
-/// Refuses the attempt if the account or the address has failed too often.
-pub async fn check(db: &Db, email: &str, addr: IpAddr, now: DateTime<Utc>) -> Result<(), AppError> {
-    let mut conn = db.acquire().await?;
+/// An admitted attempt, counted as a failure until [`Attempt::succeeded`].
+#[must_use = "an attempt stays counted as a failure unless it succeeded"]
+#[derive(Debug)]
+pub struct Attempt {
+    account: String,
+    address_row: i64,
+}
+
+/// Admits an attempt on `email` from `addr`, or refuses it with the wait the
+/// policies ask for if the account or the address has failed too often.
+///
+/// The decision and the recording of the attempt happen under one lock per
+/// subject (account first, then address, so two attempts never wait on each
+/// other in a cycle); a refused attempt records nothing.
+pub async fn admit(
+    db: &Db,
+    email: &str,
+    addr: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Attempt, AppError> {
+    let mut tx = db.begin().await?;
     let mut wait_until: Option<DateTime<Utc>> = None;
+    let mut rows = Vec::with_capacity(2);
     for (subject, policy) in [
         (account_subject(email), ThrottlePolicy::ACCOUNT),
         (address_subject(addr), ThrottlePolicy::ADDRESS),
     ] {
-        let failures = sign_in_failures::since(conn.conn(), &subject, now - policy.window).await?;
+        sign_in_failures::lock(tx.conn(), &subject).await?;
+        let failures = sign_in_failures::since(tx.conn(), &subject, now - policy.window).await?;
         if let Decision::WaitUntil(t) = policy.decide(&failures, now) {
             wait_until = Some(wait_until.map_or(t, |w| w.max(t)));
         }
+        rows.push(sign_in_failures::record(tx.conn(), &subject, now).await?);
     }
-    match wait_until {
-        None => Ok(()),
-        Some(until) => {
-            let wait = describe_wait(now, until);
-            tracing::warn!(email, %addr, retry_in = %wait, "sign-in refused: too many failures");
-            Err(AppError::TooManyAttempts {
-                message: format!(
-                    "Too many failed sign-ins. For your security, try again in {wait}."
-                ),
-                retry_after_secs: seconds_until(now, until) as u64,
-            })
-        }
+    if let Some(until) = wait_until {
+        drop(tx); // rolls back: a refused attempt is not a failure
+        let wait = describe_wait(now, until);
+        tracing::warn!(email, %addr, retry_in = %wait, "sign-in refused: too many failures");
+        return Err(AppError::TooManyAttempts {
+            message: format!("Too many failed sign-ins. For your security, try again in {wait}."),
+            retry_after_secs: seconds_until(now, until) as u64,
+        });
     }
+    tx.commit().await?;
+    Ok(Attempt {
+        account: account_subject(email),
+        address_row: rows[1],
+    })
 }
 
-/// Counts a failed attempt against both the account and the address.
-pub async fn record_failure(
-    conn: &mut crate::server::db::PooledConn,
-    email: &str,
-    addr: IpAddr,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    sign_in_failures::record(conn.conn(), &account_subject(email), now).await?;
-    sign_in_failures::record(conn.conn(), &address_subject(addr), now).await?;
-    Ok(())
+impl Attempt {
+    /// The attempt succeeded: the account's failures are forgotten, and this
+    /// attempt no longer counts against the address.
+    pub async fn succeeded(self, db: &Db) -> Result<(), AppError> {
+        let mut conn = db.acquire().await?;
+        sign_in_failures::clear(conn.conn(), &self.account).await?;
+        sign_in_failures::forget(conn.conn(), self.address_row).await?;
+        Ok(())
+    }
+
+    /// The attempt failed: it stays counted (nothing more to do; this says so
+    /// where the caller decides).
+    pub fn failed(self) {}
 }
 
-/// Forgets an account's failures after it signs in successfully.
-pub async fn clear_account(conn: Conn<'_>, email: &str) -> Result<(), AppError> {
+/// Forgets an account's failures (its password was just reset by email).
+pub async fn clear_account(conn: crate::server::db::Conn<'_>, email: &str) -> Result<(), AppError> {
     sign_in_failures::clear(conn, &account_subject(email)).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! backend through [`on_conn!`](crate::on_conn): the macro expands the same
 //! code once per backend, so both are type-checked by the compiler.
 
+pub mod account_sessions;
 pub mod alerts;
 pub mod api_keys;
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod memberships;
 pub mod notifications;
 pub mod org_policies;
 pub mod organisations;
+pub mod password_resets;
 pub mod setup_tokens;
 pub mod sign_in_failures;
 pub mod staff;

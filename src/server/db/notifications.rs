@@ -64,13 +64,24 @@ const SELECT: &str =
         n.link, n.created_at, n.read_at, n.email_state, n.email_attempts
     from notifications n join users u on u.id = n.user_id join organisations o on o.id = n.org_id";
 
-/// Stores a notification. Returns `false` when one with the same dedupe key
+/// Whether notification `n`'s person may still hear about its organisation:
+/// a current member of it, or platform staff. Notices to anyone else are
+/// not stored, and older ones are no longer shown or emailed once a person
+/// has left.
+const ENTITLED: &str =
+    "(exists (select 1 from memberships m where m.org_id = n.org_id and m.user_id = n.user_id)
+     or exists (select 1 from staff s where s.user_id = n.user_id))";
+
+/// Stores a notification, unless its person is neither a member of its
+/// organisation nor staff (see [`ENTITLED`]). Returns `false` when one with the same dedupe key
 /// already went to this user.
 pub async fn insert(conn: Conn<'_>, n: &NewNotification<'_>) -> sqlx::Result<bool> {
     on_conn!(conn, |c| {
         sqlx::query(
             "insert into notifications (user_id, org_id, key_id, kind, subject, body, link, dedupe_key, created_at, email_state)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+             where exists (select 1 from memberships m where m.org_id = $2 and m.user_id = $1)
+                or exists (select 1 from staff s where s.user_id = $1)
              on conflict (user_id, dedupe_key) do nothing",
         )
         .bind(n.user_id)
@@ -95,7 +106,7 @@ pub async fn for_user(
     user_id: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<NotificationRow>> {
-    let sql = format!("{SELECT} where n.user_id = $1 order by n.id desc limit $2");
+    let sql = format!("{SELECT} where n.user_id = $1 and {ENTITLED} order by n.id desc limit $2");
     on_conn!(conn, |c| sqlx::query_as(&sql)
         .bind(user_id)
         .bind(limit)
@@ -105,12 +116,13 @@ pub async fn for_user(
 
 /// How many of a user's notifications are unread.
 pub async fn unread_count(conn: Conn<'_>, user_id: i64) -> sqlx::Result<i64> {
-    on_conn!(conn, |c| sqlx::query_scalar(
-        "select count(*) from notifications where user_id = $1 and read_at is null"
-    )
-    .bind(user_id)
-    .fetch_one(c)
-    .await)
+    let sql = format!(
+        "select count(*) from notifications n where n.user_id = $1 and n.read_at is null and {ENTITLED}"
+    );
+    on_conn!(conn, |c| sqlx::query_scalar(&sql)
+        .bind(user_id)
+        .fetch_one(c)
+        .await)
 }
 
 /// Marks one of a user's notifications, or all of them (`id` `None`), read.
@@ -136,7 +148,8 @@ pub async fn mark_read(
 
 /// Notifications waiting to be emailed, oldest first.
 pub async fn email_pending(conn: Conn<'_>, limit: i64) -> sqlx::Result<Vec<NotificationRow>> {
-    let sql = format!("{SELECT} where n.email_state = 'pending' order by n.id limit $1");
+    let sql =
+        format!("{SELECT} where n.email_state = 'pending' and {ENTITLED} order by n.id limit $1");
     on_conn!(conn, |c| sqlx::query_as(&sql)
         .bind(limit)
         .fetch_all(c)

@@ -6,12 +6,38 @@ use super::Conn;
 use crate::on_conn;
 use chrono::{DateTime, Utc};
 
-/// Records one failed sign-in against `subject`.
-pub async fn record(conn: Conn<'_>, subject: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+/// Records one failed sign-in against `subject`. Returns the row's id.
+pub async fn record(conn: Conn<'_>, subject: &str, now: DateTime<Utc>) -> sqlx::Result<i64> {
     on_conn!(conn, |c| {
-        sqlx::query("insert into sign_in_failures (subject, failed_at) values ($1, $2)")
+        sqlx::query_scalar(
+            "insert into sign_in_failures (subject, failed_at) values ($1, $2) returning id",
+        )
+        .bind(subject)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })
+}
+
+/// Serialises attempts on `subject` until the transaction ends: on Postgres a
+/// transaction-scoped advisory lock; on SQLite nothing, since a write
+/// transaction (`BEGIN IMMEDIATE`) already holds the database's one write lock.
+pub async fn lock(conn: Conn<'_>, subject: &str) -> sqlx::Result<()> {
+    match conn {
+        Conn::Sqlite(_) => Ok(()),
+        Conn::Postgres(c) => sqlx::query("select pg_advisory_xact_lock(hashtext($1))")
             .bind(subject)
-            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ()),
+    }
+}
+
+/// Forgets one recorded attempt (it turned out to be a success).
+pub async fn forget(conn: Conn<'_>, id: i64) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("delete from sign_in_failures where id = $1")
+            .bind(id)
             .execute(c)
             .await
             .map(|_| ())

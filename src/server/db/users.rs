@@ -44,6 +44,18 @@ pub async fn credentials(conn: Conn<'_>, email: &str) -> sqlx::Result<Option<(i6
     })
 }
 
+/// Replaces a user's password hash.
+pub async fn set_password_hash(conn: Conn<'_>, id: i64, password_hash: &str) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("update users set password_hash = $2 where id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(c)
+            .await
+            .map(|_| ())
+    })
+}
+
 /// The user with this id.
 pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
     on_conn!(conn, |c| {

@@ -2,6 +2,7 @@
 
 pub mod bearer;
 pub mod client_addr;
+pub mod host;
 pub mod security;
 pub mod session_store;
 
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RequestIds::new()))
+        .layer(middleware::map_request(drop_unsafe_request_id))
         .with_state(state)
 }
 
@@ -142,6 +144,31 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Whether a client-supplied `X-Request-Id` may go into logs and back out:
+/// 1 to 64 letters, digits, `-`, `_`, `.` or `:`.
+fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Drops a client's `X-Request-Id` that is not a short token of safe
+/// characters, so that a fresh id is made instead and nothing a client
+/// chose (line breaks, escape codes, megabytes) reaches the logs.
+async fn drop_unsafe_request_id(mut req: Request<Body>) -> Request<Body> {
+    let headers = req.headers_mut();
+    let ids: Vec<_> = headers.get_all("x-request-id").iter().collect();
+    if ids.len() > 1
+        || ids
+            .first()
+            .is_some_and(|id| !is_safe_request_id(id.as_bytes()))
+    {
+        headers.remove("x-request-id");
+    }
+    req
+}
+
 /// Request ids: 16 hex characters, a random prefix per process and a
 /// counter, so ids are unique without a system call per request.
 #[derive(Clone)]
@@ -168,5 +195,21 @@ impl MakeRequestId for RequestIds {
         axum::http::HeaderValue::from_str(&id)
             .ok()
             .map(RequestId::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe_request_id;
+
+    #[test]
+    fn only_short_tokens_of_safe_characters_are_kept_as_request_ids() {
+        assert!(is_safe_request_id(b"3f2a9c1e-7b4d-4e0a-9c55-0f6b2d1a8e77"));
+        assert!(is_safe_request_id(b"edge-eu:1234.5"));
+        assert!(!is_safe_request_id(b""));
+        assert!(!is_safe_request_id(b"abc\r\nforged: log line"));
+        assert!(!is_safe_request_id(b"\x1b[31mred"));
+        assert!(!is_safe_request_id(b"a b"));
+        assert!(!is_safe_request_id("x".repeat(65).as_bytes()));
     }
 }

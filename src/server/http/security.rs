@@ -1,11 +1,13 @@
-//! The web security baseline: refuse cross-site state changes, and send the
-//! security headers on every response.
+//! The web security baseline: answer only the portal's own hosts, refuse
+//! cross-site requests that change state or read an organisation's data,
+//! and send the security headers on every response.
 //!
 //! Every request gets a fresh nonce. HTML responses get a policy that admits
 //! only this site's files and the inline scripts carrying that nonce (Leptos
 //! is handed the same nonce, see [`provide_request_nonce`]); every other
 //! response gets a policy that allows nothing.
 
+use super::host::AllowedHosts;
 use crate::server::config::Config;
 use axum::{
     extract::{Request, State},
@@ -21,6 +23,8 @@ pub struct SecurityConfig {
     pub public_origin: String,
     /// Whether to send HSTS (only behind HTTPS).
     pub hsts: bool,
+    /// The hosts pages and server functions answer.
+    pub hosts: AllowedHosts,
 }
 
 impl SecurityConfig {
@@ -29,6 +33,7 @@ impl SecurityConfig {
         Self {
             public_origin: config.public_url.trim_end_matches('/').to_owned(),
             hsts: config.cookie_secure,
+            hosts: AllowedHosts::from_public_url(&config.public_url),
         }
     }
 }
@@ -73,6 +78,25 @@ pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
     false
 }
 
+/// Whether a request must come from this site when it comes from a browser:
+/// every state change, and every read of an organisation's data that is not
+/// a person following a link. Exports and server functions are refused
+/// cross-site whatever the method (an export writes an audit row); pages
+/// accept cross-site navigations, so that links in emails open, but not
+/// cross-site scripts, images or fetches (`Sec-Fetch-Mode` other than
+/// `navigate`).
+pub fn must_be_same_site(method: &Method, path: &str, headers: &HeaderMap) -> bool {
+    if !is_safe(method) || path.starts_with("/exports/") || path.starts_with("/api/") {
+        return true;
+    }
+    if is_machine_path(path) {
+        return false;
+    }
+    headers
+        .get("sec-fetch-mode")
+        .is_some_and(|mode| mode.as_bytes() != b"navigate")
+}
+
 /// Whether a path serves machines (verification, the sample API, health)
 /// rather than people: no sessions, no pages, quiet logs.
 pub fn is_machine_path(path: &str) -> bool {
@@ -102,7 +126,18 @@ pub async fn security(
     mut req: Request,
     next: Next,
 ) -> Response {
-    if !is_safe(req.method()) && is_cross_site(req.headers(), &config.public_origin) {
+    let path = req.uri().path();
+    if !is_machine_path(path) && !config.hosts.allows(req.uri(), req.headers()) {
+        tracing::warn!(path = %path, "request for another host refused");
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server does not answer for that host name.",
+        )
+            .into_response();
+    }
+    if must_be_same_site(req.method(), path, req.headers())
+        && is_cross_site(req.headers(), &config.public_origin)
+    {
         tracing::warn!(method = %req.method(), path = %req.uri().path(), "cross-site request refused");
         return (
             StatusCode::FORBIDDEN,
@@ -232,5 +267,34 @@ mod tests {
         assert!(csp.contains("'nonce-abc123'"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(!csp.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn reads_of_organisation_data_must_be_same_site_but_navigations_need_not() {
+        let navigate = headers(&[("sec-fetch-mode", "navigate")]);
+        let script = headers(&[("sec-fetch-mode", "no-cors")]);
+        assert!(must_be_same_site(
+            &Method::GET,
+            "/exports/keys.json",
+            &navigate
+        ));
+        assert!(must_be_same_site(
+            &Method::HEAD,
+            "/exports/audit.csv",
+            &HeaderMap::new()
+        ));
+        assert!(must_be_same_site(
+            &Method::GET,
+            "/api/list_keys",
+            &HeaderMap::new()
+        ));
+        assert!(must_be_same_site(&Method::POST, "/keys", &navigate));
+        assert!(must_be_same_site(&Method::GET, "/keys", &script));
+        assert!(!must_be_same_site(&Method::GET, "/keys", &navigate));
+        assert!(!must_be_same_site(
+            &Method::GET,
+            "/v1/openapi.json",
+            &script
+        ));
     }
 }

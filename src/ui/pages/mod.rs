@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod account;
 pub mod alerts;
 pub mod approvals;
 pub mod audit;
@@ -11,6 +12,7 @@ pub mod members;
 pub mod new_org;
 pub mod not_found;
 pub mod notifications;
+pub mod password_reset;
 pub mod policy;
 pub mod review;
 pub mod setup;

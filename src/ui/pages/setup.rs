@@ -28,7 +28,7 @@ pub fn SetupPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match open.await {
                         Ok(true) => EitherOf3::A(view! {
-                            <p class="lede">"Create the platform owner's account. Owners manage staff and can see every organisation's keys. This link works once."</p>
+                            <p class="lede">"Create the platform owner's account. Owners manage staff and can see every organisation's keys. This link works once, within an hour of being printed."</p>
                             <FormMessage error />
                             <ActionForm action attr:novalidate=true attr:class="stack">
                                 <input type="hidden" name="token" value=token />
@@ -38,7 +38,7 @@ pub fn SetupPage() -> impl IntoView {
                             </ActionForm>
                         }),
                         Ok(false) => EitherOf3::B(view! {
-                            <p class="panel panel-error" role="alert">"This setup link has already been used or replaced. Sign in, or ask the platform's owner for access."</p>
+                            <p class="panel panel-error" role="alert">{crate::model::account::SETUP_LINK_CLOSED}</p>
                         }),
                         Err(err) => EitherOf3::C(view! { <ErrorPanel error=err /> }),
                     }

@@ -14,10 +14,14 @@ pub fn SignInPage() -> impl IntoView {
     let action = use_session().sign_in;
     let error = action_error(action);
     let next = move || use_query_map().with(|q| q.get("next")).unwrap_or_default();
+    let after_reset = move || use_query_map().with(|q| q.get("reset").as_deref() == Some("done"));
     view! {
         <Title text="Sign in" />
         <section class="auth-card">
             <h1>"Sign in to Portico"</h1>
+            {move || after_reset().then(|| view! {
+                <p class="panel panel-success" role="status">"Your password was changed and every session of your account was signed out. Sign in with the new password."</p>
+            })}
             <FormMessage error />
             <ActionForm action attr:novalidate=true attr:class="stack">
                 <input type="hidden" name="next" value=next />
@@ -38,6 +42,7 @@ pub fn SignInPage() -> impl IntoView {
                 />
                 <SubmitButton label="Sign in" busy_label="Signing in…" pending=action.pending() />
             </ActionForm>
+            <p class="auth-switch"><A href="/forgot">"Forgot your password?"</A></p>
             <p class="auth-switch">"New to Portico? " <A href="/signup">"Create an account"</A></p>
         </section>
     }
