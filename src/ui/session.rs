@@ -88,7 +88,13 @@ where
     let session = use_session();
     let location = use_location();
     view! {
-        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+        <Suspense fallback=|| {
+            view! {
+                <p class="loading" role="status">
+                    "Loading…"
+                </p>
+            }
+        }>
             {move || {
                 let page = page.clone();
                 Suspend::new(async move {
@@ -98,14 +104,16 @@ where
                             let here = format!(
                                 "{}{}",
                                 location.pathname.get_untracked(),
-                                location.search.get_untracked()
+                                location.search.get_untracked(),
                             );
                             let path = format!("/signin?next={}", encode_component(&here));
                             Either::Right(view! { <Redirect path /> }.into_any())
                         }
-                        Err(err) => Either::Left(
-                            view! { <crate::ui::forms::ErrorPanel error=err /> }.into_any(),
-                        ),
+                        Err(err) => {
+                            Either::Left(
+                                view! { <crate::ui::forms::ErrorPanel error=err /> }.into_any(),
+                            )
+                        }
                     }
                 })
             }}
