@@ -38,7 +38,7 @@ pub fn HighRiskBadge() -> impl IntoView {
 /// high-risk ones marked. Choosing a high-risk scope asks for confirmation.
 #[component]
 pub fn ScopePicker(
-    /// The catalog.
+    /// Every scope there is, with its resource and risk; the picker groups them by resource.
     catalog: Catalog,
     /// The ticked scopes (kept in sync as boxes change).
     selected: RwSignal<BTreeSet<String>>,

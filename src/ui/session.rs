@@ -18,15 +18,15 @@ use leptos_router::{components::Redirect, hooks::use_location};
 pub struct SessionContext {
     /// Who is signed in (`None` when nobody is).
     pub me: Resource<Result<Option<Me>, AppError>>,
-    /// Sign in.
+    /// Signs in with email and password, then goes to `next` or the dashboard.
     pub sign_in: ServerAction<SignIn>,
-    /// Sign up.
+    /// Creates an account with a new organisation or through an invitation, and signs in.
     pub sign_up: ServerAction<SignUp>,
-    /// Sign out.
+    /// Signs out; the session is deleted on the server.
     pub sign_out: ServerAction<SignOut>,
     /// Act in another organisation.
     pub switch_org: ServerAction<SwitchOrg>,
-    /// Create an organisation.
+    /// Creates an organisation, makes the user its admin and acts in it.
     pub create_org: ServerAction<CreateOrg>,
     /// Join through an invitation.
     pub accept_invitation: ServerAction<AcceptInvitation>,
