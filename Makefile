@@ -9,6 +9,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CARGO_LEPTOS_VERSION := 0.3.10
+# Formats the bodies of view! macros, which rustfmt leaves alone (leptosfmt.toml).
+LEPTOSFMT_VERSION := 0.1.33
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
 
@@ -30,7 +32,7 @@ APT_GET := sudo apt-get
 endif
 
 .PHONY: help run test release tools build unit integration e2e lint fmt bench clean \
-        tool-wasm-target tool-cargo-leptos tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd e2e-deps
+        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -62,8 +64,9 @@ e2e: e2e-deps ## End-to-end tests in Chromium against a freshly built server (ru
 	@echo "==> End-to-end tests in Chromium"
 	cd end2end && npx playwright test
 
-lint: ## cargo fmt --check and cargo clippy (server and browser builds), warnings as errors
+lint: tool-leptosfmt ## leptosfmt --check, cargo fmt --check and cargo clippy (server and browser builds), warnings as errors
 	@echo "==> Lint"
+	leptosfmt --check src
 	cargo fmt --all -- --check
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
@@ -71,7 +74,8 @@ lint: ## cargo fmt --check and cargo clippy (server and browser builds), warning
 bench: tool-wrk tool-oha tool-valgrind ## Verification benchmarks: instruction counts, in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench verify
 
-fmt: ## Format the code
+fmt: tool-leptosfmt ## Format the code (view! bodies with leptosfmt, then the rest with rustfmt)
+	leptosfmt --quiet src
 	cargo fmt --all
 
 clean: ## Remove build output (keeps data/)
@@ -93,6 +97,12 @@ tool-cargo-leptos:
 	  echo "==> Installing cargo-leptos $(CARGO_LEPTOS_VERSION), which builds the server and the WebAssembly together."; \
 	  echo "    It compiles from source once (an unoptimised build, which works just as well): about 15 minutes on 2 cores."; \
 	  CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --debug; \
+	fi
+
+tool-leptosfmt:
+	@if [ "$$(leptosfmt --version 2>/dev/null)" != "leptosfmt $(LEPTOSFMT_VERSION)" ]; then \
+	  echo "==> Installing leptosfmt $(LEPTOSFMT_VERSION), which formats the view! macros: about 5 minutes on 2 cores."; \
+	  cargo install leptosfmt --version $(LEPTOSFMT_VERSION) --locked; \
 	fi
 
 tool-wasm-bindgen:

@@ -88,9 +88,13 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/portico.css" />
-        <Title formatter=|text: String| if text.is_empty() { "Portico".to_owned() } else { format!("{text} · Portico") } />
+        <Title formatter=|text: String| {
+            if text.is_empty() { "Portico".to_owned() } else { format!("{text} · Portico") }
+        } />
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main">
+                "Skip to content"
+            </a>
             <Header session />
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFoundPage>
@@ -122,7 +126,9 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <footer class="site-footer">
-                <p>"Portico · API keys that are easy to issue, hard to misuse and simple to replace."</p>
+                <p>
+                    "Portico · API keys that are easy to issue, hard to misuse and simple to replace."
+                </p>
             </footer>
         </Router>
     }

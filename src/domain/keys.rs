@@ -373,17 +373,19 @@ impl Approval {
 /// The timestamps and decisions a key's status is worked out from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyState {
-    /// Expires.
+    /// The expiry set when the key was issued (UTC); [`KeyState::ends_at`] is
+    /// when it actually stops.
     pub expires_at: DateTime<Utc>,
     /// End of the rotation overlap.
     pub rotating_until: Option<DateTime<Utc>>,
-    /// Revoked at.
+    /// When it was revoked (UTC); any value means refused for good.
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Suspended at.
+    /// When it was suspended (UTC); cleared on reinstatement.
     pub suspended_at: Option<DateTime<Utc>>,
     /// The suspension ends by itself at.
     pub suspended_until: Option<DateTime<Utc>>,
-    /// Approval.
+    /// Whether it needed an admin's approval and how that stands; `Pending` and
+    /// `Rejected` refuse the key.
     pub approval: Approval,
 }
 
@@ -407,7 +409,7 @@ impl KeyState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
-    /// Works.
+    /// Works: verification accepts it (the only other usable status is `Rotating`).
     Active,
     /// Replaced by a successor, and still working until the overlap ends.
     Rotating,

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 /// An organisation the signed-in user belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSummary {
-    /// Its id.
+    /// The organisation's id (`organisations.id`), which server functions take as `org_id`.
     pub id: i64,
-    /// Its name.
+    /// Its display name: trimmed, 2 to 80 characters.
     pub name: String,
-    /// Its slug.
+    /// Its name in lower-case letters, digits and hyphens (`acme-corp`), unique among
+    /// organisations; export file names and `portico review --org` use it.
     pub slug: String,
     /// The user's role in it.
     pub role: Role,
@@ -19,7 +20,7 @@ pub struct OrgSummary {
 /// The signed-in user, as the pages see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
-    /// Their email.
+    /// The address they sign in with, trimmed and lower-cased.
     pub email: String,
     /// Their platform role, if they are staff.
     pub staff: Option<StaffRole>,

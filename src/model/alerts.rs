@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 /// One alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertView {
-    /// Id.
+    /// The alert's row id (`alerts.id`); the acknowledge and resolve buttons send it back.
     pub id: i64,
-    /// Kind.
+    /// What the detector saw; the page titles the alert with [`AlertKind::label`].
     pub kind: AlertKind,
-    /// State.
+    /// Open, acknowledged or resolved; resolved alerts are closed and show no buttons.
     pub state: AlertState,
     /// One sentence, from the evidence.
     pub summary: String,
@@ -27,9 +27,9 @@ pub struct AlertView {
     pub key_id: String,
     /// Its recognisable start.
     pub key_display_id: String,
-    /// Its name.
+    /// The key's current name (`api_keys.name`).
     pub key_name: String,
-    /// Its organisation.
+    /// The name of the key's organisation (the staff view shows it).
     pub org_name: String,
     /// Who acknowledged or resolved it.
     pub state_changed_by: Option<String>,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A key waiting for an admin's decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingKey {
-    /// The key.
+    /// The key as lists show it (name, environment, scopes, owner, status).
     pub key: KeySummary,
     /// What it is for.
     pub purpose: String,

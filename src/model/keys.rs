@@ -16,7 +16,7 @@ pub struct KeySummary {
     pub key_id: String,
     /// `prt_live_AbCdEfGhIj`: the recognisable start of the key.
     pub display_id: String,
-    /// Name.
+    /// The name people know the key by: one line, 1 to 60 characters, trimmed.
     pub name: String,
     /// Sandbox or production.
     pub environment: Environment,
@@ -26,11 +26,12 @@ pub struct KeySummary {
     pub owner: String,
     /// Service or app.
     pub service: String,
-    /// Created.
+    /// When the key was issued (UTC); for a successor, when the rotation made it.
     pub created_at: DateTime<Utc>,
     /// Last verified (`None`: never).
     pub last_used_at: Option<DateTime<Utc>>,
-    /// Expires.
+    /// The expiry set when it was issued (UTC); while rotating, the key stops
+    /// sooner, at `rotating_until`.
     pub expires_at: DateTime<Utc>,
     /// Where it stands now.
     pub status: KeyStatus,
@@ -43,11 +44,11 @@ pub struct KeySummary {
 /// A key's suspension.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspensionView {
-    /// Since.
+    /// When the key was suspended (UTC).
     pub at: DateTime<Utc>,
-    /// By whom.
+    /// The email of who suspended it, or `Portico (automatically)` for the alert detector.
     pub by: String,
-    /// Why.
+    /// The reason given when suspending; the detector's own start with `Automatic:`.
     pub reason: String,
     /// When it lifts by itself (`None`: until someone reinstates it).
     pub until: Option<DateTime<Utc>>,
@@ -58,9 +59,10 @@ pub struct SuspensionView {
 pub struct ApprovalDecision {
     /// Who decided.
     pub by: String,
-    /// When.
+    /// When the admin approved or rejected the key (UTC).
     pub at: DateTime<Utc>,
-    /// Their comment.
+    /// The admin's comment: the reason for a rejection (3 to 500 characters); may be
+    /// empty for an approval.
     pub comment: String,
 }
 
@@ -84,7 +86,7 @@ pub struct ChainLink {
     pub display_id: String,
     /// Where it stands.
     pub status: KeyStatus,
-    /// Created.
+    /// When this key of the chain was issued (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -93,7 +95,7 @@ pub struct ChainLink {
 pub struct AuditEntry {
     /// Event id (for paging).
     pub id: i64,
-    /// When.
+    /// When the event was recorded (UTC).
     pub at: DateTime<Utc>,
     /// Who (an email, or `system`).
     pub actor: String,
@@ -103,11 +105,13 @@ pub struct AuditEntry {
     pub key: Option<(String, String)>,
     /// The key's name.
     pub key_name: Option<String>,
-    /// Why.
+    /// The reason or comment the actor gave (revocation, suspension, rejection…);
+    /// `None` when there was none.
     pub reason: Option<String>,
     /// Other facts, in words.
     pub details: Option<String>,
-    /// From where.
+    /// The client address of the request that caused it; `None` for what the server did
+    /// by itself (expiry, alerts).
     pub client_addr: Option<String>,
 }
 
@@ -128,9 +132,9 @@ pub struct KeyDetail {
     pub requests_7d: i64,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
-    /// By whom.
+    /// The email of who revoked it; `None` unless revoked.
     pub revoked_by: Option<String>,
-    /// Why.
+    /// The reason the revoker gave, 3 to 500 characters; `None` unless revoked.
     pub revoked_reason: Option<String>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
@@ -186,7 +190,7 @@ pub struct KeyFormData {
 /// A key just made: its secret, shown once and never again.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedKey {
-    /// The key.
+    /// The new key as lists show it; the secret is only in `secret`.
     pub key: KeySummary,
     /// The whole secret.
     pub secret: String,

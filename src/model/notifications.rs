@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// One notification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationView {
-    /// Id.
+    /// The notification's row id (`notifications.id`); "Mark as read" sends it back.
     pub id: i64,
     /// Kind (`suspended`, `expiry_reminder`, …).
     pub kind: String,
@@ -18,7 +18,7 @@ pub struct NotificationView {
     pub body: String,
     /// Where to look or act.
     pub link: String,
-    /// When.
+    /// When it was stored (UTC), in the same transaction as the change it reports.
     pub created_at: DateTime<Utc>,
     /// Whether it was read.
     pub read: bool,

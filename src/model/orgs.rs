@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 /// A member of an organisation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
-    /// The user.
+    /// The member's user id (`users.id`); the role and remove buttons send it back.
     pub user_id: i64,
-    /// Their email.
+    /// The address they sign in with, trimmed and lower-cased.
     pub email: String,
-    /// Their role.
+    /// Developer (their own keys) or admin (every key, the members and the policy).
     pub role: Role,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
@@ -22,7 +22,7 @@ pub struct MemberView {
 /// An invitation, as its organisation's admins see it (never the link).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {
-    /// Its id.
+    /// The invitation's row id (`invitations.id`); the withdraw button sends it back.
     pub id: i64,
     /// The role it grants.
     pub role: Role,
@@ -30,7 +30,7 @@ pub struct InvitationView {
     pub status: InvitationStatus,
     /// Who made it.
     pub created_by: String,
-    /// When.
+    /// When an admin made it (UTC).
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
@@ -43,7 +43,7 @@ pub struct InvitationView {
 /// A newly made invitation: the link is shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewInvitation {
-    /// Its id.
+    /// The new invitation's row id (`invitations.id`).
     pub id: i64,
     /// The single-use link to hand to the invitee.
     pub link: String,
@@ -60,9 +60,9 @@ pub struct NewInvitation {
 /// What an invitation link offers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationPreview {
-    /// The organisation.
+    /// The name of the organisation the link joins.
     pub org_name: String,
-    /// The role.
+    /// The role the invitee gets on joining: developer or admin.
     pub role: Role,
     /// Who sent it.
     pub invited_by: String,

@@ -53,15 +53,15 @@ impl FindingKind {
 /// One problem with one key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// What.
+    /// Which problem this is; [`FindingKind::action`] says what fixes it.
     pub kind: FindingKind,
     /// The key's public id (its page is `/keys/{key_id}`).
     pub key_id: String,
     /// Its recognisable start.
     pub display_id: String,
-    /// Its name.
+    /// The key's name (`api_keys.name`).
     pub key_name: String,
-    /// Its owner.
+    /// The email of the key's owner.
     pub owner: String,
     /// Why, in words.
     pub reason: String,
@@ -70,7 +70,7 @@ pub struct Finding {
 /// The review of an organisation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
-    /// When.
+    /// When the review was worked out (UTC); it is computed on request, not stored.
     pub generated_at: DateTime<Utc>,
     /// Working keys looked at.
     pub keys_checked: usize,

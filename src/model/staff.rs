@@ -30,13 +30,14 @@ pub struct UsageStats {
 /// A gateway token as staff see it (never the token itself).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GatewayTokenView {
-    /// Its name.
+    /// Its unique name: 1 to 60 letters, digits, `-`, `_` or `.`. Staff and the
+    /// command line revoke tokens by name.
     pub name: String,
     /// `gwt_` and the public id.
     pub display_id: String,
     /// Who made it (`None`: the command line).
     pub created_by: Option<String>,
-    /// When.
+    /// When it was made (UTC).
     pub created_at: DateTime<Utc>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
@@ -45,7 +46,7 @@ pub struct GatewayTokenView {
 /// A token just made, shown once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewGatewayToken {
-    /// Its name.
+    /// The unique name it was given, by which it can be revoked.
     pub name: String,
     /// The whole token.
     pub token: String,

@@ -8,6 +8,6 @@ use serde::{Deserialize, Serialize};
 pub struct SupportHit {
     /// The key (status, owner, last use…).
     pub key: KeySummary,
-    /// Its organisation.
+    /// The name of the organisation the key belongs to.
     pub org_name: String,
 }

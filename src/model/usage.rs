@@ -71,7 +71,7 @@ impl UsageRange {
 /// One bar of a chart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageBucket {
-    /// Its start.
+    /// Start of the bar's period (UTC); the bar covers [`UsageRange::bucket`] from here.
     pub start: DateTime<Utc>,
     /// Requests allowed.
     pub ok: i64,
@@ -91,7 +91,7 @@ pub struct Count {
 /// One key's usage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyUsage {
-    /// The key.
+    /// The key the dashboard is about, as lists show it.
     pub key: KeySummary,
     /// The period.
     pub range: UsageRange,
@@ -103,7 +103,8 @@ pub struct KeyUsage {
     pub denied: i64,
     /// By answer.
     pub by_outcome: Vec<Count>,
-    /// By scope.
+    /// Requests per scope checked, busiest first (at most 50); requests checked
+    /// without a scope are left out.
     pub by_scope: Vec<Count>,
     /// By endpoint (`GET /v1/records/{id}`).
     pub by_endpoint: Vec<Count>,
@@ -122,9 +123,9 @@ pub struct OrgKeyUsage {
     pub key_id: String,
     /// Recognisable start of the key.
     pub display_id: String,
-    /// Name.
+    /// The key's name (`api_keys.name`).
     pub name: String,
-    /// Environment.
+    /// Sandbox or production; a caller serving the other side gets `env_mismatch`.
     pub environment: Environment,
     /// Requests in the period.
     pub requests: i64,
@@ -137,11 +138,11 @@ pub struct OrgKeyUsage {
 /// A refused verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeniedRequest {
-    /// When.
+    /// When the refused verification happened (UTC).
     pub at: DateTime<Utc>,
     /// The key's public id and display id, if it exists.
     pub key: Option<(String, String)>,
-    /// Its name.
+    /// The key's name; `None` when no key was identified by id and secret.
     pub key_name: Option<String>,
     /// Why it was refused.
     pub outcome: VerifyCode,

@@ -32,7 +32,7 @@ pub struct SignUpForm {
 /// A signed-in (or just signed-up) user and the organisation to act in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedIn {
-    /// The user.
+    /// The user's id (`users.id`).
     pub user_id: i64,
     /// Their first organisation, if any.
     pub org_id: Option<i64>,

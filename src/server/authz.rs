@@ -15,11 +15,12 @@ use crate::{
 /// A membership of the actor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
-    /// The organisation.
+    /// The organisation's id (`organisations.id`).
     pub org_id: i64,
-    /// Its name.
+    /// Its display name.
     pub org_name: String,
-    /// Its slug.
+    /// Its unique lower-case, hyphenated name (`acme-corp`), used in export file names
+    /// and by `portico review --org`.
     pub org_slug: String,
     /// The actor's role in it.
     pub role: Role,
@@ -29,9 +30,9 @@ pub struct Membership {
 /// that a removed membership or staff role takes effect at once.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    /// The user.
+    /// The signed-in user's id (`users.id`).
     pub user_id: i64,
-    /// Their email.
+    /// The address they sign in with, lower-case; audit events record it.
     pub email: String,
     /// Their organisations, by name.
     pub memberships: Vec<Membership>,

@@ -18,7 +18,8 @@ use tower_sessions::Session;
 pub struct RequestContext {
     /// Application state.
     pub state: AppState,
-    /// The session.
+    /// The request's cookie session (kept in the `sessions` table): who is signed in,
+    /// and where they act.
     pub session: AuthSession,
     /// Where the request came from.
     pub client_addr: IpAddr,

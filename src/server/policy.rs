@@ -58,9 +58,10 @@ pub async fn get(state: &AppState, actor: &Actor, org_id: i64) -> Result<PolicyV
 /// What the policy form sends.
 #[derive(Debug)]
 pub struct PolicyForm {
-    /// Days.
+    /// Longest lifetime of a key in days, as typed: a whole number from 1 to 365.
     pub max_lifetime_days: String,
-    /// Days.
+    /// Lifetime a new key gets unless another is chosen, in days, as typed: from 1
+    /// to the maximum.
     pub default_expiry_days: String,
     /// `sandbox`, `production`.
     pub developer_environments: Vec<String>,

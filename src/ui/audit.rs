@@ -55,7 +55,9 @@ pub fn AuditTable(
                         view! {
                             <tr>
                                 <td>
-                                    <time datetime=format::iso(e.at)>{format::date_time(e.at)}</time>
+                                    <time datetime=format::iso(
+                                        e.at,
+                                    )>{format::date_time(e.at)}</time>
                                 </td>
                                 <td>{e.actor.clone()}</td>
                                 <td>
@@ -72,7 +74,9 @@ pub fn AuditTable(
                                         .clone()
                                         .map(|r| view! { <div>"Reason: " <q>{r}</q></div> })}
                                 </td>
-                                <td class="mono">{e.client_addr.clone().unwrap_or_else(|| "—".to_owned())}</td>
+                                <td class="mono">
+                                    {e.client_addr.clone().unwrap_or_else(|| "—".to_owned())}
+                                </td>
                             </tr>
                         }
                     })

@@ -69,12 +69,21 @@ pub fn UsageChart(
     ticks.dedup();
     view! {
         <figure class="chart">
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-labelledby=labelled_by preserveAspectRatio="none">
+            <svg
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                role="img"
+                aria-labelledby=labelled_by
+                preserveAspectRatio="none"
+            >
                 <title id=title_id>{format!("Requests over the {}", range.label())}</title>
                 <desc id=desc_id>{summary.clone()}</desc>
                 <line class="axis" x1=LEFT y1=TOP + plot x2=WIDTH y2=TOP + plot />
-                <text class="axis-label" x=LEFT - 6.0 y=TOP + 10.0 text-anchor="end">{max as i64}</text>
-                <text class="axis-label" x=LEFT - 6.0 y=TOP + plot text-anchor="end">"0"</text>
+                <text class="axis-label" x=LEFT - 6.0 y=TOP + 10.0 text-anchor="end">
+                    {max as i64}
+                </text>
+                <text class="axis-label" x=LEFT - 6.0 y=TOP + plot text-anchor="end">
+                    "0"
+                </text>
                 {buckets
                     .iter()
                     .enumerate()
@@ -84,8 +93,20 @@ pub fn UsageChart(
                         let all_top = y((b.ok + b.denied) as f64);
                         view! {
                             <g>
-                                <rect class="bar-ok" x=x y=ok_top width=bar height=(TOP + plot - ok_top).max(0.0) />
-                                <rect class="bar-denied" x=x y=all_top width=bar height=(ok_top - all_top).max(0.0) />
+                                <rect
+                                    class="bar-ok"
+                                    x=x
+                                    y=ok_top
+                                    width=bar
+                                    height=(TOP + plot - ok_top).max(0.0)
+                                />
+                                <rect
+                                    class="bar-denied"
+                                    x=x
+                                    y=all_top
+                                    width=bar
+                                    height=(ok_top - all_top).max(0.0)
+                                />
                             </g>
                         }
                     })
@@ -95,22 +116,45 @@ pub fn UsageChart(
                     .filter_map(|i| buckets.get(i).map(|b| (i, b)))
                     .map(|(i, b)| {
                         let (x, anchor) = tick_position(i, buckets.len(), slot);
-                        view! { <text class="axis-label" x=x y=HEIGHT - 6.0 text-anchor=anchor>{bucket_label(range, b)}</text> }
+                        view! {
+                            <text class="axis-label" x=x y=HEIGHT - 6.0 text-anchor=anchor>
+                                {bucket_label(range, b)}
+                            </text>
+                        }
                     })
                     .collect_view()}
             </svg>
             <figcaption>
-                {summary}
-                <span class="legend"><span class="swatch swatch-ok"></span>"allowed "<span class="swatch swatch-denied"></span>"refused"</span>
+                {summary} <span class="legend">
+                    <span class="swatch swatch-ok"></span>
+                    "allowed "
+                    <span class="swatch swatch-denied"></span>
+                    "refused"
+                </span>
             </figcaption>
             <details class="chart-table">
                 <summary>"Show as a table"</summary>
                 <table class="table">
-                    <thead><tr><th scope="col">"From (UTC)"</th><th scope="col">"Allowed"</th><th scope="col">"Refused"</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th scope="col">"From (UTC)"</th>
+                            <th scope="col">"Allowed"</th>
+                            <th scope="col">"Refused"</th>
+                        </tr>
+                    </thead>
                     <tbody>
-                        {buckets.iter().map(|b| view! {
-                            <tr><td>{bucket_label(range, b)}</td><td>{b.ok}</td><td>{b.denied}</td></tr>
-                        }).collect_view()}
+                        {buckets
+                            .iter()
+                            .map(|b| {
+                                view! {
+                                    <tr>
+                                        <td>{bucket_label(range, b)}</td>
+                                        <td>{b.ok}</td>
+                                        <td>{b.denied}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
                     </tbody>
                 </table>
             </details>
@@ -128,7 +172,11 @@ pub fn RangeTabs(current: UsageRange, base: String) -> impl IntoView {
                 .map(|r| {
                     let href = format!("{base}?range={}", r.as_str());
                     view! {
-                        <a href=href aria-current=(r == current).then_some("page") class:active=r == current>
+                        <a
+                            href=href
+                            aria-current=(r == current).then_some("page")
+                            class:active=r == current
+                        >
                             {match r {
                                 UsageRange::Day => "24 hours",
                                 UsageRange::Week => "7 days",
@@ -151,15 +199,36 @@ pub fn CountTable(
     empty: &'static str,
 ) -> impl IntoView {
     if rows.is_empty() {
-        return view! { <section class="count-table"><h3>{caption}</h3><p class="empty">{empty}</p></section> }.into_any();
+        return view! {
+            <section class="count-table">
+                <h3>{caption}</h3>
+                <p class="empty">{empty}</p>
+            </section>
+        }
+        .into_any();
     }
     view! {
         <section class="count-table">
             <h3>{caption}</h3>
             <table class="table">
-                <thead><tr><th scope="col">{label}</th><th scope="col">"Requests"</th></tr></thead>
+                <thead>
+                    <tr>
+                        <th scope="col">{label}</th>
+                        <th scope="col">"Requests"</th>
+                    </tr>
+                </thead>
                 <tbody>
-                    {rows.into_iter().map(|c| view! { <tr><td class="mono">{c.label}</td><td>{c.requests}</td></tr> }).collect_view()}
+                    {rows
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr>
+                                    <td class="mono">{c.label}</td>
+                                    <td>{c.requests}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </section>

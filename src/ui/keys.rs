@@ -38,7 +38,7 @@ pub fn HighRiskBadge() -> impl IntoView {
 /// high-risk ones marked. Choosing a high-risk scope asks for confirmation.
 #[component]
 pub fn ScopePicker(
-    /// The catalog.
+    /// Every scope there is, with its resource and risk; the picker groups them by resource.
     catalog: Catalog,
     /// The ticked scopes (kept in sync as boxes change).
     selected: RwSignal<BTreeSet<String>>,
@@ -87,18 +87,33 @@ pub fn ScopePicker(
         .collect::<Vec<_>>();
     view! {
         <div class="scope-picker" class:field-invalid=move || error.with(Option::is_some)>
-            <p class="field-label" id="scopes-label">"Scopes"</p>
+            <p class="field-label" id="scopes-label">
+                "Scopes"
+            </p>
             <p class="hint" id="scopes-hint">
                 "What this key may do. Read-only scopes are ticked to start with: add only what the integration needs."
             </p>
-            {move || error.get().map(|m| view! { <p class="field-error" id="field-scopes-error">{m}</p> })}
+            {move || {
+                error
+                    .get()
+                    .map(|m| {
+                        view! {
+                            <p class="field-error" id="field-scopes-error">
+                                {m}
+                            </p>
+                        }
+                    })
+            }}
             {groups
                 .into_iter()
                 .map(|(resource, scopes)| {
                     view! {
                         <fieldset class="scope-group">
                             <legend>{resource.title.clone()}</legend>
-                            {(!resource.description.is_empty()).then(|| view! { <p class="hint">{resource.description.clone()}</p> })}
+                            {(!resource.description.is_empty())
+                                .then(|| {
+                                    view! { <p class="hint">{resource.description.clone()}</p> }
+                                })}
                             {scopes
                                 .into_iter()
                                 .map(|(i, scope)| {
@@ -116,18 +131,21 @@ pub fn ScopePicker(
                                                 aria-describedby=format!("scope-desc-{i}")
                                                 on:change=move |ev| {
                                                     let on = event_target_checked(&ev);
-                                                    selected.update(|s| {
-                                                        if on {
-                                                            s.insert(toggle_name.clone());
-                                                        } else {
-                                                            s.remove(&toggle_name);
-                                                        }
-                                                    });
+                                                    selected
+                                                        .update(|s| {
+                                                            if on {
+                                                                s.insert(toggle_name.clone());
+                                                            } else {
+                                                                s.remove(&toggle_name);
+                                                            }
+                                                        });
                                                 }
                                             />
                                             <span class="scope-name mono">{name.clone()}</span>
                                             {high.then(|| view! { <HighRiskBadge /> })}
-                                            <span class="scope-desc" id=format!("scope-desc-{i}")>{scope.description.clone()}</span>
+                                            <span class="scope-desc" id=format!("scope-desc-{i}")>
+                                                {scope.description.clone()}
+                                            </span>
                                         </label>
                                     }
                                 })
@@ -139,7 +157,9 @@ pub fn ScopePicker(
             {ask_confirmation
                 .then(|| {
                     view! {
-                        <Show when=move || !chosen_high.with(Vec::is_empty) || confirm_error.with(Option::is_some)>
+                        <Show when=move || {
+                            !chosen_high.with(Vec::is_empty) || confirm_error.with(Option::is_some)
+                        }>
                             <div class="confirm-high-risk" role="alert">
                                 <p>
                                     <strong>"High-risk scopes chosen: "</strong>
@@ -151,11 +171,17 @@ pub fn ScopePicker(
                                         type="checkbox"
                                         name="confirm_high_risk"
                                         value="true"
-                                        aria-invalid=move || confirm_error.with(Option::is_some).then_some("true")
+                                        aria-invalid=move || {
+                                            confirm_error.with(Option::is_some).then_some("true")
+                                        }
                                     />
                                     " I confirm this key needs these high-risk scopes"
                                 </label>
-                                {move || confirm_error.get().map(|m| view! { <p class="field-error">{m}</p> })}
+                                {move || {
+                                    confirm_error
+                                        .get()
+                                        .map(|m| view! { <p class="field-error">{m}</p> })
+                                }}
                             </div>
                         </Show>
                     }
@@ -193,15 +219,20 @@ pub fn SecretPanel(
         >
             <h2 id="secret-heading">{heading.unwrap_or("Copy your new key now")}</h2>
             <p>
-                <strong>{created.key.name.clone()}</strong> " · " <EnvBadge environment=created.key.environment />
-                " · " <span class="mono">{created.key.display_id.clone()}</span>
+                <strong>{created.key.name.clone()}</strong>
+                " · "
+                <EnvBadge environment=created.key.environment />
+                " · "
+                <span class="mono">{created.key.display_id.clone()}</span>
             </p>
             <p class="secret-warning">
                 "This is the only time Portico shows this key. Store it in your secret manager now; "
                 "if it is lost, rotate the key to get a new one."
             </p>
             <div class="copy-row">
-                <code class="secret mono" data-testid="new-secret" id="new-secret">{created.secret.clone()}</code>
+                <code class="secret mono" data-testid="new-secret" id="new-secret">
+                    {created.secret.clone()}
+                </code>
                 <button
                     type="button"
                     class="button js-only"
@@ -214,10 +245,17 @@ pub fn SecretPanel(
                     {move || if copied.get() { "Copied" } else { "Copy key" }}
                 </button>
             </div>
-            <p class="visually-hidden" aria-live="polite">{move || copied.get().then_some("Key copied to the clipboard.")}</p>
-            {production.then(|| view! {
-                <p class="note">"This is a production key: it works on real data. Never put it in source code or a ticket."</p>
-            })}
+            <p class="visually-hidden" aria-live="polite">
+                {move || copied.get().then_some("Key copied to the clipboard.")}
+            </p>
+            {production
+                .then(|| {
+                    view! {
+                        <p class="note">
+                            "This is a production key: it works on real data. Never put it in source code or a ticket."
+                        </p>
+                    }
+                })}
             <label class="checkbox">
                 <input type="checkbox" on:change=move |ev| stored.set(event_target_checked(&ev)) />
                 " I have stored this key somewhere safe"

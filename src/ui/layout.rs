@@ -11,19 +11,27 @@ pub fn Header(session: SessionContext) -> impl IntoView {
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">
-                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                <span class="brand-mark" aria-hidden="true">
+                    "◆"
+                </span>
                 "Portico"
             </A>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match session.me.await {
                         Ok(Some(me)) => Either::Left(view! { <SignedInHeader me session /> }),
-                        _ => Either::Right(view! {
-                            <nav class="header-nav" aria-label="Account">
-                                <A href="/signin">"Sign in"</A>
-                                <A href="/signup" attr:class="button button-small">"Create account"</A>
-                            </nav>
-                        }),
+                        _ => {
+                            Either::Right(
+                                view! {
+                                    <nav class="header-nav" aria-label="Account">
+                                        <A href="/signin">"Sign in"</A>
+                                        <A href="/signup" attr:class="button button-small">
+                                            "Create account"
+                                        </A>
+                                    </nav>
+                                },
+                            )
+                        }
                     }
                 })}
             </Transition>
@@ -39,24 +47,38 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
     view! {
         <OrgSwitcher me=me.clone() session />
         <nav class="header-nav main-nav" aria-label="Main">
-            <A href="/" exact=true>"Dashboard"</A>
-            {active.is_some().then(|| view! {
-                <A href="/keys">"Keys"</A>
-                <A href="/members">{if is_admin { "Members" } else { "Team" }}</A>
-            })}
-            {is_admin.then(|| view! {
-                <A href="/usage">"Usage"</A>
-                <A href="/approvals">"Approvals"</A>
-                <A href="/alerts">"Alerts"</A>
-                <A href="/review">"Review"</A>
-                <A href="/audit">"Audit trail"</A>
-            })}
+            <A href="/" exact=true>
+                "Dashboard"
+            </A>
+            {active
+                .is_some()
+                .then(|| {
+                    view! {
+                        <A href="/keys">"Keys"</A>
+                        <A href="/members">{if is_admin { "Members" } else { "Team" }}</A>
+                    }
+                })}
+            {is_admin
+                .then(|| {
+                    view! {
+                        <A href="/usage">"Usage"</A>
+                        <A href="/approvals">"Approvals"</A>
+                        <A href="/alerts">"Alerts"</A>
+                        <A href="/review">"Review"</A>
+                        <A href="/audit">"Audit trail"</A>
+                    }
+                })}
             {active.is_some().then(|| view! { <A href="/policy">"Policy"</A> })}
             <A href="/docs">"Docs"</A>
-            {me.staff.is_some().then(|| view! {
-                <A href="/staff/support">"Support"</A>
-                <A href="/staff">"Platform"</A>
-            })}
+            {me
+                .staff
+                .is_some()
+                .then(|| {
+                    view! {
+                        <A href="/staff/support">"Support"</A>
+                        <A href="/staff">"Platform"</A>
+                    }
+                })}
         </nav>
         <NotificationsLink unread />
         <details class="account-menu">
@@ -66,11 +88,21 @@ fn SignedInHeader(me: Me, session: SessionContext) -> impl IntoView {
             </summary>
             <div class="menu" role="group" aria-label="Account">
                 <p class="menu-note">"Signed in as " <strong>{me.email.clone()}</strong></p>
-                {me.staff.map(|role| view! { <p class="menu-note"><span class="badge badge-staff">"Platform " {role.label()}</span></p> })}
+                {me
+                    .staff
+                    .map(|role| {
+                        view! {
+                            <p class="menu-note">
+                                <span class="badge badge-staff">"Platform " {role.label()}</span>
+                            </p>
+                        }
+                    })}
                 <A href="/account">"Account and sessions"</A>
                 <A href="/organisations/new">"New organisation"</A>
                 <ActionForm action=session.sign_out>
-                    <button type="submit" class="button-quiet">"Sign out"</button>
+                    <button type="submit" class="button-quiet">
+                        "Sign out"
+                    </button>
                 </ActionForm>
             </div>
         </details>
@@ -84,16 +116,27 @@ fn NotificationsLink(unread: i64) -> impl IntoView {
         <A href="/notifications" attr:class="notifications-link">
             // Drawn, not an emoji: it looks the same on every system,
             // including those without an emoji font.
-            <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+            <svg
+                class="icon"
+                viewBox="0 0 24 24"
+                width="20"
+                height="20"
+                aria-hidden="true"
+                focusable="false"
+            >
                 <path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4z" />
                 <path d="M10 20a2 2 0 0 0 4 0" />
             </svg>
             <span class="visually-hidden">"Notifications"</span>
-            {(unread > 0).then(|| view! {
-                <span class="badge badge-count" data-testid="unread-count">
-                    {unread}<span class="visually-hidden">" unread"</span>
-                </span>
-            })}
+            {(unread > 0)
+                .then(|| {
+                    view! {
+                        <span class="badge badge-count" data-testid="unread-count">
+                            {unread}
+                            <span class="visually-hidden">" unread"</span>
+                        </span>
+                    }
+                })}
         </A>
     }
 }
@@ -105,7 +148,9 @@ fn OrgSwitcher(me: Me, session: SessionContext) -> impl IntoView {
     let active_id = me.active_org_id;
     match me.orgs.len() {
         0 => Either::Left(view! {
-            <p class="org-current"><span class="org-label">"No organisation"</span></p>
+            <p class="org-current">
+                <span class="org-label">"No organisation"</span>
+            </p>
         }.into_any()),
         1 => {
             let org = me.orgs[0].clone();
@@ -119,7 +164,9 @@ fn OrgSwitcher(me: Me, session: SessionContext) -> impl IntoView {
         }
         _ => Either::Right(view! {
             <ActionForm action=session.switch_org attr:class="org-switcher">
-                <label for="org-switcher" class="org-label">"Organisation"</label>
+                <label for="org-switcher" class="org-label">
+                    "Organisation"
+                </label>
                 <select
                     id="org-switcher"
                     name="org_id"
@@ -146,7 +193,9 @@ fn OrgSwitcher(me: Me, session: SessionContext) -> impl IntoView {
                         })
                         .collect_view()}
                 </select>
-                <button type="submit" class="button-quiet nojs-only">"Switch"</button>
+                <button type="submit" class="button-quiet nojs-only">
+                    "Switch"
+                </button>
             </ActionForm>
         }.into_any()),
     }

@@ -18,15 +18,15 @@ use leptos_router::{components::Redirect, hooks::use_location};
 pub struct SessionContext {
     /// Who is signed in (`None` when nobody is).
     pub me: Resource<Result<Option<Me>, AppError>>,
-    /// Sign in.
+    /// Signs in with email and password, then goes to `next` or the dashboard.
     pub sign_in: ServerAction<SignIn>,
-    /// Sign up.
+    /// Creates an account with a new organisation or through an invitation, and signs in.
     pub sign_up: ServerAction<SignUp>,
-    /// Sign out.
+    /// Signs out; the session is deleted on the server.
     pub sign_out: ServerAction<SignOut>,
     /// Act in another organisation.
     pub switch_org: ServerAction<SwitchOrg>,
-    /// Create an organisation.
+    /// Creates an organisation, makes the user its admin and acts in it.
     pub create_org: ServerAction<CreateOrg>,
     /// Join through an invitation.
     pub accept_invitation: ServerAction<AcceptInvitation>,
@@ -88,7 +88,13 @@ where
     let session = use_session();
     let location = use_location();
     view! {
-        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+        <Suspense fallback=|| {
+            view! {
+                <p class="loading" role="status">
+                    "Loading…"
+                </p>
+            }
+        }>
             {move || {
                 let page = page.clone();
                 Suspend::new(async move {
@@ -98,14 +104,16 @@ where
                             let here = format!(
                                 "{}{}",
                                 location.pathname.get_untracked(),
-                                location.search.get_untracked()
+                                location.search.get_untracked(),
                             );
                             let path = format!("/signin?next={}", encode_component(&here));
                             Either::Right(view! { <Redirect path /> }.into_any())
                         }
-                        Err(err) => Either::Left(
-                            view! { <crate::ui::forms::ErrorPanel error=err /> }.into_any(),
-                        ),
+                        Err(err) => {
+                            Either::Left(
+                                view! { <crate::ui::forms::ErrorPanel error=err /> }.into_any(),
+                            )
+                        }
                     }
                 })
             }}

@@ -170,11 +170,11 @@ pub async fn settings(
 /// What the settings form sends.
 #[derive(Debug)]
 pub struct SettingsForm {
-    /// Factor.
+    /// How many times the usual volume makes a spike, as typed: a whole number, 2 to 1000.
     pub spike_factor: String,
-    /// Floor.
+    /// Fewest requests in 5 minutes that can be a spike, as typed: 1 to 10,000,000.
     pub spike_floor: String,
-    /// Threshold.
+    /// Wrong-secret attempts within 10 minutes that open an alert, as typed: 1 to 10,000.
     pub wrong_secret_threshold: String,
     /// On or off.
     pub auto_suspend_on_spike: bool,

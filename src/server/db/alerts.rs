@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 pub struct DetectRow {
     /// Event id.
     pub id: i64,
-    /// When.
+    /// When the verification happened (UTC).
     pub at: DateTime<Utc>,
     /// The key, once identified by id and secret.
     pub key_id: Option<i64>,
@@ -175,21 +175,21 @@ pub async fn wrong_secrets_since(
 /// An alert.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AlertRow {
-    /// Id.
+    /// The alert's row id (`alerts.id`).
     pub id: i64,
-    /// Organisation.
+    /// The organisation of the alert's key (`organisations.id`).
     pub org_id: i64,
-    /// Key row.
+    /// The key's row id (`api_keys.id`), not its public id.
     pub key_id: i64,
-    /// Public key id.
+    /// The key's public id (`api_keys.key_id`, 10 base62 characters).
     pub key_public_id: String,
-    /// Key name.
+    /// The key's current name.
     pub key_name: String,
-    /// Key environment.
+    /// The key's environment as stored (`sandbox` or `production`), to build its display id.
     pub key_environment: String,
-    /// Organisation name.
+    /// The organisation's display name.
     pub org_name: String,
-    /// Kind.
+    /// The stored form of its `AlertKind` (`spike`, `new_network`, `scope_denied`, …).
     pub kind: String,
     /// What tells this alert from others of its kind on the key.
     pub fingerprint: String,
@@ -236,13 +236,14 @@ pub async fn find_live(
 /// A new alert.
 #[derive(Debug)]
 pub struct NewAlert<'a> {
-    /// Organisation.
+    /// The organisation of the key (`organisations.id`).
     pub org_id: i64,
-    /// Key row.
+    /// The key's row id (`api_keys.id`).
     pub key_id: i64,
-    /// Kind.
+    /// The stored form of its `AlertKind` (`spike`, `new_network`, `scope_denied`, …).
     pub kind: &'a str,
-    /// Fingerprint.
+    /// What tells it from other live alerts of its kind on the key: the scope, the
+    /// client network (`203.0.113.0/24`), or empty.
     pub fingerprint: &'a str,
     /// First event.
     pub at: DateTime<Utc>,
@@ -353,13 +354,15 @@ pub async fn set_state(
 /// An organisation's stored alert settings.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SettingsRow {
-    /// Spike factor.
+    /// A spike is the last 5 minutes above this many times the usual volume (2 to 1000;
+    /// 5 by default).
     pub spike_factor: i32,
-    /// Spike floor.
+    /// ...and at least this many requests in them (1 to 10,000,000; 100 by default).
     pub spike_floor: i32,
-    /// Wrong-secret threshold.
+    /// Wrong-secret attempts within 10 minutes that open an alert (1 to 10,000;
+    /// 3 by default).
     pub wrong_secret_threshold: i32,
-    /// Auto-suspend on spike.
+    /// Whether a spike suspends the key at once (off by default).
     pub auto_suspend_on_spike: bool,
     /// Auto-suspend the successor on retired-key use.
     pub auto_suspend_on_retired_use: bool,

@@ -12,17 +12,18 @@ pub struct KeyRow {
     pub id: i64,
     /// Public key id (10 base62 characters).
     pub key_id: String,
-    /// Organisation.
+    /// The organisation the key belongs to (`organisations.id`).
     pub org_id: i64,
-    /// Owner.
+    /// The user who owns the key (`users.id`): its creator, unless an admin has
+    /// given it to another member.
     pub owner_id: i64,
     /// Owner's email.
     pub owner_email: String,
     /// Who made it.
     pub created_by_email: String,
-    /// Name.
+    /// The name people know the key by: one line, 1 to 60 characters.
     pub name: String,
-    /// Purpose.
+    /// What the key is for, as its creator wrote it: 1 to 500 characters, may span lines.
     pub purpose: String,
     /// Service or app.
     pub service: String,
@@ -34,9 +35,10 @@ pub struct KeyRow {
     pub ip_allowlist: String,
     /// HMAC-SHA256 of the whole key under the server secret, hex.
     pub secret_hash: String,
-    /// Created.
+    /// When this row was issued (UTC); for a successor, when the rotation made it.
     pub created_at: DateTime<Utc>,
-    /// Expires.
+    /// The expiry set at issue (UTC); the end of a rotation overlap
+    /// (`rotating_until`) may stop the key sooner.
     pub expires_at: DateTime<Utc>,
     /// Last verified.
     pub last_used_at: Option<DateTime<Utc>>,
@@ -48,11 +50,11 @@ pub struct KeyRow {
     pub successor_id: Option<i64>,
     /// End of the rotation overlap.
     pub rotating_until: Option<DateTime<Utc>>,
-    /// Revoked at.
+    /// When the key was revoked (UTC); `None` unless revoked, which is permanent.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who revoked it.
     pub revoked_by_email: Option<String>,
-    /// Why.
+    /// The reason the revoker gave, 3 to 500 characters; `None` unless revoked.
     pub revoked_reason: Option<String>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
@@ -60,11 +62,11 @@ pub struct KeyRow {
     pub org_name: String,
     /// Whether the owner is still a member of the organisation.
     pub owner_is_member: bool,
-    /// Suspended at.
+    /// When the key was suspended (UTC); cleared on reinstatement.
     pub suspended_at: Option<DateTime<Utc>>,
     /// By whom.
     pub suspended_by_email: Option<String>,
-    /// Why.
+    /// The reason for the suspension: a person's words, or the detector's `Automatic: …`.
     pub suspended_reason: Option<String>,
     /// The suspension ends by itself at.
     pub suspended_until: Option<DateTime<Utc>>,
@@ -72,9 +74,10 @@ pub struct KeyRow {
     pub approval: String,
     /// Who decided the approval.
     pub approval_decided_by_email: Option<String>,
-    /// When.
+    /// When an admin approved or rejected the key (UTC); `None` until decided.
     pub approval_decided_at: Option<DateTime<Utc>>,
-    /// Their comment.
+    /// The deciding admin's comment: required for a rejection, possibly empty for an
+    /// approval; `None` until decided.
     pub approval_comment: Option<String>,
 }
 
@@ -101,19 +104,20 @@ const SELECT: &str = "select k.id, k.key_id, k.org_id, k.owner_id, owner.email a
 pub struct NewKey<'a> {
     /// Public key id.
     pub key_id: &'a str,
-    /// Organisation.
+    /// The organisation the key belongs to (`organisations.id`).
     pub org_id: i64,
-    /// Owner.
+    /// The user who will own it (`users.id`): the creator, or for a successor the
+    /// old key's owner.
     pub owner_id: i64,
-    /// Creator.
+    /// The user issuing this row (`users.id`): the creator, or whoever rotated the old key.
     pub created_by: i64,
-    /// Name.
+    /// The key's name, already checked (one line, 1 to 60 characters).
     pub name: &'a str,
-    /// Purpose.
+    /// What the key is for, already checked (1 to 500 characters).
     pub purpose: &'a str,
-    /// Service.
+    /// The service or app using the key: at most 80 characters, possibly empty.
     pub service: &'a str,
-    /// Environment.
+    /// `sandbox` or `production` (the table's check constraint allows nothing else).
     pub environment: &'a str,
     /// Scopes, space-separated.
     pub scopes: &'a str,
@@ -121,9 +125,9 @@ pub struct NewKey<'a> {
     pub ip_allowlist: &'a str,
     /// HMAC of the secret.
     pub secret_hash: &'a str,
-    /// Created.
+    /// When the key is issued (UTC).
     pub created_at: DateTime<Utc>,
-    /// Expires.
+    /// When the key stops working (UTC), within the organisation's maximum lifetime.
     pub expires_at: DateTime<Utc>,
     /// The key it replaces, when rotating.
     pub predecessor_id: Option<i64>,
@@ -331,7 +335,7 @@ pub struct VerifyRow {
     pub id: i64,
     /// Public key id.
     pub key_id: String,
-    /// Organisation.
+    /// The key's organisation (`organisations.id`), told to callers as `org_id`.
     pub org_id: i64,
     /// `sandbox` or `production`.
     pub environment: String,
@@ -341,13 +345,14 @@ pub struct VerifyRow {
     pub ip_allowlist: String,
     /// HMAC of the secret, hex.
     pub secret_hash: String,
-    /// Expires.
+    /// The expiry set at issue (UTC); verification refuses the key from the sooner
+    /// of this and `rotating_until`.
     pub expires_at: DateTime<Utc>,
     /// End of the rotation overlap.
     pub rotating_until: Option<DateTime<Utc>>,
-    /// Revoked at.
+    /// When it was revoked (UTC); any value refuses the key for good.
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Suspended at.
+    /// When it was suspended (UTC); `None` once reinstated.
     pub suspended_at: Option<DateTime<Utc>>,
     /// Suspension ends by itself at.
     pub suspended_until: Option<DateTime<Utc>>,

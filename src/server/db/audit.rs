@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 /// One lifecycle event to record.
 #[derive(Debug)]
 pub struct NewEvent<'a> {
-    /// Organisation.
+    /// The organisation whose trail records it (`organisations.id`).
     pub org_id: i64,
     /// Key row, if the event is about a key.
     pub key_id: Option<i64>,
@@ -25,7 +25,7 @@ pub struct NewEvent<'a> {
     pub details: Option<String>,
     /// Where the request came from.
     pub client_addr: Option<String>,
-    /// When.
+    /// When it happened (UTC).
     pub at: DateTime<Utc>,
 }
 
@@ -36,21 +36,23 @@ pub struct EventRow {
     pub id: i64,
     /// Public id of the key, if any.
     pub key_public_id: Option<String>,
-    /// Its environment.
+    /// The key's environment as stored (`sandbox` or `production`), for its display id;
+    /// `None` when the event is not about a key.
     pub key_environment: Option<String>,
-    /// Its name.
+    /// The key's current name (not its name at the time); `None` when the event is not
+    /// about a key.
     pub key_name: Option<String>,
-    /// Who.
+    /// The actor's email as recorded at the time, or `system` for the server's own acts.
     pub actor_email: String,
-    /// What.
+    /// The stored action name (`AuditAction::as_str`, e.g. `scopes_changed`).
     pub action: String,
-    /// Why.
+    /// The reason or comment the actor gave, if any (revocation, suspension, rejection…).
     pub reason: Option<String>,
     /// Extra facts as JSON.
     pub details: Option<String>,
     /// From where.
     pub client_addr: Option<String>,
-    /// When.
+    /// When it happened (UTC).
     pub at: DateTime<Utc>,
 }
 
@@ -115,13 +117,13 @@ pub async fn for_org(
 pub struct EventFilter {
     /// At or after.
     pub from: Option<DateTime<Utc>>,
-    /// Before.
+    /// Only events strictly before this time (UTC); exports pass the end of the chosen day.
     pub to: Option<DateTime<Utc>>,
     /// The actor's email, exactly.
     pub actor: Option<String>,
     /// The key's public id.
     pub key: Option<String>,
-    /// The action.
+    /// Only this stored action name (`AuditAction::as_str`), matched exactly.
     pub action: Option<String>,
 }
 

@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 pub struct GatewayTokenRow {
     /// Public part of the token.
     pub token_id: String,
-    /// Its name.
+    /// Its unique name: 1 to 60 letters, digits, `-`, `_` or `.`. Staff and the
+    /// command line revoke tokens by name.
     pub name: String,
     /// HMAC of the whole token, hex.
     pub token_hash: String,
     /// Who made it (`None`: the command line).
     pub created_by_email: Option<String>,
-    /// When.
+    /// When it was made (UTC).
     pub created_at: DateTime<Utc>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,

@@ -51,7 +51,7 @@ pub struct NewInvitationRow<'a> {
     pub role: &'a str,
     /// Who made it.
     pub created_by: i64,
-    /// When.
+    /// When the invitation is made (UTC).
     pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 /// One of a user's memberships, with the organisation's names.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MembershipRow {
-    /// The organisation.
+    /// The organisation's id (`organisations.id`).
     pub org_id: i64,
     /// Its display name.
     pub org_name: String,
-    /// Its slug.
+    /// Its unique lower-case, hyphenated name (`acme-corp`); the command line finds
+    /// organisations by it.
     pub org_slug: String,
     /// `developer` or `admin`.
     pub role: String,
@@ -20,9 +21,9 @@ pub struct MembershipRow {
 /// A member of an organisation, for the members page.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {
-    /// The user.
+    /// The member's user id (`users.id`).
     pub user_id: i64,
-    /// Their email.
+    /// The address they sign in with, lower-case.
     pub email: String,
     /// `developer` or `admin`.
     pub role: String,

@@ -51,23 +51,23 @@ macro_rules! on_conn {
 pub enum Db {
     /// Embedded SQLite (WAL mode, foreign keys on).
     Sqlite(SqlitePool),
-    /// PostgreSQL.
+    /// PostgreSQL, for any URL that does not start with `sqlite:` (up to 16 connections).
     Postgres(PgPool),
 }
 
 /// A borrowed connection, from a pool or inside a transaction.
 pub enum Conn<'c> {
-    /// SQLite.
+    /// A SQLite connection, from the pool or inside a transaction.
     Sqlite(&'c mut SqliteConnection),
-    /// PostgreSQL.
+    /// A PostgreSQL connection, from the pool or inside a transaction.
     Postgres(&'c mut PgConnection),
 }
 
 /// A connection checked out of the pool.
 pub enum PooledConn {
-    /// SQLite.
+    /// A connection from the SQLite pool, handed back to it when dropped.
     Sqlite(PoolConnection<Sqlite>),
-    /// PostgreSQL.
+    /// A connection from the PostgreSQL pool, handed back to it when dropped.
     Postgres(PoolConnection<Postgres>),
 }
 
@@ -75,7 +75,7 @@ pub enum PooledConn {
 pub enum Tx {
     /// SQLite (`BEGIN IMMEDIATE`, so concurrent writers queue instead of failing).
     Sqlite(Transaction<'static, Sqlite>),
-    /// PostgreSQL.
+    /// PostgreSQL (a plain `BEGIN`).
     Postgres(Transaction<'static, Postgres>),
 }
 

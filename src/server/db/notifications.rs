@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 /// A notification to store.
 #[derive(Debug)]
 pub struct NewNotification<'a> {
-    /// Recipient.
+    /// The user who gets it (`users.id`); each recipient has a row of their own.
     pub user_id: i64,
     /// Organisation it concerns.
     pub org_id: i64,
@@ -24,7 +24,7 @@ pub struct NewNotification<'a> {
     pub link: &'a str,
     /// Makes a repeated notice (such as a reminder) go out once per user.
     pub dedupe_key: Option<&'a str>,
-    /// When.
+    /// When it is stored (UTC), in the transaction of the change it reports.
     pub created_at: DateTime<Utc>,
     /// `pending` when it should also go by email, else `none`.
     pub email_state: &'a str,
@@ -35,13 +35,13 @@ pub struct NewNotification<'a> {
 pub struct NotificationRow {
     /// Row id.
     pub id: i64,
-    /// Recipient.
+    /// The user it went to (`users.id`).
     pub user_id: i64,
     /// Recipient's email.
     pub email: String,
     /// Organisation's name.
     pub org_name: String,
-    /// Kind.
+    /// What happened, as `Notice::kind` names it (`suspended`, `expiry_reminder`, …).
     pub kind: String,
     /// One line.
     pub subject: String,
@@ -49,9 +49,9 @@ pub struct NotificationRow {
     pub body: String,
     /// Path in the portal.
     pub link: String,
-    /// When.
+    /// When it was stored (UTC).
     pub created_at: DateTime<Utc>,
-    /// Read at.
+    /// When the recipient marked it read (UTC); `None` while unread.
     pub read_at: Option<DateTime<Utc>>,
     /// `none`, `pending`, `sent` or `failed`.
     pub email_state: String,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 /// A staff member, for listing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffRow {
-    /// Their email.
+    /// The address the staff member signs in with, lower-case.
     pub email: String,
     /// `support` or `owner`.
     pub role: String,

@@ -8,12 +8,12 @@ use std::net::IpAddr;
 /// One verification, allowed or denied.
 #[derive(Clone, Debug)]
 pub struct UsageEvent {
-    /// When.
+    /// When the verification was decided (UTC).
     pub at: DateTime<Utc>,
     /// The key, once identified by id and secret (`None` for a wrong
     /// secret: that is not the key's traffic).
     pub key_row_id: Option<i64>,
-    /// Its organisation.
+    /// The identified key's organisation; `None` when no key was identified.
     pub org_id: Option<i64>,
     /// The public key id presented, if the key was well formed.
     pub presented_key_id: Option<String>,
@@ -176,7 +176,7 @@ pub async fn prune_hourly(conn: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result
 /// One hourly count.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HourlyRow {
-    /// The key.
+    /// The key's row id (`api_keys.id`).
     pub key_id: i64,
     /// Start of the hour.
     pub hour: DateTime<Utc>,
@@ -265,19 +265,20 @@ pub async fn addresses_for_key(
 /// A verification, with the key's public id and name.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
-    /// When.
+    /// When the verification happened (UTC).
     pub at: DateTime<Utc>,
     /// The key's public id, if it exists.
     pub key_public_id: Option<String>,
-    /// Its name.
+    /// The key's current name; `None` when no key was identified by id and secret.
     pub key_name: Option<String>,
-    /// Its environment.
+    /// The key's environment as stored (`sandbox` or `production`), for its display id;
+    /// `None` when no key was identified.
     pub key_environment: Option<String>,
     /// The scope checked.
     pub scope: Option<String>,
-    /// Method.
+    /// The checked request's method, upper-case (`GET`); `None` when the caller sent none.
     pub method: Option<String>,
-    /// Path.
+    /// The checked request's canonical path, cut to 512 characters; `None` when not sent.
     pub path: Option<String>,
     /// The answer.
     pub outcome: String,

@@ -12,9 +12,9 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 /// A tower-sessions store over the `sessions` table of either backend.
 #[derive(Clone, Debug)]
 pub enum AppSessionStore {
-    /// SQLite.
+    /// The `sessions` table of the SQLite database.
     Sqlite(SqliteStore),
-    /// PostgreSQL.
+    /// The `public.sessions` table of the PostgreSQL database.
     Postgres(PostgresStore),
 }
 

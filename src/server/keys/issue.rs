@@ -33,9 +33,9 @@ use std::net::IpAddr;
 pub struct NewKeyForm {
     /// The form's one-time token.
     pub request_token: String,
-    /// Name.
+    /// The name as typed; it is trimmed and must be one line of 1 to 60 characters.
     pub name: String,
-    /// Purpose.
+    /// What the key is for, as typed: required, at most 500 characters.
     pub purpose: String,
     /// Service or app.
     pub service: String,

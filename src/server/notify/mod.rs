@@ -29,7 +29,7 @@ pub struct Notice {
     /// Kind (`suspended`, `reinstated`, `revoked`, `approval_requested`,
     /// `approved`, `rejected`, `expiry_reminder`, `owner_changed`).
     pub kind: &'static str,
-    /// The organisation.
+    /// The organisation the notice is about (`organisations.id`); recipients see its name.
     pub org_id: i64,
     /// The key row it is about.
     pub key_row_id: Option<i64>,

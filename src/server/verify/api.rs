@@ -60,15 +60,15 @@ struct VerifyRequest {
 pub struct VerifyResponse {
     /// Whether the request may go ahead.
     pub valid: bool,
-    /// Why.
+    /// `ok`, or the first check that refused the key (`revoked`, `scope_denied`, …).
     pub code: VerifyCode,
     /// The key's public id (once identified by id and secret).
     pub key_id: Option<String>,
-    /// Its organisation.
+    /// The key's organisation id; `None` unless the key was identified by id and secret.
     pub org_id: Option<i64>,
-    /// Its environment.
+    /// The key's environment; `None` unless the key was identified.
     pub environment: Option<Environment>,
-    /// Its scopes.
+    /// Every scope the key holds; empty unless the key was identified.
     pub scopes: Vec<String>,
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,

@@ -31,9 +31,9 @@ pub struct VerifyKey {
     pub id: i64,
     /// Public key id.
     pub key_id: String,
-    /// Organisation.
+    /// The key's organisation (`organisations.id`), told to callers.
     pub org_id: i64,
-    /// Environment.
+    /// The key's environment; a caller serving the other one gets `env_mismatch`.
     pub environment: Environment,
     /// Scopes, sorted.
     pub scopes: Vec<String>,

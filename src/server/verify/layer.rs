@@ -42,11 +42,11 @@ use tower::{Layer, Service};
 pub struct VerifiedKey {
     /// Public key id.
     pub key_id: String,
-    /// Organisation.
+    /// The key's organisation (`organisations.id`).
     pub org_id: i64,
-    /// Environment.
+    /// The key's environment: sandbox or production.
     pub environment: Environment,
-    /// Scopes.
+    /// Every scope the key holds, not only the one this request needed.
     pub scopes: Vec<String>,
 }
 

@@ -54,7 +54,7 @@ pub struct VerifyInput {
 /// The answer.
 #[derive(Clone, Debug)]
 pub struct Verdict {
-    /// Why.
+    /// `Ok`, or the first check that refused the key (`Unknown` also for a wrong secret).
     pub code: VerifyCode,
     /// The key, once identified by id and secret.
     pub key: Option<Arc<VerifyKey>>,

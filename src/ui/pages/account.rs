@@ -45,15 +45,37 @@ fn ChangePasswordPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
-            <p class="hint">"Changing it signs out every other session of your account, and we email you that it changed."</p>
+            <p class="hint">
+                "Changing it signs out every other session of your account, and we email you that it changed."
+            </p>
             <div role="status" aria-live="polite">
                 {move || done().map(|m| view! { <p class="panel panel-success">{m}</p> })}
             </div>
             <FormMessage error />
-            <ActionForm action attr:novalidate=true attr:class="stack" attr:data-testid="change-password">
-                <PasswordField label="Current password" name="current_password" autocomplete="current-password" error=field_error(error, "current_password") />
-                <PasswordField label="New password" name="new_password" autocomplete="new-password" new_password=true error=field_error(error, "new_password") />
-                <SubmitButton label="Change password" busy_label="Changing…" pending=action.pending() />
+            <ActionForm
+                action
+                attr:novalidate=true
+                attr:class="stack"
+                attr:data-testid="change-password"
+            >
+                <PasswordField
+                    label="Current password"
+                    name="current_password"
+                    autocomplete="current-password"
+                    error=field_error(error, "current_password")
+                />
+                <PasswordField
+                    label="New password"
+                    name="new_password"
+                    autocomplete="new-password"
+                    new_password=true
+                    error=field_error(error, "new_password")
+                />
+                <SubmitButton
+                    label="Change password"
+                    busy_label="Changing…"
+                    pending=action.pending()
+                />
             </ActionForm>
         </section>
     }
@@ -71,9 +93,13 @@ fn SessionsPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Where you are signed in"</h2>
-            <p class="hint">"A session ends after a while without use, or when you sign out. If you do not recognise one, sign it out and change your password."</p>
+            <p class="hint">
+                "A session ends after a while without use, or when you sign out. If you do not recognise one, sign it out and change your password."
+            </p>
             <FormMessage error=one_error />
-            <Transition fallback=|| view! { <p role="status">"Loading sessions…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Loading sessions…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
@@ -88,46 +114,86 @@ fn SessionsPanel() -> impl IntoView {
                                             <th scope="col">"Address"</th>
                                             <th scope="col">"Signed in"</th>
                                             <th scope="col">"Last active"</th>
-                                            <th scope="col"><span class="visually-hidden">"Action"</span></th>
+                                            <th scope="col">
+                                                <span class="visually-hidden">"Action"</span>
+                                            </th>
                                         </tr>
                                     </thead>
                                     <tbody>
-                                        {sessions.into_iter().map(|s| view! {
-                                            <tr>
-                                                <td>
-                                                    {s.browser.clone()}
-                                                    {s.current.then(|| view! { " " <span class="badge">"This session"</span> })}
-                                                </td>
-                                                <td>{s.client_addr.clone()}</td>
-                                                <td><time datetime=format::iso(s.created_at)>{format::date_time(s.created_at)}</time></td>
-                                                <td><time datetime=format::iso(s.last_seen_at)>{format::date_time(s.last_seen_at)}</time></td>
-                                                <td>
-                                                    {(!s.current).then(|| {
-                                                        let label = format!("Sign out {} from {}", s.browser, s.client_addr);
-                                                        view! {
-                                                            <ActionForm action=end_one>
-                                                                <input type="hidden" name="id" value=s.id.clone() />
-                                                                <button type="submit" class="button button-small" aria-label=label>"Sign out"</button>
-                                                            </ActionForm>
-                                                        }
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }).collect_view()}
+                                        {sessions
+                                            .into_iter()
+                                            .map(|s| {
+                                                view! {
+                                                    <tr>
+                                                        <td>
+                                                            {s.browser.clone()}
+                                                            {s
+                                                                .current
+                                                                .then(|| {
+                                                                    view! {
+                                                                        " "
+                                                                        <span class="badge">"This session"</span>
+                                                                    }
+                                                                })}
+                                                        </td>
+                                                        <td>{s.client_addr.clone()}</td>
+                                                        <td>
+                                                            <time datetime=format::iso(
+                                                                s.created_at,
+                                                            )>{format::date_time(s.created_at)}</time>
+                                                        </td>
+                                                        <td>
+                                                            <time datetime=format::iso(
+                                                                s.last_seen_at,
+                                                            )>{format::date_time(s.last_seen_at)}</time>
+                                                        </td>
+                                                        <td>
+                                                            {(!s.current)
+                                                                .then(|| {
+                                                                    let label = format!(
+                                                                        "Sign out {} from {}",
+                                                                        s.browser,
+                                                                        s.client_addr,
+                                                                    );
+                                                                    view! {
+                                                                        <ActionForm action=end_one>
+                                                                            <input type="hidden" name="id" value=s.id.clone() />
+                                                                            <button
+                                                                                type="submit"
+                                                                                class="button button-small"
+                                                                                aria-label=label
+                                                                            >
+                                                                                "Sign out"
+                                                                            </button>
+                                                                        </ActionForm>
+                                                                    }
+                                                                })}
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
                                     </tbody>
                                 </table>
                                 {if others > 0 {
                                     view! {
                                         <ActionForm action=end_others>
                                             <button type="submit" class="button">
-                                                {if others == 1 { "Sign out the other session".to_owned() } else { format!("Sign out the {others} other sessions") }}
+                                                {if others == 1 {
+                                                    "Sign out the other session".to_owned()
+                                                } else {
+                                                    format!("Sign out the {others} other sessions")
+                                                }}
                                             </button>
                                         </ActionForm>
-                                    }.into_any()
+                                    }
+                                        .into_any()
                                 } else {
-                                    view! { <p class="hint">"You are signed in nowhere else."</p> }.into_any()
+                                    view! { <p class="hint">"You are signed in nowhere else."</p> }
+                                        .into_any()
                                 }}
-                            }.into_any()
+                            }
+                                .into_any()
                         }
                     }
                 })}

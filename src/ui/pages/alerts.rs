@@ -30,45 +30,86 @@ pub fn AlertList(
     staff: bool,
 ) -> impl IntoView {
     if alerts.is_empty() {
-        return view! { <p class="empty">"No alerts. Portico watches every key's traffic and raises one when something looks wrong."</p> }.into_any();
+        return view! {
+            <p class="empty">
+                "No alerts. Portico watches every key's traffic and raises one when something looks wrong."
+            </p>
+        }.into_any();
     }
     view! {
         <ul class="alert-list" data-testid="alerts">
-            {alerts.into_iter().map(|a| {
-                let live = a.state != AlertState::Resolved;
-                let key_link = if staff { format!("/staff/keys/{}", a.key_id) } else { format!("/keys/{}", a.key_id) };
-                view! {
-                    <li class=format!("alert alert-{}", a.state.as_str())>
-                        <h3 class="alert-title">
-                            {a.kind.label()}
-                            {show_key.then(|| view! { " · " <A href=key_link.clone()>{a.key_name.clone()}</A> " " <span class="mono key-id">{a.key_display_id.clone()}</span> })}
-                            " " <span class=format!("status status-alert-{}", a.state.as_str())>{a.state.label()}</span>
-                        </h3>
-                        <p>{a.summary.clone()}</p>
-                        <p class="hint">
-                            {format!("{} event{} · first {} · last {}", a.count, if a.count == 1 { "" } else { "s" }, format::date_time(a.first_seen), format::date_time(a.last_seen))}
-                            {staff.then(|| format!(" · {}", a.org_name))}
-                            {a.state_changed_by.clone().map(|by| format!(" · {} by {by}", a.state.label().to_lowercase()))}
-                        </p>
-                        {live.then(|| view! {
-                            <div class="button-row">
-                                {(a.state == AlertState::Open).then(|| view! {
-                                    <ActionForm action=set_state>
-                                        <input type="hidden" name="id" value=a.id.to_string() />
-                                        <input type="hidden" name="state" value="acknowledged" />
-                                        <button type="submit" class="button button-small">"Acknowledge"</button>
-                                    </ActionForm>
+            {alerts
+                .into_iter()
+                .map(|a| {
+                    let live = a.state != AlertState::Resolved;
+                    let key_link = if staff {
+                        format!("/staff/keys/{}", a.key_id)
+                    } else {
+                        format!("/keys/{}", a.key_id)
+                    };
+                    view! {
+                        <li class=format!("alert alert-{}", a.state.as_str())>
+                            <h3 class="alert-title">
+                                {a.kind.label()}
+                                {show_key
+                                    .then(|| {
+                                        view! {
+                                            " · "
+                                            <A href=key_link.clone()>{a.key_name.clone()}</A>
+                                            " "
+                                            <span class="mono key-id">{a.key_display_id.clone()}</span>
+                                        }
+                                    })} " "
+                                <span class=format!(
+                                    "status status-alert-{}",
+                                    a.state.as_str(),
+                                )>{a.state.label()}</span>
+                            </h3>
+                            <p>{a.summary.clone()}</p>
+                            <p class="hint">
+                                {format!(
+                                    "{} event{} · first {} · last {}",
+                                    a.count,
+                                    if a.count == 1 { "" } else { "s" },
+                                    format::date_time(a.first_seen),
+                                    format::date_time(a.last_seen),
+                                )} {staff.then(|| format!(" · {}", a.org_name))}
+                                {a
+                                    .state_changed_by
+                                    .clone()
+                                    .map(|by| {
+                                        format!(" · {} by {by}", a.state.label().to_lowercase())
+                                    })}
+                            </p>
+                            {live
+                                .then(|| {
+                                    view! {
+                                        <div class="button-row">
+                                            {(a.state == AlertState::Open)
+                                                .then(|| {
+                                                    view! {
+                                                        <ActionForm action=set_state>
+                                                            <input type="hidden" name="id" value=a.id.to_string() />
+                                                            <input type="hidden" name="state" value="acknowledged" />
+                                                            <button type="submit" class="button button-small">
+                                                                "Acknowledge"
+                                                            </button>
+                                                        </ActionForm>
+                                                    }
+                                                })} <ActionForm action=set_state>
+                                                <input type="hidden" name="id" value=a.id.to_string() />
+                                                <input type="hidden" name="state" value="resolved" />
+                                                <button type="submit" class="button-quiet">
+                                                    "Resolve"
+                                                </button>
+                                            </ActionForm>
+                                        </div>
+                                    }
                                 })}
-                                <ActionForm action=set_state>
-                                    <input type="hidden" name="id" value=a.id.to_string() />
-                                    <input type="hidden" name="state" value="resolved" />
-                                    <button type="submit" class="button-quiet">"Resolve"</button>
-                                </ActionForm>
-                            </div>
-                        })}
-                    </li>
-                }
-            }).collect_view()}
+                        </li>
+                    }
+                })
+                .collect_view()}
         </ul>
     }
     .into_any()
@@ -98,51 +139,111 @@ pub fn AlertsPage() -> impl IntoView {
             <Title text="Alerts" />
             <div class="page-head">
                 <h1>"Alerts"</h1>
-                <p class="lede">"Every minute Portico looks at each key's traffic: spikes, new client networks, out-of-scope and out-of-allowlist requests, guessed secrets and use of retired keys. The owner and the admins are told once per alert."</p>
-                <p>{move || if all() {
-                    view! { <A href="/alerts">"Show live alerts only"</A> }.into_any()
-                } else {
-                    view! { <A href="/alerts?all=1">"Include resolved alerts"</A> }.into_any()
-                }}</p>
+                <p class="lede">
+                    "Every minute Portico looks at each key's traffic: spikes, new client networks, out-of-scope and out-of-allowlist requests, guessed secrets and use of retired keys. The owner and the admins are told once per alert."
+                </p>
+                <p>
+                    {move || {
+                        if all() {
+                            view! { <A href="/alerts">"Show live alerts only"</A> }.into_any()
+                        } else {
+                            view! { <A href="/alerts?all=1">"Include resolved alerts"</A> }
+                                .into_any()
+                        }
+                    }}
+                </p>
             </div>
             <FormMessage error=state_error />
-            <Transition fallback=|| view! { <p role="status">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(alerts) => view! { <AlertList alerts set_state show_key=true /> }.into_any(),
+                        Ok(alerts) => {
+                            view! { <AlertList alerts set_state show_key=true /> }.into_any()
+                        }
                     }
                 })}
             </Transition>
             <section class="panel" aria-labelledby="thresholds-heading">
                 <h2 id="thresholds-heading">"Thresholds"</h2>
                 <FormMessage error=save_error />
-                {move || saved().then(|| view! { <p class="notice notice-ok" role="status">"Thresholds saved."</p> })}
+                {move || {
+                    saved()
+                        .then(|| {
+                            view! {
+                                <p class="notice notice-ok" role="status">
+                                    "Thresholds saved."
+                                </p>
+                            }
+                        })
+                }}
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match settings.await {
                             Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                            Ok(s) => view! {
-                                <ActionForm action=save attr:novalidate=true attr:class="stack">
-                                    <input type="hidden" name="org_id" value=org_id.to_string() />
-                                    <Field label="Spike: times the usual volume" name="spike_factor" kind="number" value=s.spike_factor.to_string()
-                                        hint="The last 5 minutes against the key's 7-day average for that hour." error=field_error(save_error, "spike_factor") />
-                                    <Field label="Spike: at least this many requests in 5 minutes" name="spike_floor" kind="number" value=s.spike_floor.to_string()
-                                        hint="So that quiet keys page nobody." error=field_error(save_error, "spike_floor") />
-                                    <Field label="Wrong-secret attempts in 10 minutes" name="wrong_secret_threshold" kind="number" value=s.wrong_secret_threshold.to_string()
-                                        error=field_error(save_error, "wrong_secret_threshold") />
-                                    <label class="checkbox">
-                                        <input type="checkbox" name="auto_suspend_on_spike" value="on" checked=s.auto_suspend_on_spike />
-                                        " Suspend a key automatically when it spikes"
-                                    </label>
-                                    <label class="checkbox">
-                                        <input type="checkbox" name="auto_suspend_on_retired_use" value="on" checked=s.auto_suspend_on_retired_use />
-                                        " Suspend a key's successor automatically when its retired predecessor is used"
-                                    </label>
-                                    <p class="hint">"Automatic suspensions are reversible: reinstate the key from its page."</p>
-                                    <SubmitButton label="Save thresholds" busy_label="Saving…" pending=save.pending() />
-                                </ActionForm>
-                            }.into_any(),
+                            Ok(s) => {
+                                view! {
+                                    <ActionForm action=save attr:novalidate=true attr:class="stack">
+                                        <input
+                                            type="hidden"
+                                            name="org_id"
+                                            value=org_id.to_string()
+                                        />
+                                        <Field
+                                            label="Spike: times the usual volume"
+                                            name="spike_factor"
+                                            kind="number"
+                                            value=s.spike_factor.to_string()
+                                            hint="The last 5 minutes against the key's 7-day average for that hour."
+                                            error=field_error(save_error, "spike_factor")
+                                        />
+                                        <Field
+                                            label="Spike: at least this many requests in 5 minutes"
+                                            name="spike_floor"
+                                            kind="number"
+                                            value=s.spike_floor.to_string()
+                                            hint="So that quiet keys page nobody."
+                                            error=field_error(save_error, "spike_floor")
+                                        />
+                                        <Field
+                                            label="Wrong-secret attempts in 10 minutes"
+                                            name="wrong_secret_threshold"
+                                            kind="number"
+                                            value=s.wrong_secret_threshold.to_string()
+                                            error=field_error(save_error, "wrong_secret_threshold")
+                                        />
+                                        <label class="checkbox">
+                                            <input
+                                                type="checkbox"
+                                                name="auto_suspend_on_spike"
+                                                value="on"
+                                                checked=s.auto_suspend_on_spike
+                                            />
+                                            " Suspend a key automatically when it spikes"
+                                        </label>
+                                        <label class="checkbox">
+                                            <input
+                                                type="checkbox"
+                                                name="auto_suspend_on_retired_use"
+                                                value="on"
+                                                checked=s.auto_suspend_on_retired_use
+                                            />
+                                            " Suspend a key's successor automatically when its retired predecessor is used"
+                                        </label>
+                                        <p class="hint">
+                                            "Automatic suspensions are reversible: reinstate the key from its page."
+                                        </p>
+                                        <SubmitButton
+                                            label="Save thresholds"
+                                            busy_label="Saving…"
+                                            pending=save.pending()
+                                        />
+                                    </ActionForm>
+                                }
+                                    .into_any()
+                            }
                         }
                     })}
                 </Suspense>

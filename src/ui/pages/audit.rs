@@ -29,21 +29,47 @@ pub fn AuditPage() -> impl IntoView {
             <Title text="Audit trail" />
             <div class="page-head">
                 <h1>"Audit trail"</h1>
-                <p class="lede">"Every key event in " {org_name} ": who did what, when, from where and why. Entries cannot be changed or deleted."</p>
+                <p class="lede">
+                    "Every key event in " {org_name}
+                    ": who did what, when, from where and why. Entries cannot be changed or deleted."
+                </p>
             </div>
-            <Transition fallback=|| view! { <p role="status">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(page) if page.entries.is_empty() => view! {
-                            <section class="empty-state"><h2>"Nothing recorded yet"</h2><p>"Events appear here as keys are created, rotated and revoked."</p></section>
-                        }.into_any(),
-                        Ok(page) => view! {
-                            <AuditTable entries=page.entries caption="Key events, newest first" with_key=true />
-                            {page.next_before.map(|b| view! {
-                                <p class="pager"><A href=format!("/audit?before={b}")>"Older events"</A></p>
-                            })}
-                        }.into_any(),
+                        Ok(page) if page.entries.is_empty() => {
+                            view! {
+                                <section class="empty-state">
+                                    <h2>"Nothing recorded yet"</h2>
+                                    <p>
+                                        "Events appear here as keys are created, rotated and revoked."
+                                    </p>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Ok(page) => {
+                            view! {
+                                <AuditTable
+                                    entries=page.entries
+                                    caption="Key events, newest first"
+                                    with_key=true
+                                />
+                                {page
+                                    .next_before
+                                    .map(|b| {
+                                        view! {
+                                            <p class="pager">
+                                                <A href=format!("/audit?before={b}")>"Older events"</A>
+                                            </p>
+                                        }
+                                    })}
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>

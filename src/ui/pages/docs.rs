@@ -63,12 +63,20 @@ pub fn DocsPage() -> impl IntoView {
             <h2 id="verify">"POST /v1/verify"</h2>
             <p>
                 "Authenticate with a gateway token (staff make them under Staff › Gateway tokens, or operators with "
-                <code>"portico gateway-token create NAME"</code>"). Send the key, and either the scope the request needs or its method and path; "
+                <code>"portico gateway-token create NAME"</code>
+                "). Send the key, and either the scope the request needs or its method and path; "
                 "Portico maps method and path to a scope through the scope catalog."
             </p>
-            <pre class="code"><code>{CURL}</code></pre>
-            <p>"Every decision is a 200 with " <code>"valid"</code> " and a " <code>"code"</code> ":"</p>
-            <pre class="code"><code>{ANSWER}</code></pre>
+            <pre class="code">
+                <code>{CURL}</code>
+            </pre>
+            <p>
+                "Every decision is a 200 with " <code>"valid"</code> " and a " <code>"code"</code>
+                ":"
+            </p>
+            <pre class="code">
+                <code>{ANSWER}</code>
+            </pre>
             <p>
                 "A body that is not JSON is a 400 and a missing or revoked gateway token a 401, both with "
                 <code>"{\"error\": …, \"message\": …}"</code> ". The full description is "
@@ -76,22 +84,67 @@ pub fn DocsPage() -> impl IntoView {
             </p>
             <h3 id="what-is-checked">"What is checked"</h3>
             <ul>
-                <li>"Send " <code>"scope"</code> ", or " <code>"method"</code> " and " <code>"path"</code> " together, or both (the key must then hold both). Only a request that names neither is checked without a scope."</li>
-                <li>"Anything partial is a 400, never a check without a scope: a method without a path, an empty scope or path, and any field Portico does not know (a misspelt " <code>"scop"</code> ")."</li>
-                <li>"Scopes are decided on one canonical form of the path: escapes of plain characters decoded, " <code>"."</code> " and " <code>".."</code> " resolved, repeated slashes merged, the query dropped. Catalog words match however your upstream could read them: without case, trailing dots or a format suffix, and after Unicode folding. So " <code>"/v1/customers/%65xport"</code> " and " <code>"/v1/customers/export.json"</code> " are the export."</li>
-                <li>"A path your upstream could read as another endpoint is a 400: an encoded " <code>"/"</code> ", " <code>"\\"</code> ", " <code>"%"</code> ", " <code>";"</code> ", " <code>"?"</code> " or " <code>"#"</code> ", an encoded " <code>".."</code> ", a raw " <code>"\\"</code> ", " <code>";"</code> " or " <code>"#"</code> ", a bad escape, spaces or control characters. Refuse the client's request when Portico answers anything but 200."</li>
-                <li><code>"HEAD"</code> " needs what " <code>"GET"</code> " of the same path needs."</li>
-                <li><code>"retry_after"</code> " is whole seconds, rounded up: a client that waits that long gets through."</li>
+                <li>
+                    "Send " <code>"scope"</code> ", or " <code>"method"</code> " and "
+                    <code>"path"</code>
+                    " together, or both (the key must then hold both). Only a request that names neither is checked without a scope."
+                </li>
+                <li>
+                    "Anything partial is a 400, never a check without a scope: a method without a path, an empty scope or path, and any field Portico does not know (a misspelt "
+                    <code>"scop"</code> ")."
+                </li>
+                <li>
+                    "Scopes are decided on one canonical form of the path: escapes of plain characters decoded, "
+                    <code>"."</code> " and " <code>".."</code>
+                    " resolved, repeated slashes merged, the query dropped. Catalog words match however your upstream could read them: without case, trailing dots or a format suffix, and after Unicode folding. So "
+                    <code>"/v1/customers/%65xport"</code> " and "
+                    <code>"/v1/customers/export.json"</code> " are the export."
+                </li>
+                <li>
+                    "A path your upstream could read as another endpoint is a 400: an encoded "
+                    <code>"/"</code> ", " <code>"\\"</code> ", " <code>"%"</code> ", "
+                    <code>";"</code> ", " <code>"?"</code> " or " <code>"#"</code> ", an encoded "
+                    <code>".."</code> ", a raw " <code>"\\"</code> ", " <code>";"</code> " or "
+                    <code>"#"</code>
+                    ", a bad escape, spaces or control characters. Refuse the client's request when Portico answers anything but 200."
+                </li>
+                <li>
+                    <code>"HEAD"</code>
+                    " needs what "
+                    <code>"GET"</code>
+                    " of the same path needs."
+                </li>
+                <li>
+                    <code>"retry_after"</code>
+                    " is whole seconds, rounded up: a client that waits that long gets through."
+                </li>
             </ul>
 
             <h2 id="codes">"Codes"</h2>
             <table class="table">
-                <caption class="visually-hidden">"Verification codes, in the order the checks are made"</caption>
-                <thead><tr><th scope="col">"Code"</th><th scope="col">"Meaning"</th><th scope="col">"Answer your client with"</th></tr></thead>
+                <caption class="visually-hidden">
+                    "Verification codes, in the order the checks are made"
+                </caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Code"</th>
+                        <th scope="col">"Meaning"</th>
+                        <th scope="col">"Answer your client with"</th>
+                    </tr>
+                </thead>
                 <tbody>
-                    {VerifyCode::ALL.into_iter().map(|c| view! {
-                        <tr><td class="mono">{c.as_str()}</td><td>{c.describe()}</td><td>{c.http_status()}</td></tr>
-                    }).collect_view()}
+                    {VerifyCode::ALL
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr>
+                                    <td class="mono">{c.as_str()}</td>
+                                    <td>{c.describe()}</td>
+                                    <td>{c.http_status()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
             <p>
@@ -101,17 +154,26 @@ pub fn DocsPage() -> impl IntoView {
             </p>
 
             <h2 id="rust">"In a Rust service"</h2>
-            <p>"Services built with axum can mount the same check in-process, as a tower layer, instead of calling /v1/verify:"</p>
-            <pre class="code"><code>{RUST_LAYER}</code></pre>
+            <p>
+                "Services built with axum can mount the same check in-process, as a tower layer, instead of calling /v1/verify:"
+            </p>
+            <pre class="code">
+                <code>{RUST_LAYER}</code>
+            </pre>
             <p>"Or call the endpoint from any Rust client:"</p>
-            <pre class="code"><code>{RUST_CLIENT}</code></pre>
+            <pre class="code">
+                <code>{RUST_CLIENT}</code>
+            </pre>
 
             <h2 id="try">"Try it"</h2>
             <p>
-                "Portico serves a small sample API under " <code>"/sample/v1/…"</code> ", guarded by the layer above. "
-                "Each key's page has a ready " <code>"curl"</code> " line: requests there show up on the key's usage page."
+                "Portico serves a small sample API under " <code>"/sample/v1/…"</code>
+                ", guarded by the layer above. " "Each key's page has a ready " <code>"curl"</code>
+                " line: requests there show up on the key's usage page."
             </p>
-            <p><A href="/keys">"Go to your keys"</A></p>
+            <p>
+                <A href="/keys">"Go to your keys"</A>
+            </p>
         </article>
     }
 }

@@ -28,7 +28,9 @@ pub fn MembersPage() -> impl IntoView {
             <section class="empty-state">
                 <h1>"No organisation"</h1>
                 <p>"You are not a member of any organisation yet."</p>
-                <p><A href="/organisations/new">"Create an organisation"</A></p>
+                <p>
+                    <A href="/organisations/new">"Create an organisation"</A>
+                </p>
             </section>
         }),
         Some(org) => Either::Right(view! { <OrgMembers org /> }),
@@ -81,28 +83,61 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
         </div>
         <section aria-labelledby="members-heading">
             <h2 id="members-heading">"Members"</h2>
-            <Suspense fallback=|| view! { <p role="status">"Loading members…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p role="status">"Loading members…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match members.await {
                         Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
-                        Ok(list) => Either::Right(view! {
-                            <table class="table" data-testid="members">
-                                <caption class="visually-hidden">"Members and their roles"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th>
-                                    {is_admin.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|m| view! { <MemberRow m org_id is_admin change remove /> }).collect_view()}
-                                </tbody>
-                            </table>
-                        }),
+                        Ok(list) => {
+                            Either::Right(
+                                view! {
+                                    <table class="table" data-testid="members">
+                                        <caption class="visually-hidden">
+                                            "Members and their roles"
+                                        </caption>
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Role"</th>
+                                                <th scope="col">"Joined"</th>
+                                                {is_admin
+                                                    .then(|| {
+                                                        view! {
+                                                            <th scope="col">
+                                                                <span class="visually-hidden">"Actions"</span>
+                                                            </th>
+                                                        }
+                                                    })}
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list
+                                                .into_iter()
+                                                .map(|m| {
+                                                    view! { <MemberRow m org_id is_admin change remove /> }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                },
+                            )
+                        }
                     }
                 })}
             </Suspense>
             <FormMessage error=change_error />
             <FormMessage error=remove_error />
-            {move || removed().map(|text| view! { <p class="notice notice-ok" role="status">{text}</p> })}
+            {move || {
+                removed()
+                    .map(|text| {
+                        view! {
+                            <p class="notice notice-ok" role="status">
+                                {text}
+                            </p>
+                        }
+                    })
+            }}
         </section>
         {is_admin.then(|| view! { <Invitations org_id create withdraw invitations /> })}
     }
@@ -123,70 +158,157 @@ fn Invitations(
     view! {
         <section aria-labelledby="invite-heading" class="panel">
             <h2 id="invite-heading">"Invite someone"</h2>
-            <p>"Make a single-use link for the person you want to add. It works for 7 days. With an email address, only that person can use it, and it is emailed to them when email is set up."</p>
+            <p>
+                "Make a single-use link for the person you want to add. It works for 7 days. With an email address, only that person can use it, and it is emailed to them when email is set up."
+            </p>
             <FormMessage error=create_error />
             <ActionForm action=create attr:class="inline-form">
                 <input type="hidden" name="org_id" value=org_id.to_string() />
                 <div class="field">
                     <label for="invite-role">"Role"</label>
-                    <select id="invite-role" name="role" aria-invalid=move || field_error(create_error, "role").get().map(|_| "true")>
-                        <option value="developer" selected=true>"Developer: manages their own keys"</option>
+                    <select
+                        id="invite-role"
+                        name="role"
+                        aria-invalid=move || field_error(create_error, "role").get().map(|_| "true")
+                    >
+                        <option value="developer" selected=true>
+                            "Developer: manages their own keys"
+                        </option>
                         <option value="admin">"Admin: manages every key and the members"</option>
                     </select>
                 </div>
                 <div class="field">
                     <label for="field-invite-email">"Email (optional)"</label>
-                    <input id="field-invite-email" type="email" name="email" autocomplete="off"
-                        aria-invalid=move || field_error(create_error, "email").get().map(|_| "true") />
-                    {move || field_error(create_error, "email").get().map(|m| view! { <p class="field-error">{m}</p> })}
+                    <input
+                        id="field-invite-email"
+                        type="email"
+                        name="email"
+                        autocomplete="off"
+                        aria-invalid=move || {
+                            field_error(create_error, "email").get().map(|_| "true")
+                        }
+                    />
+                    {move || {
+                        field_error(create_error, "email")
+                            .get()
+                            .map(|m| view! { <p class="field-error">{m}</p> })
+                    }}
                 </div>
-                <SubmitButton label="Create invitation link" busy_label="Creating…" pending=create.pending() />
+                <SubmitButton
+                    label="Create invitation link"
+                    busy_label="Creating…"
+                    pending=create.pending()
+                />
             </ActionForm>
             {move || created().map(|invite| view! { <InvitationLink invite /> })}
         </section>
         <section aria-labelledby="invitations-heading">
             <h2 id="invitations-heading">"Invitations"</h2>
             <FormMessage error=withdraw_error />
-            <Transition fallback=|| view! { <p role="status">"Loading invitations…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Loading invitations…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match invitations.await {
                         Err(err) => Either::Left(view! { <ErrorPanel error=err /> }.into_any()),
                         Ok(None) => Either::Left(().into_any()),
-                        Ok(Some(list)) if list.is_empty() => Either::Left(view! {
-                            <p class="empty">"No invitations yet. Links you make appear here, with who used them."</p>
-                        }.into_any()),
-                        Ok(Some(list)) => Either::Right(view! {
-                            <table class="table">
-                                <caption class="visually-hidden">"Invitation links and their status"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Role"</th><th scope="col">"Status"</th><th scope="col">"Made by"</th>
-                                    <th scope="col">"Expires"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|inv| view! {
-                                        <tr>
-                                            <td>{inv.role.label()}</td>
-                                            <td>
-                                                <span class=format!("status status-{}", inv.status.label().to_lowercase())>{inv.status.label()}</span>
-                                                {inv.email.clone().map(|to| view! { " for " {to} })}
-                                                {inv.accepted_by.map(|who| view! { " by " {who} })}
-                                            </td>
-                                            <td>{inv.created_by}</td>
-                                            <td><time datetime=format::iso(inv.expires_at)>{format::date_time(inv.expires_at)}</time></td>
-                                            <td>
-                                                {(inv.status == InvitationStatus::Open).then(|| view! {
-                                                    <ActionForm action=withdraw>
-                                                        <input type="hidden" name="org_id" value=org_id.to_string() />
-                                                        <input type="hidden" name="invitation_id" value=inv.id.to_string() />
-                                                        <button type="submit" class="button-quiet">"Withdraw"<span class="visually-hidden">" this invitation"</span></button>
-                                                    </ActionForm>
-                                                })}
-                                            </td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any()),
+                        Ok(Some(list)) if list.is_empty() => {
+                            Either::Left(
+                                view! {
+                                    <p class="empty">
+                                        "No invitations yet. Links you make appear here, with who used them."
+                                    </p>
+                                }
+                                    .into_any(),
+                            )
+                        }
+                        Ok(Some(list)) => {
+                            Either::Right(
+                                view! {
+                                    <table class="table">
+                                        <caption class="visually-hidden">
+                                            "Invitation links and their status"
+                                        </caption>
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Role"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Made by"</th>
+                                                <th scope="col">"Expires"</th>
+                                                <th scope="col">
+                                                    <span class="visually-hidden">"Actions"</span>
+                                                </th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list
+                                                .into_iter()
+                                                .map(|inv| {
+                                                    view! {
+                                                        <tr>
+                                                            <td>{inv.role.label()}</td>
+                                                            <td>
+                                                                <span class=format!(
+                                                                    "status status-{}",
+                                                                    inv.status.label().to_lowercase(),
+                                                                )>{inv.status.label()}</span>
+                                                                {inv
+                                                                    .email
+                                                                    .clone()
+                                                                    .map(|to| {
+                                                                        view! {
+                                                                            " for "
+                                                                            {to}
+                                                                        }
+                                                                    })}
+                                                                {inv
+                                                                    .accepted_by
+                                                                    .map(|who| {
+                                                                        view! {
+                                                                            " by "
+                                                                            {who}
+                                                                        }
+                                                                    })}
+                                                            </td>
+                                                            <td>{inv.created_by}</td>
+                                                            <td>
+                                                                <time datetime=format::iso(
+                                                                    inv.expires_at,
+                                                                )>{format::date_time(inv.expires_at)}</time>
+                                                            </td>
+                                                            <td>
+                                                                {(inv.status == InvitationStatus::Open)
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            <ActionForm action=withdraw>
+                                                                                <input
+                                                                                    type="hidden"
+                                                                                    name="org_id"
+                                                                                    value=org_id.to_string()
+                                                                                />
+                                                                                <input
+                                                                                    type="hidden"
+                                                                                    name="invitation_id"
+                                                                                    value=inv.id.to_string()
+                                                                                />
+                                                                                <button type="submit" class="button-quiet">
+                                                                                    "Withdraw"
+                                                                                    <span class="visually-hidden">" this invitation"</span>
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                        }
+                                                                    })}
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any(),
+                            )
+                        }
                     }
                 })}
             </Transition>
@@ -214,31 +336,46 @@ fn MemberRow(
     let summary_label = format!(" {}", m.email);
     view! {
         <tr>
-            <td>{m.email.clone()} {m.is_you.then(|| view! { <span class="badge">"You"</span> })}</td>
+            <td>
+                {m.email.clone()} {m.is_you.then(|| view! { <span class="badge">"You"</span> })}
+            </td>
             <td>{m.role.label()}</td>
-            <td><time datetime=format::iso(m.joined_at)>{format::date(m.joined_at)}</time></td>
-            {is_admin.then(|| view! {
-                <td class="member-actions">
-                    <ActionForm action=change attr:class="inline-form">
-                        <input type="hidden" name="org_id" value=org_id.to_string() />
-                        <input type="hidden" name="user_id" value=m.user_id.to_string() />
-                        <input type="hidden" name="role" value=other.as_str() />
-                        <button type="submit" class="button-quiet">
-                            {format!("Make {}", other.label().to_lowercase())}
-                            <span class="visually-hidden">{who}</span>
-                        </button>
-                    </ActionForm>
-                    <details class="action action-danger">
-                        <summary>"Remove"<span class="visually-hidden">{summary_label}</span></summary>
-                        <p>{confirm}</p>
-                        <ActionForm action=remove>
-                            <input type="hidden" name="org_id" value=org_id.to_string() />
-                            <input type="hidden" name="user_id" value=m.user_id.to_string() />
-                            <button type="submit" class="button button-danger">{remove_label}</button>
-                        </ActionForm>
-                    </details>
-                </td>
-            })}
+            <td>
+                <time datetime=format::iso(m.joined_at)>{format::date(m.joined_at)}</time>
+            </td>
+            {is_admin
+                .then(|| {
+                    view! {
+                        <td class="member-actions">
+                            <ActionForm action=change attr:class="inline-form">
+                                <input type="hidden" name="org_id" value=org_id.to_string() />
+                                <input type="hidden" name="user_id" value=m.user_id.to_string() />
+                                <input type="hidden" name="role" value=other.as_str() />
+                                <button type="submit" class="button-quiet">
+                                    {format!("Make {}", other.label().to_lowercase())}
+                                    <span class="visually-hidden">{who}</span>
+                                </button>
+                            </ActionForm>
+                            <details class="action action-danger">
+                                <summary>
+                                    "Remove"<span class="visually-hidden">{summary_label}</span>
+                                </summary>
+                                <p>{confirm}</p>
+                                <ActionForm action=remove>
+                                    <input type="hidden" name="org_id" value=org_id.to_string() />
+                                    <input
+                                        type="hidden"
+                                        name="user_id"
+                                        value=m.user_id.to_string()
+                                    />
+                                    <button type="submit" class="button button-danger">
+                                        {remove_label}
+                                    </button>
+                                </ActionForm>
+                            </details>
+                        </td>
+                    }
+                })}
         </tr>
     }
 }
@@ -250,35 +387,55 @@ fn InvitationLink(invite: NewInvitation) -> impl IntoView {
     let link = invite.link.clone();
     view! {
         <div class="secret-panel" role="region" aria-labelledby="new-invite-heading">
-            <h3 id="new-invite-heading">"Invitation link for a new " {invite.role.label().to_lowercase()}</h3>
+            <h3 id="new-invite-heading">
+                "Invitation link for a new " {invite.role.label().to_lowercase()}
+            </h3>
             <p>
                 {match (&invite.email, invite.emailed) {
                     (Some(to), true) => format!("Emailed to {to}. Only {to} can use it. "),
                     (Some(to), false) => format!("Send this link to {to}; only they can use it. "),
                     (None, _) => "Send this link to one person. ".to_owned(),
-                }}
-                "It works once, until "
-                <time datetime=format::iso(invite.expires_at)>{format::date_time(invite.expires_at)}</time>
-                ". It will not be shown again."</p>
+                }} "It works once, until "
+                <time datetime=format::iso(
+                    invite.expires_at,
+                )>{format::date_time(invite.expires_at)}</time> ". It will not be shown again."
+            </p>
             <div class="copy-row">
-                <label for="invite-link" class="visually-hidden">"Invitation link"</label>
-                <input id="invite-link" class="mono" type="text" readonly=true value=invite.link.clone() data-testid="invitation-link"
+                <label for="invite-link" class="visually-hidden">
+                    "Invitation link"
+                </label>
+                <input
+                    id="invite-link"
+                    class="mono"
+                    type="text"
+                    readonly=true
+                    value=invite.link.clone()
+                    data-testid="invitation-link"
                     on:focus=move |ev| {
                         use leptos::wasm_bindgen::JsCast;
-                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) {
+                        if let Some(input) = ev
+                            .target()
+                            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+                        {
                             input.select();
                         }
                     }
                 />
-                <button type="button" class="button js-only" on:click=move |_| {
-                    let navigator = window().navigator();
-                    let _ = navigator.clipboard().write_text(&link);
-                    copied.set(true);
-                }>
+                <button
+                    type="button"
+                    class="button js-only"
+                    on:click=move |_| {
+                        let navigator = window().navigator();
+                        let _ = navigator.clipboard().write_text(&link);
+                        copied.set(true);
+                    }
+                >
                     {move || if copied.get() { "Copied" } else { "Copy link" }}
                 </button>
             </div>
-            <p class="visually-hidden" aria-live="polite">{move || copied.get().then_some("Link copied to the clipboard.")}</p>
+            <p class="visually-hidden" aria-live="polite">
+                {move || copied.get().then_some("Link copied to the clipboard.")}
+            </p>
         </div>
     }
 }

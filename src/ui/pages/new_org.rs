@@ -20,7 +20,9 @@ pub fn NewOrgPage() -> impl IntoView {
             <Title text="New organisation" />
             <section class="auth-card">
                 <h1>"Create an organisation"</h1>
-                <p class="lede">"You will be its admin. You can invite colleagues once it exists."</p>
+                <p class="lede">
+                    "You will be its admin. You can invite colleagues once it exists."
+                </p>
                 <FormMessage error />
                 <ActionForm action attr:novalidate=true attr:class="stack">
                     <Field
@@ -32,7 +34,11 @@ pub fn NewOrgPage() -> impl IntoView {
                         maxlength=MAX_ORG_NAME_CHARS as u32
                         error=field_error(error, "name")
                     />
-                    <SubmitButton label="Create organisation" busy_label="Creating…" pending=action.pending() />
+                    <SubmitButton
+                        label="Create organisation"
+                        busy_label="Creating…"
+                        pending=action.pending()
+                    />
                 </ActionForm>
             </section>
         }

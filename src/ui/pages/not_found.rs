@@ -15,8 +15,12 @@ pub fn NotFoundPage() -> impl IntoView {
         <Title text="Page not found" />
         <section class="empty-state">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
-            <p><A href="/">"Go to your dashboard"</A></p>
+            <p>
+                "There is nothing at this address. It may have moved, or the link may be mistyped."
+            </p>
+            <p>
+                <A href="/">"Go to your dashboard"</A>
+            </p>
         </section>
     }
 }

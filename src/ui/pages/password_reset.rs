@@ -25,18 +25,38 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <h1>"Reset your password"</h1>
             <Show
                 when=sent
-                fallback=move || view! {
-                    <p class="lede">"Enter the email you sign in with. If it has an account, we email it a link to choose a new password."</p>
-                    <FormMessage error />
-                    <ActionForm action attr:novalidate=true attr:class="stack">
-                        <Field label="Email" name="email" kind="email" autocomplete="username" required=true autofocus=true error=field_error(error, "email") />
-                        <SubmitButton label="Email me a link" busy_label="Sending…" pending=action.pending() />
-                    </ActionForm>
+                fallback=move || {
+                    view! {
+                        <p class="lede">
+                            "Enter the email you sign in with. If it has an account, we email it a link to choose a new password."
+                        </p>
+                        <FormMessage error />
+                        <ActionForm action attr:novalidate=true attr:class="stack">
+                            <Field
+                                label="Email"
+                                name="email"
+                                kind="email"
+                                autocomplete="username"
+                                required=true
+                                autofocus=true
+                                error=field_error(error, "email")
+                            />
+                            <SubmitButton
+                                label="Email me a link"
+                                busy_label="Sending…"
+                                pending=action.pending()
+                            />
+                        </ActionForm>
+                    }
                 }
             >
-                <p class="panel panel-success" role="status">"If that address has a Portico account, a link to choose a new password is on its way. It works once, for 30 minutes. Check your spam folder if it does not arrive in a few minutes."</p>
+                <p class="panel panel-success" role="status">
+                    "If that address has a Portico account, a link to choose a new password is on its way. It works once, for 30 minutes. Check your spam folder if it does not arrive in a few minutes."
+                </p>
             </Show>
-            <p class="auth-switch"><A href="/signin">"Back to sign in"</A></p>
+            <p class="auth-switch">
+                <A href="/signin">"Back to sign in"</A>
+            </p>
         </section>
     }
 }
@@ -52,22 +72,48 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <Title text="Choose a new password" />
         <section class="auth-card">
             <h1>"Choose a new password"</h1>
-            <Suspense fallback=|| view! { <p role="status">"Checking the link…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p role="status">"Checking the link…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match open.await {
-                        Ok(true) => EitherOf3::A(view! {
-                            <p class="lede">"Setting it signs out every session of your account; then you sign in with the new password."</p>
-                            <FormMessage error />
-                            <ActionForm action attr:novalidate=true attr:class="stack">
-                                <input type="hidden" name="token" value=token />
-                                <PasswordField label="New password" name="password" autocomplete="new-password" new_password=true error=field_error(error, "password") />
-                                <SubmitButton label="Set new password" busy_label="Saving…" pending=action.pending() />
-                            </ActionForm>
-                        }),
-                        Ok(false) => EitherOf3::B(view! {
-                            <p class="panel panel-error" role="alert">{RESET_LINK_CLOSED}</p>
-                            <p><A href="/forgot">"Ask for a new link"</A></p>
-                        }),
+                        Ok(true) => {
+                            EitherOf3::A(
+                                view! {
+                                    <p class="lede">
+                                        "Setting it signs out every session of your account; then you sign in with the new password."
+                                    </p>
+                                    <FormMessage error />
+                                    <ActionForm action attr:novalidate=true attr:class="stack">
+                                        <input type="hidden" name="token" value=token />
+                                        <PasswordField
+                                            label="New password"
+                                            name="password"
+                                            autocomplete="new-password"
+                                            new_password=true
+                                            error=field_error(error, "password")
+                                        />
+                                        <SubmitButton
+                                            label="Set new password"
+                                            busy_label="Saving…"
+                                            pending=action.pending()
+                                        />
+                                    </ActionForm>
+                                },
+                            )
+                        }
+                        Ok(false) => {
+                            EitherOf3::B(
+                                view! {
+                                    <p class="panel panel-error" role="alert">
+                                        {RESET_LINK_CLOSED}
+                                    </p>
+                                    <p>
+                                        <A href="/forgot">"Ask for a new link"</A>
+                                    </p>
+                                },
+                            )
+                        }
                         Err(err) => EitherOf3::C(view! { <ErrorPanel error=err /> }),
                     }
                 })}

@@ -31,9 +31,14 @@ pub fn PolicyPage() -> impl IntoView {
             <Title text="Key policy" />
             <div class="page-head">
                 <h1>"Key policy"</h1>
-                <p class="lede">"The rules every new key of " {org.map(|o| o.name)} " follows. A request that breaks one is refused with the rule named."</p>
+                <p class="lede">
+                    "The rules every new key of " {org.map(|o| o.name)}
+                    " follows. A request that breaks one is refused with the rule named."
+                </p>
             </div>
-            <Transition fallback=|| view! { <p role="status">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match view_.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
@@ -60,53 +65,135 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
         <section class="panel" aria-labelledby="policy-heading">
             <h2 id="policy-heading">"In force"</h2>
             <dl class="details" data-testid="policy">
-                <dt>"Maximum key lifetime"</dt><dd>{p.max_lifetime_days}" days"</dd>
-                <dt>"Default expiry"</dt><dd>{p.default_expiry_days}" days"</dd>
-                <dt>"Environments for developers"</dt><dd>{envs(&p.developer_environments)}" (admins may use both)"</dd>
+                <dt>"Maximum key lifetime"</dt>
+                <dd>{p.max_lifetime_days}" days"</dd>
+                <dt>"Default expiry"</dt>
+                <dd>{p.default_expiry_days}" days"</dd>
+                <dt>"Environments for developers"</dt>
+                <dd>{envs(&p.developer_environments)}" (admins may use both)"</dd>
                 <dt>"Approval for production keys with high-risk scopes"</dt>
-                <dd>{if p.approval_for_high_risk_production { "Required: a developer's key waits for an admin" } else { "Not required" }}</dd>
+                <dd>
+                    {if p.approval_for_high_risk_production {
+                        "Required: a developer's key waits for an admin"
+                    } else {
+                        "Not required"
+                    }}
+                </dd>
                 <dt>"Rotation expected"</dt>
-                <dd>{format!("every {} days for keys with high-risk scopes, every {} days for the rest (the key review flags overdue keys)", p.rotate_high_risk_days, p.rotate_low_risk_days)}</dd>
+                <dd>
+                    {format!(
+                        "every {} days for keys with high-risk scopes, every {} days for the rest (the key review flags overdue keys)",
+                        p.rotate_high_risk_days,
+                        p.rotate_low_risk_days,
+                    )}
+                </dd>
                 <dt>"Last changed"</dt>
-                <dd>{match view.updated.clone() {
-                    Some((at, by)) => format!("{} by {by}", format::date_time(at)),
-                    None => "Never: these are Portico's defaults".to_owned(),
-                }}</dd>
+                <dd>
+                    {match view.updated.clone() {
+                        Some((at, by)) => format!("{} by {by}", format::date_time(at)),
+                        None => "Never: these are Portico's defaults".to_owned(),
+                    }}
+                </dd>
             </dl>
         </section>
-        {view.can_edit.then(|| view! {
-            <section class="panel" aria-labelledby="edit-policy-heading">
-                <h2 id="edit-policy-heading">"Change the policy"</h2>
-                <p class="hint">"Changes apply to keys created or rotated from now on; existing keys keep their expiry. Every change is in the audit trail."</p>
-                <FormMessage error />
-                {move || saved().then(|| view! { <p class="notice notice-ok" role="status">"Policy saved."</p> })}
-                <ActionForm action=set attr:novalidate=true attr:class="stack">
-                    <input type="hidden" name="org_id" value=org_id.to_string() />
-                    <Field label="Maximum key lifetime (days)" name="max_lifetime_days" kind="number" value=p.max_lifetime_days.to_string()
-                        hint="1 to 365." required=true error=field_error(error, "max_lifetime_days") />
-                    <Field label="Default expiry (days)" name="default_expiry_days" kind="number" value=p.default_expiry_days.to_string()
-                        hint="What the create form picks unless the developer chooses otherwise." required=true error=field_error(error, "default_expiry_days") />
-                    <fieldset class="checkbox-group">
-                        <legend>"Developers may create keys in"</legend>
-                        {Environment::ALL.into_iter().enumerate().map(|(i, env)| view! {
-                            <label>
-                                <input type="checkbox" name=format!("developer_environments[{i}]") value=env.as_str() checked=p.developer_environments.contains(&env) />
-                                " " {env.label()}
+        {view
+            .can_edit
+            .then(|| {
+                view! {
+                    <section class="panel" aria-labelledby="edit-policy-heading">
+                        <h2 id="edit-policy-heading">"Change the policy"</h2>
+                        <p class="hint">
+                            "Changes apply to keys created or rotated from now on; existing keys keep their expiry. Every change is in the audit trail."
+                        </p>
+                        <FormMessage error />
+                        {move || {
+                            saved()
+                                .then(|| {
+                                    view! {
+                                        <p class="notice notice-ok" role="status">
+                                            "Policy saved."
+                                        </p>
+                                    }
+                                })
+                        }}
+                        <ActionForm action=set attr:novalidate=true attr:class="stack">
+                            <input type="hidden" name="org_id" value=org_id.to_string() />
+                            <Field
+                                label="Maximum key lifetime (days)"
+                                name="max_lifetime_days"
+                                kind="number"
+                                value=p.max_lifetime_days.to_string()
+                                hint="1 to 365."
+                                required=true
+                                error=field_error(error, "max_lifetime_days")
+                            />
+                            <Field
+                                label="Default expiry (days)"
+                                name="default_expiry_days"
+                                kind="number"
+                                value=p.default_expiry_days.to_string()
+                                hint="What the create form picks unless the developer chooses otherwise."
+                                required=true
+                                error=field_error(error, "default_expiry_days")
+                            />
+                            <fieldset class="checkbox-group">
+                                <legend>"Developers may create keys in"</legend>
+                                {Environment::ALL
+                                    .into_iter()
+                                    .enumerate()
+                                    .map(|(i, env)| {
+                                        view! {
+                                            <label>
+                                                <input
+                                                    type="checkbox"
+                                                    name=format!("developer_environments[{i}]")
+                                                    value=env.as_str()
+                                                    checked=p.developer_environments.contains(&env)
+                                                />
+                                                " "
+                                                {env.label()}
+                                            </label>
+                                        }
+                                    })
+                                    .collect_view()}
+                                {move || {
+                                    field_error(error, "developer_environments")
+                                        .get()
+                                        .map(|m| view! { <p class="field-error">{m}</p> })
+                                }}
+                            </fieldset>
+                            <Field
+                                label="Rotate keys with high-risk scopes every (days)"
+                                name="rotate_high_risk_days"
+                                kind="number"
+                                value=p.rotate_high_risk_days.to_string()
+                                hint="The key review flags keys older than this."
+                                error=field_error(error, "rotate_high_risk_days")
+                            />
+                            <Field
+                                label="Rotate other keys every (days)"
+                                name="rotate_low_risk_days"
+                                kind="number"
+                                value=p.rotate_low_risk_days.to_string()
+                                error=field_error(error, "rotate_low_risk_days")
+                            />
+                            <label class="checkbox">
+                                <input
+                                    type="checkbox"
+                                    name="approval_for_high_risk_production"
+                                    value="on"
+                                    checked=p.approval_for_high_risk_production
+                                />
+                                " Production keys with high-risk scopes need an admin's approval"
                             </label>
-                        }).collect_view()}
-                        {move || field_error(error, "developer_environments").get().map(|m| view! { <p class="field-error">{m}</p> })}
-                    </fieldset>
-                    <Field label="Rotate keys with high-risk scopes every (days)" name="rotate_high_risk_days" kind="number" value=p.rotate_high_risk_days.to_string()
-                        hint="The key review flags keys older than this." error=field_error(error, "rotate_high_risk_days") />
-                    <Field label="Rotate other keys every (days)" name="rotate_low_risk_days" kind="number" value=p.rotate_low_risk_days.to_string()
-                        error=field_error(error, "rotate_low_risk_days") />
-                    <label class="checkbox">
-                        <input type="checkbox" name="approval_for_high_risk_production" value="on" checked=p.approval_for_high_risk_production />
-                        " Production keys with high-risk scopes need an admin's approval"
-                    </label>
-                    <SubmitButton label="Save policy" busy_label="Saving…" pending=set.pending() />
-                </ActionForm>
-            </section>
-        })}
+                            <SubmitButton
+                                label="Save policy"
+                                busy_label="Saving…"
+                                pending=set.pending()
+                            />
+                        </ActionForm>
+                    </section>
+                }
+            })}
     }
 }

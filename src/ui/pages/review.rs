@@ -40,47 +40,87 @@ pub fn ReviewPage() -> impl IntoView {
                         narrow.value().set(None);
                         navigate(&format!("/keys/{next}"), NavigateOptions::default());
                     });
-                    Either::Left(view! {
-                        <Title text="Key narrowed" />
-                        <SecretPanel created on_done heading="Copy the narrowed key now" />
-                    })
+                    Either::Left(
+                        view! {
+                            <Title text="Key narrowed" />
+                            <SecretPanel created on_done heading="Copy the narrowed key now" />
+                        },
+                    )
                 }
-                None => Either::Right(view! {
-                    <Title text="Key review" />
-                    <div class="page-head">
-                        <h1>"Key review"</h1>
-                        <p class="lede">
-                            "The recurring check of every key, made routine: owners who left, keys overdue for rotation (the intervals are in the key policy), "
-                            "keys or scopes unused for 30 days, keys expiring within 14 days, production keys with high-risk scopes, and traffic on keys that no longer work. "
-                            "Operators get the same list with " <code>"portico review --org SLUG"</code> "."
-                        </p>
-                    </div>
-                    <FormMessage error />
-                    <Transition fallback=|| view! { <p role="status">"Reviewing…"</p> }>
-                        {move || Suspend::new(async move {
-                            match review.await {
-                                Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                                Ok(r) if r.findings.is_empty() => view! {
-                                    <section class="empty-state" role="status">
-                                        <h2>"Nothing to fix"</h2>
-                                        <p>{healthy_summary(r.keys_checked, &format::date_time(r.generated_at))}</p>
-                                    </section>
-                                }.into_any(),
-                                Ok(r) => view! {
-                                    <p role="status">{format!("{} across {} ({}).", format::count(r.findings.len(), "finding", "findings"), format::count(r.keys_checked, "working key", "working keys"), format::date_time(r.generated_at))}</p>
-                                    <table class="table" data-testid="review">
-                                        <thead><tr>
-                                            <th scope="col">"Key"</th><th scope="col">"Owner"</th><th scope="col">"Finding"</th><th scope="col">"Fix"</th>
-                                        </tr></thead>
-                                        <tbody>
-                                            {r.findings.into_iter().map(|f| view! { <FindingRow f narrow /> }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                }.into_any(),
-                            }
-                        })}
-                    </Transition>
-                }),
+                None => {
+                    Either::Right(
+                        view! {
+                            <Title text="Key review" />
+                            <div class="page-head">
+                                <h1>"Key review"</h1>
+                                <p class="lede">
+                                    "The recurring check of every key, made routine: owners who left, keys overdue for rotation (the intervals are in the key policy), "
+                                    "keys or scopes unused for 30 days, keys expiring within 14 days, production keys with high-risk scopes, and traffic on keys that no longer work. "
+                                    "Operators get the same list with "
+                                    <code>"portico review --org SLUG"</code> "."
+                                </p>
+                            </div>
+                            <FormMessage error />
+                            <Transition fallback=|| {
+                                view! { <p role="status">"Reviewing…"</p> }
+                            }>
+                                {move || Suspend::new(async move {
+                                    match review.await {
+                                        Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
+                                        Ok(r) if r.findings.is_empty() => {
+                                            view! {
+                                                <section class="empty-state" role="status">
+                                                    <h2>"Nothing to fix"</h2>
+                                                    <p>
+                                                        {healthy_summary(
+                                                            r.keys_checked,
+                                                            &format::date_time(r.generated_at),
+                                                        )}
+                                                    </p>
+                                                </section>
+                                            }
+                                                .into_any()
+                                        }
+                                        Ok(r) => {
+                                            view! {
+                                                <p role="status">
+                                                    {format!(
+                                                        "{} across {} ({}).",
+                                                        format::count(r.findings.len(), "finding", "findings"),
+                                                        format::count(
+                                                            r.keys_checked,
+                                                            "working key",
+                                                            "working keys",
+                                                        ),
+                                                        format::date_time(r.generated_at),
+                                                    )}
+                                                </p>
+                                                <table class="table" data-testid="review">
+                                                    <thead>
+                                                        <tr>
+                                                            <th scope="col">"Key"</th>
+                                                            <th scope="col">"Owner"</th>
+                                                            <th scope="col">"Finding"</th>
+                                                            <th scope="col">"Fix"</th>
+                                                        </tr>
+                                                    </thead>
+                                                    <tbody>
+                                                        {r
+                                                            .findings
+                                                            .into_iter()
+                                                            .map(|f| view! { <FindingRow f narrow /> })
+                                                            .collect_view()}
+                                                    </tbody>
+                                                </table>
+                                            }
+                                                .into_any()
+                                        }
+                                    }
+                                })}
+                            </Transition>
+                        },
+                    )
+                }
             }}
         }
     })
@@ -91,17 +131,24 @@ fn FindingRow(f: Finding, narrow: ServerAction<NarrowKey>) -> impl IntoView {
     let link = format!("/keys/{}", f.key_id);
     view! {
         <tr>
-            <td><A href=link.clone()>{f.key_name.clone()}</A><div class="mono key-id">{f.display_id.clone()}</div></td>
+            <td>
+                <A href=link.clone()>{f.key_name.clone()}</A>
+                <div class="mono key-id">{f.display_id.clone()}</div>
+            </td>
             <td>{f.owner.clone()}</td>
             <td>{f.reason.clone()}</td>
             <td>
                 {if f.kind == FindingKind::UnusedScopes {
-                    Either::Left(view! {
-                        <ActionForm action=narrow>
-                            <input type="hidden" name="key_id" value=f.key_id.clone() />
-                            <button type="submit" class="button button-small">{f.kind.action()}</button>
-                        </ActionForm>
-                    })
+                    Either::Left(
+                        view! {
+                            <ActionForm action=narrow>
+                                <input type="hidden" name="key_id" value=f.key_id.clone() />
+                                <button type="submit" class="button button-small">
+                                    {f.kind.action()}
+                                </button>
+                            </ActionForm>
+                        },
+                    )
                 } else {
                     Either::Right(view! { <A href=link>{f.kind.action()}</A> })
                 }}

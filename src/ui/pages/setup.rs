@@ -24,22 +24,54 @@ pub fn SetupPage() -> impl IntoView {
         <Title text="Set up Portico" />
         <section class="auth-card">
             <h1>"Set up Portico"</h1>
-            <Suspense fallback=|| view! { <p role="status">"Checking the link…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p role="status">"Checking the link…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match open.await {
-                        Ok(true) => EitherOf3::A(view! {
-                            <p class="lede">"Create the platform owner's account. Owners manage staff and can see every organisation's keys. This link works once, within an hour of being printed."</p>
-                            <FormMessage error />
-                            <ActionForm action attr:novalidate=true attr:class="stack">
-                                <input type="hidden" name="token" value=token />
-                                <Field label="Email" name="email" kind="email" autocomplete="email" required=true autofocus=true error=field_error(error, "email") />
-                                <PasswordField label="Password" name="password" autocomplete="new-password" new_password=true error=field_error(error, "password") />
-                                <SubmitButton label="Create owner account" busy_label="Creating…" pending=action.pending() />
-                            </ActionForm>
-                        }),
-                        Ok(false) => EitherOf3::B(view! {
-                            <p class="panel panel-error" role="alert">{crate::model::account::SETUP_LINK_CLOSED}</p>
-                        }),
+                        Ok(true) => {
+                            EitherOf3::A(
+                                view! {
+                                    <p class="lede">
+                                        "Create the platform owner's account. Owners manage staff and can see every organisation's keys. This link works once, within an hour of being printed."
+                                    </p>
+                                    <FormMessage error />
+                                    <ActionForm action attr:novalidate=true attr:class="stack">
+                                        <input type="hidden" name="token" value=token />
+                                        <Field
+                                            label="Email"
+                                            name="email"
+                                            kind="email"
+                                            autocomplete="email"
+                                            required=true
+                                            autofocus=true
+                                            error=field_error(error, "email")
+                                        />
+                                        <PasswordField
+                                            label="Password"
+                                            name="password"
+                                            autocomplete="new-password"
+                                            new_password=true
+                                            error=field_error(error, "password")
+                                        />
+                                        <SubmitButton
+                                            label="Create owner account"
+                                            busy_label="Creating…"
+                                            pending=action.pending()
+                                        />
+                                    </ActionForm>
+                                },
+                            )
+                        }
+                        Ok(false) => {
+                            EitherOf3::B(
+                                view! {
+                                    <p class="panel panel-error" role="alert">
+                                        {crate::model::account::SETUP_LINK_CLOSED}
+                                    </p>
+                                },
+                            )
+                        }
                         Err(err) => EitherOf3::C(view! { <ErrorPanel error=err /> }),
                     }
                 })}

@@ -19,9 +19,16 @@ pub fn SignInPage() -> impl IntoView {
         <Title text="Sign in" />
         <section class="auth-card">
             <h1>"Sign in to Portico"</h1>
-            {move || after_reset().then(|| view! {
-                <p class="panel panel-success" role="status">"Your password was changed and every session of your account was signed out. Sign in with the new password."</p>
-            })}
+            {move || {
+                after_reset()
+                    .then(|| {
+                        view! {
+                            <p class="panel panel-success" role="status">
+                                "Your password was changed and every session of your account was signed out. Sign in with the new password."
+                            </p>
+                        }
+                    })
+            }}
             <FormMessage error />
             <ActionForm action attr:novalidate=true attr:class="stack">
                 <input type="hidden" name="next" value=next />
@@ -42,7 +49,9 @@ pub fn SignInPage() -> impl IntoView {
                 />
                 <SubmitButton label="Sign in" busy_label="Signing in…" pending=action.pending() />
             </ActionForm>
-            <p class="auth-switch"><A href="/forgot">"Forgot your password?"</A></p>
+            <p class="auth-switch">
+                <A href="/forgot">"Forgot your password?"</A>
+            </p>
             <p class="auth-switch">"New to Portico? " <A href="/signup">"Create an account"</A></p>
         </section>
     }

@@ -18,7 +18,9 @@ pub fn SignUpPage() -> impl IntoView {
         <Title text="Create an account" />
         <section class="auth-card">
             <h1>"Create your Portico account"</h1>
-            <p class="lede">"You will be the admin of a new organisation. To join an existing one, open the invitation link an admin sent you."</p>
+            <p class="lede">
+                "You will be the admin of a new organisation. To join an existing one, open the invitation link an admin sent you."
+            </p>
             <SignUpForm invitation=None />
             <p class="auth-switch">"Already have an account? " <A href="/signin">"Sign in"</A></p>
         </section>
@@ -35,8 +37,19 @@ pub fn SignUpForm(invitation: Option<String>) -> impl IntoView {
     view! {
         <FormMessage error />
         <ActionForm action attr:novalidate=true attr:class="stack">
-            {invitation.map(|token| view! { <input type="hidden" name="invitation" value=token /> })}
-            {move || field_error(error, "invitation").get().map(|m| view! { <p class="form-message field-error" role="alert">{m}</p> })}
+            {invitation
+                .map(|token| view! { <input type="hidden" name="invitation" value=token /> })}
+            {move || {
+                field_error(error, "invitation")
+                    .get()
+                    .map(|m| {
+                        view! {
+                            <p class="form-message field-error" role="alert">
+                                {m}
+                            </p>
+                        }
+                    })
+            }}
             <Field
                 label="Work email"
                 name="email"
@@ -53,17 +66,20 @@ pub fn SignUpForm(invitation: Option<String>) -> impl IntoView {
                 new_password=true
                 error=field_error(error, "password")
             />
-            {(!joining).then(|| view! {
-                <Field
-                    label="Organisation name"
-                    name="org_name"
-                    autocomplete="organization"
-                    hint="Your company or team. You can invite colleagues next."
-                    required=true
-                    maxlength=MAX_ORG_NAME_CHARS as u32
-                    error=field_error(error, "org_name")
-                />
-            })}
+            {(!joining)
+                .then(|| {
+                    view! {
+                        <Field
+                            label="Organisation name"
+                            name="org_name"
+                            autocomplete="organization"
+                            hint="Your company or team. You can invite colleagues next."
+                            required=true
+                            maxlength=MAX_ORG_NAME_CHARS as u32
+                            error=field_error(error, "org_name")
+                        />
+                    }
+                })}
             <SubmitButton
                 label=if joining { "Create account and join" } else { "Create account" }
                 busy_label="Creating your account…"

@@ -28,11 +28,16 @@ fn StaffAlerts(
     view! {
         <section aria-labelledby="staff-alerts-heading">
             <h2 id="staff-alerts-heading">"Live alerts"</h2>
-            <Suspense fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p role="status">"Loading alerts…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(alerts) => view! { <AlertList alerts set_state show_key=true staff=true /> }.into_any(),
+                        Ok(alerts) => {
+                            view! { <AlertList alerts set_state show_key=true staff=true /> }
+                                .into_any()
+                        }
                     }
                 })}
             </Suspense>
@@ -48,7 +53,9 @@ pub fn SupportPage() -> impl IntoView {
         if me.staff.is_none() {
             return view! {
                 <Title text="Support console" />
-                <ErrorPanel error=crate::error::AppError::Forbidden("The support console is for the platform's staff only.".to_owned()) />
+                <ErrorPanel error=crate::error::AppError::Forbidden(
+                    "The support console is for the platform's staff only.".to_owned(),
+                ) />
             }
             .into_any();
         }
@@ -66,48 +73,107 @@ pub fn SupportPage() -> impl IntoView {
         view! {
             <Title text="Support console" />
             <div class="page-head">
-                <p class="breadcrumb"><A href="/staff">"Platform"</A></p>
+                <p class="breadcrumb">
+                    <A href="/staff">"Platform"</A>
+                </p>
                 <h1>"Support console"</h1>
-                <p class="lede">"Find any key by its id or the start of it (" <span class="mono">"prt_live_AbCd…"</span> "), its organisation, or its owner's email. Secrets are never stored, so they are never shown."</p>
+                <p class="lede">
+                    "Find any key by its id or the start of it ("
+                    <span class="mono">"prt_live_AbCd…"</span>
+                    "), its organisation, or its owner's email. Secrets are never stored, so they are never shown."
+                </p>
             </div>
             <form method="get" action="/staff/support" class="search-form" role="search">
                 <label for="support-q">"Key id, organisation or owner email"</label>
                 <div class="inline-form">
-                    <input id="support-q" type="search" name="q" value=q autofocus=true maxlength=200 />
-                    <button type="submit" class="button">"Search"</button>
+                    <input
+                        id="support-q"
+                        type="search"
+                        name="q"
+                        value=q
+                        autofocus=true
+                        maxlength=200
+                    />
+                    <button type="submit" class="button">
+                        "Search"
+                    </button>
                 </div>
             </form>
-            <Transition fallback=|| view! { <p role="status">"Searching…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Searching…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match results.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(None) => view! { <StaffAlerts list=live_alerts set_state=set_alert /> }.into_any(),
-                        Ok(Some(hits)) if hits.is_empty() => view! {
-                            <section class="empty-state" role="status"><h2>"No keys found"</h2><p>"Check the id, or search by organisation or owner email."</p></section>
-                        }.into_any(),
-                        Ok(Some(hits)) => view! {
-                            <p role="status">{format!("{} found", format::count(hits.len(), "key", "keys"))}{(hits.len() >= 50).then_some(" (the first 50: narrow the search)")}</p>
-                            <table class="table" data-testid="support-results">
-                                <thead><tr>
-                                    <th scope="col">"Key"</th><th scope="col">"Organisation"</th><th scope="col">"Owner"</th>
-                                    <th scope="col">"Status"</th><th scope="col">"Last used"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {hits.into_iter().map(|h| view! {
+                        Ok(None) => {
+                            view! { <StaffAlerts list=live_alerts set_state=set_alert /> }
+                                .into_any()
+                        }
+                        Ok(Some(hits)) if hits.is_empty() => {
+                            view! {
+                                <section class="empty-state" role="status">
+                                    <h2>"No keys found"</h2>
+                                    <p>"Check the id, or search by organisation or owner email."</p>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Ok(Some(hits)) => {
+                            view! {
+                                <p role="status">
+                                    {format!("{} found", format::count(hits.len(), "key", "keys"))}
+                                    {(hits.len() >= 50)
+                                        .then_some(" (the first 50: narrow the search)")}
+                                </p>
+                                <table class="table" data-testid="support-results">
+                                    <thead>
                                         <tr>
-                                            <td>
-                                                <A href=format!("/staff/keys/{}", h.key.key_id)>{h.key.name.clone()}</A>
-                                                <div class="mono key-id">{h.key.display_id.clone()}" "<EnvBadge environment=h.key.environment /></div>
-                                            </td>
-                                            <td>{h.org_name.clone()}</td>
-                                            <td>{h.key.owner.clone()}{h.key.owner_left.then_some(" (left)")}</td>
-                                            <td><StatusBadge status=h.key.status /></td>
-                                            <td>{h.key.last_used_at.map(format::date_time).unwrap_or_else(|| "Never".to_owned())}</td>
+                                            <th scope="col">"Key"</th>
+                                            <th scope="col">"Organisation"</th>
+                                            <th scope="col">"Owner"</th>
+                                            <th scope="col">"Status"</th>
+                                            <th scope="col">"Last used"</th>
                                         </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
+                                    </thead>
+                                    <tbody>
+                                        {hits
+                                            .into_iter()
+                                            .map(|h| {
+                                                view! {
+                                                    <tr>
+                                                        <td>
+                                                            <A href=format!(
+                                                                "/staff/keys/{}",
+                                                                h.key.key_id,
+                                                            )>{h.key.name.clone()}</A>
+                                                            <div class="mono key-id">
+                                                                {h.key.display_id.clone()}" "
+                                                                <EnvBadge environment=h.key.environment />
+                                                            </div>
+                                                        </td>
+                                                        <td>{h.org_name.clone()}</td>
+                                                        <td>
+                                                            {h.key.owner.clone()}{h.key.owner_left.then_some(" (left)")}
+                                                        </td>
+                                                        <td>
+                                                            <StatusBadge status=h.key.status />
+                                                        </td>
+                                                        <td>
+                                                            {h
+                                                                .key
+                                                                .last_used_at
+                                                                .map(format::date_time)
+                                                                .unwrap_or_else(|| "Never".to_owned())}
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>

@@ -115,29 +115,47 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
                         actions.rotate.value().set(None);
                         navigate(&format!("/keys/{next}"), NavigateOptions::default());
                     });
-                    Either::Left(view! {
-                        <Title text="Key rotated" />
-                        <SecretPanel created on_done heading="Copy the new key now" />
-                    })
+                    Either::Left(
+                        view! {
+                            <Title text="Key rotated" />
+                            <SecretPanel created on_done heading="Copy the new key now" />
+                        },
+                    )
                 }
-                None => Either::Right(view! {
-                    <Transition fallback=|| view! { <p role="status">"Loading the key…"</p> }>
-                        {move || Suspend::new(async move {
-                            match key.await {
-                                Err(err) => {
-                                    #[cfg(feature = "ssr")]
-                                    if let (crate::error::AppError::NotFound(_), Some(response)) =
-                                        (&err, use_context::<leptos_axum::ResponseOptions>())
-                                    {
-                                        response.set_status(axum::http::StatusCode::NOT_FOUND);
+                None => {
+                    Either::Right(
+                        view! {
+                            <Transition fallback=|| {
+                                view! { <p role="status">"Loading the key…"</p> }
+                            }>
+                                {move || Suspend::new(async move {
+                                    match key.await {
+                                        Err(err) => {
+                                            #[cfg(feature = "ssr")]
+                                            if let (
+                                                crate::error::AppError::NotFound(_),
+                                                Some(response),
+                                            ) = (&err, use_context::<leptos_axum::ResponseOptions>()) {
+                                                response.set_status(axum::http::StatusCode::NOT_FOUND);
+                                            }
+                                            Either::Left(
+                                                view! {
+                                                    <Title text="Key not found" />
+                                                    <ErrorPanel error=err />
+                                                },
+                                            )
+                                        }
+                                        Ok(detail) => {
+                                            Either::Right(
+                                                view! { <KeyView detail actions staff alerts /> },
+                                            )
+                                        }
                                     }
-                                    Either::Left(view! { <Title text="Key not found" /><ErrorPanel error=err /> })
-                                }
-                                Ok(detail) => Either::Right(view! { <KeyView detail actions staff alerts /> }),
-                            }
-                        })}
-                    </Transition>
-                }),
+                                })}
+                            </Transition>
+                        },
+                    )
+                }
             }}
         }
     })
@@ -164,7 +182,13 @@ fn KeyView(
         <div class="page-head key-head" class:key-head-live=live>
             <p class="breadcrumb">
                 {if staff {
-                    Either::Left(view! { <A href="/staff/support">"Support console"</A> " · " {detail.org_name.clone()} })
+                    Either::Left(
+                        view! {
+                            <A href="/staff/support">"Support console"</A>
+                            " · "
+                            {detail.org_name.clone()}
+                        },
+                    )
                 } else {
                     Either::Right(view! { <A href="/keys">"API keys"</A> })
                 }}
@@ -174,53 +198,131 @@ fn KeyView(
                 <span class="mono">{s.display_id.clone()}</span>
                 <EnvBadge environment=s.environment />
                 <StatusBadge status=s.status />
-                {(!staff).then(|| view! { <A href=format!("/keys/{}/usage", s.key_id) attr:class="button button-small">"Usage"</A> })}
+                {(!staff)
+                    .then(|| {
+                        view! {
+                            <A
+                                href=format!("/keys/{}/usage", s.key_id)
+                                attr:class="button button-small"
+                            >
+                                "Usage"
+                            </A>
+                        }
+                    })}
             </p>
         </div>
-        {s.owner_left.then(|| view! {
-            <div class="notice notice-warn" data-testid="owner-left">
-                <p>
-                    <strong>"Owner left: "</strong>{s.owner.clone()}" is no longer a member of "{detail.org_name.clone()}". "
-                    "The key keeps working; an admin should give it a new owner."
-                </p>
-                {(permissions.administer && !staff).then(|| view! { <GiveKey key_id=s.key_id.clone() choices=detail.new_owner_choices.clone() give=actions.give /> })}
-            </div>
-        })}
+        {s
+            .owner_left
+            .then(|| {
+                view! {
+                    <div class="notice notice-warn" data-testid="owner-left">
+                        <p>
+                            <strong>"Owner left: "</strong>
+                            {s.owner.clone()}
+                            " is no longer a member of "
+                            {detail.org_name.clone()}
+                            ". "
+                            "The key keeps working; an admin should give it a new owner."
+                        </p>
+                        {(permissions.administer && !staff)
+                            .then(|| {
+                                view! {
+                                    <GiveKey
+                                        key_id=s.key_id.clone()
+                                        choices=detail.new_owner_choices.clone()
+                                        give=actions.give
+                                    />
+                                }
+                            })}
+                    </div>
+                }
+            })}
         <StatusNotice detail=detail.clone() actions />
         <section aria-labelledby="details-heading" class="panel">
             <h2 id="details-heading">"Details"</h2>
             <dl class="details">
-                <dt>"Key id"</dt><dd class="mono">{s.display_id.clone()}"…"</dd>
-                <dt>"Environment"</dt><dd><EnvBadge environment=s.environment /></dd>
-                <dt>"Purpose"</dt><dd class="pre-line">{detail.purpose.clone()}</dd>
-                <dt>"Service"</dt><dd>{if s.service.is_empty() { "—".to_owned() } else { s.service.clone() }}</dd>
-                <dt>"Organisation"</dt><dd>{detail.org_name.clone()}</dd>
-                <dt>"Owner"</dt><dd>{s.owner.clone()}{s.owner_left.then_some(" (left the organisation)")}</dd>
+                <dt>"Key id"</dt>
+                <dd class="mono">{s.display_id.clone()}"…"</dd>
+                <dt>"Environment"</dt>
+                <dd>
+                    <EnvBadge environment=s.environment />
+                </dd>
+                <dt>"Purpose"</dt>
+                <dd class="pre-line">{detail.purpose.clone()}</dd>
+                <dt>"Service"</dt>
+                <dd>{if s.service.is_empty() { "—".to_owned() } else { s.service.clone() }}</dd>
+                <dt>"Organisation"</dt>
+                <dd>{detail.org_name.clone()}</dd>
+                <dt>"Owner"</dt>
+                <dd>{s.owner.clone()}{s.owner_left.then_some(" (left the organisation)")}</dd>
                 <dt>"Created"</dt>
-                <dd><time datetime=format::iso(s.created_at)>{format::date_time(s.created_at)}</time>" by "{detail.created_by.clone()}</dd>
-                <dt>"Expires"</dt><dd><time datetime=format::iso(s.expires_at)>{format::date_time(s.expires_at)}</time></dd>
+                <dd>
+                    <time datetime=format::iso(
+                        s.created_at,
+                    )>{format::date_time(s.created_at)}</time>
+                    " by "
+                    {detail.created_by.clone()}
+                </dd>
+                <dt>"Expires"</dt>
+                <dd>
+                    <time datetime=format::iso(
+                        s.expires_at,
+                    )>{format::date_time(s.expires_at)}</time>
+                </dd>
                 <dt>"Scopes"</dt>
                 <dd>
                     <ul class="scope-list">
-                        {s.scopes.iter().map(|scope| {
-                            let high = detail.high_risk_scopes.contains(scope);
-                            view! { <li><span class="mono">{scope.clone()}</span>{high.then(|| view! { " " <HighRiskBadge /> })}</li> }
-                        }).collect_view()}
+                        {s
+                            .scopes
+                            .iter()
+                            .map(|scope| {
+                                let high = detail.high_risk_scopes.contains(scope);
+                                view! {
+                                    <li>
+                                        <span class="mono">{scope.clone()}</span>
+                                        {high
+                                            .then(|| {
+                                                view! {
+                                                    " "
+                                                    <HighRiskBadge />
+                                                }
+                                            })}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
                     </ul>
                 </dd>
                 <dt>"IP allowlist"</dt>
-                <dd>{if detail.ip_allowlist.is_empty() { "Anywhere".to_owned() } else { detail.ip_allowlist.join(", ") }}</dd>
+                <dd>
+                    {if detail.ip_allowlist.is_empty() {
+                        "Anywhere".to_owned()
+                    } else {
+                        detail.ip_allowlist.join(", ")
+                    }}
+                </dd>
                 <dt>"Last used"</dt>
                 <dd>{last_use(&detail)}</dd>
-                <dt>"Requests, last 7 days"</dt><dd>{detail.requests_7d}</dd>
-                <dt>"Rate limit"</dt><dd>{detail.rate_limit_per_minute}" requests per minute"</dd>
+                <dt>"Requests, last 7 days"</dt>
+                <dd>{detail.requests_7d}</dd>
+                <dt>"Rate limit"</dt>
+                <dd>{detail.rate_limit_per_minute}" requests per minute"</dd>
             </dl>
         </section>
-        {(open && detail.try_it.is_some()).then(|| view! { <TryIt line=detail.try_it.clone().unwrap_or_default() display_id=s.display_id.clone() /> })}
+        {(open && detail.try_it.is_some())
+            .then(|| {
+                view! {
+                    <TryIt
+                        line=detail.try_it.clone().unwrap_or_default()
+                        display_id=s.display_id.clone()
+                    />
+                }
+            })}
         {(detail.chain.len() > 1).then(|| view! { <Chain detail=detail.clone() /> })}
         <KeyAlerts alerts set_state=actions.set_alert staff />
         {suspendable.then(|| view! { <SuspendPanel detail=detail.clone() actions /> })}
-        {(open && permissions.manage).then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
+        {(open && permissions.manage)
+            .then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
         <History entries=detail.audit.clone() />
     }
 }
@@ -241,10 +343,20 @@ fn TryIt(line: String, display_id: String) -> impl IntoView {
             <h2 id="try-heading">"Try it"</h2>
             <p>
                 "Call Portico's sample API with this key. Put the whole key (it starts with "
-                <span class="mono">{display_id}</span> ") in an environment variable first, then run:"
+                <span class="mono">{display_id}</span>
+                ") in an environment variable first, then run:"
             </p>
-            <pre class="code"><code data-testid="try-it">{format!("export PORTICO_KEY='…'   # the whole key, shown once when it was made\n{line}")}</code></pre>
-            <p class="hint">"Requests appear on the key's usage page. See the " <A href="/docs">"verification guide"</A> " for the gateway API."</p>
+            <pre class="code">
+                <code data-testid="try-it">
+                    {format!(
+                        "export PORTICO_KEY='…'   # the whole key, shown once when it was made\n{line}",
+                    )}
+                </code>
+            </pre>
+            <p class="hint">
+                "Requests appear on the key's usage page. See the "
+                <A href="/docs">"verification guide"</A> " for the gateway API."
+            </p>
         </section>
     }
 }
@@ -261,16 +373,25 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <section class="notice notice-warn" aria-labelledby="rotating-heading">
                     <h2 id="rotating-heading">"Being replaced"</h2>
                     <p>
-                        "This key keeps working until "
-                        {s.rotating_until.map(format::date_time)}
-                        {successor.map(|n| view! { ", beside its successor " <A href=format!("/keys/{}", n.key_id)>{n.display_id}</A> })}
-                        ". Last used: " <strong>{last_use(&detail)}</strong>
+                        "This key keeps working until " {s.rotating_until.map(format::date_time)}
+                        {successor
+                            .map(|n| {
+                                view! {
+                                    ", beside its successor "
+                                    <A href=format!("/keys/{}", n.key_id)>{n.display_id}</A>
+                                }
+                            })} ". Last used: " <strong>{last_use(&detail)}</strong>
                         ". Once traffic has moved to the new key, retire this one."
                     </p>
                     <FormMessage error=retire_error />
                     <ActionForm action=actions.retire>
                         <input type="hidden" name="key_id" value=s.key_id.clone() />
-                        <SubmitButton label="Retire now" busy_label="Retiring…" pending=actions.retire.pending() class="button-danger" />
+                        <SubmitButton
+                            label="Retire now"
+                            busy_label="Retiring…"
+                            pending=actions.retire.pending()
+                            class="button-danger"
+                        />
                     </ActionForm>
                 </section>
             }.into_any())
@@ -279,10 +400,13 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
             <section class="notice notice-danger">
                 <h2>"Revoked"</h2>
                 <p>
-                    "Revoked on " {detail.revoked_at.map(format::date_time)} " by " {detail.revoked_by.clone()} ". "
-                    "Reason: " <q class="revoke-reason">{detail.revoked_reason.clone()}</q>
+                    "Revoked on " {detail.revoked_at.map(format::date_time)} " by "
+                    {detail.revoked_by.clone()} ". " "Reason: "
+                    <q class="revoke-reason">{detail.revoked_reason.clone()}</q>
                 </p>
-                <p class="hint">"Revocation is permanent: the key is refused and cannot be restored."</p>
+                <p class="hint">
+                    "Revocation is permanent: the key is refused and cannot be restored."
+                </p>
             </section>
         }.into_any()),
         KeyStatus::Expired => Either::Left(view! {
@@ -296,26 +420,61 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
             let reinstate_error = action_error(actions.reinstate);
             let can = detail.permissions.suspend;
             Either::Left(view! {
-                <section class="notice notice-warn" aria-labelledby="suspended-heading" data-testid="suspension">
+                <section
+                    class="notice notice-warn"
+                    aria-labelledby="suspended-heading"
+                    data-testid="suspension"
+                >
                     <h2 id="suspended-heading">"Suspended"</h2>
-                    {suspension.map(|su| view! {
-                        <p>
-                            "Suspended on " {format::date_time(su.at)} " by " {su.by} ". Reason: " <q>{su.reason}</q> ". "
-                            {match su.until {
-                                Some(t) => format!("It works again from {} unless reinstated sooner.", format::date_time(t)),
-                                None => "It stays suspended until an admin or support reinstates it.".to_owned(),
-                            }}
-                        </p>
-                    })}
-                    <p class="hint">"Every request with this key is refused while it is suspended. Suspension is reversible; revocation is not."</p>
-                    {can.then(|| view! {
-                        <FormMessage error=reinstate_error />
-                        <ActionForm action=actions.reinstate attr:novalidate=true attr:class="stack">
-                            <input type="hidden" name="key_id" value=s.key_id.clone() />
-                            <Field label="Reason for reinstating" name="reason" required=true maxlength=500 error=field_error(reinstate_error, "reason") />
-                            <SubmitButton label="Reinstate" busy_label="Reinstating…" pending=actions.reinstate.pending() />
-                        </ActionForm>
-                    })}
+                    {suspension
+                        .map(|su| {
+                            view! {
+                                <p>
+                                    "Suspended on " {format::date_time(su.at)} " by " {su.by}
+                                    ". Reason: " <q>{su.reason}</q> ". "
+                                    {match su.until {
+                                        Some(t) => {
+                                            format!(
+                                                "It works again from {} unless reinstated sooner.",
+                                                format::date_time(t),
+                                            )
+                                        }
+                                        None => {
+                                            "It stays suspended until an admin or support reinstates it."
+                                                .to_owned()
+                                        }
+                                    }}
+                                </p>
+                            }
+                        })}
+                    <p class="hint">
+                        "Every request with this key is refused while it is suspended. Suspension is reversible; revocation is not."
+                    </p>
+                    {can
+                        .then(|| {
+                            view! {
+                                <FormMessage error=reinstate_error />
+                                <ActionForm
+                                    action=actions.reinstate
+                                    attr:novalidate=true
+                                    attr:class="stack"
+                                >
+                                    <input type="hidden" name="key_id" value=s.key_id.clone() />
+                                    <Field
+                                        label="Reason for reinstating"
+                                        name="reason"
+                                        required=true
+                                        maxlength=500
+                                        error=field_error(reinstate_error, "reason")
+                                    />
+                                    <SubmitButton
+                                        label="Reinstate"
+                                        busy_label="Reinstating…"
+                                        pending=actions.reinstate.pending()
+                                    />
+                                </ActionForm>
+                            }
+                        })}
                 </section>
             }.into_any())
         }
@@ -324,18 +483,40 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <h2>"Waiting for approval"</h2>
                 <p>
                     "This production key has high-risk scopes, so your organisation's policy asks an admin to approve it. "
-                    "Until then, requests with it are refused with " <code>"pending_approval"</code> ". Its owner is notified of the decision."
+                    "Until then, requests with it are refused with " <code>"pending_approval"</code>
+                    ". Its owner is notified of the decision."
                 </p>
-                {detail.permissions.administer.then(|| view! { <p><A href="/approvals" attr:class="button button-small">"Open the approval queue"</A></p> })}
+                {detail
+                    .permissions
+                    .administer
+                    .then(|| {
+                        view! {
+                            <p>
+                                <A href="/approvals" attr:class="button button-small">
+                                    "Open the approval queue"
+                                </A>
+                            </p>
+                        }
+                    })}
             </section>
         }.into_any()),
         KeyStatus::Rejected => Either::Left(view! {
             <section class="notice notice-danger">
                 <h2>"Rejected"</h2>
-                {detail.approval_decision.clone().map(|d| view! {
-                    <p>"Rejected on " {format::date_time(d.at)} " by " {d.by} ". Comment: " <q>{d.comment}</q></p>
-                })}
-                <p class="hint">"A rejected key never works. Create another key if you still need one."</p>
+                {detail
+                    .approval_decision
+                    .clone()
+                    .map(|d| {
+                        view! {
+                            <p>
+                                "Rejected on " {format::date_time(d.at)} " by " {d.by} ". Comment: "
+                                <q>{d.comment}</q>
+                            </p>
+                        }
+                    })}
+                <p class="hint">
+                    "A rejected key never works. Create another key if you still need one."
+                </p>
             </section>
         }.into_any()),
         KeyStatus::Active => Either::Right(()),
@@ -356,7 +537,10 @@ fn GiveKey(
             <input type="hidden" name="key_id" value=key_id />
             <label for="give-owner">"New owner"</label>
             <select id="give-owner" name="owner_id">
-                {choices.into_iter().map(|(id, email)| view! { <option value=id.to_string()>{email}</option> }).collect_view()}
+                {choices
+                    .into_iter()
+                    .map(|(id, email)| view! { <option value=id.to_string()>{email}</option> })
+                    .collect_view()}
             </select>
             <SubmitButton label="Give the key" busy_label="Saving…" pending=give.pending() />
         </ActionForm>
@@ -375,7 +559,9 @@ fn KeyAlerts(
         <section aria-labelledby="alerts-heading" class="panel">
             <h2 id="alerts-heading">"Alerts"</h2>
             <FormMessage error />
-            <Suspense fallback=|| view! { <p role="status">"Loading alerts…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p role="status">"Loading alerts…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match alerts.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
@@ -420,7 +606,12 @@ fn SuspendPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                         hint="In UTC. Leave empty to suspend until someone reinstates the key."
                         error=field_error(error, "until")
                     />
-                    <SubmitButton label="Suspend key" busy_label="Suspending…" pending=actions.suspend.pending() class="button-danger" />
+                    <SubmitButton
+                        label="Suspend key"
+                        busy_label="Suspending…"
+                        pending=actions.suspend.pending()
+                        class="button-danger"
+                    />
                 </ActionForm>
             </details>
         </section>
@@ -434,20 +625,37 @@ fn Chain(detail: KeyDetail) -> impl IntoView {
         <section aria-labelledby="chain-heading" class="panel">
             <h2 id="chain-heading">"Rotation chain"</h2>
             <ol class="chain">
-                {detail.chain.into_iter().map(|link| {
-                    let here = link.key_id == current;
-                    view! {
-                        <li aria-current=here.then_some("true")>
-                            {if here {
-                                Either::Left(view! { <span class="mono">{link.display_id.clone()}</span>" (this key)" })
-                            } else {
-                                Either::Right(view! { <A href=format!("/keys/{}", link.key_id)><span class="mono">{link.display_id.clone()}</span></A> })
-                            }}
-                            " " <StatusBadge status=link.status />
-                            " created " {format::date(link.created_at)}
-                        </li>
-                    }
-                }).collect_view()}
+                {detail
+                    .chain
+                    .into_iter()
+                    .map(|link| {
+                        let here = link.key_id == current;
+                        view! {
+                            <li aria-current=here
+                                .then_some(
+                                    "true",
+                                )>
+                                {if here {
+                                    Either::Left(
+                                        view! {
+                                            <span class="mono">{link.display_id.clone()}</span>
+                                            " (this key)"
+                                        },
+                                    )
+                                } else {
+                                    Either::Right(
+                                        view! {
+                                            <A href=format!("/keys/{}", link.key_id)>
+                                                <span class="mono">{link.display_id.clone()}</span>
+                                            </A>
+                                        },
+                                    )
+                                }} " " <StatusBadge status=link.status /> " created "
+                                {format::date(link.created_at)}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
             </ol>
         </section>
     }
@@ -463,37 +671,63 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
     view! {
         <section aria-labelledby="actions-heading" class="panel">
             <h2 id="actions-heading">"Manage"</h2>
-            {active.then(|| view! {
-                <details class="action" open=rotate_error.with_untracked(Option::is_some)>
-                    <summary>"Rotate"</summary>
-                    <p>"Makes a new key with the same settings and shows its secret once. The old key keeps working for the overlap you choose, so you can deploy the new one first."</p>
-                    <FormMessage error=rotate_error />
-                    <ActionForm action=actions.rotate attr:class="stack">
-                        <input type="hidden" name="key_id" value=key_id.clone() />
-                        <fieldset class="radio-group">
-                            <legend>"Keep the old key working for"</legend>
-                            {Overlap::ALL.into_iter().map(|o| view! {
-                                <label>
-                                    <input type="radio" name="overlap" value=o.as_str() checked=o == Overlap::OneDay />
-                                    " " {o.label()}
-                                </label>
-                            }).collect_view()}
-                        </fieldset>
-                        <div class="field">
-                            <label for="field-quiet">"Retire the old key earlier once it has had no traffic for"</label>
-                            <select id="field-quiet" name="quiet">
-                                <option value="" selected=true>"Never: keep the whole overlap"</option>
-                                <option value="15">"15 minutes"</option>
-                                <option value="60">"1 hour"</option>
-                                <option value="240">"4 hours"</option>
-                            </select>
-                            <p class="hint">"Traffic-aware rotation: the old key stops as soon as your services have moved to the new one, and never later than the overlap. You are told when it happens."</p>
-                        </div>
-                        <SubmitButton label="Rotate key" busy_label="Rotating…" pending=actions.rotate.pending() />
-                    </ActionForm>
-                </details>
-                <EditKey detail=detail.clone() update=actions.update />
-            })}
+            {active
+                .then(|| {
+                    view! {
+                        <details class="action" open=rotate_error.with_untracked(Option::is_some)>
+                            <summary>"Rotate"</summary>
+                            <p>
+                                "Makes a new key with the same settings and shows its secret once. The old key keeps working for the overlap you choose, so you can deploy the new one first."
+                            </p>
+                            <FormMessage error=rotate_error />
+                            <ActionForm action=actions.rotate attr:class="stack">
+                                <input type="hidden" name="key_id" value=key_id.clone() />
+                                <fieldset class="radio-group">
+                                    <legend>"Keep the old key working for"</legend>
+                                    {Overlap::ALL
+                                        .into_iter()
+                                        .map(|o| {
+                                            view! {
+                                                <label>
+                                                    <input
+                                                        type="radio"
+                                                        name="overlap"
+                                                        value=o.as_str()
+                                                        checked=o == Overlap::OneDay
+                                                    />
+                                                    " "
+                                                    {o.label()}
+                                                </label>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </fieldset>
+                                <div class="field">
+                                    <label for="field-quiet">
+                                        "Retire the old key earlier once it has had no traffic for"
+                                    </label>
+                                    <select id="field-quiet" name="quiet">
+                                        <option value="" selected=true>
+                                            "Never: keep the whole overlap"
+                                        </option>
+                                        <option value="15">"15 minutes"</option>
+                                        <option value="60">"1 hour"</option>
+                                        <option value="240">"4 hours"</option>
+                                    </select>
+                                    <p class="hint">
+                                        "Traffic-aware rotation: the old key stops as soon as your services have moved to the new one, and never later than the overlap. You are told when it happens."
+                                    </p>
+                                </div>
+                                <SubmitButton
+                                    label="Rotate key"
+                                    busy_label="Rotating…"
+                                    pending=actions.rotate.pending()
+                                />
+                            </ActionForm>
+                        </details>
+                        <EditKey detail=detail.clone() update=actions.update />
+                    }
+                })}
             <details class="action action-danger" open=revoke_error.with_untracked(Option::is_some)>
                 <summary>"Revoke"</summary>
                 <p class="notice notice-danger">
@@ -501,8 +735,10 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                     "To pause a key instead, suspend it (admins and support): suspension is reversible, revocation is not."
                 </p>
                 <dl class="details">
-                    <dt>"Last used"</dt><dd>{last_use(&detail)}</dd>
-                    <dt>"Requests, last 7 days"</dt><dd data-testid="revoke-requests-7d">{detail.requests_7d}</dd>
+                    <dt>"Last used"</dt>
+                    <dd>{last_use(&detail)}</dd>
+                    <dt>"Requests, last 7 days"</dt>
+                    <dd data-testid="revoke-requests-7d">{detail.requests_7d}</dd>
                 </dl>
                 <FormMessage error=revoke_error />
                 <ActionForm action=actions.revoke attr:novalidate=true attr:class="stack">
@@ -516,7 +752,12 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                         maxlength=500
                         error=field_error(revoke_error, "reason")
                     />
-                    <SubmitButton label="Revoke permanently" busy_label="Revoking…" pending=actions.revoke.pending() class="button-danger" />
+                    <SubmitButton
+                        label="Revoke permanently"
+                        busy_label="Revoking…"
+                        pending=actions.revoke.pending()
+                        class="button-danger"
+                    />
                 </ActionForm>
             </details>
         </section>
@@ -558,16 +799,57 @@ fn EditKey(detail: KeyDetail, update: ServerAction<UpdateKey>) -> impl IntoView 
     view! {
         <details class="action" open=error.with_untracked(Option::is_some)>
             <summary>"Edit"</summary>
-            <p>"Rename the key, change its purpose or service, or remove scopes it does not need. Scopes can only be removed: to add one, create a new key."</p>
+            <p>
+                "Rename the key, change its purpose or service, or remove scopes it does not need. Scopes can only be removed: to add one, create a new key."
+            </p>
             <FormMessage error />
-            {move || saved().then(|| view! { <p class="notice notice-ok" role="status">"Changes saved."</p> })}
+            {move || {
+                saved()
+                    .then(|| {
+                        view! {
+                            <p class="notice notice-ok" role="status">
+                                "Changes saved."
+                            </p>
+                        }
+                    })
+            }}
             <ActionForm action=update attr:novalidate=true attr:class="stack">
                 <input type="hidden" name="key_id" value=s.key_id.clone() />
-                <Field label="Name" name="name" value=s.name.clone() required=true maxlength=MAX_NAME_CHARS as u32 error=field_error(error, "name") />
-                <TextArea label="Purpose" name="purpose" value=detail.purpose.clone() required=true rows=2 maxlength=MAX_PURPOSE_CHARS as u32 error=field_error(error, "purpose") />
-                <Field label="Service or app (optional)" name="service" value=s.service.clone() maxlength=MAX_SERVICE_CHARS as u32 error=field_error(error, "service") />
-                <ScopePicker catalog selected error=field_error(error, "scopes") confirm_error=Signal::derive(|| None::<String>) />
-                <SubmitButton label="Save changes" busy_label="Saving…" pending=update.pending() />
+                <Field
+                    label="Name"
+                    name="name"
+                    value=s.name.clone()
+                    required=true
+                    maxlength=MAX_NAME_CHARS as u32
+                    error=field_error(error, "name")
+                />
+                <TextArea
+                    label="Purpose"
+                    name="purpose"
+                    value=detail.purpose.clone()
+                    required=true
+                    rows=2
+                    maxlength=MAX_PURPOSE_CHARS as u32
+                    error=field_error(error, "purpose")
+                />
+                <Field
+                    label="Service or app (optional)"
+                    name="service"
+                    value=s.service.clone()
+                    maxlength=MAX_SERVICE_CHARS as u32
+                    error=field_error(error, "service")
+                />
+                <ScopePicker
+                    catalog
+                    selected
+                    error=field_error(error, "scopes")
+                    confirm_error=Signal::derive(|| None::<String>)
+                />
+                <SubmitButton
+                    label="Save changes"
+                    busy_label="Saving…"
+                    pending=update.pending()
+                />
             </ActionForm>
         </details>
     }
@@ -582,9 +864,14 @@ pub fn History(entries: Vec<AuditEntry>) -> impl IntoView {
             {if entries.is_empty() {
                 Either::Left(view! { <p class="empty">"Nothing recorded yet."</p> })
             } else {
-                Either::Right(view! {
-                    <AuditTable entries caption="Everything that happened to this key, newest first" />
-                })
+                Either::Right(
+                    view! {
+                        <AuditTable
+                            entries
+                            caption="Everything that happened to this key, newest first"
+                        />
+                    },
+                )
             }}
         </section>
     }

@@ -33,7 +33,9 @@ pub fn KeysPage() -> impl IntoView {
             <section class="empty-state">
                 <h1>"API keys"</h1>
                 <p>"Keys belong to organisations, and you are not in one yet."</p>
-                <p><A href="/organisations/new">"Create an organisation"</A></p>
+                <p>
+                    <A href="/organisations/new">"Create an organisation"</A>
+                </p>
             </section>
         }),
         Some(org) => Either::Right(view! { <KeyInventory org /> }),
@@ -62,49 +64,94 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
                 <h1>"API keys"</h1>
                 <p class="lede">"Showing " {whose} {org.name.clone()} "."</p>
             </div>
-            <A href="/keys/new" attr:class="button button-primary">"Create key"</A>
+            <A href="/keys/new" attr:class="button button-primary">
+                "Create key"
+            </A>
         </div>
         <Form method="GET" action="/keys" attr:class="filters" attr:aria-label="Filter keys">
             <div class="field">
                 <label for="filter-env">"Environment"</label>
                 <select id="filter-env" name="env">
-                    <option value="" selected=move || param("env").is_none()>"All"</option>
+                    <option value="" selected=move || param("env").is_none()>
+                        "All"
+                    </option>
                     {Environment::ALL
                         .into_iter()
-                        .map(|e| view! { <option value=e.as_str() selected=move || param("env").as_deref() == Some(e.as_str())>{e.label()}</option> })
+                        .map(|e| {
+                            view! {
+                                <option
+                                    value=e.as_str()
+                                    selected=move || param("env").as_deref() == Some(e.as_str())
+                                >
+                                    {e.label()}
+                                </option>
+                            }
+                        })
                         .collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="filter-status">"Status"</label>
                 <select id="filter-status" name="status">
-                    <option value="" selected=move || param("status").is_none()>"All"</option>
+                    <option value="" selected=move || param("status").is_none()>
+                        "All"
+                    </option>
                     {KeyStatus::ALL
                         .into_iter()
-                        .map(|s| view! { <option value=s.as_str() selected=move || param("status").as_deref() == Some(s.as_str())>{s.label()}</option> })
+                        .map(|s| {
+                            view! {
+                                <option
+                                    value=s.as_str()
+                                    selected=move || param("status").as_deref() == Some(s.as_str())
+                                >
+                                    {s.label()}
+                                </option>
+                            }
+                        })
                         .collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="filter-sort">"Sort by"</label>
                 <select id="filter-sort" name="sort">
-                    <option value="" selected=move || param("sort").is_none()>"Newest"</option>
-                    <option value="last_used" selected=move || param("sort").as_deref() == Some("last_used")>"Last used"</option>
-                    <option value="expiry" selected=move || param("sort").as_deref() == Some("expiry")>"Expiry"</option>
+                    <option value="" selected=move || param("sort").is_none()>
+                        "Newest"
+                    </option>
+                    <option
+                        value="last_used"
+                        selected=move || param("sort").as_deref() == Some("last_used")
+                    >
+                        "Last used"
+                    </option>
+                    <option
+                        value="expiry"
+                        selected=move || param("sort").as_deref() == Some("expiry")
+                    >
+                        "Expiry"
+                    </option>
                 </select>
             </div>
-            <button type="submit" class="button">"Apply"</button>
+            <button type="submit" class="button">
+                "Apply"
+            </button>
         </Form>
-        <Transition fallback=|| view! { <p role="status">"Loading keys…"</p> }>
+        <Transition fallback=|| {
+            view! { <p role="status">"Loading keys…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match keys.await {
                     Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                    Ok(list) if list.is_empty() && filtered() => view! {
-                        <section class="empty-state">
-                            <h2>"No keys match these filters"</h2>
-                            <p><A href="/keys">"Show all keys"</A></p>
-                        </section>
-                    }.into_any(),
+                    Ok(list) if list.is_empty() && filtered() => {
+                        view! {
+                            <section class="empty-state">
+                                <h2>"No keys match these filters"</h2>
+                                <p>
+                                    <A href="/keys">"Show all keys"</A>
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
                     Ok(list) if list.is_empty() => view! { <NoKeysYet /> }.into_any(),
                     Ok(list) => view! { <KeyTable keys=list /> }.into_any(),
                 }
@@ -123,7 +170,11 @@ pub fn NoKeysYet() -> impl IntoView {
                 "API keys let your services call the platform. Each key holds only the scopes it needs, "
                 "works in sandbox or in production, and its secret is shown to you once."
             </p>
-            <p><A href="/keys/new" attr:class="button button-primary">"Create your first key"</A></p>
+            <p>
+                <A href="/keys/new" attr:class="button button-primary">
+                    "Create your first key"
+                </A>
+            </p>
             <p class="hint">"Start with a sandbox key: it works on test data only."</p>
         </section>
     }
@@ -167,14 +218,32 @@ fn KeyTable(keys: Vec<KeySummary>) -> impl IntoView {
                                     <A href=format!("/keys/{}", k.key_id)>{k.name.clone()}</A>
                                     <div class="mono key-id">{k.display_id.clone()}</div>
                                 </td>
-                                <td><EnvBadge environment=k.environment /></td>
+                                <td>
+                                    <EnvBadge environment=k.environment />
+                                </td>
                                 <td class="scopes-cell">{k.scopes.join(", ")}</td>
                                 <td>{k.owner.clone()}</td>
-                                <td>{if k.service.is_empty() { "—".to_owned() } else { k.service.clone() }}</td>
-                                <td><time datetime=format::iso(k.created_at)>{format::date(k.created_at)}</time></td>
+                                <td>
+                                    {if k.service.is_empty() {
+                                        "—".to_owned()
+                                    } else {
+                                        k.service.clone()
+                                    }}
+                                </td>
+                                <td>
+                                    <time datetime=format::iso(
+                                        k.created_at,
+                                    )>{format::date(k.created_at)}</time>
+                                </td>
                                 <td>{last_used(k.last_used_at)}</td>
-                                <td><time datetime=format::iso(k.expires_at)>{format::date(k.expires_at)}</time></td>
-                                <td><StatusBadge status=k.status /></td>
+                                <td>
+                                    <time datetime=format::iso(
+                                        k.expires_at,
+                                    )>{format::date(k.expires_at)}</time>
+                                </td>
+                                <td>
+                                    <StatusBadge status=k.status />
+                                </td>
                             </tr>
                         }
                     })

@@ -32,7 +32,9 @@ pub fn NewKeyPage() -> impl IntoView {
             <section class="empty-state">
                 <h1>"Create a key"</h1>
                 <p>"Keys belong to organisations, and you are not in one yet."</p>
-                <p><A href="/organisations/new">"Create an organisation"</A></p>
+                <p>
+                    <A href="/organisations/new">"Create an organisation"</A>
+                </p>
             </section>
         }),
         Some(org) => Either::Right(view! { <NewKey org /> }),
@@ -68,16 +70,24 @@ fn NewKey(org: OrgSummary) -> impl IntoView {
                 });
                 Either::Left(view! { <SecretPanel created=new_key on_done /> })
             }
-            None => Either::Right(view! {
-                <Suspense fallback=|| view! { <p role="status">"Loading the form…"</p> }>
-                    {move || Suspend::new(async move {
-                        match form.await {
-                            Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
-                            Ok(data) => Either::Right(view! { <KeyForm org_id data create /> }),
-                        }
-                    })}
-                </Suspense>
-            }),
+            None => {
+                Either::Right(
+                    view! {
+                        <Suspense fallback=|| {
+                            view! { <p role="status">"Loading the form…"</p> }
+                        }>
+                            {move || Suspend::new(async move {
+                                match form.await {
+                                    Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
+                                    Ok(data) => {
+                                        Either::Right(view! { <KeyForm org_id data create /> })
+                                    }
+                                }
+                            })}
+                        </Suspense>
+                    },
+                )
+            }
         }}
     }
 }
@@ -131,8 +141,15 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                     .iter()
                     .map(|&env| {
                         let (hint, class) = match env {
-                            Environment::Sandbox => ("Test data only. Safe to experiment with.", "env-option"),
-                            Environment::Production => ("Real data and real money. Keys start with _live_ and are marked everywhere.", "env-option env-option-live"),
+                            Environment::Sandbox => {
+                                ("Test data only. Safe to experiment with.", "env-option")
+                            }
+                            Environment::Production => {
+                                (
+                                    "Real data and real money. Keys start with _live_ and are marked everywhere.",
+                                    "env-option env-option-live",
+                                )
+                            }
                         };
                         view! {
                             <label class=class>
@@ -149,10 +166,19 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                         }
                     })
                     .collect_view()}
-                {move || field_error(error, "environment").get().map(|m| view! { <p class="field-error">{m}</p> })}
-                {(data.environments.len() < Environment::ALL.len()).then(|| view! {
-                    <p class="hint">"Your organisation's policy lets developers create sandbox keys only. An admin can create production keys."</p>
-                })}
+                {move || {
+                    field_error(error, "environment")
+                        .get()
+                        .map(|m| view! { <p class="field-error">{m}</p> })
+                }}
+                {(data.environments.len() < Environment::ALL.len())
+                    .then(|| {
+                        view! {
+                            <p class="hint">
+                                "Your organisation's policy lets developers create sandbox keys only. An admin can create production keys."
+                            </p>
+                        }
+                    })}
             </fieldset>
             <ScopePicker
                 catalog=data.catalog.clone()
@@ -164,21 +190,34 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
             <div class="field">
                 <label for="field-expiry">"Expires"</label>
                 <p class="hint" id="field-expiry-hint">
-                    {format!("Your organisation's policy lets keys live at most {} days. Shorter is safer; rotating is easy.", data.policy.max_lifetime_days)}
+                    {format!(
+                        "Your organisation's policy lets keys live at most {} days. Shorter is safer; rotating is easy.",
+                        data.policy.max_lifetime_days,
+                    )}
                 </p>
                 <select
                     id="field-expiry"
                     name="expiry"
                     aria-describedby="field-expiry-hint"
-                    aria-invalid=move || field_error(error, "expiry").with(Option::is_some).then_some("true")
+                    aria-invalid=move || {
+                        field_error(error, "expiry").with(Option::is_some).then_some("true")
+                    }
                     on:change=move |ev| expiry.set(event_target_value(&ev))
                 >
                     {data
                         .lifetime_presets
                         .iter()
                         .map(|days| {
-                            let label = if *days == default_days { format!("In {days} days (default)") } else { format!("In {days} days") };
-                            view! { <option value=days.to_string() selected=*days == default_days>{label}</option> }
+                            let label = if *days == default_days {
+                                format!("In {days} days (default)")
+                            } else {
+                                format!("In {days} days")
+                            };
+                            view! {
+                                <option value=days.to_string() selected=*days == default_days>
+                                    {label}
+                                </option>
+                            }
                         })
                         .collect_view()}
                     <option value="date">"On a date…"</option>
@@ -187,7 +226,17 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                     <label for="field-expiry_date">"Last day the key works (UTC)"</label>
                     <input id="field-expiry_date" type="date" name="expiry_date" />
                 </div>
-                {move || field_error(error, "expiry").get().map(|m| view! { <p class="field-error" id="field-expiry-error">{m}</p> })}
+                {move || {
+                    field_error(error, "expiry")
+                        .get()
+                        .map(|m| {
+                            view! {
+                                <p class="field-error" id="field-expiry-error">
+                                    {m}
+                                </p>
+                            }
+                        })
+                }}
             </div>
             <TextArea
                 label="IP allowlist (optional)"
@@ -204,12 +253,16 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 hint="Requests beyond this are refused with rate_limited."
                 error=field_error(error, "rate_limit")
             />
-            {data.approval_applies.then(|| view! {
-                <p class="notice" data-testid="approval-note">
-                    "Production keys with high-risk scopes wait for an admin's approval: you see the secret once, now, "
-                    "and the key works once an admin approves it. You will be notified of the decision."
-                </p>
-            })}
+            {data
+                .approval_applies
+                .then(|| {
+                    view! {
+                        <p class="notice" data-testid="approval-note">
+                            "Production keys with high-risk scopes wait for an admin's approval: you see the secret once, now, "
+                            "and the key works once an admin approves it. You will be notified of the decision."
+                        </p>
+                    }
+                })}
             <SubmitButton label="Create key" busy_label="Creating…" pending=create.pending() />
         </ActionForm>
     }

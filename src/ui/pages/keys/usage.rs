@@ -31,10 +31,18 @@ pub fn KeyUsagePage() -> impl IntoView {
             |(id, range)| get_key_usage(id, Some(range.as_str().to_owned())),
         );
         view! {
-            <Transition fallback=|| view! { <p role="status">"Loading usage…"</p> }>
+            <Transition fallback=|| {
+                view! { <p role="status">"Loading usage…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match usage.await {
-                        Err(err) => view! { <Title text="Usage" /><ErrorPanel error=err /> }.into_any(),
+                        Err(err) => {
+                            view! {
+                                <Title text="Usage" />
+                                <ErrorPanel error=err />
+                            }
+                                .into_any()
+                        }
                         Ok(u) => {
                             let k = u.key.clone();
                             let name = k.name.clone();
@@ -44,14 +52,22 @@ pub fn KeyUsagePage() -> impl IntoView {
                                 .by_outcome
                                 .iter()
                                 .map(|c| crate::api::usage::Count {
-                                    label: VerifyCode::parse(&c.label).map_or(c.label.clone(), |code| format!("{} — {}", code.as_str(), code.describe())),
+                                    label: VerifyCode::parse(&c.label)
+                                        .map_or(
+                                            c.label.clone(),
+                                            |code| format!("{} — {}", code.as_str(), code.describe()),
+                                        ),
                                     requests: c.requests,
                                 })
                                 .collect();
                             view! {
                                 <Title text=format!("Usage of {}", k.name) />
                                 <div class="page-head">
-                                    <p class="breadcrumb"><A href="/keys">"API keys"</A>" › "<A href=detail_href>{crumb}</A></p>
+                                    <p class="breadcrumb">
+                                        <A href="/keys">"API keys"</A>
+                                        " › "
+                                        <A href=detail_href>{crumb}</A>
+                                    </p>
                                     <h1>"Usage of " {name}</h1>
                                     <p class="key-identity">
                                         <span class="mono">{k.display_id.clone()}</span>
@@ -59,27 +75,75 @@ pub fn KeyUsagePage() -> impl IntoView {
                                         <StatusBadge status=k.status />
                                     </p>
                                 </div>
-                                <RangeTabs current=u.range base=format!("/keys/{}/usage", k.key_id) />
+                                <RangeTabs
+                                    current=u.range
+                                    base=format!("/keys/{}/usage", k.key_id)
+                                />
                                 <ul class="stat-grid">
-                                    <li class="stat"><div><span class="stat-value">{u.total}</span><span class="stat-label">"requests"</span></div></li>
-                                    <li class="stat" class:stat-warn={u.denied > 0}><div><span class="stat-value">{u.denied}</span><span class="stat-label">"refused"</span></div></li>
-                                    <li class="stat"><div>
-                                        <span class="stat-value stat-small">{k.last_used_at.map(format::date_time).unwrap_or_else(|| "Never".to_owned())}</span>
-                                        <span class="stat-label">"last used" {u.last_used_addr.clone().map(|a| format!(" from {a}"))}</span>
-                                    </div></li>
+                                    <li class="stat">
+                                        <div>
+                                            <span class="stat-value">{u.total}</span>
+                                            <span class="stat-label">"requests"</span>
+                                        </div>
+                                    </li>
+                                    <li class="stat" class:stat-warn={u.denied > 0}>
+                                        <div>
+                                            <span class="stat-value">{u.denied}</span>
+                                            <span class="stat-label">"refused"</span>
+                                        </div>
+                                    </li>
+                                    <li class="stat">
+                                        <div>
+                                            <span class="stat-value stat-small">
+                                                {k
+                                                    .last_used_at
+                                                    .map(format::date_time)
+                                                    .unwrap_or_else(|| "Never".to_owned())}
+                                            </span>
+                                            <span class="stat-label">
+                                                "last used"
+                                                {u.last_used_addr.clone().map(|a| format!(" from {a}"))}
+                                            </span>
+                                        </div>
+                                    </li>
                                 </ul>
-                                <UsageChart buckets=u.buckets.clone() range=u.range id="key-chart" />
+                                <UsageChart
+                                    buckets=u.buckets.clone()
+                                    range=u.range
+                                    id="key-chart"
+                                />
                                 <div class="count-grid">
-                                    <CountTable caption="By outcome" label="Outcome" rows=described empty="No requests yet." />
-                                    <CountTable caption="By scope" label="Scope" rows=u.by_scope.clone() empty="No scope was checked." />
-                                    <CountTable caption="By endpoint" label="Endpoint" rows=u.by_endpoint.clone() empty="No requests named an endpoint." />
-                                    <CountTable caption="Top client addresses" label="Address" rows=u.top_addresses.clone() empty="No addresses recorded." />
+                                    <CountTable
+                                        caption="By outcome"
+                                        label="Outcome"
+                                        rows=described
+                                        empty="No requests yet."
+                                    />
+                                    <CountTable
+                                        caption="By scope"
+                                        label="Scope"
+                                        rows=u.by_scope.clone()
+                                        empty="No scope was checked."
+                                    />
+                                    <CountTable
+                                        caption="By endpoint"
+                                        label="Endpoint"
+                                        rows=u.by_endpoint.clone()
+                                        empty="No requests named an endpoint."
+                                    />
+                                    <CountTable
+                                        caption="Top client addresses"
+                                        label="Address"
+                                        rows=u.top_addresses.clone()
+                                        empty="No addresses recorded."
+                                    />
                                 </div>
                                 <p class="hint">
-                                    "Endpoints and addresses come from individual requests, kept " {u.raw_retention_days} " days. Times are UTC."
+                                    "Endpoints and addresses come from individual requests, kept "
+                                    {u.raw_retention_days} " days. Times are UTC."
                                 </p>
                             }
-                            .into_any()
+                                .into_any()
                         }
                     }
                 })}
