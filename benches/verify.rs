@@ -122,9 +122,11 @@ async fn setup(tag: &str) -> (AppState, String, String) {
             org_name: Some("Bench".into()),
             invitation: None,
         },
+        std::net::Ipv4Addr::LOCALHOST.into(),
     )
     .await
-    .expect("sign up");
+    .expect("sign up")
+    .expect("a new account");
     let actor = Actor::load(state.db.acquire().await.unwrap(), signed.user_id)
         .await
         .unwrap()

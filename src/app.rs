@@ -1,7 +1,7 @@
 //! The HTML shell, the root `<App/>` and its routes.
 
 use crate::ui::{
-    layout::Header,
+    layout::{ConfirmEmailBanner, Header},
     pages::{
         account::AccountPage,
         alerts::AlertsPage,
@@ -29,6 +29,7 @@ use crate::ui::{
         staff::StaffPage,
         support::SupportPage,
         usage::OrgUsagePage,
+        verify_email::VerifyEmailPage,
     },
     session::SessionContext,
 };
@@ -96,6 +97,7 @@ pub fn App() -> impl IntoView {
                 "Skip to content"
             </a>
             <Header session />
+            <ConfirmEmailBanner session />
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async />
@@ -103,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/forgot") view=ForgotPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/join") view=JoinPage ssr=SsrMode::Async />
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD } from "./fixtures";
+import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink } from "./fixtures";
 
 test("a person signs up creating an organisation, signs out and signs in again, by keyboard alone @nojs", async ({ page }) => {
   const email = uniqueEmail("keyboard");
@@ -20,7 +20,23 @@ test("a person signs up creating an organisation, signs out and signs in again, 
   await page.keyboard.type("Keyboard Works");
   await page.keyboard.press("Enter");
 
-  await expect(page).toHaveURL(/\/$/);
+  // Sign-up asks to confirm the address; sign in by keyboard, then open the link.
+  await expect(page.getByRole("heading", { level: 1, name: "Check your inbox" })).toBeVisible();
+  await page.goto("/signin");
+  await hydrated(page);
+  await expect(page.getByLabel("Email")).toBeFocused();
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(GOOD_PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("confirm-banner")).toBeVisible();
+  await page.goto(await confirmationLink(email));
+  await hydrated(page);
+  const confirm = page.getByRole("button", { name: "Confirm my address" });
+  await confirm.focus();
+  await page.keyboard.press("Enter");
+
+  await expect(page).toHaveURL(/\/(\?confirmed=1)?$/);
   await expect(page.getByRole("heading", { level: 1, name: "Keyboard Works" })).toBeVisible();
   await expect(page.getByText("No API keys yet")).toBeVisible();
   // The header says which organisation this is.

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, finishSignUp } from "./fixtures";
 
 test("an admin sets the key policy, alert thresholds and reads the review and alerts", async ({ page }) => {
   await signUp(page, uniqueEmail("policy"), "Policy Co");
@@ -58,6 +58,7 @@ test("an admin invites by email, changes a role and removes a member", async ({ 
   await expect(other.getByText(`This invitation was sent to ${invitee}`)).toBeVisible();
   await other.getByLabel("Work email").fill(invitee);
   await other.getByRole("button", { name: "Create account and join" }).click();
+  await finishSignUp(other, invitee);
   await expect(other.getByRole("heading", { level: 1, name: "Team Co", exact: true })).toBeVisible();
 
   await page.reload();

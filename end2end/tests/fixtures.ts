@@ -1,5 +1,7 @@
 import { test as base, expect, type Page } from "@playwright/test";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { serverState } from "./server";
 
 /** A password the strength check accepts. */
@@ -51,7 +53,39 @@ export async function hydrated(page: Page): Promise<void> {
   }
 }
 
-/** Signs up through the form, creating an organisation. */
+/**
+ * The confirmation link Portico made for `email`. The test server has no
+ * SMTP, so it prints the link on its standard output, which global setup
+ * keeps in server.log.
+ */
+export async function confirmationLink(email: string): Promise<string> {
+  const log = join(serverState().dir, "server.log");
+  const pattern = new RegExp(`Email confirmation link for ${email.replace(/[.+]/g, "\\$&")} \\(no SMTP configured\\):\\s+(\\S+)`, "g");
+  for (let i = 0; i < 50; i++) {
+    const links = [...readFileSync(log, "utf8").matchAll(pattern)].map((m) => m[1]);
+    if (links.length > 0) return links[links.length - 1];
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`no confirmation link for ${email} in ${log}`);
+}
+
+/** Opens the address's confirmation link and confirms it, as its owner would. */
+export async function confirmEmail(page: Page, email: string): Promise<void> {
+  await page.goto(await confirmationLink(email));
+  await hydrated(page);
+  await page.getByRole("button", { name: "Confirm my address" }).click();
+  await expect(page.getByTestId("confirm-banner")).toHaveCount(0);
+}
+
+/** After the sign-up form: the inbox message, then sign in and confirm the address. */
+export async function finishSignUp(page: Page, email: string, password = GOOD_PASSWORD): Promise<void> {
+  await expect(page.getByRole("heading", { level: 1, name: "Check your inbox" })).toBeVisible();
+  await signIn(page, email, password);
+  await expect(page.getByTestId("confirm-banner")).toBeVisible();
+  await confirmEmail(page, email);
+}
+
+/** Signs up through the form, creating an organisation, and confirms the address. */
 export async function signUp(page: Page, email: string, org: string, password = GOOD_PASSWORD): Promise<void> {
   await page.goto("/signup");
   await hydrated(page);
@@ -59,6 +93,7 @@ export async function signUp(page: Page, email: string, org: string, password = 
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByLabel("Organisation name").fill(org);
   await page.getByRole("button", { name: "Create account" }).click();
+  await finishSignUp(page, email, password);
   await expect(page.getByRole("heading", { level: 1, name: org })).toBeVisible();
 }
 

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, type Page } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, type Page, finishSignUp } from "./fixtures";
 import { portico, serverState } from "./server";
 
 /** Creates a key through the form and returns its secret and id. */
@@ -90,9 +90,11 @@ test("an admin approves a developer's pending production key and the developer i
   const dev = await (await browser.newContext({ baseURL: serverState().baseURL })).newPage();
   await dev.goto(link);
   await hydrated(dev);
-  await dev.getByLabel("Work email").fill(uniqueEmail("requester"));
+  const requester = uniqueEmail("requester");
+  await dev.getByLabel("Work email").fill(requester);
   await dev.getByLabel("Password", { exact: true }).fill(GOOD_PASSWORD);
   await dev.getByRole("button", { name: "Create account and join" }).click();
+  await finishSignUp(dev, requester);
   await expect(dev.getByRole("heading", { level: 1, name: "Approval Co", exact: true })).toBeVisible();
 
   await dev.goto("/keys/new");

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, finishSignUp } from "./fixtures";
 import { serverState } from "./server";
 
 test("an invited person joins an existing organisation", async ({ page, browser }) => {
@@ -23,6 +23,7 @@ test("an invited person joins an existing organisation", async ({ page, browser 
   await other.getByLabel("Work email").fill(devEmail);
   await other.getByLabel("Password", { exact: true }).fill(GOOD_PASSWORD);
   await other.getByRole("button", { name: "Create account and join" }).click();
+  await finishSignUp(other, devEmail);
   await expect(other.getByRole("heading", { level: 1, name: "Invite Co", exact: true })).toBeVisible();
   await expect(other.getByText("You are a developer in this organisation.")).toBeVisible();
   // Developers see the team but cannot invite.

@@ -18,6 +18,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
             let unread_notifications = crate::server::notify::unread(&ctx.state, &actor).await?;
             Ok(Some(Me {
                 unread_notifications,
+                email_verified: actor.email_verified,
                 email: actor.email,
                 staff: actor.staff,
                 orgs: actor
@@ -37,8 +38,10 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     )
 }
 
-/// Creates an account and either a new organisation or a membership through
-/// an invitation, signs the new user in and goes to the dashboard.
+/// Signs up: creates an account (with a new organisation, or through an
+/// invitation) and emails a link to confirm the address, or tells an
+/// address that already has an account. Either way the page then says to
+/// check the inbox: sign-up does not sign in.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
@@ -56,9 +59,9 @@ pub async fn sign_up(
                 org_name,
                 invitation,
             };
-            let account = accounts::sign_up(&ctx.state, form).await?;
-            ctx.sign_in_as(account.user_id, account.org_id).await?;
-            leptos_axum::redirect("/");
+            // The same answer whether or not the address had an account.
+            let _new_account = accounts::sign_up(&ctx.state, form, ctx.client_addr).await?;
+            leptos_axum::redirect("/signup?sent=1");
             Ok(())
         }
         .await,
@@ -216,6 +219,82 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
             ctx.sign_out().await?;
             leptos_axum::redirect("/signin?reset=done");
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// Whether an email confirmation link still works.
+#[server(endpoint = "email_confirmation_open")]
+pub async fn email_confirmation_open(token: String) -> Result<bool, AppError> {
+    use crate::server::{context::request_context, email_verification};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            email_verification::is_open(&ctx.state, &token).await
+        }
+        .await,
+    )
+}
+
+/// Confirms an address through its emailed link, then goes to the
+/// dashboard when this browser is signed in to that account, or to sign-in.
+#[server(endpoint = "confirm_email")]
+pub async fn confirm_email(token: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, email_verification};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let confirmed = email_verification::confirm(&ctx.state, &token).await?;
+            let signed_in_here = ctx
+                .maybe_actor()
+                .await?
+                .is_some_and(|a| a.user_id == confirmed.user_id);
+            if signed_in_here {
+                if let Some(org_id) = confirmed.joined_org {
+                    ctx.session.set_active_org(org_id).await?;
+                }
+                leptos_axum::redirect("/?confirmed=1");
+            } else {
+                leptos_axum::redirect("/signin?confirmed=1");
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Sends the signed-in person a new confirmation link.
+#[server(endpoint = "resend_confirmation")]
+pub async fn resend_confirmation() -> Result<(), AppError> {
+    use crate::server::{context::request_context, email_verification};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            email_verification::resend(&ctx.state, &actor).await
+        }
+        .await,
+    )
+}
+
+/// Starts changing the signed-in person's address: the current password is
+/// needed; the new address must confirm by its emailed link.
+#[server(endpoint = "change_email")]
+pub async fn change_email(new_email: String, password: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, email_verification};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            email_verification::request_change(
+                &ctx.state,
+                &actor,
+                &new_email,
+                password,
+                ctx.client_addr,
+            )
+            .await
         }
         .await,
     )

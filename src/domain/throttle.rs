@@ -33,6 +33,15 @@ impl ThrottlePolicy {
         lockout_failures: 50,
     };
 
+    /// Sign-ups per client address: every sign-up counts (it sends an email
+    /// whatever the address), so that one address cannot mass-create
+    /// accounts or flood inboxes. Thirty in 15 minutes go straight through.
+    pub const SIGN_UP: ThrottlePolicy = ThrottlePolicy {
+        window: Duration::minutes(15),
+        free_failures: 29,
+        lockout_failures: 60,
+    };
+
     /// Decides whether an attempt may go ahead now, given the times of recent
     /// failures (any order; failures older than the window are ignored).
     pub fn decide(&self, failures: &[DateTime<Utc>], now: DateTime<Utc>) -> Decision {

@@ -30,6 +30,8 @@ pub struct Me {
     pub active_org_id: Option<i64>,
     /// How many of their notifications are unread.
     pub unread_notifications: i64,
+    /// Whether they have confirmed their address (a banner asks until then).
+    pub email_verified: bool,
 }
 
 impl Me {
@@ -69,3 +71,6 @@ pub struct SessionView {
 
 /// What a used, expired or unknown password reset link says.
 pub const RESET_LINK_CLOSED: &str = "This reset link has expired or has been used. Ask for a new one: a link works once, for 30 minutes.";
+
+/// What a used, expired or unknown email confirmation link says.
+pub const CONFIRMATION_LINK_CLOSED: &str = "This confirmation link has expired or has been used. Sign in and send a new one from the banner at the top of the page.";

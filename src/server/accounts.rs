@@ -2,7 +2,10 @@
 
 use super::{
     auth::{passwords, throttle},
-    db::{account_sessions, invitations, memberships, organisations, unique_violation, users, Tx},
+    db::{
+        account_sessions, email_verifications::OpenVerification, invitations, memberships,
+        organisations, unique_violation, users, Tx,
+    },
     state::AppState,
 };
 use crate::{
@@ -38,6 +41,8 @@ pub struct SignedIn {
     pub org_id: Option<i64>,
 }
 
+/// What sign-up says when the address is taken (only the setup link, made
+/// for an empty platform, can meet this).
 const EMAIL_TAKEN: &str =
     "An account with this email already exists. Sign in instead, or use another email.";
 
@@ -46,25 +51,28 @@ pub fn invitation_for(invited: &str) -> String {
     format!("This invitation was sent to {invited}. Use that address, or ask an admin for a link of your own.")
 }
 
-/// Creates an account, and either a new organisation (the user becomes its
-/// admin) or a membership through an invitation. Every field problem is
-/// reported at once.
-pub async fn sign_up(state: &AppState, form: SignUpForm) -> Result<SignedIn, AppError> {
+/// Signs up: checks the form (every problem at once), then either creates
+/// an unverified account, with a new organisation (the user becomes its
+/// admin) or a membership through an invitation, and emails a link to
+/// confirm the address; or, when the address already has an account, emails
+/// it that someone tried. Both answer the same, so sign-up tells nobody
+/// which addresses have accounts (OWASP Authentication Cheat Sheet,
+/// "Authentication and Error Messages"). Sign-ups are throttled per client
+/// address. An invitation bound to the address is accepted once the address
+/// is confirmed.
+///
+/// Returns the new account (`None` when the address had one), for callers
+/// inside the server; the sign-up page answers the same either way.
+pub async fn sign_up(
+    state: &AppState,
+    form: SignUpForm,
+    addr: IpAddr,
+) -> Result<Option<SignedIn>, AppError> {
     let now = state.clock.now();
     let mut errors = Vec::new();
-    let mut conn = state.db.acquire().await?;
-
     let email = Email::parse(&form.email)
         .map_err(|m| errors.push(FieldError::new("email", m)))
         .ok();
-    if let Some(email) = &email {
-        if users::find_by_email(conn.conn(), email.as_str())
-            .await?
-            .is_some()
-        {
-            errors.push(FieldError::new("email", EMAIL_TAKEN));
-        }
-    }
 
     let token = form
         .invitation
@@ -73,6 +81,7 @@ pub async fn sign_up(state: &AppState, form: SignUpForm) -> Result<SignedIn, App
         .filter(|t| !t.is_empty());
     let mut org_name: Option<OrgName> = None;
     let mut invitation = None;
+    let mut conn = state.db.acquire().await?;
     match token {
         Some(token) => match invitations::find_by_token_hash(conn.conn(), &hash_token(token)).await? {
             Some(inv) => {
@@ -99,6 +108,7 @@ pub async fn sign_up(state: &AppState, form: SignUpForm) -> Result<SignedIn, App
             Err(m) => errors.push(FieldError::new("org_name", m)),
         },
     }
+    drop(conn);
 
     let password = Password::parse(form.password)
         .map_err(|m| errors.push(FieldError::new("password", m)))
@@ -115,35 +125,88 @@ pub async fn sign_up(state: &AppState, form: SignUpForm) -> Result<SignedIn, App
             errors.push(FieldError::new("password", problem));
         }
     }
-    drop(conn);
-
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    throttle::admit_sign_up(&state.db, addr, now).await?;
     let (email, password) = (email.expect("checked"), password.expect("checked"));
-    let password_hash = passwords::hash(password).await?;
 
+    let registered = {
+        let mut conn = state.db.acquire().await?;
+        users::find_by_email(conn.conn(), email.as_str())
+            .await?
+            .is_some()
+    };
+    if registered {
+        tell_registered_address(state, &email);
+        return Ok(None);
+    }
+    let password_hash = passwords::hash(password).await?;
     let mut tx = state.db.begin().await?;
-    let user_id = insert_user(&mut tx, &email, &password_hash, now).await?;
-    let org_id = if let Some(inv) = invitation {
-        if !invitations::accept(tx.conn(), inv.id, user_id, now).await? {
-            return Err(AppError::field(
-                "invitation",
-                "This invitation link was used or withdrawn a moment ago. Ask an admin for a new one.",
-            ));
+    let user_id = match users::insert(tx.conn(), email.as_str(), &password_hash, now).await {
+        Ok(id) => id,
+        Err(e) if unique_violation(&e).as_deref() == Some("users_email_key") => {
+            // A sign-up for the same address won a race: it is registered now.
+            drop(tx);
+            tell_registered_address(state, &email);
+            return Ok(None);
         }
-        memberships::insert(tx.conn(), inv.org_id, user_id, &inv.role, now).await?;
-        inv.org_id
+        Err(e) => return Err(e.into()),
+    };
+    let mut waiting_invitation = None;
+    let org_id = if let Some(inv) = invitation {
+        if inv.email.is_some() {
+            // Bound to this address: joined once the address is confirmed.
+            waiting_invitation = Some(inv.id);
+            None
+        } else {
+            if !invitations::accept(tx.conn(), inv.id, user_id, now).await? {
+                return Err(AppError::field(
+                    "invitation",
+                    "This invitation link was used or withdrawn a moment ago. Ask an admin for a new one.",
+                ));
+            }
+            memberships::insert(tx.conn(), inv.org_id, user_id, &inv.role, now).await?;
+            Some(inv.org_id)
+        }
     } else {
         let name = org_name.expect("checked");
-        create_org_in(&mut tx, &name, user_id, now).await?
+        Some(create_org_in(&mut tx, &name, user_id, now).await?)
     };
     tx.commit().await?;
     tracing::info!(user_id, org_id, "account created");
-    Ok(SignedIn {
-        user_id,
-        org_id: Some(org_id),
-    })
+    super::email_verification::send_link(
+        state,
+        OpenVerification {
+            user_id,
+            email: email.as_str().to_owned(),
+            invitation_id: waiting_invitation,
+        },
+    )
+    .await?;
+    Ok(Some(SignedIn { user_id, org_id }))
+}
+
+/// Emails an address that already has an account that someone tried to
+/// sign up with it.
+fn tell_registered_address(state: &AppState, email: &Email) {
+    let body = format!(
+        "Someone tried to create a Portico account with {email}, which already has one.\n\n\
+         If it was you, sign in at {url}/signin, or reset your password at {url}/forgot.\n\
+         If it was not you, you need do nothing.",
+        url = state.config.public_url,
+    );
+    let (state, to) = (state.clone(), email.as_str().to_owned());
+    tracing::info!("sign-up with an address that has an account");
+    tokio::spawn(async move {
+        super::notify::mailer::send_now(
+            &state,
+            &to,
+            "Someone tried to sign up with your address",
+            &body,
+        )
+        .await;
+    });
 }
 
 /// Inserts a user, turning a lost race on the email into the field error.

@@ -6,7 +6,7 @@
 //! "forbidden", so that ids of other organisations reveal nothing.
 
 use crate::{
-    domain::{Role, StaffRole},
+    domain::{key_format::Environment, Role, StaffRole},
     error::AppError,
     model::keys::KeyPermissions,
     server::db::{memberships, staff, users, PooledConn},
@@ -38,6 +38,10 @@ pub struct Actor {
     pub memberships: Vec<Membership>,
     /// Their platform role, if they are staff.
     pub staff: Option<StaffRole>,
+    /// Whether they proved they receive mail at `email`. Until they have,
+    /// they may sign in and read, but not mint production keys, accept an
+    /// invitation bound to an address, or be made staff.
+    pub email_verified: bool,
 }
 
 impl Actor {
@@ -66,6 +70,7 @@ impl Actor {
             email: user.email,
             memberships,
             staff,
+            email_verified: user.email_verified_at.is_some(),
         }))
     }
 
@@ -173,6 +178,18 @@ pub enum KeyAction {
     Manage,
 }
 
+/// Whether the actor may mint a key (create or rotate) in `environment`:
+/// a production secret needs an address the account has proven.
+pub fn authorize_environment(actor: &Actor, environment: Environment) -> Result<(), AppError> {
+    if environment == Environment::Production && !actor.email_verified {
+        return Err(AppError::field(
+            "environment",
+            "Confirm your email address before making production keys: open the link we emailed you, or send it again from the banner at the top. Sandbox keys work meanwhile.",
+        ));
+    }
+    Ok(())
+}
+
 /// The answer for any key the actor may not know about: the same whether it
 /// belongs to another organisation, to a colleague, or does not exist.
 pub fn key_not_found() -> AppError {
@@ -249,7 +266,18 @@ mod tests {
                 })
                 .collect(),
             staff: None,
+            email_verified: true,
         }
+    }
+
+    #[test]
+    fn only_a_verified_address_mints_production_keys() {
+        let mut dev = actor(vec![(7, Role::Admin)]);
+        assert!(authorize_environment(&dev, Environment::Production).is_ok());
+        dev.email_verified = false;
+        assert!(authorize_environment(&dev, Environment::Sandbox).is_ok());
+        let err = authorize_environment(&dev, Environment::Production).unwrap_err();
+        assert!(err.to_string().contains("Confirm your email"), "{err}");
     }
 
     #[test]

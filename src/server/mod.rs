@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod email_verification;
 pub mod errors;
 pub mod exports;
 pub mod http;

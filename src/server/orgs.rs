@@ -239,6 +239,11 @@ pub async fn accept_invitation(
         if invited != &actor.email {
             return Err(AppError::Conflict(super::accounts::invitation_for(invited)));
         }
+        if !actor.email_verified {
+            return Err(AppError::Conflict(
+                "This invitation is for your address, which you have not confirmed yet. Open the link we emailed you (or send it again from the banner), then accept the invitation.".to_owned(),
+            ));
+        }
     }
     if actor.membership(invitation.org_id).is_some() {
         return Err(AppError::Conflict(format!(

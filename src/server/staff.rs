@@ -7,6 +7,8 @@ use super::{
 use crate::domain::{Email, StaffRole};
 
 /// Makes the account with `email` staff with `role` (or changes its role).
+/// Refuses an account that has not confirmed its address: staff powers go
+/// only to an address that is known to reach its owner.
 pub async fn grant(db: &Db, clock: &Clock, email: &str, role: StaffRole) -> Result<(), String> {
     let email = Email::parse(email)?;
     let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
@@ -14,6 +16,11 @@ pub async fn grant(db: &Db, clock: &Clock, email: &str, role: StaffRole) -> Resu
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no account uses {email}: they must sign up first"))?;
+    if user.email_verified_at.is_none() {
+        return Err(format!(
+            "{email} has not confirmed its address yet: they must open the link Portico emailed them (or send it again from the banner in the portal) first"
+        ));
+    }
     staff::grant(conn.conn(), user.id, role.as_str(), clock.now())
         .await
         .map_err(|e| e.to_string())?;

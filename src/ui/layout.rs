@@ -200,3 +200,45 @@ fn OrgSwitcher(me: Me, session: SessionContext) -> impl IntoView {
         }.into_any()),
     }
 }
+
+/// Under the header while the signed-in person's address is unconfirmed:
+/// what waits for it, and a button to send the link again.
+#[component]
+pub fn ConfirmEmailBanner(session: SessionContext) -> impl IntoView {
+    let resend = ServerAction::<crate::api::account::ResendConfirmation>::new();
+    let outcome = move || match resend.value().get() {
+        Some(Ok(())) => Some("Sent. The new link works for a day.".to_owned()),
+        Some(Err(e)) => Some(e.to_string()),
+        None => None,
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match session.me.await {
+                    Ok(Some(me)) if !me.email_verified => {
+                        Some(
+                            view! {
+                                <div class="confirm-banner" data-testid="confirm-banner">
+                                    <p>
+                                        "Confirm your address: open the link we sent to "
+                                        <strong>{me.email.clone()}</strong>
+                                        ". Until then, production keys, staff roles and invitations sent to your address wait."
+                                    </p>
+                                    <ActionForm action=resend>
+                                        <button type="submit" class="button button-small">
+                                            "Send the link again"
+                                        </button>
+                                    </ActionForm>
+                                    <p role="status" aria-live="polite">
+                                        {outcome}
+                                    </p>
+                                </div>
+                            },
+                        )
+                    }
+                    _ => None,
+                }
+            })}
+        </Transition>
+    }
+}

@@ -2,7 +2,7 @@
 
 use crate::{
     api::{
-        account::{current_user, Me, SignIn, SignOut, SignUp},
+        account::{current_user, ConfirmEmail, Me, ResetPassword, SignIn, SignOut, SignUp},
         orgs::{AcceptInvitation, CreateOrg, SwitchOrg},
         setup::CompleteSetup,
     },
@@ -20,7 +20,7 @@ pub struct SessionContext {
     pub me: Resource<Result<Option<Me>, AppError>>,
     /// Signs in with email and password, then goes to `next` or the dashboard.
     pub sign_in: ServerAction<SignIn>,
-    /// Creates an account with a new organisation or through an invitation, and signs in.
+    /// Creates an account with a new organisation or through an invitation (signs nobody in).
     pub sign_up: ServerAction<SignUp>,
     /// Signs out; the session is deleted on the server.
     pub sign_out: ServerAction<SignOut>,
@@ -32,6 +32,10 @@ pub struct SessionContext {
     pub accept_invitation: ServerAction<AcceptInvitation>,
     /// Create the platform owner.
     pub complete_setup: ServerAction<CompleteSetup>,
+    /// Confirms an address by its emailed link (the banner then goes).
+    pub confirm_email: ServerAction<ConfirmEmail>,
+    /// Sets a new password by an emailed link (every session ends).
+    pub reset_password: ServerAction<ResetPassword>,
 }
 
 impl SessionContext {
@@ -44,6 +48,8 @@ impl SessionContext {
         let create_org = ServerAction::<CreateOrg>::new();
         let accept_invitation = ServerAction::<AcceptInvitation>::new();
         let complete_setup = ServerAction::<CompleteSetup>::new();
+        let confirm_email = ServerAction::<ConfirmEmail>::new();
+        let reset_password = ServerAction::<ResetPassword>::new();
         let me = Resource::new(
             move || {
                 (
@@ -54,6 +60,8 @@ impl SessionContext {
                     create_org.version().get(),
                     accept_invitation.version().get(),
                     complete_setup.version().get(),
+                    confirm_email.version().get(),
+                    reset_password.version().get(),
                 )
             },
             |_| current_user(),
@@ -67,6 +75,8 @@ impl SessionContext {
             create_org,
             accept_invitation,
             complete_setup,
+            confirm_email,
+            reset_password,
         };
         provide_context(context);
         context

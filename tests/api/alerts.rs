@@ -215,7 +215,7 @@ on_both_databases! {
         let invite: NewInvitation = w.admin.call("create_invitation", &[("org_id", w.org_id.as_str()), ("role", "developer")]).await.unwrap();
         let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
         let dev = app.client();
-        dev.call::<()>("sign_up", &[("email", "leaver@watch.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await.unwrap();
+        app.sign_up_with(&dev, &[("email", "leaver@watch.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await.unwrap();
 
         let risky = create(&w.admin, &w.org_id, &[("name", "Risky"), ("environment", "production"), ("scopes", "records:read payments:refund"), ("confirm_high_risk", "on"), ("expiry", "365")]).await;
         let idle = create(&w.admin, &w.org_id, &[("name", "Idle"), ("expiry", "365")]).await;

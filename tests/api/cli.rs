@@ -35,9 +35,11 @@ async fn with_account(url: &str, email: &str, org: &str) {
             org_name: Some(org.into()),
             invitation: None,
         },
+        std::net::Ipv4Addr::LOCALHOST.into(),
     )
     .await
     .unwrap();
+    crate::helpers::confirm_email_of(&state, &email.to_lowercase()).await;
     state.db.close().await;
 }
 
@@ -193,6 +195,7 @@ async fn sigterm_flushes_the_usage_buffer() {
         )
         .await
         .unwrap();
+    client.sign_in("term@example.com").await;
     let org_id = client
         .me()
         .await

@@ -46,8 +46,8 @@ async fn world(app: &TestApp) -> World {
         .unwrap();
     let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
     let dev = app.client();
-    dev.call::<()>(
-        "sign_up",
+    app.sign_up_with(
+        &dev,
         &[
             ("email", "dev@acme.example"),
             ("password", GOOD_PASSWORD),
@@ -478,7 +478,7 @@ on_both_databases! {
         let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
         let mallory = app.client();
         let err = assert_status(
-            mallory.call::<()>("sign_up", &[("email", "mallory@evil.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await,
+            app.sign_up_with(&mallory, &[("email", "mallory@evil.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
         assert!(err.to_string().contains("sent to carol@acme.example") || matches!(&err, AppError::Invalid(f) if f.iter().any(|f| f.message.contains("sent to carol@acme.example"))), "{err:?}");
@@ -486,7 +486,7 @@ on_both_databases! {
         let err = assert_status(w.support.call::<()>("accept_invitation", &[("token", &token)]).await, StatusCode::CONFLICT);
         assert!(err.to_string().contains("carol@acme.example"), "{err}");
         let carol = app.client();
-        carol.call::<()>("sign_up", &[("email", "carol@acme.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await.unwrap();
+        app.sign_up_with(&carol, &[("email", "carol@acme.example"), ("password", GOOD_PASSWORD), ("invitation", &token)]).await.unwrap();
         assert_eq!(carol.me().await.unwrap().active_org_id.unwrap().to_string(), w.org_id);
     }
 
@@ -555,7 +555,12 @@ async fn notifications_reach_a_real_smtp_server_without_the_secret() {
         .unwrap();
     let mut messages = Vec::new();
     for _ in 0..100 {
-        messages = sink.messages();
+        // Sign-ups' address confirmations aside.
+        messages = sink
+            .messages()
+            .into_iter()
+            .filter(|m| !m.contains("Confirm your email address"))
+            .collect();
         if messages.len() >= 2 {
             break;
         }

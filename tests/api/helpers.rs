@@ -185,21 +185,47 @@ impl TestApp {
         }
     }
 
-    /// Signs up a new account that creates `org`, returning its client.
+    /// Signs up a new account that creates `org`, confirms its address and
+    /// signs it in, returning its client.
     pub async fn sign_up(&self, email: &str, org: &str) -> TestClient {
         let client = self.client();
+        self.sign_up_with(
+            &client,
+            &[
+                ("email", email),
+                ("password", GOOD_PASSWORD),
+                ("org_name", org),
+            ],
+        )
+        .await
+        .expect("sign-up succeeds");
+        client
+    }
+
+    /// Sends the sign-up form as `client`; when it succeeds, confirms the
+    /// address as its emailed link would (accepting an invitation bound to
+    /// it) and signs `client` in.
+    pub async fn sign_up_with(
+        &self,
+        client: &TestClient,
+        form: &[(&str, &str)],
+    ) -> Result<(), CallError> {
+        client.call::<()>("sign_up", form).await?;
+        let field = |name: &str| form.iter().find(|(k, _)| *k == name).unwrap().1;
+        let email = field("email").trim().to_lowercase();
+        self.confirm_email(&email).await;
         client
             .call::<()>(
-                "sign_up",
-                &[
-                    ("email", email),
-                    ("password", GOOD_PASSWORD),
-                    ("org_name", org),
-                ],
+                "sign_in",
+                &[("email", &email), ("password", field("password"))],
             )
             .await
-            .expect("sign-up succeeds");
-        client
+    }
+
+    /// Confirms the address of the account `email` through the real
+    /// confirmation path, as if its emailed link had been opened.
+    pub async fn confirm_email(&self, email: &str) {
+        confirm_email_of(&self.state, email).await;
     }
 }
 
@@ -458,4 +484,45 @@ impl SmtpSink {
             from: "Portico <portico@platform.example>".parse().unwrap(),
         }
     }
+}
+
+/// Confirms `email`'s address on `state` as its emailed link would: a link is
+/// made for it (carrying the invitation it waits for, if any) and used.
+pub async fn confirm_email_of(state: &portico::server::state::AppState, email: &str) {
+    use portico::server::{
+        db::{
+            email_verifications::{self, OpenVerification},
+            users,
+        },
+        email_verification,
+        secrets::tokens::NewToken,
+    };
+    let mut conn = state.db.acquire().await.unwrap();
+    let user = users::find_by_email(conn.conn(), email)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no account for {email}"));
+    let invitation_id = email_verifications::pending_invitation(conn.conn(), user.id, email)
+        .await
+        .unwrap();
+    let token = NewToken::generate();
+    let now = state.clock.now();
+    let open = OpenVerification {
+        user_id: user.id,
+        email: email.to_owned(),
+        invitation_id,
+    };
+    email_verifications::insert(
+        conn.conn(),
+        token.hash(),
+        &open,
+        now,
+        now + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    email_verification::confirm(state, token.reveal())
+        .await
+        .unwrap();
 }

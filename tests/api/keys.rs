@@ -45,17 +45,16 @@ async fn invited(
         .unwrap();
     let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
     let client = app.client();
-    client
-        .call::<()>(
-            "sign_up",
-            &[
-                ("email", email),
-                ("password", GOOD_PASSWORD),
-                ("invitation", &token),
-            ],
-        )
-        .await
-        .unwrap();
+    app.sign_up_with(
+        &client,
+        &[
+            ("email", email),
+            ("password", GOOD_PASSWORD),
+            ("invitation", &token),
+        ],
+    )
+    .await
+    .unwrap();
     client
 }
 

@@ -5,6 +5,7 @@ mod helpers;
 mod accounts;
 mod alerts;
 mod cli;
+mod email_verification;
 mod governance;
 mod keys;
 mod organisations;

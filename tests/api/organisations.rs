@@ -32,8 +32,7 @@ on_both_databases! {
         assert_eq!(preview.invited_by, "admin@acme.example");
         assert_eq!(preview.problem, None);
 
-        newcomer
-            .call::<()>("sign_up", &[("email", "dev@acme.example"), ("password", GOOD_PASSWORD), ("invitation", &token)])
+        app.sign_up_with(&newcomer, &[("email", "dev@acme.example"), ("password", GOOD_PASSWORD), ("invitation", &token)])
             .await
             .unwrap();
         let me = newcomer.me().await.unwrap();
@@ -115,7 +114,7 @@ on_both_databases! {
         let org_id = admin.me().await.unwrap().active_org_id.unwrap().to_string();
         let invite: NewInvitation = admin.call("create_invitation", &[("org_id", &org_id), ("role", "developer")]).await.unwrap();
         let dev = app.client();
-        dev.call::<()>("sign_up", &[("email", "dev@dev.example"), ("password", GOOD_PASSWORD), ("invitation", &token_of(&invite))])
+        app.sign_up_with(&dev, &[("email", "dev@dev.example"), ("password", GOOD_PASSWORD), ("invitation", &token_of(&invite))])
             .await
             .unwrap();
         let err = dev.call::<NewInvitation>("create_invitation", &[("org_id", &org_id), ("role", "admin")]).await.unwrap_err();

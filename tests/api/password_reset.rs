@@ -7,6 +7,24 @@ use reqwest::StatusCode;
 
 const NEW_PASSWORD: &str = "quiet harbour copper lantern";
 
+/// The messages other than sign-ups' address confirmations, once there are
+/// at least `n` (or after ten seconds).
+async fn received(sink: &SmtpSink, n: usize) -> Vec<String> {
+    let others = || -> Vec<String> {
+        sink.messages()
+            .into_iter()
+            .filter(|m| !m.contains("Confirm your email address"))
+            .collect()
+    };
+    for _ in 0..100 {
+        if others().len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    others()
+}
+
 fn link_in(message: &str) -> String {
     let start = message.find("/reset?token=").expect("a reset link");
     let rest = &message[start + "/reset?token=".len()..];
@@ -34,7 +52,7 @@ async fn a_reset_link_works_once_ends_every_session_and_tells_the_account(backen
         )
         .await
         .unwrap();
-    let mail = sink.wait_for(1).await;
+    let mail = received(&sink, 1).await;
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert!(mail[0].contains("To: forgetful@example.com"));
     let token = link_in(&mail[0]);
@@ -124,7 +142,7 @@ async fn a_reset_link_works_once_ends_every_session_and_tells_the_account(backen
         )
         .await
         .expect("the new password works");
-    let mail = sink.wait_for(2).await;
+    let mail = received(&sink, 2).await;
     assert_eq!(
         mail.len(),
         2,
@@ -146,7 +164,7 @@ async fn a_reset_link_works_once_ends_every_session_and_tells_the_account(backen
         )
         .await
         .unwrap();
-    let mail = sink.wait_for(3).await;
+    let mail = received(&sink, 3).await;
     let newest = mail
         .iter()
         .filter_map(|m| link_in_or_none(m))
@@ -216,7 +234,7 @@ async fn a_reset_ends_the_lockout_of_a_guessed_account() {
         .call::<()>("request_password_reset", &[("email", "locked@example.com")])
         .await
         .unwrap();
-    let token = link_in(&sink.wait_for(1).await[0]);
+    let token = link_in(&received(&sink, 1).await[0]);
     owner
         .call::<()>(
             "reset_password",

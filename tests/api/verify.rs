@@ -332,7 +332,7 @@ on_both_databases! {
         let invite: portico::api::orgs::NewInvitation =
             w.client.call("create_invitation", &[("org_id", &w.org_id), ("role", "developer")]).await.unwrap();
         let dev = app.client();
-        dev.call::<()>("sign_up", &[("email", "dev@verify.example"), ("password", crate::helpers::GOOD_PASSWORD), ("invitation", invite.link.rsplit_once("token=").unwrap().1)])
+        app.sign_up_with(&dev, &[("email", "dev@verify.example"), ("password", crate::helpers::GOOD_PASSWORD), ("invitation", invite.link.rsplit_once("token=").unwrap().1)])
             .await
             .unwrap();
         let err = dev.call::<OrgUsage>("org_usage", &[("org_id", &w.org_id)]).await.unwrap_err();

@@ -87,6 +87,28 @@ impl Attempt {
     pub fn failed(self) {}
 }
 
+/// Admits a sign-up from `addr`, or refuses it with the wait the
+/// [`ThrottlePolicy::SIGN_UP`] asks for. Every admitted sign-up is counted.
+pub async fn admit_sign_up(db: &Db, addr: IpAddr, now: DateTime<Utc>) -> Result<(), AppError> {
+    let subject = format!("sign-up:{addr}");
+    let policy = ThrottlePolicy::SIGN_UP;
+    let mut tx = db.begin().await?;
+    sign_in_failures::lock(tx.conn(), &subject).await?;
+    let earlier = sign_in_failures::since(tx.conn(), &subject, now - policy.window).await?;
+    if let Decision::WaitUntil(until) = policy.decide(&earlier, now) {
+        drop(tx);
+        let wait = describe_wait(now, until);
+        tracing::warn!(%addr, retry_in = %wait, "sign-up refused: too many from this address");
+        return Err(AppError::TooManyAttempts {
+            message: format!("Too many sign-ups from your network. Try again in {wait}."),
+            retry_after_secs: seconds_until(now, until) as u64,
+        });
+    }
+    sign_in_failures::record(tx.conn(), &subject, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Forgets an account's failures (its password was just reset by email).
 pub async fn clear_account(conn: crate::server::db::Conn<'_>, email: &str) -> Result<(), AppError> {
     sign_in_failures::clear(conn, &account_subject(email)).await?;

@@ -92,6 +92,15 @@ pub async fn find_by_token_hash(
     })
 }
 
+/// The invitation with this id.
+pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<InvitationRow>> {
+    let sql = format!("{SELECT} where i.id = $1");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
 /// An organisation's invitations, newest first (the last 100).
 pub async fn list_for_org(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<InvitationRow>> {
     let sql =

@@ -13,6 +13,9 @@ pub struct UserRow {
     pub email: String,
     /// When the account was made.
     pub created_at: DateTime<Utc>,
+    /// When the account proved it receives mail at `email`; `None` until
+    /// then.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts a user and returns the new id.
@@ -56,10 +59,30 @@ pub async fn set_password_hash(conn: Conn<'_>, id: i64, password_hash: &str) -> 
     })
 }
 
+/// Records that `id` proved it receives mail at `email`, making it the
+/// account's address (the same one, or the new one of an email change).
+/// Fails with a unique violation if another account took that address.
+pub async fn set_verified_email(
+    conn: Conn<'_>,
+    id: i64,
+    email: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("update users set email = $2, email_verified_at = $3 where id = $1")
+            .bind(id)
+            .bind(email)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ())
+    })
+}
+
 /// The user with this id.
 pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
     on_conn!(conn, |c| {
-        sqlx::query_as("select id, email, created_at from users where id = $1")
+        sqlx::query_as("select id, email, created_at, email_verified_at from users where id = $1")
             .bind(id)
             .fetch_optional(c)
             .await
@@ -69,10 +92,12 @@ pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
 /// The user with this email.
 pub async fn find_by_email(conn: Conn<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
     on_conn!(conn, |c| {
-        sqlx::query_as("select id, email, created_at from users where email = $1")
-            .bind(email)
-            .fetch_optional(c)
-            .await
+        sqlx::query_as(
+            "select id, email, created_at, email_verified_at from users where email = $1",
+        )
+        .bind(email)
+        .fetch_optional(c)
+        .await
     })
 }
 

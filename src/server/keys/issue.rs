@@ -232,6 +232,11 @@ pub async fn create(
                 policy.check_developer_environment(env).map(|()| env)
             }
         })
+        .and_then(|env| {
+            crate::server::authz::authorize_environment(actor, env)
+                .map(|()| env)
+                .map_err(|e| e.message_for("environment").unwrap_or_default())
+        })
         .map_err(|m| errors.push(FieldError::new("environment", m)))
         .ok();
     let scopes = state

@@ -99,6 +99,7 @@ pub(crate) async fn rotate_row(
     let now = state.clock.now();
     refuse_unless_active(&old, now, "Rotate")?;
     let environment = environment_of(&old)?;
+    crate::server::authz::authorize_environment(actor, environment)?;
     let policy = {
         let mut conn = state.db.acquire().await?;
         crate::server::policy::load(conn.conn(), old.org_id).await?

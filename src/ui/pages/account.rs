@@ -2,10 +2,14 @@
 //! places they are signed in.
 
 use crate::{
-    api::account::{account_sessions, ChangePassword, EndOtherSessions, EndSession, Me},
+    api::account::{
+        account_sessions, ChangeEmail, ChangePassword, EndOtherSessions, EndSession, Me,
+    },
     ui::{
         format,
-        forms::{action_error, field_error, ErrorPanel, FormMessage, PasswordField, SubmitButton},
+        forms::{
+            action_error, field_error, ErrorPanel, Field, FormMessage, PasswordField, SubmitButton,
+        },
         session::signed_in,
     },
 };
@@ -22,10 +26,65 @@ pub fn AccountPage() -> impl IntoView {
                 <h1>"Account"</h1>
                 <p class="lede">"Signed in as " <strong>{me.email.clone()}</strong> "."</p>
             </div>
+            <ChangeEmailPanel />
             <ChangePasswordPanel />
             <SessionsPanel />
         }
     })
+}
+
+#[component]
+fn ChangeEmailPanel() -> impl IntoView {
+    let action = ServerAction::<ChangeEmail>::new();
+    let error = action_error(action);
+    let sent = move || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <section class="panel" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email address"</h2>
+            <p class="hint">
+                "The new address gets a link; your address changes when it is opened. Your current address is told."
+            </p>
+            <div role="status" aria-live="polite">
+                {move || {
+                    sent()
+                        .then(|| {
+                            view! {
+                                <p class="notice notice-ok">
+                                    "Check the new address's inbox: the change happens when you open the link there (it works for a day)."
+                                </p>
+                            }
+                        })
+                }}
+            </div>
+            <FormMessage error />
+            <ActionForm
+                action
+                attr:novalidate=true
+                attr:class="stack"
+                attr:data-testid="change-email"
+            >
+                <Field
+                    label="New email address"
+                    name="new_email"
+                    kind="email"
+                    autocomplete="email"
+                    required=true
+                    error=field_error(error, "new_email")
+                />
+                <PasswordField
+                    label="Current password"
+                    name="password"
+                    autocomplete="current-password"
+                    error=field_error(error, "password")
+                />
+                <SubmitButton
+                    label="Send a link"
+                    busy_label="Sending…"
+                    pending=action.pending()
+                />
+            </ActionForm>
+        </section>
+    }
 }
 
 #[component]
@@ -49,7 +108,7 @@ fn ChangePasswordPanel() -> impl IntoView {
                 "Changing it signs out every other session of your account, and we email you that it changed."
             </p>
             <div role="status" aria-live="polite">
-                {move || done().map(|m| view! { <p class="panel panel-success">{m}</p> })}
+                {move || done().map(|m| view! { <p class="notice notice-ok">{m}</p> })}
             </div>
             <FormMessage error />
             <ActionForm

@@ -21,3 +21,4 @@ pub mod sign_up;
 pub mod staff;
 pub mod support;
 pub mod usage;
+pub mod verify_email;

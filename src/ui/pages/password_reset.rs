@@ -2,7 +2,7 @@
 //! password with it.
 
 use crate::{
-    api::account::{password_reset_open, RequestPasswordReset, ResetPassword},
+    api::account::{password_reset_open, RequestPasswordReset},
     model::account::RESET_LINK_CLOSED,
     ui::forms::{
         action_error, field_error, ErrorPanel, Field, FormMessage, PasswordField, SubmitButton,
@@ -50,7 +50,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                     }
                 }
             >
-                <p class="panel panel-success" role="status">
+                <p class="notice notice-ok" role="status">
                     "If that address has a Portico account, a link to choose a new password is on its way. It works once, for 30 minutes. Check your spam folder if it does not arrive in a few minutes."
                 </p>
             </Show>
@@ -66,7 +66,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 pub fn ResetPasswordPage() -> impl IntoView {
     let token = move || use_query_map().with(|q| q.get("token")).unwrap_or_default();
     let open = Resource::new(token, password_reset_open);
-    let action = ServerAction::<ResetPassword>::new();
+    let action = crate::ui::session::use_session().reset_password;
     let error = action_error(action);
     view! {
         <Title text="Choose a new password" />

@@ -15,6 +15,7 @@ pub fn SignInPage() -> impl IntoView {
     let error = action_error(action);
     let next = move || use_query_map().with(|q| q.get("next")).unwrap_or_default();
     let after_reset = move || use_query_map().with(|q| q.get("reset").as_deref() == Some("done"));
+    let confirmed = move || use_query_map().with(|q| q.get("confirmed").is_some());
     view! {
         <Title text="Sign in" />
         <section class="auth-card">
@@ -23,8 +24,18 @@ pub fn SignInPage() -> impl IntoView {
                 after_reset()
                     .then(|| {
                         view! {
-                            <p class="panel panel-success" role="status">
+                            <p class="notice notice-ok" role="status">
                                 "Your password was changed and every session of your account was signed out. Sign in with the new password."
+                            </p>
+                        }
+                    })
+            }}
+            {move || {
+                confirmed()
+                    .then(|| {
+                        view! {
+                            <p class="notice notice-ok" role="status">
+                                "Your address is confirmed. Sign in to go on."
                             </p>
                         }
                     })

@@ -9,20 +9,41 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_query_map};
 
 /// Sign up and create an organisation.
 #[component]
 pub fn SignUpPage() -> impl IntoView {
+    let sent = move || use_query_map().with(|q| q.get("sent").is_some());
     view! {
         <Title text="Create an account" />
         <section class="auth-card">
-            <h1>"Create your Portico account"</h1>
-            <p class="lede">
-                "You will be the admin of a new organisation. To join an existing one, open the invitation link an admin sent you."
-            </p>
-            <SignUpForm invitation=None />
-            <p class="auth-switch">"Already have an account? " <A href="/signin">"Sign in"</A></p>
+            <Show
+                when=sent
+                fallback=|| {
+                    view! {
+                        <h1>"Create your Portico account"</h1>
+                        <p class="lede">
+                            "You will be the admin of a new organisation. To join an existing one, open the invitation link an admin sent you."
+                        </p>
+                        <SignUpForm invitation=None />
+                        <p class="auth-switch">
+                            "Already have an account? " <A href="/signin">"Sign in"</A>
+                        </p>
+                    }
+                }
+            >
+                <h1>"Check your inbox"</h1>
+                <p class="notice notice-ok" role="status" data-testid="sign-up-sent">
+                    "We sent a message to the address you gave. Open the link in it to confirm your address; it works for a day."
+                </p>
+                <p>
+                    "You can sign in now with your email and password. Until your address is confirmed you can look around and make sandbox keys; production keys, staff roles and invitations sent to your address wait for the confirmation."
+                </p>
+                <p class="auth-switch">
+                    <A href="/signin">"Sign in"</A>
+                </p>
+            </Show>
         </section>
     }
 }
