@@ -30,8 +30,9 @@ pub struct KeySummary {
     pub created_at: DateTime<Utc>,
     /// Last verified (`None`: never).
     pub last_used_at: Option<DateTime<Utc>>,
-    /// The expiry set when it was issued (UTC); while rotating, the key stops
-    /// sooner, at `rotating_until`.
+    /// When the key stops working by time (UTC): the expiry set when it was
+    /// issued, or the end of its rotation overlap if that is sooner. The one
+    /// expiry that pages, exports and verification answers all show.
     pub expires_at: DateTime<Utc>,
     /// Where it stands now.
     pub status: KeyStatus,

@@ -157,6 +157,29 @@ on_both_databases! {
         assert_eq!(page.audit[0].client_addr.as_deref(), Some("127.0.0.1"));
     }
 
+    async fn a_rotating_key_shows_one_expiry_everywhere(app) {
+        let (client, org_id) = admin(&app, "expiry@keys.example", "One Expiry").await;
+        let created = create(&client, &org_id, &[("expiry", "90")]).await.unwrap();
+        let old_id = created.key.key_id.clone();
+        client
+            .call::<CreatedKey>("rotate_key", &[("key_id", &old_id), ("overlap", "24h")])
+            .await
+            .unwrap();
+        let page = detail(&client, &old_id).await.unwrap();
+        let ends = page.summary.rotating_until.expect("rotating");
+        assert!(ends < app.clock.now() + chrono::Duration::hours(25));
+        assert_eq!(page.summary.expires_at, ends, "the detail shows when it really stops");
+        let keys = list(&client, &org_id, &[]).await;
+        let listed = keys.iter().find(|k| k.key_id == old_id).unwrap();
+        assert_eq!(listed.expires_at, ends, "and so does the list");
+        let (status, _, json) = client.get(&format!("/exports/keys.json?org_id={org_id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+        let exported = rows.iter().find(|r| r["key_id"].as_str() == Some(old_id.as_str())).unwrap();
+        let exported: chrono::DateTime<chrono::Utc> = serde_json::from_value(exported["expires_at"].clone()).unwrap();
+        assert_eq!(exported, ends, "and so does the export");
+    }
+
     async fn the_plaintext_secret_is_nowhere_in_the_database(app) {
         let (client, org_id) = admin(&app, "leak@keys.example", "Leak Check").await;
         let created = create(&client, &org_id, &[]).await.unwrap();

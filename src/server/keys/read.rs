@@ -79,7 +79,8 @@ pub(crate) fn summary(
         service: row.service.clone(),
         created_at: row.created_at,
         last_used_at: row.last_used_at,
-        expires_at: row.expires_at,
+        // The one effective expiry: a rotating key's overlap end, if sooner.
+        expires_at: super::row::state_of(row).ends_at(),
         status,
         rotating_until: row.rotating_until.filter(|_| status == KeyStatus::Rotating),
         owner_left: !row.owner_is_member,
