@@ -122,3 +122,18 @@ test("an admin approves a developer's pending production key and the developer i
   await expect(dev.getByTestId("notifications")).toContainText("was approved");
   await expect(dev.getByTestId("notifications")).toContainText("Agreed in the refunds review");
 });
+
+test("the key list and the audit trail offer their exports, with the list's filters", async ({ page }) => {
+  await signUp(page, uniqueEmail("export"), "Export Co");
+  await page.goto("/keys?env=sandbox");
+  await hydrated(page);
+  await expect(page.getByText("Export these keys")).toBeVisible();
+  await expect(page.getByTestId("export-keys-csv")).toHaveAttribute("href", /env=sandbox/);
+  const [keys] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-keys-csv").click()]);
+  expect(keys.suggestedFilename()).toMatch(/^portico-export-co-keys-\d{8}\.csv$/);
+
+  await page.getByRole("link", { name: "Audit trail" }).click();
+  await hydrated(page);
+  const [audit] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-audit-csv").click()]);
+  expect(audit.suggestedFilename()).toMatch(/^portico-export-co-audit-\d{8}\.csv$/);
+});

@@ -52,6 +52,9 @@ pub struct ExportQuery {
     actor: Option<String>,
     key: Option<String>,
     action: Option<String>,
+    /// The key list's filters, for the inventory (as on `/keys`).
+    env: Option<String>,
+    status: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -60,14 +63,47 @@ enum Format {
     Json,
 }
 
-fn refuse(err: AppError) -> Response {
+/// Refuses an export: a short page for a person's browser (with a way to
+/// sign in, or back to the keys), plain text for scripts.
+fn refuse(err: AppError, browser: bool, path_and_query: &str) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if browser && err == AppError::Unauthenticated {
+        let next = crate::domain::next_path::encode_component(path_and_query);
+        return axum::response::Redirect::to(&format!("/signin?next={next}")).into_response();
+    }
+    if !browser {
+        return (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            err.to_string(),
+        )
+            .into_response();
+    }
+    let message = html_escape(&err.to_string());
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Export not available · Portico</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/portico.css\"></head>\
+         <body><main id=\"main\"><section class=\"auth-card\"><h1>Export not available</h1>\
+         <p class=\"panel panel-error\" role=\"alert\">{message}</p>\
+         <p><a href=\"/keys\">Back to your keys</a> · <a href=\"/audit\">Audit trail</a></p>\
+         </section></main></body></html>"
+    );
     (
         status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        err.to_string(),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
     )
         .into_response()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 async fn export(
@@ -75,11 +111,29 @@ async fn export(
     session: Session,
     Extension(ClientAddr(addr)): Extension<ClientAddr>,
     Path(file): Path<String>,
-    Query(query): Query<ExportQuery>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
+    // A person's browser asks for HTML first; scripts and curl do not.
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let path_and_query = uri.path_and_query().map_or("/exports", |p| p.as_str());
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(_) => {
+            let err = AppError::field(
+                "query",
+                "This export link is malformed: org_id must be a number, and from and to dates like 2026-11-30.",
+            );
+            return refuse(err, browser, path_and_query);
+        }
+    };
     match prepare(&state, session, addr, &file, query).await {
         Ok(response) => response,
-        Err(err) => refuse(err),
+        Err(err) => refuse(err, browser, path_and_query),
     }
 }
 
@@ -109,9 +163,23 @@ async fn prepare(
     let actor = signed_in_actor(state, &session, &client)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let org_id = query
-        .org_id
-        .ok_or_else(|| AppError::field("org_id", "Say which organisation to export (org_id)."))?;
+    // Without an org_id, the organisation this session acts in.
+    let org_id = match query.org_id {
+        Some(id) => id,
+        None => {
+            let chosen = session.active_org().await?;
+            chosen
+                .and_then(|id| actor.membership(id))
+                .or_else(|| actor.memberships.first())
+                .map(|m| m.org_id)
+                .ok_or_else(|| {
+                    AppError::Conflict(
+                        "You belong to no organisation yet, so there is nothing to export."
+                            .to_owned(),
+                    )
+                })?
+        }
+    };
     let membership = authorize_org(&actor, org_id, OrgAction::Export)?;
     let filter = audit_filter(&query)?;
 
@@ -135,7 +203,12 @@ async fn prepare(
     tx.commit().await?;
 
     let body = if what == "keys" {
-        Body::from_stream(key_stream(state.clone(), org_id, format))
+        let filter = crate::server::keys::KeyFilter::parse(
+            query.env.as_deref(),
+            query.status.as_deref(),
+            None,
+        );
+        Body::from_stream(key_stream(state.clone(), org_id, filter, format))
     } else {
         Body::from_stream(audit_stream(state.clone(), org_id, filter, format))
     };
@@ -303,6 +376,7 @@ const KEY_COLUMNS: &[&str] = &[
 fn key_stream(
     state: AppState,
     org_id: i64,
+    filter: crate::server::keys::KeyFilter,
     format: Format,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     paged(format, KEY_COLUMNS, move |after| {
@@ -313,9 +387,15 @@ fn key_stream(
                 let mut conn = state.db.acquire().await?;
                 api_keys::page_for_org(conn.conn(), org_id, after, PAGE).await?
             };
+            let filter = filter.clone();
             rows.iter()
-                .map(|row| {
-                    let k = summary(&state, row, now)?;
+                .map(|row| Ok((row, summary(&state, row, now)?)))
+                .filter(|item: &Result<_, AppError>| match item {
+                    Ok((_, k)) => filter.admits(k),
+                    Err(_) => true,
+                })
+                .map(|item| {
+                    let (row, k) = item?;
                     let time = |t: Option<chrono::DateTime<Utc>>| {
                         t.map(|t| t.to_rfc3339()).unwrap_or_default()
                     };

@@ -525,8 +525,11 @@ on_both_databases! {
         let other = app.sign_up("boss@other.example", "Other").await;
         let (status, _, _) = other.get(&format!("/exports/keys.csv?org_id={}", w.org_id)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        // Signed out: a browser is sent to sign in, a script gets 401.
         let (status, _, _) = app.client().get(&format!("/exports/keys.csv?org_id={}", w.org_id)).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let res = app.client().http.get(app.url(&format!("/exports/keys.csv?org_id={}", w.org_id))).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
 }
 
@@ -608,4 +611,77 @@ async fn notifications_reach_a_real_smtp_server_without_the_secret() {
         to_carol.contains("Subject: [Portico] Join Acme on Portico"),
         "{to_carol}"
     );
+}
+
+mod exports_for_people {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_inventory_export_needs_no_internal_id_and_follows_the_lists_filters() {
+        let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+        let w = world(&app).await;
+        create(&w.admin, &w.org_id, &[("name", "Sandbox one")])
+            .await
+            .unwrap();
+        create(
+            &w.admin,
+            &w.org_id,
+            &[("name", "Live one"), ("environment", "production")],
+        )
+        .await
+        .unwrap();
+        // Typed by hand, without org_id: the organisation this session acts in.
+        let (status, _, csv) = w.admin.get("/exports/keys.csv").await;
+        assert_eq!(status, StatusCode::OK, "{csv}");
+        assert_eq!(csv.lines().count(), 3, "a header and two keys: {csv}");
+        // The list's filters carry over.
+        let (status, _, csv) = w
+            .admin
+            .get(&format!(
+                "/exports/keys.csv?org_id={}&env=production",
+                w.org_id
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(csv.contains("Live one") && !csv.contains("Sandbox one"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_export_request_gets_a_page_a_person_can_read() {
+        let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+        let w = world(&app).await;
+        // A browser (TestClient::get asks for HTML) gets a page, not a bare status.
+        let (status, headers, body) = w.admin.get("/exports/keys.csv?org_id=abc").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(
+            body.contains("Export not available") && body.contains("org_id must be a number"),
+            "{body}"
+        );
+        assert!(body.contains("href=\"/keys\""));
+        let (status, _, body) = w.admin.get("/exports/nonsense.csv").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("Try keys.csv"), "{body}");
+        // Someone signed out is sent to sign in, and back afterwards.
+        let (status, headers, _) = app.client().get("/exports/keys.csv").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers["location"], "/signin?next=/exports/keys.csv");
+        // Scripts still get plain text.
+        let res = w
+            .admin
+            .http
+            .get(app.url("/exports/keys.csv?org_id=abc"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+    }
 }

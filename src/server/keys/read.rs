@@ -47,6 +47,12 @@ pub struct KeyFilter {
 }
 
 impl KeyFilter {
+    /// Whether a key passes the filter (the sort aside).
+    pub fn admits(&self, key: &KeySummary) -> bool {
+        self.environment.is_none_or(|e| key.environment == e)
+            && self.status.is_none_or(|s| key.status == s)
+    }
+
     /// Reads the filter from query values; unknown values mean "any".
     pub fn parse(environment: Option<&str>, status: Option<&str>, sort: Option<&str>) -> Self {
         Self {
@@ -103,10 +109,7 @@ pub async fn list(
         .iter()
         .map(|row| summary(state, row, now))
         .collect::<Result<Vec<_>, _>>()?;
-    keys.retain(|k| {
-        filter.environment.is_none_or(|e| k.environment == e)
-            && filter.status.is_none_or(|s| k.status == s)
-    });
+    keys.retain(|k| filter.admits(k));
     match filter.sort {
         KeySort::Newest => {}
         KeySort::LastUsed => keys.sort_by_key(|k| std::cmp::Reverse(k.last_used_at)),

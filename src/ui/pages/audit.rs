@@ -33,6 +33,24 @@ pub fn AuditPage() -> impl IntoView {
                     "Every key event in " {org_name}
                     ": who did what, when, from where and why. Entries cannot be changed or deleted."
                 </p>
+                <p class="hint">
+                    "Export the whole trail: "
+                    <a
+                        href=format!("/exports/audit.csv?org_id={org_id}")
+                        rel="external"
+                        download=""
+                        data-testid="export-audit-csv"
+                    >
+                        "CSV"
+                    </a> " · "
+                    <a
+                        href=format!("/exports/audit.json?org_id={org_id}")
+                        rel="external"
+                        download=""
+                    >
+                        "JSON"
+                    </a>
+                </p>
             </div>
             <Transition fallback=|| {
                 view! { <p role="status">"Loading…"</p> }

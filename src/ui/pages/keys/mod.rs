@@ -52,6 +52,19 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
         |(org_id, env, status, sort)| list_keys(org_id, env, status, sort),
     );
     let filtered = move || param("env").is_some() || param("status").is_some();
+    // The inventory export, with the filters in force on this list.
+    let export_link = move |format: &str| {
+        let mut link = format!("/exports/keys.{format}?org_id={org_id}");
+        for name in ["env", "status"] {
+            if let Some(value) = param(name) {
+                link.push_str(&format!(
+                    "&{name}={}",
+                    crate::domain::next_path::encode_component(&value)
+                ));
+            }
+        }
+        link
+    };
     let whose = if org.role == Role::Admin {
         "every key of "
     } else {
@@ -64,9 +77,24 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
                 <h1>"API keys"</h1>
                 <p class="lede">"Showing " {whose} {org.name.clone()} "."</p>
             </div>
-            <A href="/keys/new" attr:class="button button-primary">
-                "Create key"
-            </A>
+            <div class="head-actions">
+                <A href="/keys/new" attr:class="button button-primary">
+                    "Create key"
+                </A>
+                <p class="hint">
+                    "Export " {move || if filtered() { "these keys" } else { "the inventory" }} ": "
+                    <a
+                        href=move || export_link("csv")
+                        rel="external"
+                        download=""
+                        data-testid="export-keys-csv"
+                    >
+                        "CSV"
+                    </a> " · " <a href=move || export_link("json") rel="external" download="">
+                        "JSON"
+                    </a>
+                </p>
+            </div>
         </div>
         <Form method="GET" action="/keys" attr:class="filters" attr:aria-label="Filter keys">
             <div class="field">
