@@ -131,6 +131,9 @@ pub async fn sign_up(
     throttle::admit_sign_up(&state.db, addr, now).await?;
     let (email, password) = (email.expect("checked"), password.expect("checked"));
 
+    // Hashed whether or not the address is registered, so that both answers
+    // take the same time.
+    let password_hash = passwords::hash(password).await?;
     let registered = {
         let mut conn = state.db.acquire().await?;
         users::find_by_email(conn.conn(), email.as_str())
@@ -141,7 +144,6 @@ pub async fn sign_up(
         tell_registered_address(state, &email);
         return Ok(None);
     }
-    let password_hash = passwords::hash(password).await?;
     let mut tx = state.db.begin().await?;
     let user_id = match users::insert(tx.conn(), email.as_str(), &password_hash, now).await {
         Ok(id) => id,

@@ -228,17 +228,31 @@ pub async fn request_change(
         ));
     }
     attempt.succeeded(&state.db).await?;
-    // Whether another account uses the new address is not said here: the
-    // link simply cannot be used then.
-    send_link(
-        state,
-        OpenVerification {
-            user_id: actor.user_id,
-            email: new_email.as_str().to_owned(),
-            invitation_id: None,
-        },
-    )
-    .await?;
+    // Whether another account uses the new address is not said here; its
+    // owner is sent nothing (the link could not be used anyway), while the
+    // account's own address is told as always.
+    let taken = {
+        let mut conn = state.db.acquire().await?;
+        users::find_by_email(conn.conn(), new_email.as_str())
+            .await?
+            .is_some()
+    };
+    if taken {
+        tracing::info!(
+            user_id = actor.user_id,
+            "email change to an address in use; no link sent"
+        );
+    } else {
+        send_link(
+            state,
+            OpenVerification {
+                user_id: actor.user_id,
+                email: new_email.as_str().to_owned(),
+                invitation_id: None,
+            },
+        )
+        .await?;
+    }
     let body = format!(
         "Someone signed in to your Portico account {} asked to change its address to {}. \
          The change happens only when that address confirms it.\n\n\

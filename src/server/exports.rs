@@ -387,7 +387,6 @@ fn key_stream(
                 let mut conn = state.db.acquire().await?;
                 api_keys::page_for_org(conn.conn(), org_id, after, PAGE).await?
             };
-            let filter = filter.clone();
             rows.iter()
                 .map(|row| Ok((row, summary(&state, row, now)?)))
                 .filter(|item: &Result<_, AppError>| match item {

@@ -81,5 +81,14 @@ pub async fn complete(
     staff::grant(tx.conn(), user_id, StaffRole::Owner.as_str(), now).await?;
     tx.commit().await?;
     tracing::info!(user_id, "first owner created through the setup link");
+    super::email_verification::send_link(
+        state,
+        super::db::email_verifications::OpenVerification {
+            user_id,
+            email: email.as_str().to_owned(),
+            invitation_id: None,
+        },
+    )
+    .await?;
     Ok(user_id)
 }

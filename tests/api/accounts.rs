@@ -409,8 +409,37 @@ on_both_databases! {
         assert!(cookie.starts_with("portico_session="), "{cookie}");
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-        assert!(cookie.contains("Max-Age=1800"), "30 minutes idle: {cookie}");
+        assert!(cookie.contains("Max-Age=1860"), "30 minutes idle, and the minute in which the last request is counted: {cookie}");
         assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+    }
+}
+
+mod short_idle_timeouts {
+    use super::*;
+    use crate::helpers::Backend;
+
+    /// With a one-minute idle timeout, a session used every 20 seconds
+    /// stays signed in, and one left for 70 seconds ends.
+    #[tokio::test]
+    async fn a_session_in_use_outlives_a_short_idle_timeout() {
+        let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+            config.session_idle = std::time::Duration::from_secs(60);
+        })
+        .await;
+        let client = app.sign_up("brisk@example.com", "Brisk").await;
+        for _ in 0..9 {
+            app.clock.advance(Duration::seconds(20));
+            assert!(
+                client.me().await.is_some(),
+                "used every 20 seconds, the session stays"
+            );
+        }
+        app.clock.advance(Duration::seconds(70));
+        assert_eq!(
+            client.me().await,
+            None,
+            "70 seconds without a request end it"
+        );
     }
 }
 
@@ -456,7 +485,7 @@ mod secure_cookies {
         assert!(cookie.contains("Secure"), "{cookie}");
         assert!(cookie.contains("Path=/"), "{cookie}");
         assert!(!cookie.contains("Domain="), "{cookie}");
-        assert!(cookie.contains("Max-Age=600"), "{cookie}");
+        assert!(cookie.contains("Max-Age=660"), "{cookie}");
         let res = client
             .http
             .get(format!("{}/signin", client.base))

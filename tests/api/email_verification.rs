@@ -347,6 +347,59 @@ async fn changing_the_address_needs_the_password_and_the_new_addresses_link() {
 }
 
 #[tokio::test]
+async fn confirming_one_address_change_ends_the_others_and_taken_addresses_get_nothing() {
+    let (app, sink) = app_with_mail(Backend::Postgres).await;
+    app.sign_up("someone@example.com", "Someone").await;
+    let client = app.sign_up("dave@example.com", "Dave").await;
+    // A mistyped address first, then the right one.
+    for new_email in [
+        "dave@exmaple.com",
+        "dave@example.org",
+        "someone@example.com",
+    ] {
+        client
+            .call::<()>(
+                "change_email",
+                &[("new_email", new_email), ("password", GOOD_PASSWORD)],
+            )
+            .await
+            .expect("the same answer whatever the address");
+    }
+    // Two sign-ups' confirmations, two links, three notices to the old address.
+    let mail = sink.wait_for(7).await;
+    assert_eq!(
+        to(&mail, "someone@example.com")
+            .iter()
+            .filter(|m| token_in(m).is_some())
+            .count(),
+        1,
+        "an address that has an account gets no link but its own sign-up's"
+    );
+    let typo = to(&mail, "dave@exmaple.com")
+        .iter()
+        .find_map(|m| token_in(m))
+        .expect("the typo's link");
+    let right = to(&mail, "dave@example.org")
+        .iter()
+        .find_map(|m| token_in(m))
+        .expect("the right link");
+    client
+        .call::<()>("confirm_email", &[("token", &right)])
+        .await
+        .unwrap();
+    let err = client
+        .call::<()>("confirm_email", &[("token", &typo)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status,
+        StatusCode::CONFLICT,
+        "the mistyped address's link no longer works"
+    );
+    assert_eq!(client.me().await.unwrap().email, "dave@example.org");
+}
+
+#[tokio::test]
 async fn sign_ups_are_throttled_per_client_address() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let mut last = None;

@@ -137,6 +137,20 @@ on_both_databases! {
             portico::server::db::Db::Postgres(p) => sqlx::query_scalar("select count(*) from notifications n join users u on u.id = n.user_id where u.email = 'dev@acme.example'").fetch_one(p).await.unwrap(),
         };
         assert_eq!(stored, 1, "no notice is stored for a former member");
+
+        // Invited back, they see only what happens from now on.
+        let invite: NewInvitation = w.admin
+            .call("create_invitation", &[("org_id", w.org_id.as_str()), ("role", "developer")])
+            .await
+            .unwrap();
+        app.clock.advance(Duration::seconds(1));
+        let token = invite.link.rsplit_once("token=").unwrap().1.to_owned();
+        w.dev.call::<()>("accept_invitation", &[("token", &token)]).await.unwrap();
+        assert!(notifications(&w.dev).await.items.is_empty(), "nothing from before they left");
+        w.support.call::<()>("suspend_key", &[("key_id", id), ("reason", "Unusual traffic again")]).await.unwrap();
+        let back = notifications(&w.dev).await;
+        assert_eq!(back.items.len(), 1, "{:?}", back.items);
+        assert!(back.items[0].body.contains("Unusual traffic again"));
     }
 
     async fn staff_suspend_and_reinstate_take_effect_at_once_and_tell_the_owner(app) {

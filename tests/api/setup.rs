@@ -25,6 +25,12 @@ on_both_databases! {
             .unwrap();
         let me = owner.me().await.unwrap();
         assert_eq!(me.staff, Some(StaffRole::Owner));
+        assert!(!me.email_verified, "the owner confirms the address like everyone");
+        let mut conn = app.state.db.acquire().await.unwrap();
+        let user = portico::server::db::users::find_by_email(conn.conn(), "owner@platform.example").await.unwrap().unwrap();
+        let waiting = portico::server::db::email_verifications::last_sent(conn.conn(), user.id).await.unwrap();
+        assert!(waiting.is_some(), "a confirmation link was made for the owner");
+        drop(conn);
         assert!(me.orgs.is_empty());
 
         let again = app.client();

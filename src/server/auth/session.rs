@@ -6,8 +6,8 @@
 //! row: a session whose row was deleted (ended from the Account page, by a
 //! password change, by a staff role taken away) is signed out at once, on
 //! every instance. The idle timeout counts from the last request (the row's
-//! `last_seen_at`, moved on at most once a minute, which also re-saves the
-//! store's record so its expiry slides); the absolute lifetime counts from
+//! `last_seen_at`, moved on at most every [`touch_interval`], which also
+//! re-saves the store's record so its expiry slides); the absolute lifetime counts from
 //! sign-in (OWASP Session Management Cheat Sheet, "Session Expiration").
 
 use crate::{
@@ -30,8 +30,23 @@ const SIGNED_IN_AT: &str = "signed_in_at";
 const HANDLE: &str = "handle";
 const SEEN_AT: &str = "seen_at";
 
-/// How often a session's last-seen time (and the store's expiry) moves on.
-pub const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+/// How often, at most, a session's last-seen time (and the store's expiry)
+/// moves on: a minute, or a tenth of the idle timeout if that is shorter.
+///
+/// The last request falls somewhere in the interval after the recorded
+/// last-seen time, so a session ends when `idle + touch_interval(idle)` has
+/// passed since then: never before the idle timeout has passed since the
+/// last request, and at most one interval after it.
+pub fn touch_interval(idle: Duration) -> Duration {
+    (idle / 10).min(Duration::from_secs(60))
+}
+
+/// How long the session store keeps a record after its last save (and the
+/// cookie's `Max-Age`): the idle timeout plus one [`touch_interval`], so the
+/// store never forgets a session this module still counts as alive.
+pub fn store_expiry(idle: Duration) -> Duration {
+    idle + touch_interval(idle)
+}
 
 /// Characters of a `User-Agent` kept for the session list.
 const USER_AGENT_CHARS: usize = 256;
@@ -134,13 +149,14 @@ impl AuthSession {
             self.0.flush().await?;
             return Ok(None);
         };
-        let idle = now - row.last_seen_at;
-        if idle.num_seconds() < 0 || idle.num_seconds() as u64 >= limits.idle.as_secs() {
+        let every = touch_interval(limits.idle);
+        let idle = (now - row.last_seen_at).to_std().unwrap_or_default();
+        if now < row.last_seen_at || idle >= store_expiry(limits.idle) {
             drop(conn);
             self.end(db).await?;
             return Ok(None);
         }
-        if idle >= TOUCH_EVERY {
+        if idle >= every {
             account_sessions::touch(conn.conn(), &handle, now, &client.addr.to_string()).await?;
             // Changing the data makes the store save the record again, with
             // a new expiry and cookie Max-Age.

@@ -61,7 +61,9 @@ pub async fn admit(
         let wait = describe_wait(now, until);
         tracing::warn!(email, %addr, retry_in = %wait, "sign-in refused: too many failures");
         return Err(AppError::TooManyAttempts {
-            message: format!("Too many failed sign-ins. For your security, try again in {wait}."),
+            message: format!(
+                "Too many wrong passwords for this account or from your network. For your security, try again in {wait}."
+            ),
             retry_after_secs: seconds_until(now, until) as u64,
         });
     }

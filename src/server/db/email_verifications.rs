@@ -93,28 +93,27 @@ pub async fn open(
     })
 }
 
-/// Uses the link up, with every other open link of its account for the same
-/// address. Returns whether it was open.
+/// Uses the link up, with every other open link of its account (for any
+/// address: an earlier, mistyped email change must not stay usable).
+/// Returns whether it was open.
 pub async fn consume(conn: Conn<'_>, token_hash: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
     on_conn!(conn, |c| {
-        let used: Option<(i64, String)> = sqlx::query_as(
+        let used: Option<i64> = sqlx::query_scalar(
             "update email_verifications set used_at = $2
              where token_hash = $1 and used_at is null and expires_at > $2
-             returning user_id, email",
+             returning user_id",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&mut *c)
         .await?;
-        let Some((user_id, email)) = used else {
+        let Some(user_id) = used else {
             return Ok(false);
         };
         sqlx::query(
-            "update email_verifications set used_at = $3
-             where user_id = $1 and email = $2 and used_at is null",
+            "update email_verifications set used_at = $2 where user_id = $1 and used_at is null",
         )
         .bind(user_id)
-        .bind(email)
         .bind(now)
         .execute(&mut *c)
         .await?;

@@ -65,11 +65,12 @@ const SELECT: &str =
     from notifications n join users u on u.id = n.user_id join organisations o on o.id = n.org_id";
 
 /// Whether notification `n`'s person may still hear about its organisation:
-/// a current member of it, or platform staff. Notices to anyone else are
+/// a member of it since before the notice (a notice from before someone left
+/// and rejoined stays hidden), or platform staff. Notices to anyone else are
 /// not stored, and older ones are no longer shown or emailed once a person
 /// has left.
-const ENTITLED: &str =
-    "(exists (select 1 from memberships m where m.org_id = n.org_id and m.user_id = n.user_id)
+const ENTITLED: &str = "(exists (select 1 from memberships m
+             where m.org_id = n.org_id and m.user_id = n.user_id and m.created_at <= n.created_at)
      or exists (select 1 from staff s where s.user_id = n.user_id))";
 
 /// Stores a notification, unless its person is neither a member of its

@@ -37,7 +37,9 @@ pub fn router(state: AppState) -> Router {
     } else {
         "portico_session"
     };
-    let idle = time::Duration::seconds(config.session_idle.as_secs() as i64);
+    let idle = time::Duration::seconds(
+        crate::server::auth::session::store_expiry(config.session_idle).as_secs() as i64,
+    );
     let sessions = SessionManagerLayer::new(session_store::AppSessionStore::new(&state.db))
         .with_name(session_name)
         .with_secure(config.cookie_secure)

@@ -42,7 +42,7 @@ fn ChangeEmailPanel() -> impl IntoView {
         <section class="panel" aria-labelledby="email-heading">
             <h2 id="email-heading">"Email address"</h2>
             <p class="hint">
-                "The new address gets a link; your address changes when it is opened. Your current address is told."
+                "We send the new address a link; your address changes when it is opened. We also tell your current address."
             </p>
             <div role="status" aria-live="polite">
                 {move || {
