@@ -7,5 +7,6 @@ pub use crate::domain::format;
 pub mod forms;
 pub mod keys;
 pub mod layout;
+pub mod link_gate;
 pub mod pages;
 pub mod session;

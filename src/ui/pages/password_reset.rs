@@ -4,11 +4,12 @@
 use crate::{
     api::account::{password_reset_open, RequestPasswordReset},
     model::account::RESET_LINK_CLOSED,
-    ui::forms::{
-        action_error, field_error, ErrorPanel, Field, FormMessage, PasswordField, SubmitButton,
+    ui::{
+        forms::{action_error, field_error, Field, FormMessage, PasswordField, SubmitButton},
+        link_gate::LinkGate,
     },
 };
-use leptos::{either::EitherOf3, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
@@ -72,52 +73,27 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <Title text="Choose a new password" />
         <section class="auth-card">
             <h1>"Choose a new password"</h1>
-            <Suspense fallback=|| {
-                view! { <p role="status">"Checking the link…"</p> }
-            }>
-                {move || Suspend::new(async move {
-                    match open.await {
-                        Ok(true) => {
-                            EitherOf3::A(
-                                view! {
-                                    <p class="lede">
-                                        "Setting it signs out every session of your account; then you sign in with the new password."
-                                    </p>
-                                    <FormMessage error />
-                                    <ActionForm action attr:novalidate=true attr:class="stack">
-                                        <input type="hidden" name="token" value=token />
-                                        <PasswordField
-                                            label="New password"
-                                            name="password"
-                                            autocomplete="new-password"
-                                            new_password=true
-                                            error=field_error(error, "password")
-                                        />
-                                        <SubmitButton
-                                            label="Set new password"
-                                            busy_label="Saving…"
-                                            pending=action.pending()
-                                        />
-                                    </ActionForm>
-                                },
-                            )
-                        }
-                        Ok(false) => {
-                            EitherOf3::B(
-                                view! {
-                                    <p class="panel panel-error" role="alert">
-                                        {RESET_LINK_CLOSED}
-                                    </p>
-                                    <p>
-                                        <A href="/forgot">"Ask for a new link"</A>
-                                    </p>
-                                },
-                            )
-                        }
-                        Err(err) => EitherOf3::C(view! { <ErrorPanel error=err /> }),
-                    }
-                })}
-            </Suspense>
+            <LinkGate open closed=RESET_LINK_CLOSED way_on=("/forgot", "Ask for a new link")>
+                <p class="lede">
+                    "Setting it signs out every session of your account; then you sign in with the new password."
+                </p>
+                <FormMessage error />
+                <ActionForm action attr:novalidate=true attr:class="stack">
+                    <input type="hidden" name="token" value=token />
+                    <PasswordField
+                        label="New password"
+                        name="password"
+                        autocomplete="new-password"
+                        new_password=true
+                        error=field_error(error, "password")
+                    />
+                    <SubmitButton
+                        label="Set new password"
+                        busy_label="Saving…"
+                        pending=action.pending()
+                    />
+                </ActionForm>
+            </LinkGate>
         </section>
     }
 }

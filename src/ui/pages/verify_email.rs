@@ -4,11 +4,14 @@
 
 use crate::{
     api::account::email_confirmation_open,
-    ui::forms::{action_error, ErrorPanel, FormMessage, SubmitButton},
+    ui::{
+        forms::{action_error, FormMessage, SubmitButton},
+        link_gate::LinkGate,
+    },
 };
-use leptos::{either::EitherOf3, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The confirmation page.
 #[component]
@@ -21,45 +24,22 @@ pub fn VerifyEmailPage() -> impl IntoView {
         <Title text="Confirm your email address" />
         <section class="auth-card">
             <h1>"Confirm your email address"</h1>
-            <Suspense fallback=|| {
-                view! { <p role="status">"Checking the link…"</p> }
-            }>
-                {move || Suspend::new(async move {
-                    match open.await {
-                        Ok(true) => {
-                            EitherOf3::A(
-                                view! {
-                                    <p class="lede">
-                                        "This confirms that the address this link was sent to is yours."
-                                    </p>
-                                    <FormMessage error />
-                                    <ActionForm action attr:class="stack">
-                                        <input type="hidden" name="token" value=token />
-                                        <SubmitButton
-                                            label="Confirm my address"
-                                            busy_label="Confirming…"
-                                            pending=action.pending()
-                                        />
-                                    </ActionForm>
-                                },
-                            )
-                        }
-                        Ok(false) => {
-                            EitherOf3::B(
-                                view! {
-                                    <p class="panel panel-error" role="alert">
-                                        {crate::model::account::CONFIRMATION_LINK_CLOSED}
-                                    </p>
-                                    <p>
-                                        <A href="/signin">"Sign in"</A>
-                                    </p>
-                                },
-                            )
-                        }
-                        Err(err) => EitherOf3::C(view! { <ErrorPanel error=err /> }),
-                    }
-                })}
-            </Suspense>
+            <LinkGate
+                open
+                closed=crate::model::account::CONFIRMATION_LINK_CLOSED
+                way_on=("/signin", "Sign in")
+            >
+                <p class="lede">"This confirms that the address this link was sent to is yours."</p>
+                <FormMessage error />
+                <ActionForm action attr:class="stack">
+                    <input type="hidden" name="token" value=token />
+                    <SubmitButton
+                        label="Confirm my address"
+                        busy_label="Confirming…"
+                        pending=action.pending()
+                    />
+                </ActionForm>
+            </LinkGate>
         </section>
     }
 }
