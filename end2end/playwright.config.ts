@@ -6,7 +6,8 @@ export default defineConfig({
   testDir: "./tests",
   globalSetup: "./global-setup.ts",
   globalTeardown: "./global-teardown.ts",
-  timeout: 30_000,
+  // Signing up now takes three steps (the form, signing in, the emailed link).
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,

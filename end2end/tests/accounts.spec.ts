@@ -127,6 +127,7 @@ test("the account page lists where you are signed in, ends another session and c
   const other = await browser.newContext();
   const otherPage = await other.newPage();
   await signIn(otherPage, email);
+  await expect(otherPage.getByRole("heading", { level: 1, name: "Session Keepers" })).toBeVisible();
 
   await page.goto("/account");
   await hydrated(page);
