@@ -198,17 +198,13 @@ fn tell_registered_address(state: &AppState, email: &Email) {
          If it was not you, you need do nothing.",
         url = state.config.public_url,
     );
-    let (state, to) = (state.clone(), email.as_str().to_owned());
     tracing::info!("sign-up with an address that has an account");
-    tokio::spawn(async move {
-        super::notify::mailer::send_now(
-            &state,
-            &to,
-            "Someone tried to sign up with your address",
-            &body,
-        )
-        .await;
-    });
+    super::notify::mailer::send_soon(
+        state,
+        email.as_str().to_owned(),
+        "Someone tried to sign up with your address",
+        body,
+    );
 }
 
 /// Inserts a user, turning a lost race on the email into the field error.
@@ -299,6 +295,38 @@ pub async fn sign_in(
     })
 }
 
+/// Checks a signed-in person's current password before a sensitive change
+/// (`field` names the form field it came from): refused before any hashing
+/// when empty or over [`MAX_PASSWORD_BYTES`], throttled and counted like a
+/// sign-in, logged when wrong (without the password).
+pub async fn check_current_password(
+    state: &AppState,
+    actor: &crate::server::authz::Actor,
+    password: String,
+    field: &'static str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    if password.is_empty() {
+        return Err(AppError::field(field, "Enter your current password."));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::field(field, TOO_LONG));
+    }
+    let attempt = throttle::admit(&state.db, &actor.email, addr, state.clock.now()).await?;
+    let stored = {
+        let mut conn = state.db.acquire().await?;
+        users::credentials(conn.conn(), &actor.email)
+            .await?
+            .map(|(_, hash)| hash)
+    };
+    if !passwords::verify(Password::unchecked(password), stored).await? {
+        attempt.failed();
+        tracing::warn!(user_id = actor.user_id, %addr, "wrong current password");
+        return Err(AppError::field(field, "That is not your current password."));
+    }
+    attempt.succeeded(&state.db).await
+}
+
 /// Changes the actor's password: the current one must be right (the attempt
 /// is throttled like a sign-in), the new one must meet the rules. Every other
 /// session of the account ends (OWASP Session Management Cheat Sheet,
@@ -312,36 +340,12 @@ pub async fn change_password(
     keep_session: Option<&str>,
     addr: IpAddr,
 ) -> Result<u64, AppError> {
-    if current.is_empty() {
-        return Err(AppError::field(
-            "current_password",
-            "Enter your current password.",
-        ));
-    }
-    if current.len() > MAX_PASSWORD_BYTES {
-        return Err(AppError::field("current_password", TOO_LONG));
-    }
     let new = Password::parse(new).map_err(|m| AppError::field("new_password", m))?;
     if let Some(problem) = passwords::strength_problem(&new, &[actor.email.as_str()]) {
         return Err(AppError::field("new_password", problem));
     }
+    check_current_password(state, actor, current, "current_password", addr).await?;
     let now = state.clock.now();
-    let attempt = throttle::admit(&state.db, &actor.email, addr, now).await?;
-    let stored = {
-        let mut conn = state.db.acquire().await?;
-        users::credentials(conn.conn(), &actor.email)
-            .await?
-            .map(|(_, hash)| hash)
-    };
-    if !passwords::verify(Password::unchecked(current), stored).await? {
-        attempt.failed();
-        tracing::warn!(user_id = actor.user_id, %addr, "password change with a wrong current password");
-        return Err(AppError::field(
-            "current_password",
-            "That is not your current password.",
-        ));
-    }
-    attempt.succeeded(&state.db).await?;
     let hash = passwords::hash(new).await?;
     let mut tx = state.db.begin().await?;
     users::set_password_hash(tx.conn(), actor.user_id, &hash).await?;
@@ -359,9 +363,11 @@ pub async fn change_password(
         actor.email,
         now.format("%Y-%m-%d %H:%M"),
     );
-    let (state, to) = (state.clone(), actor.email.clone());
-    tokio::spawn(async move {
-        super::notify::mailer::send_now(&state, &to, "Your password was changed", &body).await;
-    });
+    super::notify::mailer::send_soon(
+        state,
+        actor.email.clone(),
+        "Your password was changed",
+        body,
+    );
     Ok(ended)
 }

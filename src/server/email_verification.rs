@@ -5,7 +5,6 @@
 //! operator, as the setup link is; it never goes into the log.
 
 use super::{
-    auth::passwords,
     authz::Actor,
     db::{
         email_verifications::{self, OpenVerification},
@@ -16,7 +15,7 @@ use super::{
     state::AppState,
 };
 use crate::{
-    domain::{invitation::InvitationStatus, Email, Password},
+    domain::{invitation::InvitationStatus, Email},
     error::AppError,
 };
 use chrono::Duration;
@@ -55,10 +54,12 @@ pub async fn send_link(state: &AppState, open: OpenVerification) -> Result<(), A
          If you did not sign up for Portico or change your address, ignore this email.",
         open.email
     );
-    let (state, to) = (state.clone(), open.email.clone());
-    tokio::spawn(async move {
-        mailer::send_now(&state, &to, "Confirm your email address", &body).await;
-    });
+    mailer::send_soon(
+        state,
+        open.email.clone(),
+        "Confirm your email address",
+        body,
+    );
     Ok(())
 }
 
@@ -175,10 +176,12 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<Confirmed, AppErro
             open.email,
             now.format("%Y-%m-%d %H:%M"),
         );
-        let (state, to) = (state.clone(), user.email.clone());
-        tokio::spawn(async move {
-            mailer::send_now(&state, &to, "Your email address was changed", &body).await;
-        });
+        mailer::send_soon(
+            state,
+            user.email.clone(),
+            "Your email address was changed",
+            body,
+        );
     }
     Ok(Confirmed {
         user_id: user.id,
@@ -203,31 +206,7 @@ pub async fn request_change(
             "That is already your address.",
         ));
     }
-    if password.is_empty() {
-        return Err(AppError::field("password", "Enter your current password."));
-    }
-    if password.len() > crate::domain::password::MAX_PASSWORD_BYTES {
-        return Err(AppError::field(
-            "password",
-            crate::domain::password::TOO_LONG,
-        ));
-    }
-    let now = state.clock.now();
-    let attempt = super::auth::throttle::admit(&state.db, &actor.email, addr, now).await?;
-    let stored = {
-        let mut conn = state.db.acquire().await?;
-        users::credentials(conn.conn(), &actor.email)
-            .await?
-            .map(|(_, hash)| hash)
-    };
-    if !passwords::verify(Password::unchecked(password), stored).await? {
-        attempt.failed();
-        return Err(AppError::field(
-            "password",
-            "That is not your current password.",
-        ));
-    }
-    attempt.succeeded(&state.db).await?;
+    super::accounts::check_current_password(state, actor, password, "password", addr).await?;
     // Whether another account uses the new address is not said here; its
     // owner is sent nothing (the link could not be used anyway), while the
     // account's own address is told as always.
@@ -260,15 +239,11 @@ pub async fn request_change(
         actor.email,
         new_email.as_str(),
     );
-    let (state, to) = (state.clone(), actor.email.clone());
-    tokio::spawn(async move {
-        mailer::send_now(
-            &state,
-            &to,
-            "A change of your email address was asked for",
-            &body,
-        )
-        .await;
-    });
+    mailer::send_soon(
+        state,
+        actor.email.clone(),
+        "A change of your email address was asked for",
+        body,
+    );
     Ok(())
 }

@@ -69,10 +69,12 @@ pub async fn request(state: &AppState, email: &str) -> Result<(), AppError> {
          Open this link within 30 minutes to choose a new password. It works once:\n\n    {link}\n\n\
          If you did not ask, ignore this email: your password stays as it is."
     );
-    let (state, to) = (state.clone(), email.as_str().to_owned());
-    tokio::spawn(async move {
-        mailer::send_now(&state, &to, "Reset your password", &body).await;
-    });
+    mailer::send_soon(
+        state,
+        email.as_str().to_owned(),
+        "Reset your password",
+        body,
+    );
     tracing::info!(user_id = user.id, "password reset link sent");
     Ok(())
 }
@@ -123,9 +125,6 @@ pub async fn complete(state: &AppState, token: &str, new_password: String) -> Re
         user.email,
         now.format("%Y-%m-%d %H:%M"),
     );
-    let (state, to) = (state.clone(), user.email.clone());
-    tokio::spawn(async move {
-        mailer::send_now(&state, &to, "Your password was reset", &body).await;
-    });
+    mailer::send_soon(state, user.email.clone(), "Your password was reset", body);
     Ok(())
 }

@@ -52,6 +52,17 @@ pub fn spawn(state: &AppState) {
     });
 }
 
+/// Sends one message outside the outbox in the background, so that the
+/// request that asked for it answers without waiting for the SMTP server
+/// (and takes as long whether or not a message is sent). Failures are
+/// logged by [`send_now`].
+pub fn send_soon(state: &AppState, to: String, subject: &'static str, body: String) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        send_now(&state, &to, subject, &body).await;
+    });
+}
+
 /// Sends one message now, outside the outbox (for invitation links, which
 /// are secrets and are never stored). Returns whether it went; failures
 /// are logged without the body.
