@@ -24,7 +24,7 @@ use crate::ui::{
         policy::PolicyPage,
         review::ReviewPage,
         setup::SetupPage,
-        sign_in::SignInPage,
+        sign_in::{SignInCodePage, SignInPage},
         sign_up::SignUpPage,
         staff::StaffPage,
         support::SupportPage,
@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/signin/code") view=SignInCodePage ssr=SsrMode::Async />
                     <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/forgot") view=ForgotPasswordPage ssr=SsrMode::Async />
                     <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async />

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink } from "./fixtures";
+import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink, enrolTotp, freshCode } from "./fixtures";
 
 test("a person signs up creating an organisation, signs out and signs in again, by keyboard alone @nojs", async ({ page }) => {
   const email = uniqueEmail("keyboard");
@@ -153,4 +153,78 @@ test("the account page lists where you are signed in, ends another session and c
   await form.getByLabel("Current password").press("Enter");
   await expect(page.getByText("Your password was changed.")).toBeVisible();
   await other.close();
+});
+
+test("two-factor: set up an authenticator app, sign in with password and code by keyboard, and a recovery code works once", async ({ page, browser }) => {
+  // A code works once: signing in right after setting up may wait for the app's next code.
+  test.setTimeout(120_000);
+  const email = uniqueEmail("totp");
+  await signUp(page, email, "Second Factor Co");
+  const { secret, used, recoveryCodes } = await enrolTotp(page);
+  await expect(page.getByText("10 recovery codes left")).toBeVisible();
+
+  // Sign out, then in: the password first, then the code, by keyboard.
+  const menu = page.locator(".account-menu summary");
+  await menu.click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await page.goto("/keys");
+  await expect(page).toHaveURL(/\/signin\?next=/);
+  await hydrated(page);
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(GOOD_PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/signin\/code\?next=\/keys/);
+  await hydrated(page);
+  await expect(page.getByLabel("Code")).toBeFocused();
+  await page.keyboard.type("000000" === used ? "111111" : "000000");
+  await page.keyboard.press("Enter");
+  await expect(page.getByLabel("Code")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByText("That code is not right.")).toBeVisible();
+  await page.getByLabel("Code").fill("");
+  await page.getByLabel("Code").focus();
+  await page.keyboard.type(await freshCode(secret, used));
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.getByRole("heading", { level: 1, name: "API keys" })).toBeVisible();
+
+  // A lost phone: a recovery code signs in once, in another browser.
+  const other = await browser.newContext();
+  const lost = await other.newPage();
+  await signIn(lost, email);
+  await expect(lost).toHaveURL(/\/signin\/code/);
+  await hydrated(lost);
+  await lost.getByLabel("Code").fill(recoveryCodes[0]);
+  await lost.getByRole("button", { name: "Verify" }).click();
+  await expect(lost.getByRole("heading", { level: 1, name: "Second Factor Co" })).toBeVisible();
+  await lost.goto("/account");
+  await expect(lost.getByText("9 recovery codes left")).toBeVisible();
+  await other.close();
+
+  const again = await (await browser.newContext()).newPage();
+  await signIn(again, email);
+  await expect(again).toHaveURL(/\/signin\/code/);
+  await hydrated(again);
+  await again.getByLabel("Code").fill(recoveryCodes[0]);
+  await again.getByRole("button", { name: "Verify" }).click();
+  await expect(again.getByText("That code is not right.")).toBeVisible();
+});
+
+test("an organisation that requires two factors sends a member without one to set it up first", async ({ page }) => {
+  const email = uniqueEmail("policy2fa");
+  await signUp(page, email, "Strict Co");
+  await page.goto("/policy");
+  await hydrated(page);
+  // An admin without a second factor cannot lock themselves out.
+  await page.getByRole("button", { name: "Require two-factor authentication" }).click();
+  await expect(page.getByText("Set up two-factor authentication for yourself first")).toBeVisible();
+  await enrolTotp(page);
+  await page.goto("/policy");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Require two-factor authentication" }).click();
+  await expect(page.getByTestId("two-factor-policy")).toContainText("Required: every member");
+  await expect(page.getByRole("button", { name: "Stop requiring two-factor authentication" })).toBeVisible();
+  await page.goto("/members");
+  await expect(page.getByTestId("members").getByRole("row", { name: new RegExp(email) })).toContainText("On");
 });

@@ -1,5 +1,5 @@
 import { test as base, expect, type Page } from "@playwright/test";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverState } from "./server";
@@ -104,4 +104,54 @@ export async function signIn(page: Page, email: string, password = GOOD_PASSWORD
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** The RFC 6238 code (HMAC-SHA1, 6 digits, 30-second steps) of a base-32 secret at `at`. */
+export function totpCode(secret: string, at = Date.now()): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/\s+/g, "").toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
+}
+
+/** A code of `secret` other than `used` (each code works once): waits for the next step if need be. */
+export async function freshCode(secret: string, used: string): Promise<string> {
+  for (;;) {
+    const code = totpCode(secret);
+    if (code !== used) return code;
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+}
+
+/**
+ * Sets up an authenticator app on the Account page, as a person would with
+ * their phone: reads the key shown under the QR code, types the app's code,
+ * and saves the recovery codes. Returns the secret, the code used and the
+ * recovery codes.
+ */
+export async function enrolTotp(page: Page): Promise<{ secret: string; used: string; recoveryCodes: string[] }> {
+  await page.goto("/account");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await expect(page.getByRole("img", { name: "QR code to scan with your authenticator app" })).toBeVisible();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  const used = totpCode(secret);
+  await page.getByLabel("Code from the app").fill(used);
+  await page.getByLabel("Code from the app").press("Enter");
+  const shown = page.getByTestId("recovery-codes");
+  await expect(shown).toBeFocused();
+  const recoveryCodes = (await shown.locator("li").allTextContents()).map((c) => c.trim());
+  expect(recoveryCodes).toHaveLength(10);
+  await shown.getByLabel("I have saved these codes somewhere safe").check();
+  await shown.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByTestId("two-factor-on")).toBeVisible();
+  return { secret, used, recoveryCodes };
 }

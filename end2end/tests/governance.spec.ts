@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, type Page, finishSignUp } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, type Page, finishSignUp, enrolTotp } from "./fixtures";
 import { portico, serverState } from "./server";
 
 /** Creates a key through the form and returns its secret and id. */
@@ -42,6 +42,7 @@ test("support suspends a key, the owner is told, and reinstating it lets it work
   const staff = await (await browser.newContext({ baseURL: serverState().baseURL })).newPage();
   await signUp(staff, staffEmail, "Platform Support");
   portico("staff", "grant", staffEmail, "--role", "support");
+  await enrolTotp(staff);
   await staff.goto("/staff/support");
   await staff.getByLabel("Key id, organisation or owner email").fill(keyId);
   await staff.getByRole("button", { name: "Search" }).click();

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail, type Page } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, enrolTotp, type Page } from "./fixtures";
 import { portico, serverState } from "./server";
 
 /** Creates a sandbox key through the form and returns its secret and page URL. */
@@ -62,6 +62,10 @@ test("staff make a gateway token, the gateway verifies with it, and revoking it 
   const email = uniqueEmail("staff");
   await signUp(page, email, "Platform Ops");
   portico("staff", "grant", email, "--role", "support");
+  // The staff pages need a second factor; they say so until there is one.
+  await page.goto("/staff");
+  await expect(page.getByText("The staff pages need two-factor authentication.").first()).toBeVisible();
+  await enrolTotp(page);
   await page.goto("/staff");
   await hydrated(page);
   await expect(page.getByRole("heading", { name: "Usage pipeline" })).toBeVisible();

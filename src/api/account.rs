@@ -1,7 +1,9 @@
 //! Signing up, in and out, and who is signed in.
 
 use crate::error::AppError;
-pub use crate::model::account::{Me, OrgSummary, SessionView};
+pub use crate::model::account::{
+    Me, OrgSummary, RecoveryCodes, SecondFactorStatus, SessionView, TotpEnrolment,
+};
 use leptos::prelude::*;
 
 /// Who is signed in, or `None`.
@@ -19,6 +21,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
             Ok(Some(Me {
                 unread_notifications,
                 email_verified: actor.email_verified,
+                second_factor: actor.second_factor,
                 email: actor.email,
                 staff: actor.staff,
                 orgs: actor
@@ -29,6 +32,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
                         name: m.org_name,
                         slug: m.org_slug,
                         role: m.role,
+                        requires_second_factor: m.requires_second_factor,
                     })
                     .collect(),
                 active_org_id,
@@ -68,7 +72,8 @@ pub async fn sign_up(
     )
 }
 
-/// Signs in and goes to `next` (a local path) or the dashboard.
+/// Signs in and goes to `next` (a local path) or the dashboard; or, when
+/// the account has a second factor, to the page that asks for it.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(
     email: String,
@@ -76,7 +81,7 @@ pub async fn sign_in(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::{
-        domain::next_path::safe_next_path,
+        domain::next_path::{encode_component, safe_next_path},
         server::{accounts, context::request_context},
     };
     super::respond(
@@ -84,9 +89,70 @@ pub async fn sign_in(
             let ctx = request_context().await?;
             let signed_in =
                 accounts::sign_in(&ctx.state, &email, password, ctx.client_addr).await?;
+            let next = safe_next_path(next.as_deref());
+            if signed_in.second_factor_due {
+                ctx.session
+                    .await_second_factor(
+                        &ctx.state.db,
+                        signed_in.user_id,
+                        signed_in.org_id,
+                        ctx.state.clock.now(),
+                    )
+                    .await?;
+                leptos_axum::redirect(&format!("/signin/code?next={}", encode_component(&next)));
+                return Ok(());
+            }
             ctx.sign_in_as(signed_in.user_id, signed_in.org_id).await?;
+            leptos_axum::redirect(&next);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// What the code step says when no password was given on this browser in
+/// the last five minutes.
+pub const SIGN_IN_AGAIN: &str =
+    "Your sign-in timed out: enter your email and password again, then the code.";
+
+/// The second step of signing in: a code from the authenticator app or a
+/// recovery code, within five minutes of the password. Then goes to `next`
+/// (a local path) or the dashboard.
+#[server(endpoint = "sign_in_code")]
+pub async fn sign_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::{
+        domain::next_path::safe_next_path,
+        server::{context::request_context, second_factor},
+    };
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let Some((user_id, org_id)) =
+                ctx.session.second_factor_due(ctx.state.clock.now()).await?
+            else {
+                return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
+            };
+            second_factor::check_at_sign_in(&ctx.state, user_id, &code, ctx.client_addr).await?;
+            ctx.sign_in_as(user_id, org_id).await?;
             leptos_axum::redirect(&safe_next_path(next.as_deref()));
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// Whether this browser is between the password and the code of a sign-in.
+#[server(endpoint = "sign_in_code_due")]
+pub async fn sign_in_code_due() -> Result<bool, AppError> {
+    use crate::server::context::request_context;
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            Ok(ctx
+                .session
+                .second_factor_due(ctx.state.clock.now())
+                .await?
+                .is_some())
         }
         .await,
     )
@@ -295,6 +361,88 @@ pub async fn change_email(new_email: String, password: String) -> Result<(), App
                 ctx.client_addr,
             )
             .await
+        }
+        .await,
+    )
+}
+
+/// The signed-in person's second factors.
+#[server(endpoint = "second_factor_status")]
+pub async fn get_second_factor_status() -> Result<SecondFactorStatus, AppError> {
+    use crate::server::{context::request_context, second_factor};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            second_factor::status(&ctx.state, &actor).await
+        }
+        .await,
+    )
+}
+
+/// Starts setting up an authenticator app: its secret and QR code, shown
+/// once.
+#[server(endpoint = "begin_totp")]
+pub async fn begin_totp() -> Result<TotpEnrolment, AppError> {
+    use crate::server::{context::request_context, second_factor};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            second_factor::begin_totp(&ctx.state, &actor).await
+        }
+        .await,
+    )
+}
+
+/// Finishes setting up an authenticator app with its first code; returns
+/// the recovery codes, shown once.
+#[server(endpoint = "confirm_totp")]
+pub async fn confirm_totp(code: String) -> Result<RecoveryCodes, AppError> {
+    use crate::server::{context::request_context, second_factor};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            let current = ctx.session.handle().await?;
+            second_factor::confirm_totp(
+                &ctx.state,
+                &actor,
+                &code,
+                current.as_deref(),
+                ctx.client_addr,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Turns two-factor authentication off (the current password is needed).
+#[server(endpoint = "turn_off_second_factor")]
+pub async fn turn_off_second_factor(password: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, second_factor};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            second_factor::turn_off(&ctx.state, &actor, password, ctx.client_addr).await
+        }
+        .await,
+    )
+}
+
+/// Replaces the recovery codes (the current password is needed); the new
+/// ones are shown once.
+#[server(endpoint = "replace_recovery_codes")]
+pub async fn replace_recovery_codes(password: String) -> Result<RecoveryCodes, AppError> {
+    use crate::server::{context::request_context, second_factor};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            second_factor::replace_recovery_codes(&ctx.state, &actor, password, ctx.client_addr)
+                .await
         }
         .await,
     )

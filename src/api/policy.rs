@@ -58,3 +58,29 @@ pub async fn set_org_policy(
         .await,
     )
 }
+
+/// Requires (or stops requiring) every member of the organisation to sign
+/// in with a second factor (admins only, who must have one themselves).
+/// Returns the members who have none yet, by email.
+#[server(endpoint = "set_second_factor_requirement")]
+pub async fn set_second_factor_requirement(
+    org_id: i64,
+    required: bool,
+) -> Result<Vec<String>, AppError> {
+    use crate::server::{context::request_context, second_factor};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            second_factor::set_org_requirement(
+                &ctx.state,
+                &actor,
+                org_id,
+                required,
+                ctx.client_addr,
+            )
+            .await
+        }
+        .await,
+    )
+}

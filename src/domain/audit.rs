@@ -35,6 +35,9 @@ pub enum AuditAction {
     OwnerChanged,
     /// The organisation's key policy changed.
     PolicyChanged,
+    /// The organisation started or stopped requiring members to sign in
+    /// with a second factor.
+    SecondFactorRequirementChanged,
     /// Someone was invited to the organisation.
     MemberInvited,
     /// A member's role changed.
@@ -53,7 +56,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::Created,
         AuditAction::Rotated,
         AuditAction::Retired,
@@ -68,6 +71,7 @@ impl AuditAction {
         AuditAction::Rejected,
         AuditAction::OwnerChanged,
         AuditAction::PolicyChanged,
+        AuditAction::SecondFactorRequirementChanged,
         AuditAction::MemberInvited,
         AuditAction::MemberRoleChanged,
         AuditAction::MemberRemoved,
@@ -94,6 +98,7 @@ impl AuditAction {
             AuditAction::Rejected => "rejected",
             AuditAction::OwnerChanged => "owner_changed",
             AuditAction::PolicyChanged => "policy_changed",
+            AuditAction::SecondFactorRequirementChanged => "second_factor_requirement_changed",
             AuditAction::MemberInvited => "member_invited",
             AuditAction::MemberRoleChanged => "member_role_changed",
             AuditAction::MemberRemoved => "member_removed",
@@ -126,6 +131,7 @@ impl AuditAction {
             AuditAction::Rejected => "Rejected",
             AuditAction::OwnerChanged => "Owner changed",
             AuditAction::PolicyChanged => "Policy changed",
+            AuditAction::SecondFactorRequirementChanged => "Two-factor requirement changed",
             AuditAction::MemberInvited => "Member invited",
             AuditAction::MemberRoleChanged => "Role changed",
             AuditAction::MemberRemoved => "Member removed",

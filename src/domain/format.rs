@@ -23,9 +23,27 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Names joined as a sentence lists them: `A`, `A and B`, `A, B and C`.
+pub fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_joined_as_a_sentence_lists_them() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(join_names(&names(&[])), "");
+        assert_eq!(join_names(&names(&["Acme"])), "Acme");
+        assert_eq!(join_names(&names(&["Acme", "Beta"])), "Acme and Beta");
+        assert_eq!(join_names(&names(&["A", "B", "C"])), "A, B and C");
+    }
 
     #[test]
     fn dates_read_naturally() {

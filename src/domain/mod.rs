@@ -16,6 +16,7 @@ pub mod password;
 pub mod policy;
 pub mod request_path;
 pub mod scopes;
+pub mod second_factor;
 pub mod throttle;
 pub mod verify;
 

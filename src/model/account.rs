@@ -15,6 +15,8 @@ pub struct OrgSummary {
     pub slug: String,
     /// The user's role in it.
     pub role: Role,
+    /// Whether it requires its members to sign in with a second factor.
+    pub requires_second_factor: bool,
 }
 
 /// The signed-in user, as the pages see them.
@@ -32,6 +34,8 @@ pub struct Me {
     pub unread_notifications: i64,
     /// Whether they have confirmed their address (a banner asks until then).
     pub email_verified: bool,
+    /// Whether they sign in with a second factor.
+    pub second_factor: bool,
 }
 
 impl Me {
@@ -39,6 +43,20 @@ impl Me {
     pub fn active_org(&self) -> Option<&OrgSummary> {
         self.active_org_id
             .and_then(|id| self.orgs.iter().find(|o| o.id == id))
+    }
+
+    /// The organisations that require a second factor the person has not
+    /// set up, by name: until they set one up, every page sends them to
+    /// the Account page to do so.
+    pub fn second_factor_required_by(&self) -> Vec<String> {
+        if self.second_factor {
+            return Vec::new();
+        }
+        self.orgs
+            .iter()
+            .filter(|o| o.requires_second_factor)
+            .map(|o| o.name.clone())
+            .collect()
     }
 
     /// Whether they are an admin of the organisation they act in.
@@ -74,3 +92,39 @@ pub const RESET_LINK_CLOSED: &str = "This reset link has expired or has been use
 
 /// What a used, expired or unknown email confirmation link says.
 pub const CONFIRMATION_LINK_CLOSED: &str = "This confirmation link has expired or has been used. Sign in and send a new one from the banner at the top of the page.";
+
+/// The signed-in person's second factors, for the Account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorStatus {
+    /// When their authenticator app was set up; `None` without one.
+    pub totp_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recovery codes not yet used (0 to 10).
+    pub recovery_codes_left: i64,
+    /// Organisations whose policy requires a second factor, by name: while
+    /// any does (or they are staff), it cannot be turned off.
+    pub required_by: Vec<String>,
+    /// Whether they are platform staff (who need a second factor for the
+    /// staff pages).
+    pub staff: bool,
+}
+
+/// An authenticator app being set up: what the app needs, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// The shared secret in base 32 (RFC 4648), in groups of four for typing.
+    pub secret: String,
+    /// The `otpauth://totp/…` URI (Key Uri Format) the QR code holds.
+    pub otpauth_uri: String,
+    /// The QR code, an `<svg>` element drawn on the server.
+    pub qr_svg: String,
+}
+
+/// Recovery codes, shown once: each stands in for the authenticator app
+/// once (`xxxxx-xxxxx`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    /// The codes, ten of them.
+    pub codes: Vec<String>,
+    /// Other sessions of the account that were signed out.
+    pub sessions_ended: u64,
+}

@@ -15,6 +15,8 @@ pub struct MemberView {
     pub role: Role,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
+    /// Whether they sign in with a second factor.
+    pub second_factor: bool,
     /// Whether this is the person looking.
     pub is_you: bool,
 }

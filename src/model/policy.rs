@@ -13,4 +13,9 @@ pub struct PolicyView {
     pub updated: Option<(DateTime<Utc>, String)>,
     /// Whether the viewer may change it (admins).
     pub can_edit: bool,
+    /// Whether every member must sign in with a second factor.
+    pub requires_second_factor: bool,
+    /// Members without a second factor, by email (for admins; empty for
+    /// others).
+    pub members_without_second_factor: Vec<String>,
 }

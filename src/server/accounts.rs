@@ -4,7 +4,7 @@ use super::{
     auth::{passwords, throttle},
     db::{
         account_sessions, email_verifications::OpenVerification, invitations, memberships,
-        organisations, unique_violation, users, Tx,
+        organisations, totp_authenticators, unique_violation, users, Tx,
     },
     state::AppState,
 };
@@ -39,6 +39,9 @@ pub struct SignedIn {
     pub user_id: i64,
     /// Their first organisation, if any.
     pub org_id: Option<i64>,
+    /// Whether the account has a second factor, still to be checked before
+    /// a session begins (see `second_factor::check_at_sign_in`).
+    pub second_factor_due: bool,
 }
 
 /// What sign-up says when the address is taken (only the setup link, made
@@ -186,7 +189,11 @@ pub async fn sign_up(
         },
     )
     .await?;
-    Ok(Some(SignedIn { user_id, org_id }))
+    Ok(Some(SignedIn {
+        user_id,
+        org_id,
+        second_factor_due: false,
+    }))
 }
 
 /// Emails an address that already has an account that someone tried to
@@ -247,7 +254,9 @@ pub(crate) async fn create_org_in(
 
 /// Checks an email and password. Unknown emails and wrong passwords get the
 /// same answer after the same work; failures are throttled and logged
-/// (without the password).
+/// (without the password). Only once the password is right does the answer
+/// say whether a second factor is due, so it never tells which factor was
+/// wrong before the password was right.
 pub async fn sign_in(
     state: &AppState,
     email: &str,
@@ -282,16 +291,24 @@ pub async fn sign_in(
         tracing::warn!(email = %email, %addr, known_account = known, "failed sign-in");
         return Err(AppError::BadCredentials);
     };
-    attempt.succeeded(&state.db).await?;
     let mut conn = state.db.acquire().await?;
+    let second_factor_due = totp_authenticators::is_confirmed(conn.conn(), user_id).await?;
     let first_org = memberships::for_user(conn.conn(), user_id)
         .await?
         .first()
         .map(|m| m.org_id);
-    tracing::info!(user_id, %addr, "signed in");
+    drop(conn);
+    if second_factor_due {
+        attempt.first_factor_passed(&state.db).await?;
+        tracing::info!(user_id, %addr, "password accepted; second factor due");
+    } else {
+        attempt.succeeded(&state.db).await?;
+        tracing::info!(user_id, %addr, "signed in");
+    }
     Ok(SignedIn {
         user_id,
         org_id: first_org,
+        second_factor_due,
     })
 }
 

@@ -115,6 +115,13 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
             (Some(h), Some(l)) => format!("; rotation every {h} days (high risk) and {l} days (others)"),
             _ => String::new(),
         },
+        AuditAction::SecondFactorRequirementChanged => {
+            if d["required"] == true {
+                "Two-factor authentication required of every member".to_owned()
+            } else {
+                "Two-factor authentication no longer required".to_owned()
+            }
+        }
         AuditAction::MemberRoleChanged => format!(
             "{} is now {}",
             d["member"].as_str().unwrap_or("A member"),

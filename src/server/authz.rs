@@ -9,7 +9,7 @@ use crate::{
     domain::{key_format::Environment, Role, StaffRole},
     error::AppError,
     model::keys::KeyPermissions,
-    server::db::{memberships, staff, users, PooledConn},
+    server::db::{memberships, staff, totp_authenticators, users, PooledConn},
 };
 
 /// A membership of the actor.
@@ -24,6 +24,9 @@ pub struct Membership {
     pub org_slug: String,
     /// The actor's role in it.
     pub role: Role,
+    /// Whether the organisation requires its members to sign in with a
+    /// second factor.
+    pub requires_second_factor: bool,
 }
 
 /// The signed-in person making a request, loaded fresh for each request so
@@ -42,6 +45,9 @@ pub struct Actor {
     /// they may sign in and read, but not mint production keys, accept an
     /// invitation bound to an address, or be made staff.
     pub email_verified: bool,
+    /// Whether they sign in with a second factor. Organisations may require
+    /// one, and the staff pages do.
+    pub second_factor: bool,
 }
 
 impl Actor {
@@ -59,18 +65,21 @@ impl Actor {
                     org_id: m.org_id,
                     org_name: m.org_name,
                     org_slug: m.org_slug,
+                    requires_second_factor: m.requires_second_factor,
                 })
             })
             .collect();
         let staff = staff::role_of(conn.conn(), user_id)
             .await?
             .and_then(|r| StaffRole::parse(&r).ok());
+        let second_factor = totp_authenticators::is_confirmed(conn.conn(), user_id).await?;
         Ok(Some(Self {
             user_id,
             email: user.email,
             memberships,
             staff,
             email_verified: user.email_verified_at.is_some(),
+            second_factor,
         }))
     }
 
@@ -101,15 +110,46 @@ pub enum OrgAction {
     Export,
 }
 
+/// What an organisation that requires a second factor tells a member
+/// without one, whatever they asked to do.
+pub fn second_factor_required(org_name: &str) -> String {
+    format!(
+        "{org_name} requires two-factor authentication. Set up an authenticator app on your Account page to go on."
+    )
+}
+
+/// What the staff pages tell staff without a second factor.
+pub const STAFF_NEED_SECOND_FACTOR: &str = "The staff pages need two-factor authentication. Set up an authenticator app on your Account page, then come back.";
+
+/// The actor's membership of `org_id`, through which every decision about
+/// the organisation's data goes: `not_found` when they are not a member,
+/// and a refusal when the organisation requires a second factor they have
+/// not set up.
+fn member_of(
+    actor: &Actor,
+    org_id: i64,
+    not_found: impl FnOnce() -> AppError,
+) -> Result<&Membership, AppError> {
+    let membership = actor.membership(org_id).ok_or_else(not_found)?;
+    if membership.requires_second_factor && !actor.second_factor {
+        return Err(AppError::Forbidden(second_factor_required(
+            &membership.org_name,
+        )));
+    }
+    Ok(membership)
+}
+
 /// Whether `actor` may do `action` in `org_id`; returns their membership.
+/// An organisation that requires a second factor refuses every action of a
+/// member without one.
 pub fn authorize_org(
     actor: &Actor,
     org_id: i64,
     action: OrgAction,
 ) -> Result<&Membership, AppError> {
-    let membership = actor
-        .membership(org_id)
-        .ok_or_else(|| AppError::NotFound("That organisation was not found.".to_owned()))?;
+    let membership = member_of(actor, org_id, || {
+        AppError::NotFound("That organisation was not found.".to_owned())
+    })?;
     match action {
         OrgAction::View | OrgAction::CreateKey => Ok(membership),
         OrgAction::ManageMembers
@@ -156,8 +196,11 @@ pub enum StaffAction {
 }
 
 /// Whether `actor` is staff allowed to do `action`. Anyone else is told the
-/// page is for staff.
+/// page is for staff; staff without a second factor are told to set one up.
 pub fn authorize_staff(actor: &Actor, action: StaffAction) -> Result<StaffRole, AppError> {
+    if actor.staff.is_some() && !actor.second_factor {
+        return Err(AppError::Forbidden(STAFF_NEED_SECOND_FACTOR.to_owned()));
+    }
     match (actor.staff, action) {
         (
             Some(role),
@@ -205,7 +248,7 @@ pub fn authorize_key(
     owner_id: i64,
     action: KeyAction,
 ) -> Result<&Membership, AppError> {
-    let membership = actor.membership(org_id).ok_or_else(key_not_found)?;
+    let membership = member_of(actor, org_id, key_not_found)?;
     let allowed = match action {
         KeyAction::View | KeyAction::Manage => {
             membership.role == Role::Admin || owner_id == actor.user_id
@@ -226,7 +269,7 @@ pub fn key_permissions(actor: &Actor, org_id: i64, owner_id: i64) -> KeyPermissi
     let owner = actor.membership(org_id).is_some() && owner_id == actor.user_id;
     KeyPermissions {
         manage: admin || owner,
-        suspend: admin || actor.staff.is_some(),
+        suspend: admin || (actor.staff.is_some() && actor.second_factor),
         administer: admin,
     }
 }
@@ -236,9 +279,14 @@ pub fn key_permissions(actor: &Actor, org_id: i64, owner_id: i64) -> KeyPermissi
 /// An owner who is a developer is told who can; anyone else hears "not found".
 pub fn authorize_suspend(actor: &Actor, org_id: i64, owner_id: i64) -> Result<(), AppError> {
     if actor.staff.is_some() {
-        return Ok(());
+        if actor.second_factor {
+            return Ok(());
+        }
+        if actor.membership(org_id).is_none() {
+            return Err(AppError::Forbidden(STAFF_NEED_SECOND_FACTOR.to_owned()));
+        }
     }
-    let membership = actor.membership(org_id).ok_or_else(key_not_found)?;
+    let membership = member_of(actor, org_id, key_not_found)?;
     match membership.role {
         Role::Admin => Ok(()),
         Role::Developer if owner_id == actor.user_id => Err(AppError::Forbidden(
@@ -263,10 +311,12 @@ mod tests {
                     org_name: format!("Org {org_id}"),
                     org_slug: format!("org-{org_id}"),
                     role,
+                    requires_second_factor: false,
                 })
                 .collect(),
             staff: None,
             email_verified: true,
+            second_factor: false,
         }
     }
 
@@ -348,6 +398,7 @@ mod tests {
         ));
         let staff = Actor {
             staff: Some(StaffRole::Support),
+            second_factor: true,
             ..actor(vec![])
         };
         assert!(authorize_suspend(&staff, 8, 99).is_ok());
@@ -358,5 +409,57 @@ mod tests {
             Err(AppError::Forbidden(_))
         ));
         assert!(authorize_staff(&dev, StaffAction::SupportConsole).is_err());
+    }
+
+    #[test]
+    fn an_organisation_that_requires_a_second_factor_refuses_members_without_one() {
+        let mut dev = actor(vec![(7, Role::Admin), (8, Role::Developer)]);
+        dev.memberships[0].requires_second_factor = true;
+        let refused = |r: Result<&Membership, AppError>| matches!(r, Err(AppError::Forbidden(m)) if m.contains("Org 7 requires two-factor"));
+        assert!(refused(authorize_org(&dev, 7, OrgAction::View)));
+        assert!(refused(authorize_key(
+            &dev,
+            7,
+            dev.user_id,
+            KeyAction::View
+        )));
+        assert!(matches!(
+            authorize_suspend(&dev, 7, 99),
+            Err(AppError::Forbidden(m)) if m.contains("requires two-factor")
+        ));
+        assert!(
+            authorize_org(&dev, 8, OrgAction::View).is_ok(),
+            "other organisations are unaffected"
+        );
+        assert!(matches!(
+            authorize_org(&dev, 9, OrgAction::View),
+            Err(AppError::NotFound(_))
+        ));
+        dev.second_factor = true;
+        assert!(authorize_org(&dev, 7, OrgAction::Export).is_ok());
+        assert!(authorize_key(&dev, 7, 99, KeyAction::Manage).is_ok());
+    }
+
+    #[test]
+    fn staff_without_a_second_factor_cannot_act_as_staff() {
+        let mut staff = Actor {
+            staff: Some(StaffRole::Owner),
+            ..actor(vec![(7, Role::Developer)])
+        };
+        assert!(matches!(
+            authorize_staff(&staff, StaffAction::ViewStatus),
+            Err(AppError::Forbidden(m)) if m == STAFF_NEED_SECOND_FACTOR
+        ));
+        assert!(matches!(
+            authorize_suspend(&staff, 8, 99),
+            Err(AppError::Forbidden(m)) if m == STAFF_NEED_SECOND_FACTOR
+        ));
+        assert!(!key_permissions(&staff, 8, 99).suspend);
+        staff.second_factor = true;
+        assert_eq!(
+            authorize_staff(&staff, StaffAction::ViewStatus).ok(),
+            Some(StaffRole::Owner)
+        );
+        assert!(authorize_suspend(&staff, 8, 99).is_ok());
     }
 }

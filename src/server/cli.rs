@@ -153,6 +153,9 @@ pub async fn main() -> ExitCode {
             match staff::grant(&state.db, &state.clock, &email, role).await {
                 Ok(()) => {
                     println!("{} is now platform {}", email.trim(), role.as_str());
+                    println!(
+                        "the staff pages open once the account has two-factor authentication (Account page)"
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),

@@ -25,6 +25,7 @@ pub mod password_reset;
 pub mod policy;
 pub mod review;
 pub mod sample_api;
+pub mod second_factor;
 pub mod secrets;
 pub mod sessions;
 pub mod setup;

@@ -46,6 +46,7 @@ pub async fn members(
                 email: m.email,
                 role: Role::parse(&m.role).ok()?,
                 joined_at: m.joined_at,
+                second_factor: m.second_factor,
             })
         })
         .collect())

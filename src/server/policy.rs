@@ -7,7 +7,7 @@ use super::{
     db::{
         audit::NewEvent,
         org_policies::{self, NewPolicy},
-        Conn,
+        organisations, Conn,
     },
     state::AppState,
 };
@@ -48,10 +48,18 @@ pub async fn get(state: &AppState, actor: &Actor, org_id: i64) -> Result<PolicyV
     let membership = authorize_org(actor, org_id, OrgAction::View)?;
     let mut conn = state.db.acquire().await?;
     let row = org_policies::find(conn.conn(), org_id).await?;
+    let can_edit = membership.role == crate::domain::Role::Admin;
+    let members_without_second_factor = if can_edit {
+        organisations::members_without_second_factor(conn.conn(), org_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(PolicyView {
         policy: load(conn.conn(), org_id).await?,
         updated: row.map(|r| (r.updated_at, r.updated_by_email.unwrap_or_default())),
-        can_edit: membership.role == crate::domain::Role::Admin,
+        can_edit,
+        requires_second_factor: membership.requires_second_factor,
+        members_without_second_factor,
     })
 }
 

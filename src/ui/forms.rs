@@ -168,9 +168,25 @@ pub fn Field(
     /// Tells apart two fields of the same name on one page (their ids).
     #[prop(optional)]
     form: Option<&'static str>,
+    /// The virtual keyboard a phone shows (`numeric` for codes).
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
 ) -> impl IntoView {
     let (id, hint_id, error_id) = field_ids(name, form);
     let described_by = described_by(hint.is_some(), &hint_id, &error_id, error);
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    if autofocus {
+        // `autofocus` acts only when a document loads; a page reached by a
+        // client-side navigation (after a redirect) focuses the field here.
+        Effect::new(move |_| {
+            if let Some(input) = input_ref.get() {
+                // After the frame, once the field is in the document.
+                request_animation_frame(move || {
+                    let _ = input.focus();
+                });
+            }
+        });
+    }
     view! {
         <div class="field" class:field-invalid=move || error.with(Option::is_some)>
             <label for=id.clone()>{label}</label>
@@ -183,6 +199,7 @@ pub fn Field(
                     }
                 })}
             <input
+                node_ref=input_ref
                 id=id
                 name=name
                 type=kind
@@ -191,6 +208,7 @@ pub fn Field(
                 required=required
                 autofocus=autofocus
                 maxlength=maxlength
+                inputmode=inputmode
                 aria-invalid=move || error.with(Option::is_some).then_some("true")
                 aria-describedby=described_by
             />
@@ -287,10 +305,11 @@ pub fn PasswordField(
     /// Whether to count characters towards the minimum (new passwords).
     #[prop(optional)]
     new_password: bool,
+    /// Tells apart two fields of the same name on one page (their ids).
+    #[prop(optional)]
+    form: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
+    let (id, hint_id, error_id) = field_ids(name, form);
     let visible = RwSignal::new(false);
     let length = RwSignal::new(0usize);
     let described_by = {

@@ -2,7 +2,9 @@
 
 use crate::{
     api::{
-        account::{current_user, ConfirmEmail, Me, ResetPassword, SignIn, SignOut, SignUp},
+        account::{
+            current_user, ConfirmEmail, Me, ResetPassword, SignIn, SignInCode, SignOut, SignUp,
+        },
         orgs::{AcceptInvitation, CreateOrg, SwitchOrg},
         setup::CompleteSetup,
     },
@@ -20,6 +22,9 @@ pub struct SessionContext {
     pub me: Resource<Result<Option<Me>, AppError>>,
     /// Signs in with email and password, then goes to `next` or the dashboard.
     pub sign_in: ServerAction<SignIn>,
+    /// The second step of signing in: a code from the authenticator app or
+    /// a recovery code.
+    pub sign_in_code: ServerAction<SignInCode>,
     /// Creates an account with a new organisation or through an invitation (signs nobody in).
     pub sign_up: ServerAction<SignUp>,
     /// Signs out; the session is deleted on the server.
@@ -42,6 +47,7 @@ impl SessionContext {
     /// Creates the actions and the resource and provides them to the tree.
     pub fn provide() -> Self {
         let sign_in = ServerAction::<SignIn>::new();
+        let sign_in_code = ServerAction::<SignInCode>::new();
         let sign_up = ServerAction::<SignUp>::new();
         let sign_out = ServerAction::<SignOut>::new();
         let switch_org = ServerAction::<SwitchOrg>::new();
@@ -54,6 +60,7 @@ impl SessionContext {
             move || {
                 (
                     sign_in.version().get(),
+                    sign_in_code.version().get(),
                     sign_up.version().get(),
                     sign_out.version().get(),
                     switch_org.version().get(),
@@ -69,6 +76,7 @@ impl SessionContext {
         let context = Self {
             me,
             sign_in,
+            sign_in_code,
             sign_up,
             sign_out,
             switch_org,
@@ -109,6 +117,18 @@ where
                 let page = page.clone();
                 Suspend::new(async move {
                     match session.me.await {
+                        Ok(
+                            Some(me),
+                        ) if !me.second_factor_required_by().is_empty()
+                            && location.pathname.get_untracked() != "/account" => {
+                            let path = "/account?two_factor=required#two-factor".to_owned();
+                            Either::Right(
+                                // An organisation requires a second factor: set
+                                // it up before anything else.
+                                view! { <Redirect path /> }
+                                    .into_any(),
+                            )
+                        }
                         Ok(Some(me)) => Either::Left(page(me).into_any()),
                         Ok(None) => {
                             let here = format!(

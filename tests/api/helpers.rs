@@ -297,6 +297,32 @@ impl TestClient {
             .expect("sign-in succeeds");
     }
 
+    /// Sets up an authenticator app for the signed-in account through the
+    /// Account page's calls, returning the app (as the test holds it) and
+    /// the recovery codes shown once. The clock then moves on a step, so
+    /// that the next code is a fresh one.
+    pub async fn enrol_totp(&self, app: &TestApp) -> (Authenticator, Vec<String>) {
+        let enrolment: portico::model::account::TotpEnrolment = self
+            .call("begin_totp", &[])
+            .await
+            .expect("enrolment starts");
+        let authenticator = Authenticator::from_shown(&enrolment.secret);
+        let code = authenticator.code_at(app.clock.now());
+        let codes: portico::model::account::RecoveryCodes = self
+            .call("confirm_totp", &[("code", &code)])
+            .await
+            .expect("the first code confirms the app");
+        app.clock.advance(chrono::Duration::seconds(30));
+        (authenticator, codes.codes)
+    }
+
+    /// Signs in with the password and then `code`.
+    pub async fn sign_in_with_code(&self, email: &str, code: &str) -> Result<(), CallError> {
+        self.call::<()>("sign_in", &[("email", email), ("password", GOOD_PASSWORD)])
+            .await?;
+        self.call::<()>("sign_in_code", &[("code", code)]).await
+    }
+
     /// Who the server thinks this client is.
     pub async fn me(&self) -> Option<portico::api::account::Me> {
         self.call("current_user", &[])
@@ -525,4 +551,37 @@ pub async fn confirm_email_of(state: &portico::server::state::AppState, email: &
     email_verification::confirm(state, token.reveal())
         .await
         .unwrap();
+}
+
+/// An authenticator app, as a test holds it: the secret the Account page
+/// showed, and the RFC 6238 codes it makes (computed here with totp-rs from
+/// the shown base-32 text, not from anything the server stored).
+pub struct Authenticator {
+    totp: totp_rs::TOTP,
+}
+
+impl Authenticator {
+    /// From the secret as shown (base 32 in groups of four).
+    pub fn from_shown(secret: &str) -> Self {
+        let compact: String = secret.split_whitespace().collect();
+        let bytes = totp_rs::Secret::Encoded(compact)
+            .to_bytes()
+            .expect("the shown secret is base 32");
+        Self {
+            totp: totp_rs::TOTP::new_unchecked(
+                totp_rs::Algorithm::SHA1,
+                6,
+                1,
+                30,
+                bytes,
+                None,
+                String::new(),
+            ),
+        }
+    }
+
+    /// The code the app shows at `at`.
+    pub fn code_at(&self, at: DateTime<Utc>) -> String {
+        self.totp.generate(at.timestamp() as u64)
+    }
 }

@@ -10,6 +10,7 @@ mod governance;
 mod keys;
 mod organisations;
 mod password_reset;
+mod second_factor;
 mod security;
 mod setup;
 mod verify;

@@ -29,6 +29,13 @@ const ACTIVE_ORG: &str = "active_org";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const HANDLE: &str = "handle";
 const SEEN_AT: &str = "seen_at";
+const PENDING_USER: &str = "second_factor_user";
+const PENDING_ORG: &str = "second_factor_org";
+const PENDING_SINCE: &str = "second_factor_since";
+
+/// How long after the password the second factor may be given: five minutes,
+/// then the password is asked for again.
+pub const SECOND_FACTOR_WINDOW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// How often, at most, a session's last-seen time (and the store's expiry)
 /// moves on: a minute, or a tenth of the idle timeout if that is shorter.
@@ -90,13 +97,8 @@ impl AuthSession {
         now: DateTime<Utc>,
         client: &Client,
     ) -> Result<(), AppError> {
+        self.end_row(db).await?;
         let mut conn = db.acquire().await?;
-        if let (Some(old), Some(old_user)) = (
-            self.0.get::<String>(HANDLE).await?,
-            self.0.get::<i64>(USER_ID).await?,
-        ) {
-            account_sessions::end(conn.conn(), old_user, &old).await?;
-        }
         self.0.cycle_id().await?;
         self.0.clear().await;
         let handle = hex::encode(random_bytes::<16>());
@@ -118,6 +120,47 @@ impl AuthSession {
         self.0.insert(HANDLE, handle).await?;
         self.0.insert(SEEN_AT, now.timestamp()).await?;
         Ok(())
+    }
+
+    /// Holds a sign-in half way: the password of `user_id` was right and a
+    /// second factor is due. The session gets a new id but is not signed in
+    /// (no row in `account_sessions`); an earlier sign-in on it ends.
+    pub async fn await_second_factor(
+        &self,
+        db: &Db,
+        user_id: i64,
+        active_org: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        self.end_row(db).await?;
+        self.0.cycle_id().await?;
+        self.0.clear().await;
+        self.0.insert(PENDING_USER, user_id).await?;
+        self.0.insert(PENDING_ORG, active_org).await?;
+        self.0.insert(PENDING_SINCE, now.timestamp()).await?;
+        Ok(())
+    }
+
+    /// The account (and organisation) whose second factor is due on this
+    /// session, if its password was given less than
+    /// [`SECOND_FACTOR_WINDOW`] ago.
+    pub async fn second_factor_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(i64, Option<i64>)>, AppError> {
+        let (Some(user_id), Some(since)) = (
+            self.0.get::<i64>(PENDING_USER).await?,
+            self.0.get::<i64>(PENDING_SINCE).await?,
+        ) else {
+            return Ok(None);
+        };
+        let age = now.timestamp() - since;
+        if !(0..SECOND_FACTOR_WINDOW.num_seconds()).contains(&age) {
+            self.0.flush().await?;
+            return Ok(None);
+        }
+        let org = self.0.get::<Option<i64>>(PENDING_ORG).await?.flatten();
+        Ok(Some((user_id, org)))
     }
 
     /// The signed-in user, or `None`. A session past its lifetime or idle
@@ -183,6 +226,13 @@ impl AuthSession {
     /// Signs out: deletes the session's row and its record in the store, and
     /// expires the cookie.
     pub async fn end(&self, db: &Db) -> Result<(), AppError> {
+        self.end_row(db).await?;
+        self.0.flush().await?;
+        Ok(())
+    }
+
+    /// Deletes the row of the account signed in on this session, if any.
+    async fn end_row(&self, db: &Db) -> Result<(), AppError> {
         if let (Some(handle), Some(user_id)) = (
             self.0.get::<String>(HANDLE).await?,
             self.0.get::<i64>(USER_ID).await?,
@@ -190,7 +240,6 @@ impl AuthSession {
             let mut conn = db.acquire().await?;
             account_sessions::end(conn.conn(), user_id, &handle).await?;
         }
-        self.0.flush().await?;
         Ok(())
     }
 }

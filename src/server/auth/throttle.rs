@@ -27,6 +27,7 @@ fn address_subject(addr: IpAddr) -> String {
 #[derive(Debug)]
 pub struct Attempt {
     account: String,
+    account_row: i64,
     address_row: i64,
 }
 
@@ -62,7 +63,7 @@ pub async fn admit(
         tracing::warn!(email, %addr, retry_in = %wait, "sign-in refused: too many failures");
         return Err(AppError::TooManyAttempts {
             message: format!(
-                "Too many wrong passwords for this account or from your network. For your security, try again in {wait}."
+                "Too many failed attempts for this account or from your network. For your security, try again in {wait}."
             ),
             retry_after_secs: seconds_until(now, until) as u64,
         });
@@ -70,6 +71,7 @@ pub async fn admit(
     tx.commit().await?;
     Ok(Attempt {
         account: account_subject(email),
+        account_row: rows[0],
         address_row: rows[1],
     })
 }
@@ -80,6 +82,17 @@ impl Attempt {
     pub async fn succeeded(self, db: &Db) -> Result<(), AppError> {
         let mut conn = db.acquire().await?;
         sign_in_failures::clear(conn.conn(), &self.account).await?;
+        sign_in_failures::forget(conn.conn(), self.address_row).await?;
+        Ok(())
+    }
+
+    /// The password was right but a second factor is still to come: this
+    /// attempt no longer counts, but the account's earlier failures stay,
+    /// so that knowing the password does not reset the count of wrong
+    /// second-factor codes.
+    pub async fn first_factor_passed(self, db: &Db) -> Result<(), AppError> {
+        let mut conn = db.acquire().await?;
+        sign_in_failures::forget(conn.conn(), self.account_row).await?;
         sign_in_failures::forget(conn.conn(), self.address_row).await?;
         Ok(())
     }

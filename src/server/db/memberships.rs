@@ -16,6 +16,9 @@ pub struct MembershipRow {
     pub org_slug: String,
     /// `developer` or `admin`.
     pub role: String,
+    /// Whether the organisation requires its members to sign in with a
+    /// second factor.
+    pub requires_second_factor: bool,
 }
 
 /// A member of an organisation, for the members page.
@@ -29,6 +32,8 @@ pub struct MemberRow {
     pub role: String,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
+    /// Whether they sign in with a second factor.
+    pub second_factor: bool,
 }
 
 /// Adds a user to an organisation.
@@ -57,7 +62,8 @@ pub async fn insert(
 pub async fn for_user(conn: Conn<'_>, user_id: i64) -> sqlx::Result<Vec<MembershipRow>> {
     on_conn!(conn, |c| {
         sqlx::query_as(
-            "select m.org_id, o.name as org_name, o.slug as org_slug, m.role
+            "select m.org_id, o.name as org_name, o.slug as org_slug, m.role,
+                    o.require_second_factor as requires_second_factor
              from memberships m join organisations o on o.id = m.org_id
              where m.user_id = $1
              order by o.name, o.id",
@@ -72,7 +78,9 @@ pub async fn for_user(conn: Conn<'_>, user_id: i64) -> sqlx::Result<Vec<Membersh
 pub async fn members_of(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<MemberRow>> {
     on_conn!(conn, |c| {
         sqlx::query_as(
-            "select m.user_id, u.email, m.role, m.created_at as joined_at
+            "select m.user_id, u.email, m.role, m.created_at as joined_at,
+                    exists (select 1 from totp_authenticators t
+                            where t.user_id = m.user_id and t.confirmed_at is not null) as second_factor
              from memberships m join users u on u.id = m.user_id
              where m.org_id = $1
              order by u.email",

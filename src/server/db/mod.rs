@@ -18,9 +18,11 @@ pub mod notifications;
 pub mod org_policies;
 pub mod organisations;
 pub mod password_resets;
+pub mod recovery_codes;
 pub mod setup_tokens;
 pub mod sign_in_failures;
 pub mod staff;
+pub mod totp_authenticators;
 pub mod usage;
 pub mod users;
 

@@ -67,3 +67,35 @@ pub async fn slugs_like(conn: Conn<'_>, base: &str) -> sqlx::Result<Vec<String>>
             .await
     })
 }
+
+/// Sets whether `id` requires its members to sign in with a second factor.
+pub async fn set_require_second_factor(
+    conn: Conn<'_>,
+    id: i64,
+    required: bool,
+) -> sqlx::Result<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("update organisations set require_second_factor = $2 where id = $1")
+            .bind(id)
+            .bind(required)
+            .execute(c)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Members of `id` who have no confirmed second factor, by email.
+pub async fn members_without_second_factor(conn: Conn<'_>, id: i64) -> sqlx::Result<Vec<String>> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "select u.email from memberships m join users u on u.id = m.user_id
+             where m.org_id = $1 and not exists (
+                 select 1 from totp_authenticators t
+                 where t.user_id = m.user_id and t.confirmed_at is not null)
+             order by u.email",
+        )
+        .bind(id)
+        .fetch_all(c)
+        .await
+    })
+}

@@ -1,8 +1,10 @@
 //! Secrets and what is made from them, in one leaf module that the hot path
 //! reaches without climbing into any service: the server secret, the HMAC
-//! that stores keys and gateway tokens, and random single-use tokens.
+//! that stores keys and gateway tokens, random single-use tokens, and the
+//! sealing of secrets the server must read back.
 
 pub mod key_hash;
+pub mod sealed;
 pub mod secret_file;
 pub mod server_secret;
 pub mod tokens;

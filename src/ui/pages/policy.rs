@@ -4,13 +4,13 @@
 use crate::{
     api::{
         account::Me,
-        policy::{get_org_policy, PolicyView, SetOrgPolicy},
+        policy::{get_org_policy, PolicyView, SetOrgPolicy, SetSecondFactorRequirement},
     },
     domain::key_format::Environment,
     ui::{
         format,
         forms::{action_error, field_error, ErrorPanel, Field, FormMessage, SubmitButton},
-        session::signed_in,
+        session::{signed_in, use_session},
     },
 };
 use leptos::prelude::*;
@@ -23,9 +23,10 @@ pub fn PolicyPage() -> impl IntoView {
         let org = me.active_org().cloned();
         let org_id = org.as_ref().map(|o| o.id).unwrap_or(0);
         let set = ServerAction::<SetOrgPolicy>::new();
+        let require = ServerAction::<SetSecondFactorRequirement>::new();
         let view_ = Resource::new(
-            move || (org_id, set.version().get()),
-            |(org, _)| get_org_policy(org),
+            move || (org_id, set.version().get(), require.version().get()),
+            |(org, _, _)| get_org_policy(org),
         );
         view! {
             <Title text="Key policy" />
@@ -42,7 +43,13 @@ pub fn PolicyPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match view_.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(p) => view! { <PolicyDetails view=p org_id set /> }.into_any(),
+                        Ok(p) => {
+                            view! {
+                                <PolicyDetails view=p.clone() org_id set />
+                                <SecondFactorRequirement view=p org_id require />
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -195,5 +202,76 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
                     </section>
                 }
             })}
+    }
+}
+
+/// Whether members must sign in with a second factor; admins change it.
+#[component]
+fn SecondFactorRequirement(
+    view: PolicyView,
+    org_id: i64,
+    require: ServerAction<SetSecondFactorRequirement>,
+) -> impl IntoView {
+    let error = action_error(require);
+    let session = use_session();
+    Effect::new(move |_| {
+        if matches!(require.value().get(), Some(Ok(_))) {
+            session.me.refetch();
+        }
+    });
+    let required = view.requires_second_factor;
+    let without = view.members_without_second_factor.clone();
+    view! {
+        <section class="panel" aria-labelledby="two-factor-policy-heading">
+            <h2 id="two-factor-policy-heading">"Two-factor authentication"</h2>
+            <p data-testid="two-factor-policy">
+                {if required {
+                    "Required: every member signs in with a code from an authenticator app after the password. Members without one are sent to set it up before anything else."
+                } else {
+                    "Not required: members choose whether to use a second factor."
+                }}
+            </p>
+            {view
+                .can_edit
+                .then(|| {
+                    view! {
+                        {(!without.is_empty())
+                            .then(|| {
+                                view! {
+                                    <p class:notice=true class:notice-warn=required>
+                                        {format!(
+                                            "{} no second factor yet: {}.{}",
+                                            format::count(without.len(), "member has", "members have"),
+                                            without.join(", "),
+                                            if required {
+                                                " They are asked to set one up when they next open a page."
+                                            } else {
+                                                " Requiring it sends them to set one up when they next open a page."
+                                            },
+                                        )}
+                                    </p>
+                                }
+                            })}
+                        <FormMessage error />
+                        <ActionForm action=require attr:class="inline-form">
+                            <input type="hidden" name="org_id" value=org_id.to_string() />
+                            <input
+                                type="hidden"
+                                name="required"
+                                value=if required { "false" } else { "true" }
+                            />
+                            <SubmitButton
+                                label=if required {
+                                    "Stop requiring two-factor authentication"
+                                } else {
+                                    "Require two-factor authentication"
+                                }
+                                busy_label="Saving…"
+                                pending=require.pending()
+                            />
+                        </ActionForm>
+                    }
+                })}
+        </section>
     }
 }

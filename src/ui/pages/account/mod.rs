@@ -1,5 +1,7 @@
-//! `/account`: the signed-in person's own account: their password and the
-//! places they are signed in.
+//! `/account`: the signed-in person's own account: their address, password,
+//! second factor and the places they are signed in.
+
+mod two_factor;
 
 use crate::{
     api::account::{
@@ -28,6 +30,7 @@ pub fn AccountPage() -> impl IntoView {
             </div>
             <ChangeEmailPanel />
             <ChangePasswordPanel />
+            <two_factor::TwoFactorPanel />
             <SessionsPanel />
         }
     })
@@ -75,6 +78,7 @@ fn ChangeEmailPanel() -> impl IntoView {
                     label="Current password"
                     name="password"
                     autocomplete="current-password"
+                    form="change-email"
                     error=field_error(error, "password")
                 />
                 <SubmitButton

@@ -1,0 +1,365 @@
+//! The Account page's two-factor panel: setting up an authenticator app,
+//! the recovery codes (shown once), and turning it off.
+
+use crate::{
+    api::account::{
+        get_second_factor_status, BeginTotp, ConfirmTotp, RecoveryCodes, ReplaceRecoveryCodes,
+        SecondFactorStatus, TotpEnrolment, TurnOffSecondFactor,
+    },
+    domain::format::join_names,
+    ui::{
+        format,
+        forms::{
+            action_error, field_error, success_of, ErrorPanel, Field, FormMessage, PasswordField,
+            SubmitButton,
+        },
+        session::use_session,
+    },
+};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The two-factor panel (`#two-factor`).
+#[component]
+pub fn TwoFactorPanel() -> impl IntoView {
+    let begin = ServerAction::<BeginTotp>::new();
+    let confirm = ServerAction::<ConfirmTotp>::new();
+    let turn_off = ServerAction::<TurnOffSecondFactor>::new();
+    let replace = ServerAction::<ReplaceRecoveryCodes>::new();
+    let session = use_session();
+    let status = Resource::new(
+        move || {
+            (
+                confirm.version().get(),
+                turn_off.version().get(),
+                replace.version().get(),
+            )
+        },
+        |_| get_second_factor_status(),
+    );
+    // The codes, shown once: after the app is set up, or new ones made.
+    let shown = RwSignal::new(None::<RecoveryCodes>);
+    let confirmed = success_of(confirm);
+    let replaced = success_of(replace);
+    Effect::new(move |_| {
+        if let Some(codes) = confirmed.get() {
+            shown.set(Some(codes));
+            begin.clear();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(codes) = replaced.get() {
+            shown.set(Some(codes));
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(turn_off.value().get(), Some(Ok(()))) {
+            session.me.refetch();
+        }
+    });
+    let sent_here =
+        move || use_query_map().with(|q| q.get("two_factor").as_deref() == Some("required"));
+    view! {
+        <section class="panel" id="two-factor" aria-labelledby="two-factor-heading">
+            <h2 id="two-factor-heading">"Two-factor authentication"</h2>
+            <Transition fallback=|| {
+                view! {
+                    <p class="loading" role="status">
+                        "Loading…"
+                    </p>
+                }
+            }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                        Ok(st) => {
+                            view! {
+                                {(sent_here() && st.totp_since.is_none())
+                                    .then(|| {
+                                        view! {
+                                            <p class="notice notice-warn" role="alert">
+                                                {format!(
+                                                    "{} requires two-factor authentication. Set up an authenticator app below to go on.",
+                                                    join_names(&st.required_by),
+                                                )}
+                                            </p>
+                                        }
+                                    })}
+                                {move || match shown.get() {
+                                    Some(codes) => {
+                                        view! {
+                                            <RecoveryCodesShown
+                                                codes
+                                                on_done=Callback::new(move |_| {
+                                                    shown.set(None);
+                                                    session.me.refetch();
+                                                })
+                                            />
+                                        }
+                                            .into_any()
+                                    }
+                                    None => ().into_any(),
+                                }}
+                                {match st.totp_since {
+                                    Some(_) => {
+                                        view! { <TwoFactorOn st=st.clone() turn_off replace /> }
+                                            .into_any()
+                                    }
+                                    None => {
+                                        view! { <TwoFactorOff st=st.clone() begin confirm /> }
+                                            .into_any()
+                                    }
+                                }}
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Two-factor authentication is off: what it is, and setting up an app.
+#[component]
+fn TwoFactorOff(
+    st: SecondFactorStatus,
+    begin: ServerAction<BeginTotp>,
+    confirm: ServerAction<ConfirmTotp>,
+) -> impl IntoView {
+    let begin_error = action_error(begin);
+    let enrolment = success_of(begin);
+    view! {
+        <p>
+            "After your password, Portico will ask for a 6-digit code from an authenticator app on your phone (such as 1Password, Google Authenticator, Authy or Microsoft Authenticator), so a stolen password alone cannot open your account."
+        </p>
+        {st
+            .staff
+            .then(|| {
+                view! {
+                    <p class="note">"As platform staff, you need it to use the staff pages."</p>
+                }
+            })}
+        <FormMessage error=begin_error />
+        {move || match enrolment.get() {
+            Some(enrolment) => view! { <TotpSetup enrolment confirm /> }.into_any(),
+            None => {
+                view! {
+                    <ActionForm action=begin attr:class="stack">
+                        <SubmitButton
+                            label="Set up an authenticator app"
+                            busy_label="Preparing…"
+                            pending=begin.pending()
+                        />
+                    </ActionForm>
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// The QR code, the secret for typing, and the first code.
+#[component]
+fn TotpSetup(enrolment: TotpEnrolment, confirm: ServerAction<ConfirmTotp>) -> impl IntoView {
+    let error = action_error(confirm);
+    view! {
+        <div class="totp-setup" data-testid="totp-setup">
+            <div
+                class="totp-qr"
+                role="img"
+                aria-label="QR code to scan with your authenticator app"
+                inner_html=enrolment.qr_svg.clone()
+            ></div>
+            <div class="stack">
+                <ol class="steps">
+                    <li>"Open your authenticator app and add an account."</li>
+                    <li>"Scan the QR code, or type in this key:"</li>
+                </ol>
+                <p class="totp-secret" data-testid="totp-secret">
+                    {enrolment.secret.clone()}
+                </p>
+                <p class="hint">
+                    "Choose a time-based code. The app then shows a 6-digit code for Portico that changes every 30 seconds."
+                </p>
+                <FormMessage error />
+                <ActionForm action=confirm attr:novalidate=true attr:class="stack">
+                    <Field
+                        label="Code from the app"
+                        name="code"
+                        autocomplete="one-time-code"
+                        inputmode="numeric"
+                        required=true
+                        autofocus=true
+                        error=field_error(error, "code")
+                    />
+                    <SubmitButton
+                        label="Turn on two-factor authentication"
+                        busy_label="Checking…"
+                        pending=confirm.pending()
+                    />
+                </ActionForm>
+            </div>
+        </div>
+    }
+}
+
+/// Two-factor authentication is on: since when, the recovery codes left,
+/// new codes, and turning it off.
+#[component]
+fn TwoFactorOn(
+    st: SecondFactorStatus,
+    turn_off: ServerAction<TurnOffSecondFactor>,
+    replace: ServerAction<ReplaceRecoveryCodes>,
+) -> impl IntoView {
+    let replace_error = action_error(replace);
+    let off_error = action_error(turn_off);
+    let since = st.totp_since.map(format::date).unwrap_or_default();
+    let left = st.recovery_codes_left;
+    let kept_on = if !st.required_by.is_empty() {
+        Some(format!(
+            "{} requires two-factor authentication, so it stays on while you are a member.",
+            join_names(&st.required_by)
+        ))
+    } else if st.staff {
+        Some(
+            "Platform staff need two-factor authentication, so it stays on while you are staff."
+                .to_owned(),
+        )
+    } else {
+        None
+    };
+    view! {
+        <p data-testid="two-factor-on">
+            <span class="badge badge-ok">"On"</span>
+            {format!(
+                " since {since}. Signing in asks for a code from your authenticator app after your password.",
+            )}
+        </p>
+        <p class:notice-warn=left
+            <= 3>
+            {format!(
+                "{}. Each works once, if you lose your phone.",
+                format::count(left as usize, "recovery code left", "recovery codes left"),
+            )}
+        </p>
+        <details class="action">
+            <summary>"Make new recovery codes"</summary>
+            <p>"Your current recovery codes stop working, and ten new ones are shown once."</p>
+            <FormMessage error=replace_error />
+            <ActionForm action=replace attr:novalidate=true attr:class="stack">
+                <PasswordField
+                    label="Current password"
+                    name="password"
+                    autocomplete="current-password"
+                    form="replace-codes"
+                    error=field_error(replace_error, "password")
+                />
+                <SubmitButton
+                    label="Make new recovery codes"
+                    busy_label="Making…"
+                    pending=replace.pending()
+                />
+            </ActionForm>
+        </details>
+        {match kept_on {
+            Some(reason) => view! { <p class="hint">{reason}</p> }.into_any(),
+            None => {
+                view! {
+                    <details class="action action-danger">
+                        <summary>"Turn off two-factor authentication"</summary>
+                        <p>
+                            "Signing in will need only your password, and your recovery codes stop working."
+                        </p>
+                        <FormMessage error=off_error />
+                        <ActionForm action=turn_off attr:novalidate=true attr:class="stack">
+                            <PasswordField
+                                label="Current password"
+                                name="password"
+                                autocomplete="current-password"
+                                form="turn-off"
+                                error=field_error(off_error, "password")
+                            />
+                            <button type="submit" class="button button-danger">
+                                "Turn off two-factor authentication"
+                            </button>
+                        </ActionForm>
+                    </details>
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// Recovery codes, shown once; closes when the person says they saved them.
+#[component]
+fn RecoveryCodesShown(codes: RecoveryCodes, on_done: Callback<()>) -> impl IntoView {
+    let saved = RwSignal::new(false);
+    let copied = RwSignal::new(false);
+    let text = codes.codes.join("\n");
+    let panel_ref = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(panel) = panel_ref.get() {
+            let _ = panel.focus();
+        }
+    });
+    view! {
+        <section
+            class="secret-panel"
+            role="region"
+            aria-labelledby="recovery-heading"
+            tabindex="-1"
+            node_ref=panel_ref
+            data-testid="recovery-codes"
+        >
+            <h3 id="recovery-heading">"Save your recovery codes"</h3>
+            {(codes.sessions_ended > 0)
+                .then(|| {
+                    view! {
+                        <p class="notice notice-ok" role="status">
+                            {format!(
+                                "Two-factor authentication is on, and {} signed out.",
+                                format::count(
+                                    codes.sessions_ended as usize,
+                                    "other session was",
+                                    "other sessions were",
+                                ),
+                            )}
+                        </p>
+                    }
+                })}
+            <p class="secret-warning">
+                "If you lose your phone, each of these codes signs you in once instead of the app. This is the only time Portico shows them: keep them in your password manager."
+            </p>
+            <ul class="recovery-codes">
+                {codes.codes.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}
+            </ul>
+            <button
+                type="button"
+                class="button js-only"
+                on:click=move |_| {
+                    let _ = window().navigator().clipboard().write_text(&text);
+                    copied.set(true);
+                }
+            >
+                {move || if copied.get() { "Copied" } else { "Copy codes" }}
+            </button>
+            <p class="visually-hidden" aria-live="polite">
+                {move || copied.get().then_some("Recovery codes copied to the clipboard.")}
+            </p>
+            <label class="checkbox">
+                <input type="checkbox" on:change=move |ev| saved.set(event_target_checked(&ev)) />
+                " I have saved these codes somewhere safe"
+            </label>
+            <button
+                type="button"
+                class="button button-primary"
+                disabled=move || !saved.get()
+                on:click=move |_| on_done.run(())
+            >
+                "Done"
+            </button>
+        </section>
+    }
+}
