@@ -36,7 +36,7 @@ test("an admin sets the key policy, alert thresholds and reads the review and al
   await expect(page.getByRole("heading", { name: "Nothing to fix" })).toBeVisible();
   await expect(page.getByText("There are no working keys to review yet")).toBeVisible();
   await page.getByRole("link", { name: "Audit trail" }).click();
-  await expect(page.getByText("Policy changed").first()).toBeVisible();
+  await expect(page.getByRole("cell", { name: "Policy changed" }).first()).toBeVisible();
 });
 
 test("an admin invites by email, changes a role and removes a member", async ({ page, browser }) => {

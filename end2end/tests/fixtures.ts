@@ -144,8 +144,9 @@ export async function enrolTotp(page: Page): Promise<{ secret: string; used: str
   await expect(page.getByRole("img", { name: "QR code to scan with your authenticator app" })).toBeVisible();
   const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
   const used = totpCode(secret);
-  await page.getByLabel("Code from the app").fill(used);
-  await page.getByLabel("Code from the app").press("Enter");
+    await page.getByLabel("Code from the app").fill(used);
+  await page.getByTestId("totp-setup").getByLabel("Current password").fill(GOOD_PASSWORD);
+  await page.getByTestId("totp-setup").getByLabel("Current password").press("Enter");
   const shown = page.getByTestId("recovery-codes");
   await expect(shown).toBeFocused();
   const recoveryCodes = (await shown.locator("li").allTextContents()).map((c) => c.trim());

@@ -138,3 +138,29 @@ test("the key list and the audit trail offer their exports, with the list's filt
   const [audit] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-audit-csv").click()]);
   expect(audit.suggestedFilename()).toMatch(/^portico-export-co-audit-\d{8}\.csv$/);
 });
+
+test("the audit trail is filtered by event and days, the filters stay in the address and go with the export", async ({ page }) => {
+  await signUp(page, uniqueEmail("trail"), "Trail Co");
+  await createKey(page, "Filtered key");
+  await page.goto("/audit");
+  await hydrated(page);
+  // Creating the organisation is its first event.
+  await expect(page.getByRole("cell", { name: "Member joined" })).toBeVisible();
+  await page.getByLabel("What").selectOption({ label: "Created" });
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/\/audit\?.*action=created/);
+  await expect(page.getByRole("cell", { name: "Member joined" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Filtered key" })).toBeVisible();
+  await expect(page.getByText("Export these events")).toBeVisible();
+  await expect(page.getByTestId("export-audit-csv")).toHaveAttribute("href", /action=created/);
+  // Exact times on hover.
+  await expect(page.locator(".audit-table time").first()).toHaveAttribute("title", /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+
+  // A range with no events says so, with a way back.
+  await page.getByLabel("To").fill("2020-01-01");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.getByRole("heading", { name: "No events match these filters" })).toBeVisible();
+  await page.getByRole("link", { name: "Clear filters" }).click();
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByRole("cell", { name: "Member joined" })).toBeVisible();
+});

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 pub use crate::model::account::{
-    Me, OrgSummary, RecoveryCodes, SecondFactorStatus, SessionView, TotpEnrolment,
+    Me, OrgSummary, RecoveryCodes, SecondFactorStatus, SessionView, TotpEnrolment, SIGN_IN_AGAIN,
 };
 use leptos::prelude::*;
 
@@ -82,7 +82,7 @@ pub async fn sign_in(
 ) -> Result<(), AppError> {
     use crate::{
         domain::next_path::{encode_component, safe_next_path},
-        server::{accounts, context::request_context},
+        server::{accounts, auth::session::SecondFactorDue, context::request_context},
     };
     super::respond(
         async {
@@ -91,13 +91,13 @@ pub async fn sign_in(
                 accounts::sign_in(&ctx.state, &email, password, ctx.client_addr).await?;
             let next = safe_next_path(next.as_deref());
             if signed_in.second_factor_due {
+                let due = SecondFactorDue {
+                    user_id: signed_in.user_id,
+                    active_org: signed_in.org_id,
+                    credential_tag: signed_in.credential_tag,
+                };
                 ctx.session
-                    .await_second_factor(
-                        &ctx.state.db,
-                        signed_in.user_id,
-                        signed_in.org_id,
-                        ctx.state.clock.now(),
-                    )
+                    .await_second_factor(&ctx.state.db, &due, ctx.state.clock.now())
                     .await?;
                 leptos_axum::redirect(&format!("/signin/code?next={}", encode_component(&next)));
                 return Ok(());
@@ -109,11 +109,6 @@ pub async fn sign_in(
         .await,
     )
 }
-
-/// What the code step says when no password was given on this browser in
-/// the last five minutes.
-pub const SIGN_IN_AGAIN: &str =
-    "Your sign-in timed out: enter your email and password again, then the code.";
 
 /// The second step of signing in: a code from the authenticator app or a
 /// recovery code, within five minutes of the password. Then goes to `next`
@@ -127,13 +122,26 @@ pub async fn sign_in_code(code: String, next: Option<String>) -> Result<(), AppE
     super::respond(
         async {
             let ctx = request_context().await?;
-            let Some((user_id, org_id)) =
-                ctx.session.second_factor_due(ctx.state.clock.now()).await?
-            else {
+            let Some(due) = ctx.session.second_factor_due(ctx.state.clock.now()).await? else {
                 return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
             };
-            second_factor::check_at_sign_in(&ctx.state, user_id, &code, ctx.client_addr).await?;
-            ctx.sign_in_as(user_id, org_id).await?;
+            let checked = second_factor::check_at_sign_in(
+                &ctx.state,
+                due.user_id,
+                &due.credential_tag,
+                &code,
+                ctx.client_addr,
+            )
+            .await;
+            if let Err(AppError::Invalid(_)) = &checked {
+                let shaped = crate::domain::second_factor::SecondFactorCode::parse(&code).is_ok();
+                if shaped && !ctx.session.warned_of_wrong_code().await? {
+                    second_factor::warn_of_failed_code(&ctx.state, due.user_id, ctx.client_addr)
+                        .await?;
+                }
+            }
+            checked?;
+            ctx.sign_in_as(due.user_id, due.active_org).await?;
             leptos_axum::redirect(&safe_next_path(next.as_deref()));
             Ok(())
         }
@@ -311,7 +319,8 @@ pub async fn confirm_email(token: String) -> Result<(), AppError> {
     super::respond(
         async {
             let ctx = request_context().await?;
-            let confirmed = email_verification::confirm(&ctx.state, &token).await?;
+            let confirmed =
+                email_verification::confirm(&ctx.state, &token, ctx.client_addr).await?;
             let signed_in_here = ctx
                 .maybe_actor()
                 .await?
@@ -395,10 +404,10 @@ pub async fn begin_totp() -> Result<TotpEnrolment, AppError> {
     )
 }
 
-/// Finishes setting up an authenticator app with its first code; returns
-/// the recovery codes, shown once.
+/// Finishes setting up an authenticator app with its first code and the
+/// current password; returns the recovery codes, shown once.
 #[server(endpoint = "confirm_totp")]
-pub async fn confirm_totp(code: String) -> Result<RecoveryCodes, AppError> {
+pub async fn confirm_totp(code: String, password: String) -> Result<RecoveryCodes, AppError> {
     use crate::server::{context::request_context, second_factor};
     super::respond(
         async {
@@ -409,6 +418,7 @@ pub async fn confirm_totp(code: String) -> Result<RecoveryCodes, AppError> {
                 &ctx.state,
                 &actor,
                 &code,
+                password,
                 current.as_deref(),
                 ctx.client_addr,
             )

@@ -108,6 +108,7 @@ pub async fn rotate_key(
     key_id: String,
     overlap: Option<String>,
     #[server(default)] quiet: String,
+    #[server(default)] reason: String,
 ) -> Result<CreatedKey, AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
@@ -119,8 +120,11 @@ pub async fn rotate_key(
                 &ctx.state,
                 &actor,
                 &key_id,
-                overlap.as_deref().unwrap_or(""),
-                &quiet,
+                keys::RotateForm {
+                    overlap: overlap.as_deref().unwrap_or(""),
+                    quiet: &quiet,
+                    reason: &reason,
+                },
                 ctx.client_addr,
             )
             .await
@@ -129,15 +133,16 @@ pub async fn rotate_key(
     )
 }
 
-/// Ends a rotation overlap now: the old key stops working.
+/// Ends a rotation overlap now: the old key stops working. The reason is
+/// optional.
 #[server(endpoint = "retire_key")]
-pub async fn retire_key(key_id: String) -> Result<(), AppError> {
+pub async fn retire_key(key_id: String, #[server(default)] reason: String) -> Result<(), AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            keys::retire(&ctx.state, &actor, &key_id, ctx.client_addr).await
+            keys::retire(&ctx.state, &actor, &key_id, &reason, ctx.client_addr).await
         }
         .await,
     )
@@ -183,15 +188,35 @@ pub async fn update_key(
     )
 }
 
-/// A page of the organisation's audit trail (admins only).
+/// A page of the organisation's audit trail (admins only), filtered by
+/// days (`YYYY-MM-DD`, UTC, both inclusive), who, key and event; each
+/// filter optional.
 #[server(endpoint = "org_audit")]
-pub async fn org_audit(org_id: i64, before: Option<i64>) -> Result<AuditPage, AppError> {
-    use crate::server::{audit, context::request_context};
+pub async fn org_audit(
+    org_id: i64,
+    before: Option<i64>,
+    #[server(default)] from: Option<String>,
+    #[server(default)] to: Option<String>,
+    #[server(default)] actor: Option<String>,
+    #[server(default)] key: Option<String>,
+    #[server(default)] action: Option<String>,
+) -> Result<AuditPage, AppError> {
+    use crate::server::{
+        audit::{self, FilterForm},
+        context::request_context,
+    };
     super::respond(
         async {
             let ctx = request_context().await?;
-            let actor = ctx.actor().await?;
-            audit::org_audit(&ctx.state, &actor, org_id, before).await
+            let actor_ = ctx.actor().await?;
+            let filter = FilterForm {
+                from,
+                to,
+                actor,
+                key,
+                action,
+            };
+            audit::org_audit(&ctx.state, &actor_, org_id, &filter, before).await
         }
         .await,
     )

@@ -31,7 +31,7 @@ pub async fn create_org(name: String) -> Result<(), AppError> {
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            let org_id = orgs::create_org(&ctx.state, &actor, &name).await?;
+            let org_id = orgs::create_org(&ctx.state, &actor, &name, ctx.client_addr).await?;
             ctx.session.set_active_org(org_id).await?;
             leptos_axum::redirect("/");
             Ok(())
@@ -95,7 +95,14 @@ pub async fn withdraw_invitation(org_id: i64, invitation_id: i64) -> Result<(), 
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            orgs::withdraw_invitation(&ctx.state, &actor, org_id, invitation_id).await
+            orgs::withdraw_invitation(
+                &ctx.state,
+                &actor,
+                org_id,
+                invitation_id,
+                Some(ctx.client_addr),
+            )
+            .await
         }
         .await,
     )
@@ -122,7 +129,8 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            let org_id = orgs::accept_invitation(&ctx.state, &actor, &token).await?;
+            let org_id =
+                orgs::accept_invitation(&ctx.state, &actor, &token, Some(ctx.client_addr)).await?;
             ctx.session.set_active_org(org_id).await?;
             leptos_axum::redirect("/");
             Ok(())

@@ -40,6 +40,11 @@ pub enum AuditAction {
     SecondFactorRequirementChanged,
     /// Someone was invited to the organisation.
     MemberInvited,
+    /// An open invitation was withdrawn.
+    InvitationWithdrawn,
+    /// Someone joined the organisation (through an invitation, or by
+    /// creating it).
+    MemberJoined,
     /// A member's role changed.
     MemberRoleChanged,
     /// A member was removed.
@@ -56,7 +61,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::Created,
         AuditAction::Rotated,
         AuditAction::Retired,
@@ -73,6 +78,8 @@ impl AuditAction {
         AuditAction::PolicyChanged,
         AuditAction::SecondFactorRequirementChanged,
         AuditAction::MemberInvited,
+        AuditAction::InvitationWithdrawn,
+        AuditAction::MemberJoined,
         AuditAction::MemberRoleChanged,
         AuditAction::MemberRemoved,
         AuditAction::AlertAcknowledged,
@@ -100,6 +107,8 @@ impl AuditAction {
             AuditAction::PolicyChanged => "policy_changed",
             AuditAction::SecondFactorRequirementChanged => "second_factor_requirement_changed",
             AuditAction::MemberInvited => "member_invited",
+            AuditAction::InvitationWithdrawn => "invitation_withdrawn",
+            AuditAction::MemberJoined => "member_joined",
             AuditAction::MemberRoleChanged => "member_role_changed",
             AuditAction::MemberRemoved => "member_removed",
             AuditAction::AlertAcknowledged => "alert_acknowledged",
@@ -133,6 +142,8 @@ impl AuditAction {
             AuditAction::PolicyChanged => "Policy changed",
             AuditAction::SecondFactorRequirementChanged => "Two-factor requirement changed",
             AuditAction::MemberInvited => "Member invited",
+            AuditAction::InvitationWithdrawn => "Invitation withdrawn",
+            AuditAction::MemberJoined => "Member joined",
             AuditAction::MemberRoleChanged => "Role changed",
             AuditAction::MemberRemoved => "Member removed",
             AuditAction::AlertAcknowledged => "Alert acknowledged",

@@ -18,6 +18,12 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// To the second, for hovering over a time shown to the minute:
+/// `2026-11-07 09:05:31 UTC`.
+pub fn exact_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// A count with its noun: `1 key`, `3 keys`, `0 keys`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -137,6 +137,22 @@ pub fn parse_reason(input: &str, doing: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// An optional reason (rotating, retiring): empty means none; otherwise up
+/// to 500 characters without control characters, kept in the audit trail.
+pub fn parse_optional_reason(input: &str) -> Result<Option<String>, String> {
+    let text = trimmed(input);
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().count() > 500 {
+        return Err("Keep the reason to 500 characters.".to_owned());
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err("The reason cannot contain control characters.".to_owned());
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// Longest a suspension may be set to last before it lifts itself.
 pub const MAX_SUSPENSION_DAYS: i64 = 365;
 
@@ -726,6 +742,19 @@ mod tests {
         for s in KeyStatus::ALL {
             assert_eq!(KeyStatus::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn optional_reasons_may_be_empty_but_not_too_long() {
+        assert_eq!(parse_optional_reason("  \u{200B} "), Ok(None));
+        assert_eq!(
+            parse_optional_reason(" moving to the new vault ")
+                .unwrap()
+                .as_deref(),
+            Some("moving to the new vault")
+        );
+        assert!(parse_optional_reason(&"x".repeat(501)).is_err());
+        assert!(parse_optional_reason("bad\u{7}bell").is_err());
     }
 
     #[test]

@@ -83,6 +83,34 @@ impl VerifyCode {
         Self::ALL.into_iter().find(|c| c.as_str() == input)
     }
 
+    /// A few words for people, where the code would be jargon: "Wrong
+    /// environment", "Over the rate limit".
+    pub fn label(self) -> &'static str {
+        match self {
+            VerifyCode::Ok => "Accepted",
+            VerifyCode::Malformed => "Not a key (malformed)",
+            VerifyCode::Unknown => "Unknown key or wrong secret",
+            VerifyCode::Expired => "Expired",
+            VerifyCode::Revoked => "Revoked",
+            VerifyCode::Suspended => "Suspended",
+            VerifyCode::PendingApproval => "Waiting for approval",
+            VerifyCode::ScopeDenied => "Scope not held",
+            VerifyCode::IpDenied => "Address not allowed",
+            VerifyCode::EnvMismatch => "Wrong environment",
+            VerifyCode::RateLimited => "Over the rate limit",
+        }
+    }
+
+    /// A stored outcome as pages show it: its label with the code that
+    /// gateways and logs use, "Wrong environment (env_mismatch)"; the stored
+    /// text when it is not a code this version knows.
+    pub fn words_for(stored: &str) -> String {
+        Self::parse(stored).map_or_else(
+            || stored.to_owned(),
+            |c| format!("{} ({})", c.label(), c.as_str()),
+        )
+    }
+
     /// What it means, for people reading dashboards and docs.
     pub fn describe(self) -> &'static str {
         match self {
@@ -145,5 +173,18 @@ mod tests {
         assert_eq!(VerifyCode::ScopeDenied.http_status(), 403);
         assert_eq!(VerifyCode::RateLimited.http_status(), 429);
         assert!(!VerifyCode::Suspended.is_valid());
+    }
+
+    #[test]
+    fn every_code_has_words_for_people() {
+        for code in VerifyCode::ALL {
+            assert!(!code.label().contains('_'), "{}", code.label());
+            assert!(code.label().starts_with(char::is_uppercase));
+        }
+        assert_eq!(
+            VerifyCode::words_for("env_mismatch"),
+            "Wrong environment (env_mismatch)"
+        );
+        assert_eq!(VerifyCode::words_for("something_new"), "something_new");
     }
 }

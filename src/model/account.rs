@@ -128,3 +128,8 @@ pub struct RecoveryCodes {
     /// Other sessions of the account that were signed out.
     pub sessions_ended: u64,
 }
+
+/// What the code step of signing in says when no sign-in waits for a code
+/// on this browser: none was started, it is over five minutes old, or the
+/// password changed meanwhile.
+pub const SIGN_IN_AGAIN: &str = "No sign-in is waiting for a code here: it took more than 5 minutes, or the password changed meanwhile. Enter your email and password again, then the code.";

@@ -116,6 +116,17 @@ pub struct AuditEntry {
     pub client_addr: Option<String>,
 }
 
+/// A refused verification of a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// When (to the hour once the raw event is pruned).
+    pub at: DateTime<Utc>,
+    /// The client address, while the raw event is kept.
+    pub client_addr: Option<String>,
+    /// Why it was refused.
+    pub code: crate::domain::verify::VerifyCode,
+}
+
 /// Everything about one key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDetail {
@@ -129,8 +140,13 @@ pub struct KeyDetail {
     pub created_by: String,
     /// Address of the last verification.
     pub last_used_addr: Option<String>,
-    /// Verifications in the last 7 days.
+    /// Verifications in the last 7 days, accepted and refused.
     pub requests_7d: i64,
+    /// Refused verifications in the last 7 days.
+    pub refused_7d: i64,
+    /// The last refused verification, if any is recorded ("last used"
+    /// counts only accepted ones).
+    pub last_refused: Option<Refusal>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
     /// The email of who revoked it; `None` unless revoked.

@@ -15,8 +15,9 @@ pub struct MemberView {
     pub role: Role,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
-    /// Whether they sign in with a second factor.
-    pub second_factor: bool,
+    /// Whether they sign in with a second factor: shown to admins only
+    /// (`None` for other members), since it tells who is easier to attack.
+    pub second_factor: Option<bool>,
     /// Whether this is the person looking.
     pub is_you: bool,
 }

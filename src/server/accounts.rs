@@ -6,6 +6,7 @@ use super::{
         account_sessions, email_verifications::OpenVerification, invitations, memberships,
         organisations, totp_authenticators, unique_violation, users, Tx,
     },
+    members::{join, JoinedBy, Joiner},
     state::AppState,
 };
 use crate::{
@@ -33,7 +34,7 @@ pub struct SignUpForm {
 }
 
 /// A signed-in (or just signed-up) user and the organisation to act in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
     /// The user's id (`users.id`).
     pub user_id: i64,
@@ -42,6 +43,10 @@ pub struct SignedIn {
     /// Whether the account has a second factor, still to be checked before
     /// a session begins (see `second_factor::check_at_sign_in`).
     pub second_factor_due: bool,
+    /// What the waiting sign-in keeps of the password it was given
+    /// (`second_factor::credential_tag_of`); empty unless a second factor
+    /// is due.
+    pub credential_tag: String,
 }
 
 /// What sign-up says when the address is taken (only the setup link, made
@@ -171,12 +176,24 @@ pub async fn sign_up(
                     "This invitation link was used or withdrawn a moment ago. Ask an admin for a new one.",
                 ));
             }
-            memberships::insert(tx.conn(), inv.org_id, user_id, &inv.role, now).await?;
+            join(
+                &mut tx,
+                inv.org_id,
+                Joiner {
+                    user_id,
+                    email: email.as_str(),
+                    role: &inv.role,
+                    by: JoinedBy::Invitation,
+                    addr: Some(addr),
+                },
+                now,
+            )
+            .await?;
             Some(inv.org_id)
         }
     } else {
         let name = org_name.expect("checked");
-        Some(create_org_in(&mut tx, &name, user_id, now).await?)
+        Some(create_org_in(&mut tx, &name, (user_id, email.as_str()), Some(addr), now).await?)
     };
     tx.commit().await?;
     tracing::info!(user_id, org_id, "account created");
@@ -193,6 +210,7 @@ pub async fn sign_up(
         user_id,
         org_id,
         second_factor_due: false,
+        credential_tag: String::new(),
     }))
 }
 
@@ -230,11 +248,13 @@ pub(crate) async fn insert_user(
     }
 }
 
-/// Creates an organisation with a free slug and makes `user_id` its admin.
+/// Creates an organisation with a free slug and makes `user_id` (`email`)
+/// its admin, recorded in its audit trail.
 pub(crate) async fn create_org_in(
     tx: &mut Tx,
     name: &OrgName,
-    user_id: i64,
+    (user_id, email): (i64, &str),
+    addr: Option<IpAddr>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64, AppError> {
     let base = name.slug();
@@ -248,7 +268,19 @@ pub(crate) async fn create_org_in(
             .expect("an unbounded range has a free slug")
     };
     let org_id = organisations::insert(tx.conn(), name.as_str(), &slug, now).await?;
-    memberships::insert(tx.conn(), org_id, user_id, Role::Admin.as_str(), now).await?;
+    join(
+        tx,
+        org_id,
+        Joiner {
+            user_id,
+            email,
+            role: Role::Admin.as_str(),
+            by: JoinedBy::CreatingIt,
+            addr,
+        },
+        now,
+    )
+    .await?;
     Ok(org_id)
 }
 
@@ -284,6 +316,10 @@ pub async fn sign_in(
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),
     };
+    let credential_tag = stored
+        .as_deref()
+        .map(super::second_factor::credential_tag_of)
+        .unwrap_or_default();
     // No connection is held while argon2 runs.
     let matches = passwords::verify(Password::unchecked(password), stored).await?;
     let Some(user_id) = user_id.filter(|_| matches) else {
@@ -309,6 +345,11 @@ pub async fn sign_in(
         user_id,
         org_id: first_org,
         second_factor_due,
+        credential_tag: if second_factor_due {
+            credential_tag
+        } else {
+            String::new()
+        },
     })
 }
 

@@ -5,7 +5,7 @@ use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{authorize_org, Actor, OrgAction},
     db::{
-        audit::{self, EventRow, NewEvent},
+        audit::{self, EventFilter, EventRow, NewEvent},
         Tx,
     },
     state::AppState,
@@ -13,10 +13,10 @@ use crate::server::{
 use crate::{
     domain::format,
     domain::key_format::{display_id, Environment},
-    error::AppError,
+    error::{AppError, FieldError},
     model::keys::{AuditEntry, AuditPage},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 pub(crate) async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppError> {
     audit::insert(tx.conn(), &event).await?;
@@ -133,6 +133,21 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
             d["email"].as_str().unwrap_or("someone with a link"),
             d["role"].as_str().unwrap_or("a member")
         ),
+        AuditAction::InvitationWithdrawn => format!(
+            "Withdrew the invitation for {} as {}",
+            d["email"].as_str().unwrap_or("anyone with the link"),
+            d["role"].as_str().unwrap_or("a member")
+        ),
+        AuditAction::MemberJoined => format!(
+            "{} joined as {}{}",
+            d["member"].as_str().unwrap_or("Someone"),
+            d["role"].as_str().unwrap_or("a member"),
+            if d["via"] == "created" {
+                ", creating the organisation"
+            } else {
+                " through an invitation"
+            }
+        ),
         AuditAction::AlertAcknowledged => match d["alert"].as_str() {
             Some(kind) => format!("Acknowledged a {} alert", kind.replace('_', " ")),
             None => "Acknowledged an alert".to_owned(),
@@ -183,17 +198,85 @@ pub(crate) async fn record_event(tx: &mut Tx, event: NewEvent<'_>) -> Result<(),
     record(tx, event).await
 }
 
-/// A page of the organisation's audit trail, for its admins.
+/// The trail's filter as typed (the audit page's form and the export's
+/// query): each part optional, empty meaning "any".
+#[derive(Debug, Clone, Default)]
+pub struct FilterForm {
+    /// First day, `YYYY-MM-DD` (UTC).
+    pub from: Option<String>,
+    /// Last day, inclusive, `YYYY-MM-DD` (UTC).
+    pub to: Option<String>,
+    /// Who: an email, matched exactly (case-insensitively).
+    pub actor: Option<String>,
+    /// A key's public id.
+    pub key: Option<String>,
+    /// A stored action name (`AuditAction::as_str`).
+    pub action: Option<String>,
+}
+
+/// Reads a filter, every problem at once (field errors named `from`, `to`,
+/// `action`).
+pub fn parse_filter(form: &FilterForm) -> Result<EventFilter, AppError> {
+    let mut errors = Vec::new();
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let mut day = |field: &'static str, v: &Option<String>| match text(v) {
+        None => None,
+        Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+            Ok(d) => Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))),
+            Err(_) => {
+                errors.push(FieldError::new(field, "Enter the date as YYYY-MM-DD."));
+                None
+            }
+        },
+    };
+    let from = day("from", &form.from);
+    // `to` is inclusive: events before the end of that day.
+    let to = day("to", &form.to).map(|t| t + chrono::Duration::days(1));
+    if let (Some(from), Some(to)) = (from, to) {
+        if to <= from {
+            errors.push(FieldError::new(
+                "to",
+                "The last day is before the first: swap them, or clear one.",
+            ));
+        }
+    }
+    let action = text(&form.action);
+    if let Some(a) = &action {
+        if AuditAction::parse(a).is_none() {
+            errors.push(FieldError::new("action", "Choose an event from the list."));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok(EventFilter {
+        from,
+        to,
+        actor: text(&form.actor).map(|a| a.to_lowercase()),
+        key: text(&form.key),
+        action,
+    })
+}
+
+/// A page of the organisation's audit trail, for its admins: events that
+/// match `filter`, newest first, 50 at a time (`before` an event id).
 pub async fn org_audit(
     state: &AppState,
     actor: &Actor,
     org_id: i64,
+    filter: &FilterForm,
     before: Option<i64>,
 ) -> Result<AuditPage, AppError> {
     authorize_org(actor, org_id, OrgAction::ViewAudit)?;
+    let filter = parse_filter(filter)?;
     const PAGE: usize = 50;
     let mut conn = state.db.acquire().await?;
-    let mut rows = audit::for_org(conn.conn(), org_id, before, PAGE as i64 + 1).await?;
+    let mut rows = audit::for_org(conn.conn(), org_id, &filter, before, PAGE as i64 + 1).await?;
     let next_before = (rows.len() > PAGE).then(|| rows[PAGE - 1].id);
     rows.truncate(PAGE);
     Ok(AuditPage {

@@ -30,6 +30,9 @@ enum Command {
     /// Manage the platform's staff.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Help someone who lost their second factor back in.
+    #[command(subcommand, name = "second-factor")]
+    SecondFactor(SecondFactorCommand),
     /// Manage the tokens the platform's gateway presents to /v1/verify.
     #[command(subcommand, name = "gateway-token")]
     GatewayToken(GatewayTokenCommand),
@@ -42,6 +45,16 @@ enum Command {
         /// `table` for people, `json` for scripts.
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         format: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecondFactorCommand {
+    /// Remove an account's authenticator app and recovery codes and sign it
+    /// out everywhere, after checking who is asking; the account is emailed.
+    Reset {
+        /// The account's email.
+        email: String,
     },
 }
 
@@ -165,6 +178,19 @@ pub async fn main() -> ExitCode {
             match staff::revoke(&state.db, &email).await {
                 Ok(()) => {
                     println!("{} is no longer staff", email.trim());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::SecondFactor(SecondFactorCommand::Reset { email }) => {
+            match crate::server::second_factor::reset(&state, &email).await {
+                Ok(ended) => {
+                    println!(
+                        "the second factor of {} was reset; {} signed out, and the account was emailed",
+                        email.trim(),
+                        crate::domain::format::count(ended as usize, "session was", "sessions were")
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),

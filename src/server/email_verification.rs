@@ -8,8 +8,9 @@ use super::{
     authz::Actor,
     db::{
         email_verifications::{self, OpenVerification},
-        invitations, memberships, unique_violation, users,
+        invitations, unique_violation, users,
     },
+    members::{join, JoinedBy, Joiner},
     notify::mailer,
     secrets::tokens::{hash_token, NewToken},
     state::AppState,
@@ -117,7 +118,11 @@ pub struct Confirmed {
 /// Confirms the address a link proves: it becomes the account's verified
 /// address (for an email change, the old one is told), and an invitation
 /// bound to it that the account signed up through is accepted.
-pub async fn confirm(state: &AppState, token: &str) -> Result<Confirmed, AppError> {
+pub async fn confirm(
+    state: &AppState,
+    token: &str,
+    addr: std::net::IpAddr,
+) -> Result<Confirmed, AppError> {
     let token_hash = hash_token(token);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -155,8 +160,19 @@ pub async fn confirm(state: &AppState, token: &str) -> Result<Confirmed, AppErro
         .is_none()
             && invitation.email.as_deref() == Some(open.email.as_str());
         if usable && invitations::accept(tx.conn(), invitation.id, user.id, now).await? {
-            memberships::insert(tx.conn(), invitation.org_id, user.id, &invitation.role, now)
-                .await?;
+            join(
+                &mut tx,
+                invitation.org_id,
+                Joiner {
+                    user_id: user.id,
+                    email: &open.email,
+                    role: &invitation.role,
+                    by: JoinedBy::Invitation,
+                    addr: Some(addr),
+                },
+                now,
+            )
+            .await?;
             joined_org = Some(invitation.org_id);
         }
     }

@@ -7,7 +7,7 @@
 //! (`from`/`to` as `YYYY-MM-DD`, UTC).
 
 use super::{
-    audit::record_event,
+    audit::{parse_filter, record_event, FilterForm},
     auth::session::{AuthSession, Client},
     authz::{authorize_org, OrgAction},
     context::signed_in_actor,
@@ -29,7 +29,7 @@ use axum::{
     routing::get,
     Extension, Router,
 };
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::Utc;
 use futures_util::stream;
 use serde::Deserialize;
 use serde_json::json;
@@ -237,29 +237,12 @@ async fn prepare(
 }
 
 fn audit_filter(query: &ExportQuery) -> Result<EventFilter, AppError> {
-    let day = |field: &str,
-               v: &Option<String>|
-     -> Result<Option<chrono::DateTime<Utc>>, AppError> {
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))))
-                .map_err(|_| AppError::field(field, "Enter the date as YYYY-MM-DD.")),
-        }
-    };
-    let text = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    Ok(EventFilter {
-        from: day("from", &query.from)?,
-        // `to` is inclusive: events before the end of that day.
-        to: day("to", &query.to)?.map(|t| t + chrono::Duration::days(1)),
-        actor: text(&query.actor),
-        key: text(&query.key),
-        action: text(&query.action),
+    parse_filter(&FilterForm {
+        from: query.from.clone(),
+        to: query.to.clone(),
+        actor: query.actor.clone(),
+        key: query.key.clone(),
+        action: query.action.clone(),
     })
 }
 

@@ -1,6 +1,7 @@
-//! Membership changes by an organisation's admins: roles, removals, and
-//! giving a departed member's keys a new owner. Every change is in the
-//! audit trail; an organisation always keeps at least one admin.
+//! Memberships: joining (the one way anyone becomes a member), and the
+//! changes an organisation's admins make: roles, removals, and giving a
+//! departed member's keys a new owner. Every change is in the audit trail;
+//! an organisation always keeps at least one admin.
 
 use super::{
     audit::record_event,
@@ -14,6 +15,68 @@ use crate::domain::audit::AuditAction;
 use crate::{domain::Role, error::AppError};
 use serde_json::json;
 use std::net::IpAddr;
+
+/// How someone came to join an organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinedBy {
+    /// They created it (and became its first admin).
+    CreatingIt,
+    /// They accepted an invitation.
+    Invitation,
+}
+
+/// Who joins, for [`join`].
+#[derive(Debug)]
+pub struct Joiner<'a> {
+    /// Their user id (`users.id`).
+    pub user_id: i64,
+    /// Their address (the audit trail's actor).
+    pub email: &'a str,
+    /// `developer` or `admin`.
+    pub role: &'a str,
+    /// How.
+    pub by: JoinedBy,
+    /// The client address of the request, when a person's request did it.
+    pub addr: Option<IpAddr>,
+}
+
+/// Makes `joiner` a member of `org_id` and records it in the audit trail,
+/// in the caller's transaction: every way into an organisation (creating
+/// it, an invitation at sign-up, accepting one signed in, confirming the
+/// address an invitation was bound to) goes through here.
+pub(crate) async fn join(
+    tx: &mut Tx,
+    org_id: i64,
+    joiner: Joiner<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    memberships::insert(tx.conn(), org_id, joiner.user_id, joiner.role, now).await?;
+    record_event(
+        tx,
+        NewEvent {
+            org_id,
+            key_id: None,
+            actor_id: Some(joiner.user_id),
+            actor_email: joiner.email,
+            action: AuditAction::MemberJoined,
+            reason: None,
+            details: Some(
+                json!({
+                    "member": joiner.email,
+                    "role": joiner.role,
+                    "via": match joiner.by {
+                        JoinedBy::CreatingIt => "created",
+                        JoinedBy::Invitation => "invitation",
+                    },
+                })
+                .to_string(),
+            ),
+            client_addr: joiner.addr.map(|a| a.to_string()),
+            at: now,
+        },
+    )
+    .await
+}
 
 /// A member of the organisation, with their email.
 async fn member(tx: &mut Tx, org_id: i64, user_id: i64) -> Result<(String, Role), AppError> {

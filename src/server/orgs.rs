@@ -2,8 +2,10 @@
 
 use super::{
     accounts::create_org_in,
+    audit::record_event,
     authz::{authorize_org, Actor, OrgAction},
-    db::{invitations, memberships},
+    db::{audit::NewEvent, invitations, memberships},
+    members::{join, JoinedBy, Joiner},
     secrets::tokens::{hash_token, NewToken},
     state::AppState,
 };
@@ -16,13 +18,26 @@ use crate::{
     error::AppError,
     model::orgs::{InvitationPreview, InvitationView, MemberView, NewInvitation},
 };
+use std::net::IpAddr;
 
 /// Creates an organisation with `actor` as its admin.
-pub async fn create_org(state: &AppState, actor: &Actor, name: &str) -> Result<i64, AppError> {
+pub async fn create_org(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    addr: IpAddr,
+) -> Result<i64, AppError> {
     let name = OrgName::parse(name).map_err(|m| AppError::field("name", m))?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let org_id = create_org_in(&mut tx, &name, actor.user_id, now).await?;
+    let org_id = create_org_in(
+        &mut tx,
+        &name,
+        (actor.user_id, &actor.email),
+        Some(addr),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user_id = actor.user_id, org_id, "organisation created");
     Ok(org_id)
@@ -34,7 +49,8 @@ pub async fn members(
     actor: &Actor,
     org_id: i64,
 ) -> Result<Vec<MemberView>, AppError> {
-    authorize_org(actor, org_id, OrgAction::View)?;
+    let membership = authorize_org(actor, org_id, OrgAction::View)?;
+    let admin = membership.role == Role::Admin;
     let mut conn = state.db.acquire().await?;
     Ok(memberships::members_of(conn.conn(), org_id)
         .await?
@@ -46,7 +62,7 @@ pub async fn members(
                 email: m.email,
                 role: Role::parse(&m.role).ok()?,
                 joined_at: m.joined_at,
-                second_factor: m.second_factor,
+                second_factor: admin.then_some(m.second_factor),
             })
         })
         .collect())
@@ -168,14 +184,41 @@ pub async fn withdraw_invitation(
     actor: &Actor,
     org_id: i64,
     id: i64,
+    addr: Option<IpAddr>,
 ) -> Result<(), AppError> {
     authorize_org(actor, org_id, OrgAction::ManageMembers)?;
-    let mut conn = state.db.acquire().await?;
-    if !invitations::revoke(conn.conn(), org_id, id, state.clock.now()).await? {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let invitation = invitations::find(tx.conn(), id)
+        .await?
+        .filter(|i| i.org_id == org_id);
+    let withdrawn = match &invitation {
+        Some(_) => invitations::revoke(tx.conn(), org_id, id, now).await?,
+        None => false,
+    };
+    let Some(invitation) = invitation.filter(|_| withdrawn) else {
         return Err(AppError::Conflict(
             "That invitation is no longer open: it was used, withdrawn or not found.".to_owned(),
         ));
-    }
+    };
+    record_event(
+        &mut tx,
+        NewEvent {
+            org_id,
+            key_id: None,
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: AuditAction::InvitationWithdrawn,
+            reason: None,
+            details: Some(
+                serde_json::json!({"email": invitation.email, "role": invitation.role}).to_string(),
+            ),
+            client_addr: addr.map(|a| a.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(
         user_id = actor.user_id,
         org_id,
@@ -219,6 +262,7 @@ pub async fn accept_invitation(
     state: &AppState,
     actor: &Actor,
     token: &str,
+    addr: Option<IpAddr>,
 ) -> Result<i64, AppError> {
     let preview_problem = |m: &str| AppError::Conflict(m.to_owned());
     let now = state.clock.now();
@@ -257,11 +301,16 @@ pub async fn accept_invitation(
             "This invitation link was used a moment ago. Ask an admin for a new one.",
         ));
     }
-    memberships::insert(
-        tx.conn(),
+    join(
+        &mut tx,
         invitation.org_id,
-        actor.user_id,
-        &invitation.role,
+        Joiner {
+            user_id: actor.user_id,
+            email: &actor.email,
+            role: &invitation.role,
+            by: JoinedBy::Invitation,
+            addr,
+        },
         now,
     )
     .await?;

@@ -55,9 +55,9 @@ pub fn AuditTable(
                         view! {
                             <tr>
                                 <td>
-                                    <time datetime=format::iso(
-                                        e.at,
-                                    )>{format::date_time(e.at)}</time>
+                                    <time datetime=format::iso(e.at) title=format::exact_time(e.at)>
+                                        {format::date_time(e.at)}
+                                    </time>
                                 </td>
                                 <td>{e.actor.clone()}</td>
                                 <td>

@@ -180,9 +180,16 @@ pub fn Field(
         // client-side navigation (after a redirect) focuses the field here.
         Effect::new(move |_| {
             if let Some(input) = input_ref.get() {
-                // After the frame, once the field is in the document.
+                // After the frame, once the field is in the document, and
+                // only if the person has not put the focus elsewhere
+                // meanwhile (it never moves under their typing).
                 request_animation_frame(move || {
-                    let _ = input.focus();
+                    let idle = document()
+                        .active_element()
+                        .is_none_or(|el| el.tag_name().eq_ignore_ascii_case("body"));
+                    if idle {
+                        let _ = input.focus();
+                    }
                 });
             }
         });

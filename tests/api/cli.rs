@@ -110,6 +110,21 @@ async fn staff_commands_manage_staff(backend: Backend) {
     assert!(err.contains("is not staff"));
     let (_, list, _) = portico(&url, &["staff", "list"]);
     assert_eq!(list.trim(), "no staff yet");
+
+    // An account without a second factor has nothing to reset; the command
+    // says so and fails.
+    let (ok, _, err) = portico(
+        &url,
+        &["second-factor", "reset", "support@platform.example"],
+    );
+    assert!(!ok);
+    assert!(err.contains("has no second factor to reset"), "{err}");
+    let (ok, _, err) = portico(&url, &["second-factor", "reset", "ghost@platform.example"]);
+    assert!(!ok);
+    assert!(
+        err.contains("No account uses ghost@platform.example"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -309,7 +309,10 @@ impl TestClient {
         let authenticator = Authenticator::from_shown(&enrolment.secret);
         let code = authenticator.code_at(app.clock.now());
         let codes: portico::model::account::RecoveryCodes = self
-            .call("confirm_totp", &[("code", &code)])
+            .call(
+                "confirm_totp",
+                &[("code", &code), ("password", GOOD_PASSWORD)],
+            )
             .await
             .expect("the first code confirms the app");
         app.clock.advance(chrono::Duration::seconds(30));
@@ -548,7 +551,7 @@ pub async fn confirm_email_of(state: &portico::server::state::AppState, email: &
     .await
     .unwrap();
     drop(conn);
-    email_verification::confirm(state, token.reveal())
+    email_verification::confirm(state, token.reveal(), std::net::Ipv4Addr::LOCALHOST.into())
         .await
         .unwrap();
 }

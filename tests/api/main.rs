@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod alerts;
+mod audit_trail;
 mod cli;
 mod email_verification;
 mod governance;

@@ -44,16 +44,26 @@ on_both_databases! {
 
         // Not until the first code is right; a wrong one changes nothing.
         let err = client
-            .call::<RecoveryCodes>("confirm_totp", &[("code", "000 000")])
+                        .call::<RecoveryCodes>("confirm_totp", &[("code", "000 000"), ("password", GOOD_PASSWORD)])
             .await
             .unwrap_err();
         if phone.code_at(app.clock.now()) != "000000" {
             assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(field_message(&err.error, "code").contains("not right"));
         }
+                assert!(!client.me().await.unwrap().second_factor);
+        // A session alone cannot bind an app: the password is needed too.
+        for password in ["", "not the password at all"] {
+            let err = client
+                .call::<RecoveryCodes>("confirm_totp", &[("code", &phone.code_at(app.clock.now())), ("password", password)])
+                .await
+                .unwrap_err();
+            assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(err.error.message_for("password").is_some(), "{:?}", err.error);
+        }
         assert!(!client.me().await.unwrap().second_factor);
         let codes: RecoveryCodes = client
-            .call("confirm_totp", &[("code", &phone.code_at(app.clock.now()))])
+            .call("confirm_totp", &[("code", &phone.code_at(app.clock.now())), ("password", GOOD_PASSWORD)])
             .await
             .unwrap();
         assert_eq!(codes.codes.len(), 10);
@@ -150,13 +160,31 @@ on_both_databases! {
         slow.call::<()>("sign_in", &[("email", email), ("password", GOOD_PASSWORD)])
             .await
             .unwrap();
-        app.clock.advance(Duration::minutes(5));
+                app.clock.advance(Duration::minutes(5));
         let err = slow
             .call::<()>("sign_in_code", &[("code", &phone.code_at(app.clock.now()))])
             .await
             .unwrap_err();
         assert_eq!(err.status, StatusCode::CONFLICT);
         assert!(slow.me().await.is_none());
+
+        // A password changed while a sign-in waits for its code voids it.
+        app.clock.advance(Duration::seconds(30));
+        let waiting = app.client();
+        waiting
+            .call::<()>("sign_in", &[("email", email), ("password", GOOD_PASSWORD)])
+            .await
+            .unwrap();
+        browser
+            .call::<u64>("change_password", &[("current_password", GOOD_PASSWORD), ("new_password", "quiet harbour copper lantern")])
+            .await
+            .unwrap();
+        let err = waiting
+            .call::<()>("sign_in_code", &[("code", &phone.code_at(app.clock.now()))])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::CONFLICT);
+        assert!(waiting.me().await.is_none());
     }
 
     async fn recovery_codes_work_once_each_and_can_be_replaced(app) {
@@ -201,8 +229,14 @@ on_both_databases! {
             .call::<()>("turn_off_second_factor", &[("password", GOOD_PASSWORD)])
             .await
             .unwrap();
-        assert!(!client.me().await.unwrap().second_factor);
+                assert!(!client.me().await.unwrap().second_factor);
         assert_eq!(status(&client).await.recovery_codes_left, 0);
+        let err = client
+            .call::<()>("turn_off_second_factor", &[("password", GOOD_PASSWORD)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::CONFLICT);
+        assert!(format!("{:?}", err.error).contains("is not on"));
         let plain = app.client();
         plain.sign_in(email).await;
         assert!(plain.me().await.is_some(), "no code asked for");
@@ -239,6 +273,8 @@ on_both_databases! {
         assert_eq!(err.status, StatusCode::CONFLICT);
         assert!(format!("{:?}", err.error).contains("for yourself first"));
 
+                // A key of the developer's, made while nothing is required.
+        let dev_key = crate::helpers::create_key(&dev, &org_id, &[]).await.unwrap();
         admin.enrol_totp(&app).await;
         let without: Vec<String> = admin
             .call("set_second_factor_requirement", &[("org_id", &org_id), ("required", "true")])
@@ -246,12 +282,18 @@ on_both_databases! {
             .unwrap();
         assert_eq!(without, vec!["dev@acme.example".to_owned()]);
         let members: Vec<MemberView> = admin.call("members", &[("org_id", &org_id)]).await.unwrap();
-        let flags: Vec<(String, bool)> =
+                let flags: Vec<(String, Option<bool>)> =
             members.iter().map(|m| (m.email.clone(), m.second_factor)).collect();
         assert_eq!(
             flags,
-            vec![("admin@acme.example".into(), true), ("dev@acme.example".into(), false)]
+            vec![("admin@acme.example".into(), Some(true)), ("dev@acme.example".into(), Some(false))]
         );
+        // Setting it again changes nothing and records nothing.
+        let again: Vec<String> = admin
+            .call("set_second_factor_requirement", &[("org_id", &org_id), ("required", "true")])
+            .await
+            .unwrap();
+        assert_eq!(again, vec!["dev@acme.example".to_owned()]);
 
         // The developer without one can do nothing in the organisation, at once.
         let me = dev.me().await.unwrap();
@@ -269,11 +311,27 @@ on_both_databases! {
         let (status_code, _, _) = dev.get(&format!("/exports/keys.json?org_id={org_id}")).await;
         assert_eq!(status_code, StatusCode::FORBIDDEN);
 
+                // Notices about the organisation wait, unshown, until then.
+                admin
+            .call::<()>("suspend_key", &[("key_id", &dev_key.key.key_id), ("reason", "suspicious traffic from 192.0.2.1")])
+            .await
+            .unwrap();
+        let hidden: portico::model::notifications::NotificationList =
+            dev.call("notifications", &[]).await.unwrap();
+        assert!(hidden.items.is_empty() && hidden.unread == 0, "{hidden:?}");
+
         // Once they set one up, everything opens; it then stays on.
         dev.enrol_totp(&app).await;
-        dev.call::<serde_json::Value>("list_keys", &[("org_id", &org_id)])
+                dev.call::<serde_json::Value>("list_keys", &[("org_id", &org_id)])
             .await
             .expect("opens once the developer has a second factor");
+        // Who has a second factor is for admins' eyes.
+        let seen: Vec<MemberView> = dev.call("members", &[("org_id", &org_id)]).await.unwrap();
+        assert!(seen.iter().all(|m| m.second_factor.is_none()));
+        // The notices held back are shown now.
+        let shown: portico::model::notifications::NotificationList =
+            dev.call("notifications", &[]).await.unwrap();
+        assert!(shown.items.iter().any(|n| n.kind == "suspended"), "{shown:?}");
         let err = dev
             .call::<()>("turn_off_second_factor", &[("password", GOOD_PASSWORD)])
             .await
@@ -289,10 +347,16 @@ on_both_databases! {
             .find(|e| e.action == "second_factor_requirement_changed")
             .expect("audited");
         assert_eq!(entry.actor, "admin@acme.example");
-        assert_eq!(
+                assert_eq!(
             entry.details.as_deref(),
             Some("Two-factor authentication required of every member")
         );
+        let changes = audit
+            .entries
+            .iter()
+            .filter(|e| e.action == "second_factor_requirement_changed")
+            .count();
+        assert_eq!(changes, 1, "setting the same value again records nothing");
         let off: Vec<String> = admin
             .call("set_second_factor_requirement", &[("org_id", &org_id), ("required", "false")])
             .await
@@ -405,11 +469,24 @@ async fn the_account_is_told_of_second_factor_changes() {
         .sign_in_with_code(email, &codes[0])
         .await
         .unwrap();
+    // The right password and wrong codes: told once, whatever the number.
+    let guesser = app.client();
+    guesser
+        .call::<()>("sign_in", &[("email", email), ("password", GOOD_PASSWORD)])
+        .await
+        .unwrap();
+    for wrong in ["000000", "111111"] {
+        let _ = guesser.call::<()>("sign_in_code", &[("code", wrong)]).await;
+    }
+    client
+        .call::<RecoveryCodes>("replace_recovery_codes", &[("password", GOOD_PASSWORD)])
+        .await
+        .unwrap();
     client
         .call::<()>("turn_off_second_factor", &[("password", GOOD_PASSWORD)])
         .await
         .unwrap();
-    let mail = sink.wait_for(4).await;
+    let mail = sink.wait_for(6).await;
     let subjects: Vec<&str> = mail
         .iter()
         .filter_map(|m| m.lines().find(|l| l.starts_with("Subject: ")))
@@ -418,9 +495,16 @@ async fn the_account_is_told_of_second_factor_changes() {
         "Subject: [Portico] Two-factor authentication is on",
         "Subject: [Portico] A recovery code was used",
         "Subject: [Portico] Two-factor authentication is off",
+        "Subject: [Portico] New recovery codes were made",
+        "Subject: [Portico] Your password was used, but the code was wrong",
     ] {
         assert!(subjects.contains(&subject), "{subject} in {subjects:?}");
     }
+    let warned = subjects
+        .iter()
+        .filter(|s| s.contains("the code was wrong"))
+        .count();
+    assert_eq!(warned, 1, "{subjects:?}");
     let used = mail
         .iter()
         .find(|m| m.contains("A recovery code was used"))
@@ -429,4 +513,50 @@ async fn the_account_is_told_of_second_factor_changes() {
     assert!(codes
         .iter()
         .all(|c| mail.iter().all(|m| !m.contains(c.as_str()))));
+}
+
+on_both_databases! {
+    async fn an_operator_resets_a_lost_second_factor_and_the_person_sets_it_up_again(app) {
+        let email = "lost.phone@example.com";
+        let client = app.sign_up(email, "Lost").await;
+        client.enrol_totp(&app).await;
+        let err = portico::server::second_factor::reset(&app.state, "nobody@example.com").await.unwrap_err();
+        assert!(matches!(err, AppError::NotFound(_)));
+        let ended = portico::server::second_factor::reset(&app.state, "Lost.Phone@example.com").await.unwrap();
+        assert_eq!(ended, 1);
+        assert!(client.me().await.is_none(), "signed out everywhere");
+        let again = app.client();
+        again.sign_in(email).await;
+        assert!(!again.me().await.unwrap().second_factor, "the password alone signs in");
+        let err = portico::server::second_factor::reset(&app.state, email).await.unwrap_err();
+        assert!(matches!(err, AppError::Conflict(_)), "nothing left to reset");
+        again.enrol_totp(&app).await;
+    }
+
+    async fn a_first_code_only_confirms_the_secret_it_was_made_for(app) {
+        let client = app.sign_up("twotabs@example.com", "Two Tabs").await;
+        let first: TotpEnrolment = client.call("begin_totp", &[]).await.unwrap();
+        let first_phone = Authenticator::from_shown(&first.secret);
+        // Setting up again (another tab) replaces the secret: the first
+        // one's code no longer confirms anything.
+        let second: TotpEnrolment = client.call("begin_totp", &[]).await.unwrap();
+        assert_ne!(first.secret, second.secret);
+        let err = client
+            .call::<RecoveryCodes>("confirm_totp", &[("code", &first_phone.code_at(app.clock.now())), ("password", GOOD_PASSWORD)])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // And the store only confirms the secret the code was checked against.
+        let mut conn = app.state.db.acquire().await.unwrap();
+        let user = portico::server::db::users::find_by_email(conn.conn(), "twotabs@example.com").await.unwrap().unwrap();
+        let now = app.clock.now();
+        let stale = portico::server::db::totp_authenticators::confirm(conn.conn(), user.id, "not-the-stored-secret", 1, now).await.unwrap();
+        assert!(!stale);
+        drop(conn);
+        let phone = Authenticator::from_shown(&second.secret);
+        client
+            .call::<RecoveryCodes>("confirm_totp", &[("code", &phone.code_at(app.clock.now())), ("password", GOOD_PASSWORD)])
+            .await
+            .expect("the current secret's code confirms it");
+    }
 }

@@ -23,6 +23,20 @@ struct World {
     gateway: String,
 }
 
+/// Waits (up to ten seconds) until the usage writer has stored `n` events.
+async fn written(app: &TestApp, n: u64) {
+    for _ in 0..100 {
+        if app.state.usage.stats().written >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "only {} usage events written",
+        app.state.usage.stats().written
+    );
+}
+
 async fn world(app: &TestApp, email: &str, org: &str) -> World {
     let client = app.sign_up(email, org).await;
     let org_id = client
@@ -280,6 +294,43 @@ on_both_databases! {
         let res = reqwest::Client::new().get(app.url("/sample/v1/records")).bearer_auth(&key.secret).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(res.headers()["retry-after"], "9");
+    }
+
+    async fn last_use_is_the_last_accepted_verification_and_refusals_show_beside_it(app) {
+        let w = world(&app, "lastuse@edges.example", "Last Use Co").await;
+        let key = w.key(&[]).await;
+        let detail = || async {
+            w.client
+                .call::<KeyDetail>("get_key", &[("key_id", &key.key.key_id)])
+                .await
+                .unwrap()
+        };
+        // Only refused traffic: the key was never used.
+        let wrong_env = json!({"key": key.secret, "environment": "production", "client_ip": "198.51.100.20"});
+        assert_eq!(code_of(&app, &w, wrong_env.clone()).await, "env_mismatch");
+        written(&app, 1).await;
+        let d = detail().await;
+        assert_eq!(d.summary.last_used_at, None);
+        assert_eq!((d.requests_7d, d.refused_7d), (1, 1));
+        let refusal = d.last_refused.expect("the refusal is shown");
+        assert_eq!(refusal.code.as_str(), "env_mismatch");
+        assert_eq!(refusal.client_addr.as_deref(), Some("198.51.100.20"));
+
+        // An accepted call is the last use; a later refusal does not move it.
+        app.clock.advance(Duration::minutes(1));
+        assert_eq!(code_of(&app, &w, json!({"key": key.secret, "client_ip": "203.0.113.1"})).await, "ok");
+        let used_at = app.clock.now();
+        app.clock.advance(Duration::minutes(1));
+        w.client.call::<()>("revoke_key", &[("key_id", &key.key.key_id), ("reason", "replaced by a scoped key")]).await.unwrap();
+        assert_eq!(code_of(&app, &w, json!({"key": key.secret, "client_ip": "198.51.100.21"})).await, "revoked");
+        written(&app, 3).await;
+        let d = detail().await;
+        assert_eq!(d.summary.last_used_at.map(|t| t.timestamp()), Some(used_at.timestamp()));
+        assert_eq!(d.last_used_addr.as_deref(), Some("203.0.113.1"));
+        assert_eq!((d.requests_7d, d.refused_7d), (3, 2));
+        let refusal = d.last_refused.unwrap();
+        assert_eq!(refusal.code.as_str(), "revoked");
+        assert_eq!(refusal.client_addr.as_deref(), Some("198.51.100.21"));
     }
 
     async fn a_keys_standing_has_one_rule(app) {

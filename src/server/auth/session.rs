@@ -32,6 +32,8 @@ const SEEN_AT: &str = "seen_at";
 const PENDING_USER: &str = "second_factor_user";
 const PENDING_ORG: &str = "second_factor_org";
 const PENDING_SINCE: &str = "second_factor_since";
+const PENDING_TAG: &str = "second_factor_credential";
+const PENDING_WARNED: &str = "second_factor_warned";
 
 /// How long after the password the second factor may be given: five minutes,
 /// then the password is asked for again.
@@ -74,6 +76,18 @@ pub struct Limits {
     pub idle: Duration,
     /// How long a session lasts after sign-in at most.
     pub lifetime: Duration,
+}
+
+/// A sign-in whose password was right, waiting for its second factor.
+#[derive(Clone, Debug)]
+pub struct SecondFactorDue {
+    /// The account.
+    pub user_id: i64,
+    /// The organisation to act in once signed in.
+    pub active_org: Option<i64>,
+    /// What was kept of the password given (see
+    /// `second_factor::credential_tag_of`).
+    pub credential_tag: String,
 }
 
 /// The session of the current request.
@@ -128,17 +142,27 @@ impl AuthSession {
     pub async fn await_second_factor(
         &self,
         db: &Db,
-        user_id: i64,
-        active_org: Option<i64>,
+        pending: &SecondFactorDue,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
         self.end_row(db).await?;
         self.0.cycle_id().await?;
         self.0.clear().await;
-        self.0.insert(PENDING_USER, user_id).await?;
-        self.0.insert(PENDING_ORG, active_org).await?;
+        self.0.insert(PENDING_USER, pending.user_id).await?;
+        self.0.insert(PENDING_ORG, pending.active_org).await?;
+        self.0.insert(PENDING_TAG, &pending.credential_tag).await?;
         self.0.insert(PENDING_SINCE, now.timestamp()).await?;
         Ok(())
+    }
+
+    /// Whether the account was already emailed about a wrong code in this
+    /// waiting sign-in; marks it so from now.
+    pub async fn warned_of_wrong_code(&self) -> Result<bool, AppError> {
+        let warned = self.0.get::<bool>(PENDING_WARNED).await?.unwrap_or(false);
+        if !warned {
+            self.0.insert(PENDING_WARNED, true).await?;
+        }
+        Ok(warned)
     }
 
     /// The account (and organisation) whose second factor is due on this
@@ -147,10 +171,11 @@ impl AuthSession {
     pub async fn second_factor_due(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Option<(i64, Option<i64>)>, AppError> {
-        let (Some(user_id), Some(since)) = (
+    ) -> Result<Option<SecondFactorDue>, AppError> {
+        let (Some(user_id), Some(since), Some(credential_tag)) = (
             self.0.get::<i64>(PENDING_USER).await?,
             self.0.get::<i64>(PENDING_SINCE).await?,
+            self.0.get::<String>(PENDING_TAG).await?,
         ) else {
             return Ok(None);
         };
@@ -159,8 +184,12 @@ impl AuthSession {
             self.0.flush().await?;
             return Ok(None);
         }
-        let org = self.0.get::<Option<i64>>(PENDING_ORG).await?.flatten();
-        Ok(Some((user_id, org)))
+        let active_org = self.0.get::<Option<i64>>(PENDING_ORG).await?.flatten();
+        Ok(Some(SecondFactorDue {
+            user_id,
+            active_org,
+            credential_tag,
+        }))
     }
 
     /// The signed-in user, or `None`. A session past its lifetime or idle

@@ -96,23 +96,33 @@ pub async fn for_key(conn: Conn<'_>, key_row_id: i64) -> sqlx::Result<Vec<EventR
 pub async fn for_org(
     conn: Conn<'_>,
     org_id: i64,
+    filter: &EventFilter,
     before: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<EventRow>> {
     let sql = format!(
-        "{SELECT} where e.org_id = $1 and ($2 is null or e.id < $2) order by e.id desc limit $3"
+        "{SELECT} where e.org_id = $1 and ($2 is null or e.id < $2)
+             and ($3 is null or e.at >= $3) and ($4 is null or e.at < $4)
+             and ($5 is null or e.actor_email = $5) and ($6 is null or k.key_id = $6)
+             and ($7 is null or e.action = $7)
+         order by e.id desc limit $8"
     );
     on_conn!(conn, |c| {
         sqlx::query_as(&sql)
             .bind(org_id)
             .bind(before)
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(&filter.actor)
+            .bind(&filter.key)
+            .bind(&filter.action)
             .bind(limit)
             .fetch_all(c)
             .await
     })
 }
 
-/// Which events an export takes.
+/// Which events a page of the trail or an export takes.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     /// At or after.

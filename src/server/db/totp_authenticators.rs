@@ -70,22 +70,26 @@ pub async fn begin(
     })
 }
 
-/// Confirms a pending enrolment whose first code matched `step`. Returns
-/// `false` when there was no pending enrolment (confirmed meanwhile).
+/// Confirms a pending enrolment whose first code matched `step` for the
+/// secret `sealed_secret`. Returns `false` when that enrolment is no longer
+/// pending: confirmed meanwhile, or restarted with another secret (so the
+/// secret kept is always the one the code was checked against).
 pub async fn confirm(
     conn: Conn<'_>,
     user_id: i64,
+    sealed_secret: &str,
     step: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_conn!(conn, |c| {
         sqlx::query(
             "update totp_authenticators set confirmed_at = $3, last_used_step = $2
-             where user_id = $1 and confirmed_at is null",
+             where user_id = $1 and confirmed_at is null and sealed_secret = $4",
         )
         .bind(user_id)
         .bind(step)
         .bind(now)
+        .bind(sealed_secret)
         .execute(c)
         .await
         .map(|r| r.rows_affected() == 1)

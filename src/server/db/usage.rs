@@ -50,6 +50,69 @@ pub async fn requests_since(
     })
 }
 
+/// A key's refused verifications (any answer but `ok`) since `since`
+/// (counted by the hour it falls in).
+pub async fn refused_since(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "select cast(coalesce(sum(requests), 0) as bigint) from usage_hourly
+             where key_id = $1 and hour >= $2 and outcome <> 'ok'",
+        )
+        .bind(key_row_id)
+        .bind(hour_of(since))
+        .fetch_one(c)
+        .await
+    })
+}
+
+/// A key's last refused verification.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefusalRow {
+    /// When (to the hour when the raw event has been pruned).
+    pub at: DateTime<Utc>,
+    /// The client address, when the raw event is still kept.
+    pub client_addr: Option<String>,
+    /// The answer (a verification code other than `ok`).
+    pub outcome: String,
+}
+
+/// A key's last refused verification, if any is recorded. The hourly counts
+/// find the hour (their key is the primary key's prefix); the raw events of
+/// that hour give the moment and the address.
+pub async fn last_refusal(conn: Conn<'_>, key_row_id: i64) -> sqlx::Result<Option<RefusalRow>> {
+    on_conn!(conn, |c| {
+        let hour: Option<(DateTime<Utc>, String)> = sqlx::query_as(
+            "select hour, outcome from usage_hourly
+             where key_id = $1 and outcome <> 'ok' order by hour desc limit 1",
+        )
+        .bind(key_row_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        let Some((hour, outcome)) = hour else {
+            return Ok(None);
+        };
+        let event: Option<RefusalRow> = sqlx::query_as(
+            "select at, client_addr, outcome from usage_events
+             where key_id = $1 and outcome <> 'ok' and at >= $2 and at < $3
+             order by at desc limit 1",
+        )
+        .bind(key_row_id)
+        .bind(hour)
+        .bind(hour + chrono::Duration::hours(1))
+        .fetch_optional(&mut *c)
+        .await?;
+        Ok(Some(event.unwrap_or(RefusalRow {
+            at: hour,
+            client_addr: None,
+            outcome,
+        })))
+    })
+}
+
 /// Stores raw usage events. On Postgres: one insert of column arrays
 /// through `unnest`, the same prepared statement whatever the batch size,
 /// with ten parameters rather than ten per event. On SQLite (no arrays):

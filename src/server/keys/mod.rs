@@ -21,5 +21,5 @@ pub use issue::{create, form_data, NewKeyForm};
 pub use read::{detail, list, KeyFilter, KeySort};
 pub(crate) use read::{detail_of, summary};
 pub use revocation::revoke;
-pub use rotation::{narrow_to_used, retire, rotate};
+pub use rotation::{narrow_to_used, retire, rotate, RotateForm};
 pub(crate) use row::{display_of, find_row, load_for, status_of, SYSTEM_ACTOR};

@@ -15,11 +15,12 @@ use crate::{
     domain::{
         key_format::{display_id, Environment},
         keys::{Approval, KeyStatus},
+        verify::VerifyCode,
         Role,
     },
     error::AppError,
     model::keys::{
-        ApprovalDecision, ChainLink, KeyDetail, KeyPermissions, KeySummary, SuspensionView,
+        ApprovalDecision, ChainLink, KeyDetail, KeyPermissions, KeySummary, Refusal, SuspensionView,
     },
 };
 use chrono::{DateTime, Duration, Utc};
@@ -165,6 +166,16 @@ pub(crate) async fn detail_of(
     }
 
     let requests_7d = usage::requests_since(conn.conn(), row.id, now - Duration::days(7)).await?;
+    let refused_7d = usage::refused_since(conn.conn(), row.id, now - Duration::days(7)).await?;
+    let last_refused = usage::last_refusal(conn.conn(), row.id)
+        .await?
+        .and_then(|r| {
+            Some(Refusal {
+                code: VerifyCode::parse(&r.outcome)?,
+                at: r.at,
+                client_addr: r.client_addr,
+            })
+        });
     let audit = audit::for_key(conn.conn(), row.id)
         .await?
         .into_iter()
@@ -198,6 +209,8 @@ pub(crate) async fn detail_of(
         created_by: row.created_by_email.clone(),
         last_used_addr: row.last_used_addr.clone(),
         requests_7d,
+        refused_7d,
+        last_refused,
         revoked_at: row.revoked_at,
         revoked_by: row.revoked_by_email.clone(),
         revoked_reason: row.revoked_reason.clone(),

@@ -19,7 +19,7 @@ use crate::server::{
 use crate::{
     domain::{
         key_format::display_id,
-        keys::{Approval, KeyStatus, Overlap},
+        keys::{parse_optional_reason, Approval, KeyStatus, Overlap},
     },
     error::AppError,
     model::keys::CreatedKey,
@@ -36,14 +36,50 @@ pub async fn rotate(
     state: &AppState,
     actor: &Actor,
     key_id: &str,
-    overlap: &str,
-    quiet: &str,
+    form: RotateForm<'_>,
     addr: IpAddr,
 ) -> Result<CreatedKey, AppError> {
     let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
-    let overlap = Overlap::parse(overlap).map_err(|m| AppError::field("overlap", m))?;
-    let quiet = super::quiet::parse_quiet(quiet).map_err(|m| AppError::field("quiet", m))?;
-    rotate_row(state, actor, old, overlap, quiet, None, addr).await
+    let overlap = Overlap::parse(form.overlap).map_err(|m| AppError::field("overlap", m))?;
+    let quiet = super::quiet::parse_quiet(form.quiet).map_err(|m| AppError::field("quiet", m))?;
+    let reason = parse_optional_reason(form.reason).map_err(|m| AppError::field("reason", m))?;
+    rotate_row(
+        state,
+        actor,
+        old,
+        Rotation {
+            overlap,
+            quiet,
+            narrowed: None,
+            reason: reason.as_deref(),
+        },
+        addr,
+    )
+    .await
+}
+
+/// What the rotate form sends, as typed.
+#[derive(Clone, Copy, Debug)]
+pub struct RotateForm<'a> {
+    /// How long the old key keeps working (`Overlap::parse`).
+    pub overlap: &'a str,
+    /// Retire early after this many quiet minutes; empty for never.
+    pub quiet: &'a str,
+    /// Why, optional: kept in the audit trail.
+    pub reason: &'a str,
+}
+
+/// How a key is rotated.
+#[derive(Clone, Debug)]
+pub(crate) struct Rotation<'a> {
+    /// How long the old key keeps working.
+    pub overlap: Overlap,
+    /// Quiet minutes after which the old key retires early.
+    pub quiet: Option<i32>,
+    /// The scopes the successor keeps, when narrowing.
+    pub narrowed: Option<Vec<String>>,
+    /// Why, if the person said.
+    pub reason: Option<&'a str>,
 }
 
 /// Rotates a key into one holding only the scopes it used (with an allowed
@@ -84,18 +120,34 @@ pub async fn narrow_to_used(
             "This key used every one of its scopes in the last 30 days; there is nothing to narrow.".to_owned(),
         ));
     }
-    rotate_row(state, actor, old, Overlap::OneDay, None, Some(keep), addr).await
+    rotate_row(
+        state,
+        actor,
+        old,
+        Rotation {
+            overlap: Overlap::OneDay,
+            quiet: None,
+            narrowed: Some(keep),
+            reason: None,
+        },
+        addr,
+    )
+    .await
 }
 
 pub(crate) async fn rotate_row(
     state: &AppState,
     actor: &Actor,
     old: KeyRow,
-    overlap: Overlap,
-    quiet: Option<i32>,
-    narrowed: Option<Vec<String>>,
+    rotation: Rotation<'_>,
     addr: IpAddr,
 ) -> Result<CreatedKey, AppError> {
+    let Rotation {
+        overlap,
+        quiet,
+        narrowed,
+        reason,
+    } = rotation;
     let now = state.clock.now();
     refuse_unless_active(&old, now, "Rotate")?;
     let environment = environment_of(&old)?;
@@ -149,7 +201,7 @@ pub(crate) async fn rotate_row(
             actor_id: Some(actor.user_id),
             actor_email: &actor.email,
             action: AuditAction::Rotated,
-            reason: None,
+            reason,
             details: Some(json!({"successor": key.display_id(), "overlap": overlap.as_str(), "overlap_until": overlap_until, "quiet_minutes": quiet, "narrowed_to": narrowed}).to_string()),
             client_addr: client_addr.clone(),
             at: now,
@@ -228,8 +280,10 @@ pub async fn retire(
     state: &AppState,
     actor: &Actor,
     key_id: &str,
+    reason: &str,
     addr: IpAddr,
 ) -> Result<(), AppError> {
+    let reason = parse_optional_reason(reason).map_err(|m| AppError::field("reason", m))?;
     let row = load_for(state, actor, key_id, KeyAction::Manage).await?;
     let now = state.clock.now();
     if status_of(&row, now) != KeyStatus::Rotating {
@@ -243,7 +297,15 @@ pub async fn retire(
             "This key stopped working a moment ago.".to_owned(),
         ));
     }
-    retire_in(&mut tx, &row, actor, now, Some(addr.to_string()), None).await?;
+    retire_in(
+        &mut tx,
+        &row,
+        actor,
+        now,
+        Some(addr.to_string()),
+        reason.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user_id = actor.user_id, key = %row.key_id, "key retired");
     Ok(())

@@ -34,14 +34,52 @@ use crate::{
         },
     },
     error::AppError,
-    model::account::{RecoveryCodes, SecondFactorStatus, TotpEnrolment},
+    model::account::{RecoveryCodes, SecondFactorStatus, TotpEnrolment, SIGN_IN_AGAIN},
 };
 use hmac::Mac;
 use serde_json::json;
 use std::net::IpAddr;
 
-/// What a wrong code at sign-in or enrolment says.
-pub const WRONG_CODE: &str = "That code is not right. Codes change every 30 seconds: enter the one your app shows now, and check that your phone's clock is set automatically. Or use a recovery code.";
+/// What a wrong code at sign-in says (a used one too: each works once).
+pub const WRONG_CODE: &str = "That code is not right, or it was used already. App codes change every 30 seconds and each works once: enter the one your app shows now, and check that your phone's clock is set automatically. Or use a recovery code.";
+
+/// What the session keeps of the password a sign-in gave, so that the code
+/// step can tell whether the password changed since: SHA-256 of the stored
+/// argon2 hash (which has a new salt at every change), as hex.
+pub fn credential_tag_of(password_hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(password_hash.as_bytes()))
+}
+
+/// Emails the account that its password was given but the second step
+/// failed (the caller sends it once per waiting sign-in): the password may
+/// have leaked.
+pub async fn warn_of_failed_code(
+    state: &AppState,
+    user_id: i64,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let email = {
+        let mut conn = state.db.acquire().await?;
+        match users::find(conn.conn(), user_id).await? {
+            Some(user) => user.email,
+            None => return Ok(()),
+        }
+    };
+    tracing::warn!(user_id, %addr, "right password, wrong second-factor code");
+    tell(
+        state,
+        &email,
+        "Your password was used, but the code was wrong",
+        format!(
+            "Someone signed in to your Portico account {email} from {addr} with the right password, \
+             then gave a wrong two-factor code.\n\n\
+             If this was you, nothing more to do. If it was not, your password is known to someone else: \
+             change it now from your Account page."
+        ),
+    );
+    Ok(())
+}
 
 /// What enrolment says of a wrong first code.
 const WRONG_FIRST_CODE: &str = "That code is not right. Enter the 6-digit code your app shows for Portico now (codes change every 30 seconds); if the app shows none, scan the QR code again.";
@@ -110,14 +148,16 @@ pub async fn begin_totp(state: &AppState, actor: &Actor) -> Result<TotpEnrolment
     })
 }
 
-/// Finishes setting up an authenticator app with its first code: the app is
-/// on from now, ten recovery codes are made (shown once), every other
-/// session of the account ends (they began with the password alone), and
-/// the account is told by email.
+/// Finishes setting up an authenticator app with its first code and the
+/// current password (a session alone must not be able to bind an app the
+/// owner does not hold): the app is on from now, ten recovery codes are made
+/// (shown once), every other session of the account ends (they began with
+/// the password alone), and the account is told by email.
 pub async fn confirm_totp(
     state: &AppState,
     actor: &Actor,
     code: &str,
+    password: String,
     keep_session: Option<&str>,
     addr: IpAddr,
 ) -> Result<RecoveryCodes, AppError> {
@@ -148,6 +188,7 @@ pub async fn confirm_totp(
                     .to_owned(),
             )),
         };
+    check_current_password(state, actor, password, "password", addr).await?;
     let attempt = throttle::admit(&state.db, &actor.email, addr, now).await?;
     let secret = open_secret(state, actor.user_id, &pending.sealed_secret)?;
     let Some(step) = totp::matching_step(
@@ -161,9 +202,11 @@ pub async fn confirm_totp(
     };
     let (codes, hashes) = new_recovery_codes(&state.secret);
     let mut tx = state.db.begin().await?;
-    if !totp_authenticators::confirm(tx.conn(), actor.user_id, step, now).await? {
+    if !totp_authenticators::confirm(tx.conn(), actor.user_id, &pending.sealed_secret, step, now)
+        .await?
+    {
         return Err(AppError::Conflict(
-            "Your authenticator app was set up a moment ago, in another tab.".to_owned(),
+            "Setting up was started again or finished in another tab a moment ago. Reload the page and scan the QR code shown there.".to_owned(),
         ));
     }
     recovery_codes::replace(tx.conn(), actor.user_id, &hashes, now).await?;
@@ -210,6 +253,11 @@ pub async fn turn_off(
     password: String,
     addr: IpAddr,
 ) -> Result<(), AppError> {
+    if !actor.second_factor {
+        return Err(AppError::Conflict(
+            "Two-factor authentication is not on for your account.".to_owned(),
+        ));
+    }
     let orgs = required_by(actor);
     if !orgs.is_empty() {
         return Err(AppError::Conflict(format!(
@@ -263,6 +311,16 @@ pub async fn replace_recovery_codes(
     let mut conn = state.db.acquire().await?;
     recovery_codes::replace(conn.conn(), actor.user_id, &hashes, state.clock.now()).await?;
     tracing::info!(user_id = actor.user_id, "new recovery codes");
+    tell(
+        state,
+        &actor.email,
+        "New recovery codes were made",
+        format!(
+            "New recovery codes were made for your Portico account {} from {addr}; the earlier ones no longer work.\n\n\
+             If this was not you, reset your password now and tell your organisation's admins.",
+            actor.email
+        ),
+    );
     Ok(RecoveryCodes {
         codes,
         sessions_ended: 0,
@@ -276,19 +334,35 @@ pub async fn replace_recovery_codes(
 pub async fn check_at_sign_in(
     state: &AppState,
     user_id: i64,
+    credential_tag: &str,
     code: &str,
     addr: IpAddr,
 ) -> Result<(), AppError> {
     let code = SecondFactorCode::parse(code).map_err(|m| AppError::field("code", m))?;
     let now = state.clock.now();
-    let (email, authenticator) = {
+    let (email, authenticator, password_hash) = {
         let mut conn = state.db.acquire().await?;
         let user = users::find(conn.conn(), user_id).await?;
-        let authenticator = totp_authenticators::find(conn.conn(), user_id).await?;
-        (user.map(|u| u.email), authenticator)
+        let authenticator = totp_authenticators::find(conn.conn(), user_id)
+            .await?
+            .filter(|a| a.confirmed_at.is_some());
+        let hash = match &user {
+            Some(u) => users::credentials(conn.conn(), &u.email)
+                .await?
+                .map(|(_, h)| h),
+            None => None,
+        };
+        (user.map(|u| u.email), authenticator, hash)
     };
-    let (Some(email), Some(authenticator)) = (email, authenticator) else {
-        return Err(AppError::Unauthenticated);
+    // The password given was for this credential: a password changed or
+    // reset since then (or the second factor turned off) voids the sign-in.
+    let current = password_hash.as_deref().map(credential_tag_of);
+    let (Some(email), Some(authenticator), true) = (
+        email,
+        authenticator,
+        current.as_deref() == Some(credential_tag),
+    ) else {
+        return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
     };
     let attempt = throttle::admit(&state.db, &email, addr, now).await?;
     let accepted = match &code {
@@ -343,7 +417,16 @@ pub async fn set_org_requirement(
     required: bool,
     addr: IpAddr,
 ) -> Result<Vec<String>, AppError> {
-    authorize_org(actor, org_id, OrgAction::SetPolicy)?;
+    let membership = authorize_org(actor, org_id, OrgAction::SetPolicy)?;
+    if membership.requires_second_factor == required {
+        // Nothing changes, so nothing is recorded.
+        let mut conn = state.db.acquire().await?;
+        return Ok(if required {
+            organisations::members_without_second_factor(conn.conn(), org_id).await?
+        } else {
+            Vec::new()
+        });
+    }
     if required && !actor.second_factor {
         return Err(AppError::Conflict(
             "Set up two-factor authentication for yourself first (on your Account page), so that requiring it does not lock you out.".to_owned(),
@@ -376,6 +459,47 @@ pub async fn set_org_requirement(
         "two-factor requirement changed"
     );
     Ok(if required { without } else { Vec::new() })
+}
+
+/// Removes the second factor of the account `email` for someone who lost
+/// both their phone and their recovery codes, once the operator has checked
+/// who they are (`portico second-factor reset EMAIL`): the app and the codes
+/// are forgotten, every session of the account ends, and the account is
+/// told (the email is sent before this returns). Organisations that require
+/// a second factor send the person to set one up again at their next
+/// sign-in. Returns how many sessions ended.
+pub async fn reset(state: &AppState, email: &str) -> Result<u64, AppError> {
+    let email = crate::domain::Email::parse(email).map_err(|m| AppError::field("email", m))?;
+    let mut tx = state.db.begin().await?;
+    let Some(user) = users::find_by_email(tx.conn(), email.as_str()).await? else {
+        return Err(AppError::NotFound(format!("No account uses {email}.")));
+    };
+    if !totp_authenticators::delete(tx.conn(), user.id).await? {
+        return Err(AppError::Conflict(format!(
+            "{email} has no second factor to reset."
+        )));
+    }
+    recovery_codes::delete_all(tx.conn(), user.id).await?;
+    let ended = account_sessions::end_all(tx.conn(), user.id, None).await?;
+    tx.commit().await?;
+    tracing::warn!(
+        user_id = user.id,
+        sessions_ended = ended,
+        "second factor reset by an operator"
+    );
+    super::notify::mailer::send_now(
+        state,
+        email.as_str(),
+        "Your two-factor authentication was reset",
+        &format!(
+            "The platform's operators reset two-factor authentication on your Portico account {email}, \
+             and every session of it was signed out. Sign in with your password, then set up your \
+             authenticator app again from your Account page.\n\n\
+             If you did not ask for this, reset your password now and contact the platform's support."
+        ),
+    )
+    .await;
+    Ok(ended)
 }
 
 /// Sends an account a security notice in the background.

@@ -101,7 +101,8 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
                                                 <th scope="col">"Email"</th>
                                                 <th scope="col">"Role"</th>
                                                 <th scope="col">"Joined"</th>
-                                                <th scope="col">"Two-factor"</th>
+                                                {is_admin
+                                                    .then(|| view! { <th scope="col">"Two-factor"</th> })}
                                                 {is_admin
                                                     .then(|| {
                                                         view! {
@@ -344,13 +345,19 @@ fn MemberRow(
             <td>
                 <time datetime=format::iso(m.joined_at)>{format::date(m.joined_at)}</time>
             </td>
-            <td>
-                {if m.second_factor {
-                    view! { <span class="badge badge-ok">"On"</span> }.into_any()
-                } else {
-                    view! { <span class="badge badge-warn">"Off"</span> }.into_any()
-                }}
-            </td>
+            {m
+                .second_factor
+                .map(|on| {
+                    view! {
+                        <td>
+                            {if on {
+                                view! { <span class="badge badge-ok">"On"</span> }.into_any()
+                            } else {
+                                view! { <span class="badge badge-warn">"Off"</span> }.into_any()
+                            }}
+                        </td>
+                    }
+                })}
             {is_admin
                 .then(|| {
                     view! {

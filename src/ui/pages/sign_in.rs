@@ -137,7 +137,7 @@ pub fn SignInCodePage() -> impl IntoView {
                 })}
             </Suspense>
             <p class="auth-switch">
-                "No code and no recovery codes? Ask your organisation's admin or platform support to help you back in."
+                "No code and no recovery codes? Ask the platform's support team: once they have checked who you are, they can reset your second factor."
             </p>
         </section>
     }

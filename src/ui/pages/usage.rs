@@ -5,6 +5,7 @@ use crate::{
         account::Me,
         usage::{get_org_usage, UsageRange},
     },
+    domain::verify::VerifyCode,
     ui::{
         charts::{CountTable, RangeTabs, UsageChart},
         format,
@@ -78,7 +79,14 @@ pub fn OrgUsagePage() -> impl IntoView {
                                     <CountTable
                                         caption="By outcome"
                                         label="Outcome"
-                                        rows=u.by_outcome.clone()
+                                        rows={u
+                                            .by_outcome
+                                            .iter()
+                                            .map(|c| crate::api::usage::Count {
+                                                label: VerifyCode::words_for(&c.label),
+                                                requests: c.requests,
+                                            })
+                                            .collect::<Vec<_>>()}
                                         empty="No requests yet."
                                     />
                                 </div>
@@ -180,7 +188,8 @@ pub fn OrgUsagePage() -> impl IntoView {
                                                                             })}
                                                                     </td>
                                                                     <td>
-                                                                        <span class="mono">{d.outcome.as_str()}</span>
+                                                                        {d.outcome.label()} " "
+                                                                        <span class="mono hint">{d.outcome.as_str()}</span>
                                                                         <div class="hint">{d.outcome.describe()}</div>
                                                                     </td>
                                                                     <td class="mono">

@@ -59,6 +59,17 @@ pub fn TwoFactorPanel() -> impl IntoView {
     });
     let sent_here =
         move || use_query_map().with(|q| q.get("two_factor").as_deref() == Some("required"));
+    // Sent here to set it up: bring the panel into view (the page opens at
+    // the top after a client-side redirect).
+    Effect::new(move |_| {
+        if sent_here() {
+            request_animation_frame(|| {
+                if let Some(panel) = document().get_element_by_id("two-factor") {
+                    panel.scroll_into_view();
+                }
+            });
+        }
+    });
     view! {
         <section class="panel" id="two-factor" aria-labelledby="two-factor-heading">
             <h2 id="two-factor-heading">"Two-factor authentication"</h2>
@@ -192,6 +203,13 @@ fn TotpSetup(enrolment: TotpEnrolment, confirm: ServerAction<ConfirmTotp>) -> im
                         required=true
                         autofocus=true
                         error=field_error(error, "code")
+                    />
+                    <PasswordField
+                        label="Current password"
+                        name="password"
+                        autocomplete="current-password"
+                        form="totp"
+                        error=field_error(error, "password")
                     />
                     <SubmitButton
                         label="Turn on two-factor authentication"

@@ -302,9 +302,11 @@ fn KeyView(
                     }}
                 </dd>
                 <dt>"Last used"</dt>
-                <dd>{last_use(&detail)}</dd>
+                <dd data-testid="last-used">{last_use(&detail)}</dd>
+                <dt>"Last refused"</dt>
+                <dd data-testid="last-refused">{last_refusal(&detail)}</dd>
                 <dt>"Requests, last 7 days"</dt>
-                <dd>{detail.requests_7d}</dd>
+                <dd>{requests_lately(&detail)}</dd>
                 <dt>"Rate limit"</dt>
                 <dd>{detail.rate_limit_per_minute}" requests per minute"</dd>
             </dl>
@@ -327,11 +329,49 @@ fn KeyView(
     }
 }
 
+/// Verifications in the last 7 days, with the refused ones named: "12 (3
+/// refused)".
+fn requests_lately(detail: &KeyDetail) -> String {
+    match detail.refused_7d {
+        0 => detail.requests_7d.to_string(),
+        n => format!("{} ({n} refused)", detail.requests_7d),
+    }
+}
+
+/// The last accepted verification: refused ones never count as use.
 fn last_use(detail: &KeyDetail) -> String {
     match (detail.summary.last_used_at, &detail.last_used_addr) {
         (None, _) => "Never".to_owned(),
         (Some(t), Some(addr)) => format!("{} from {addr}", format::date_time(t)),
         (Some(t), None) => format::date_time(t),
+    }
+}
+
+/// The last refused verification and how many were refused lately, e.g.
+/// "30 Nov 2026, 09:23 UTC from 198.51.100.20: Revoked. 12 refused in the
+/// last 7 days."
+fn last_refusal(detail: &KeyDetail) -> String {
+    let lately = match detail.refused_7d {
+        0 => "None refused in the last 7 days.".to_owned(),
+        n => format!(
+            "{} in the last 7 days.",
+            format::count(n as usize, "refused", "refused")
+        ),
+    };
+    match &detail.last_refused {
+        None => "Never".to_owned(),
+        Some(r) => {
+            let from = r
+                .client_addr
+                .as_deref()
+                .map(|a| format!(" from {a}"))
+                .unwrap_or_default();
+            format!(
+                "{}{from}: {}. {lately}",
+                format::date_time(r.at),
+                r.code.label()
+            )
+        }
     }
 }
 
@@ -384,8 +424,16 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                         ". Once traffic has moved to the new key, retire this one."
                     </p>
                     <FormMessage error=retire_error />
-                    <ActionForm action=actions.retire>
+                    <ActionForm action=actions.retire attr:class="stack">
                         <input type="hidden" name="key_id" value=s.key_id.clone() />
+                        <TextArea
+                            label="Reason for retiring early (optional)"
+                            name="reason"
+                            form="retire"
+                            rows=2
+                            maxlength=500
+                            error=field_error(retire_error, "reason")
+                        />
                         <SubmitButton
                             label="Retire now"
                             busy_label="Retiring…"
@@ -718,6 +766,15 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                                         "Traffic-aware rotation: the old key stops as soon as your services have moved to the new one, and never later than the overlap. You are told when it happens."
                                     </p>
                                 </div>
+                                <TextArea
+                                    label="Reason (optional)"
+                                    name="reason"
+                                    form="rotate"
+                                    hint="Kept in the audit trail, e.g. “Yearly rotation” or “Moved to the new vault”."
+                                    rows=2
+                                    maxlength=500
+                                    error=field_error(rotate_error, "reason")
+                                />
                                 <SubmitButton
                                     label="Rotate key"
                                     busy_label="Rotating…"
@@ -737,8 +794,10 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                 <dl class="details">
                     <dt>"Last used"</dt>
                     <dd>{last_use(&detail)}</dd>
+                    <dt>"Last refused"</dt>
+                    <dd>{last_refusal(&detail)}</dd>
                     <dt>"Requests, last 7 days"</dt>
-                    <dd data-testid="revoke-requests-7d">{detail.requests_7d}</dd>
+                    <dd data-testid="revoke-requests-7d">{requests_lately(&detail)}</dd>
                 </dl>
                 <FormMessage error=revoke_error />
                 <ActionForm action=actions.revoke attr:novalidate=true attr:class="stack">

@@ -52,11 +52,7 @@ pub fn KeyUsagePage() -> impl IntoView {
                                 .by_outcome
                                 .iter()
                                 .map(|c| crate::api::usage::Count {
-                                    label: VerifyCode::parse(&c.label)
-                                        .map_or(
-                                            c.label.clone(),
-                                            |code| format!("{} — {}", code.as_str(), code.describe()),
-                                        ),
+                                    label: VerifyCode::words_for(&c.label),
                                     requests: c.requests,
                                 })
                                 .collect();
