@@ -2,7 +2,7 @@ import { test, expect, hydrated, signUp, uniqueEmail, GOOD_PASSWORD, type Page, 
 import { portico, serverState } from "./server";
 
 /** Creates a key through the form and returns its secret and id. */
-async function createKey(page: Page, name: string, production = false): Promise<{ secret: string; keyId: string }> {
+async function createKey(page: Page, name: string, production = false, pending = false): Promise<{ secret: string; keyId: string }> {
   await page.goto("/keys/new");
   await hydrated(page);
   await page.getByLabel("Name", { exact: true }).fill(name);
@@ -13,7 +13,11 @@ async function createKey(page: Page, name: string, production = false): Promise<
     await page.getByLabel("I confirm this key needs these high-risk scopes").check();
   }
   await page.getByRole("button", { name: "Create key" }).click();
-  const secret = (await page.getByTestId("new-secret").textContent())!.trim();
+    const secret = (await page.getByTestId("new-secret").textContent())!.trim();
+  if (pending) {
+    // A key waiting for approval says so, and who approves it, before it is stored.
+    await expect(page.getByTestId("secret-pending")).toContainText("This key does not work yet.");
+  }
   await page.getByLabel("I have stored this key somewhere safe").check();
   await page.getByRole("button", { name: "Done" }).click();
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
@@ -101,7 +105,7 @@ test("an admin approves a developer's pending production key and the developer i
   await dev.goto("/keys/new");
   await hydrated(dev);
   await expect(dev.getByTestId("approval-note")).toBeVisible();
-  const { secret, keyId } = await createKey(dev, "Refund bot", true);
+    const { secret, keyId } = await createKey(dev, "Refund bot", true, true);
   await expect(dev.getByTestId("pending-approval")).toBeVisible();
   const token = gatewayToken(`gw-${keyId}`);
   const verify = async () =>
@@ -119,9 +123,18 @@ test("an admin approves a developer's pending production key and the developer i
   await expect(page.getByText("Nothing waiting")).toBeVisible();
   expect(await verify()).toBe("ok");
 
-  await dev.goto("/notifications");
+    await dev.goto("/notifications");
   await expect(dev.getByTestId("notifications")).toContainText("was approved");
   await expect(dev.getByTestId("notifications")).toContainText("Agreed in the refunds review");
+
+  // A request made by mistake is withdrawn from the key's page.
+  await createKey(dev, "Mistaken bot", true, true);
+  await expect(dev.getByTestId("pending-approval")).toBeVisible();
+  await dev.getByText("Withdraw this request").click();
+  await dev.getByRole("button", { name: "Withdraw request" }).click();
+  await expect(dev.locator(".revoke-reason")).toHaveText("Approval request withdrawn before a decision");
+  await page.goto("/approvals");
+  await expect(page.getByText("Nothing waiting")).toBeVisible();
 });
 
 test("the key list and the audit trail offer their exports, with the list's filters", async ({ page }) => {

@@ -48,3 +48,18 @@ pub async fn decide_key(
         .await,
     )
 }
+
+/// Withdraws the approval request of a key waiting for one (its owner, or
+/// an admin): the key is revoked and never works.
+#[server(endpoint = "withdraw_key_request")]
+pub async fn withdraw_key_request(key_id: String) -> Result<(), AppError> {
+    use crate::server::{context::request_context, keys::approvals};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            approvals::withdraw(&ctx.state, &actor, &key_id, ctx.client_addr).await
+        }
+        .await,
+    )
+}

@@ -211,6 +211,9 @@ pub struct CreatedKey {
     pub key: KeySummary,
     /// The whole secret.
     pub secret: String,
+    /// Who may approve it, by email, when it waits for approval (the
+    /// organisation's admins); empty otherwise.
+    pub approvers: Vec<String>,
 }
 
 impl std::fmt::Debug for CreatedKey {

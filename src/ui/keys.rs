@@ -202,6 +202,15 @@ pub fn SecretPanel(
     let copied = RwSignal::new(false);
     let secret = created.secret.clone();
     let production = created.key.environment == Environment::Production;
+    let pending = created.key.status == KeyStatus::PendingApproval;
+    let approvers_text = if created.approvers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            crate::domain::format::join_names(&created.approvers)
+        )
+    };
     let panel_ref = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
         if let Some(panel) = panel_ref.get() {
@@ -248,11 +257,26 @@ pub fn SecretPanel(
             <p class="visually-hidden" aria-live="polite">
                 {move || copied.get().then_some("Key copied to the clipboard.")}
             </p>
+            {pending
+                .then(|| {
+                    view! {
+                        <p class="notice notice-warn" data-testid="secret-pending">
+                            <strong>"This key does not work yet."</strong>
+                            " It has high-risk scopes, so an admin must approve it first"
+                            {approvers_text.clone()}
+                            ". They have been asked; you are told when they decide. Store the key now anyway: it is not shown again."
+                        </p>
+                    }
+                })}
             {production
                 .then(|| {
                     view! {
                         <p class="note">
-                            "This is a production key: it works on real data. Never put it in source code or a ticket."
+                            {if pending {
+                                "This is a production key: once approved, it works on real data. Never put it in source code or a ticket."
+                            } else {
+                                "This is a production key: it works on real data. Never put it in source code or a ticket."
+                            }}
                         </p>
                     }
                 })}

@@ -705,3 +705,33 @@ mod exports_for_people {
             .starts_with("text/plain"));
     }
 }
+
+on_both_databases! {
+    async fn a_pending_key_says_who_approves_it_and_its_requester_can_withdraw_it(app) {
+        let w = world(&app).await;
+        let risky = [("environment", "production"), ("scopes", "payments:refund"), ("confirm_high_risk", "on")];
+        let key = create(&w.dev, &w.org_id, &risky).await.unwrap();
+        assert_eq!(key.key.status, KeyStatus::PendingApproval);
+        assert_eq!(key.approvers, vec!["admin@acme.example".to_owned()]);
+        let id = key.key.key_id.as_str();
+        // Someone who may not manage it hears "not found".
+        let err = assert_status(w.support.call::<()>("withdraw_key_request", &[("key_id", id)]).await, StatusCode::NOT_FOUND);
+        let _ = err;
+        w.dev.call::<()>("withdraw_key_request", &[("key_id", id)]).await.unwrap();
+        assert_eq!(verify(&app, &w, &key.secret).await, "revoked");
+        let detail: KeyDetail = w.dev.call("get_key", &[("key_id", id)]).await.unwrap();
+        assert_eq!(detail.summary.status, KeyStatus::Revoked);
+        assert_eq!(detail.revoked_reason.as_deref(), Some("Approval request withdrawn before a decision"));
+        assert!(w.admin.call::<Vec<PendingKey>>("approval_queue", &[("org_id", w.org_id.as_str())]).await.unwrap().is_empty());
+        // Twice, or for a key that does not wait, is refused and changes nothing.
+        assert_status(w.dev.call::<()>("withdraw_key_request", &[("key_id", id)]).await, StatusCode::CONFLICT);
+        let working = create(&w.dev, &w.org_id, &[]).await.unwrap();
+        assert!(working.approvers.is_empty());
+        let refused = assert_status(
+            w.dev.call::<()>("withdraw_key_request", &[("key_id", working.key.key_id.as_str())]).await,
+            StatusCode::CONFLICT,
+        );
+        assert!(refused.to_string().contains("waiting for approval"), "{refused}");
+        assert_eq!(verify(&app, &w, &working.secret).await, "ok");
+    }
+}

@@ -172,3 +172,30 @@ pub async fn decide(
     tracing::info!(user_id = actor.user_id, key = %row.key_id, decision, "approval decided");
     Ok(())
 }
+
+/// The reason a withdrawn request's key is revoked with.
+pub const REQUEST_WITHDRAWN: &str = "Approval request withdrawn before a decision";
+
+/// Withdraws a key's approval request (its owner, or an admin): the key is
+/// revoked with [`REQUEST_WITHDRAWN`], so it never works, and the approval
+/// queue no longer lists it. Any other key is refused with 409.
+pub async fn withdraw(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = super::row::load_for(
+        state,
+        actor,
+        key_id,
+        crate::server::authz::KeyAction::Manage,
+    )
+    .await?;
+    if status_of(&row, state.clock.now()) != KeyStatus::PendingApproval {
+        return Err(AppError::Conflict(
+            "Only a key waiting for approval can have its request withdrawn. To stop this key, revoke it.".to_owned(),
+        ));
+    }
+    super::revocation::revoke(state, actor, key_id, REQUEST_WITHDRAWN, addr).await
+}

@@ -10,7 +10,7 @@ use crate::server::{
     db::{
         api_keys::{self, NewKey},
         audit::NewEvent,
-        unique_violation, Conn, Tx,
+        memberships, unique_violation, Conn, Tx,
     },
     errors::internal,
     state::AppState,
@@ -343,8 +343,19 @@ pub async fn create(
     let row = api_keys::find(conn.conn(), id)
         .await?
         .ok_or_else(|| internal("new key vanished"))?;
+    let approvers = if approval == Approval::Pending {
+        memberships::members_of(conn.conn(), org_id)
+            .await?
+            .into_iter()
+            .filter(|m| m.role == Role::Admin.as_str())
+            .map(|m| m.email)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(CreatedKey {
         key: summary(state, &row, now)?,
         secret: key.expose().to_owned(),
+        approvers,
     })
 }

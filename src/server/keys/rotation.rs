@@ -245,6 +245,7 @@ pub(crate) async fn rotate_row(
         .await?
         .ok_or_else(|| internal("new key vanished"))?;
     Ok(CreatedKey {
+        approvers: Vec::new(),
         key: summary(state, &row, now)?,
         secret: key.expose().to_owned(),
     })

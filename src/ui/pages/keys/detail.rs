@@ -4,6 +4,7 @@
 use crate::{
     api::{
         alerts::{key_alerts, AlertView, SetAlertState},
+        approvals::WithdrawKeyRequest,
         keys::{
             get_key, AuditEntry, KeyDetail, ReinstateKey, RetireKey, RevokeKey, RotateKey,
             SuspendKey, UpdateKey,
@@ -47,6 +48,7 @@ struct KeyActions {
     reinstate: ServerAction<ReinstateKey>,
     give: ServerAction<GiveKey>,
     set_alert: ServerAction<SetAlertState>,
+    withdraw: ServerAction<WithdrawKeyRequest>,
 }
 
 /// The page of one key, for its owner and the organisation's admins.
@@ -75,6 +77,7 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
             reinstate: ServerAction::new(),
             give: ServerAction::new(),
             set_alert: ServerAction::new(),
+            withdraw: ServerAction::new(),
         };
         // Created here, before any suspense, so that the server and the
         // browser create the page's resources in the same order.
@@ -93,6 +96,7 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
                     actions.suspend.version().get(),
                     actions.reinstate.version().get(),
                     actions.give.version().get(),
+                    actions.withdraw.version().get(),
                 )
             },
             move |(id, ..)| async move {
@@ -406,6 +410,7 @@ fn TryIt(line: String, display_id: String) -> impl IntoView {
 fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
     let s = detail.summary.clone();
     let retire_error = action_error(actions.retire);
+    let withdraw_error = action_error(actions.withdraw);
     match s.status {
         KeyStatus::Rotating => {
             let successor = detail.chain.iter().skip_while(|l| l.key_id != s.key_id).nth(1).cloned();
@@ -544,6 +549,32 @@ fn StatusNotice(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                                     "Open the approval queue"
                                 </A>
                             </p>
+                        }
+                    })}
+                {detail
+                    .permissions
+                    .manage
+                    .then(|| {
+                        view! {
+                            <details
+                                class="action action-danger"
+                                open=withdraw_error.with_untracked(Option::is_some)
+                            >
+                                <summary>"Withdraw this request"</summary>
+                                <p>
+                                    "The key will never work, and the approval queue no longer lists it. Make a new key if you need one later."
+                                </p>
+                                <FormMessage error=withdraw_error />
+                                <ActionForm action=actions.withdraw>
+                                    <input type="hidden" name="key_id" value=s.key_id.clone() />
+                                    <SubmitButton
+                                        label="Withdraw request"
+                                        busy_label="Withdrawing…"
+                                        pending=actions.withdraw.pending()
+                                        class="button-danger"
+                                    />
+                                </ActionForm>
+                            </details>
                         }
                     })}
             </section>
