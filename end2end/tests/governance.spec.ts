@@ -153,8 +153,11 @@ test("the key list and the audit trail offer their exports, with the list's filt
 });
 
 test("the audit trail is filtered by event and days, the filters stay in the address and go with the export", async ({ page }) => {
-  await signUp(page, uniqueEmail("trail"), "Trail Co");
+    await signUp(page, uniqueEmail("trail"), "Trail Co");
   await createKey(page, "Filtered key");
+  // One key is one key.
+  await page.goto("/");
+  await expect(page.getByText("working sandbox key", { exact: true })).toBeVisible();
   await page.goto("/audit");
   await hydrated(page);
   // Creating the organisation is its first event.
@@ -176,4 +179,26 @@ test("the audit trail is filtered by event and days, the filters stay in the add
   await page.getByRole("link", { name: "Clear filters" }).click();
   await expect(page).toHaveURL(/\/audit$/);
   await expect(page.getByRole("cell", { name: "Member joined" })).toBeVisible();
+});
+
+test("list pages keep each date on one line at 1280 px and fit a 390 px phone without sideways scrolling", async ({ page }) => {
+  await signUp(page, uniqueEmail("layout"), "Layout Co");
+  await createKey(page, "Layout key with a rather long name for the list");
+  for (const path of ["/keys", "/audit", "/members", "/account"]) {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(path);
+    await hydrated(page);
+    const times = page.locator("table time");
+    await expect(times.first()).toBeVisible();
+    for (const time of await times.all()) {
+      const box = (await time.boundingBox())!;
+      const lineHeight = await time.evaluate((el) => parseFloat(getComputedStyle(el).lineHeight) || 24);
+      expect(box.height, `${path}: "${await time.textContent()}" wraps`).toBeLessThan(lineHeight * 1.5);
+    }
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(path);
+    await hydrated(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${path} scrolls sideways at 390 px`).toBeLessThanOrEqual(0);
+  }
 });

@@ -24,6 +24,25 @@ pub fn exact_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// The noun for a count shown apart from it (a dashboard figure above its
+/// label): `one` for 1, `many` otherwise.
+pub fn noun<'a>(n: i64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// "today", "in 1 day", "in 3 days": how far off a day is, in whole days.
+pub fn in_days(days: i64) -> String {
+    match days {
+        i64::MIN..=0 => "today".to_owned(),
+        1 => "in 1 day".to_owned(),
+        n => format!("in {n} days"),
+    }
+}
+
 /// A count with its noun: `1 key`, `3 keys`, `0 keys`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -41,6 +60,18 @@ pub fn join_names(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_of_anything_is_singular() {
+        assert_eq!(count(1, "key", "keys"), "1 key");
+        assert_eq!(count(0, "key", "keys"), "0 keys");
+        assert_eq!(noun(1, "request", "requests"), "request");
+        assert_eq!(noun(2, "request", "requests"), "requests");
+        assert_eq!(in_days(0), "today");
+        assert_eq!(in_days(-3), "today");
+        assert_eq!(in_days(1), "in 1 day");
+        assert_eq!(in_days(14), "in 14 days");
+    }
 
     #[test]
     fn names_are_joined_as_a_sentence_lists_them() {

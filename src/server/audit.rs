@@ -25,6 +25,10 @@ pub(crate) async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppEr
 
 pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<String> {
     let d: serde_json::Value = serde_json::from_str(details?).ok()?;
+    let days = |v: &serde_json::Value| match v.as_i64() {
+        Some(n) => format::count(n.max(0) as usize, "day", "days"),
+        None => "an unrecorded number of days".to_owned(),
+    };
     let date = |v: &serde_json::Value| {
         v.as_str()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -106,13 +110,17 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
             d["to"].as_str().unwrap_or("another member")
         ),
         AuditAction::PolicyChanged => format!(
-            "Key policy: at most {} days, {} by default; developers may use {}; approval for high-risk production keys {}",
-            d["max_lifetime_days"],
-            d["default_expiry_days"],
+                        "Key policy: at most {}, {} by default; developers may use {}; approval for high-risk production keys {}",
+            days(&d["max_lifetime_days"]),
+            days(&d["default_expiry_days"]),
             list(&d["developer_environments"]),
             if d["approval_for_high_risk_production"] == true { "on" } else { "off" }
         ) + &match (d["rotate_high_risk_days"].as_i64(), d["rotate_low_risk_days"].as_i64()) {
-            (Some(h), Some(l)) => format!("; rotation every {h} days (high risk) and {l} days (others)"),
+                        (Some(h), Some(l)) => format!(
+                "; rotation every {} (high risk) and {} (others)",
+                format::count(h as usize, "day", "days"),
+                format::count(l as usize, "day", "days")
+            ),
             _ => String::new(),
         },
         AuditAction::SecondFactorRequirementChanged => {

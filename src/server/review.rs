@@ -10,7 +10,7 @@ use super::{
     state::AppState,
 };
 use crate::{
-    domain::{key_format::Environment, keys::KeyStatus},
+    domain::{format, key_format::Environment, keys::KeyStatus},
     error::AppError,
     model::review::{Finding, FindingKind, Review},
 };
@@ -125,7 +125,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
         if left <= Duration::days(EXPIRING_DAYS) {
             add(
                 FindingKind::ExpiringSoon,
-                format!("Expires in {} days", left.num_days().max(0)),
+                format!("Expires {}", format::in_days(left.num_days())),
             );
         }
         if env == Environment::Production && !high.is_empty() {

@@ -54,10 +54,11 @@ pub fn UsageChart(
     let summary = match (&peak, total) {
         (_, 0) => format!("No requests in the {}.", range.label()),
         (Some(p), _) => format!(
-            "{total} requests in the {}, {denied} refused. Busiest: {} with {} requests.",
+            "{} in the {}, {denied} refused. Busiest: {} with {}.",
+            crate::domain::format::count(total as usize, "request", "requests"),
             range.label(),
             bucket_label(range, p),
-            p.ok + p.denied
+            crate::domain::format::count((p.ok + p.denied) as usize, "request", "requests")
         ),
         (None, _) => String::new(),
     };

@@ -6,7 +6,7 @@ use crate::{
         keys::{list_keys, KeySummary},
     },
     domain::{key_format::Environment, keys::KeyStatus, Role},
-    ui::{forms::ErrorPanel, pages::keys::NoKeysYet, session::signed_in},
+    ui::{format, forms::ErrorPanel, pages::keys::NoKeysYet, session::signed_in},
 };
 use chrono::{Duration, Utc};
 use leptos::{either::Either, prelude::*};
@@ -135,13 +135,25 @@ fn KeyCounts(keys: Vec<KeySummary>, is_admin: bool) -> impl IntoView {
                 <li class="stat">
                     <A href="/keys?env=sandbox&status=active">
                         <span class="stat-value">{sandbox}</span>
-                        <span class="stat-label">"working sandbox keys"</span>
+                        <span class="stat-label">
+                            {format::noun(
+                                sandbox as i64,
+                                "working sandbox key",
+                                "working sandbox keys",
+                            )}
+                        </span>
                     </A>
                 </li>
                 <li class="stat stat-live">
                     <A href="/keys?env=production&status=active">
                         <span class="stat-value">{production}</span>
-                        <span class="stat-label">"working production keys"</span>
+                        <span class="stat-label">
+                            {format::noun(
+                                production as i64,
+                                "working production key",
+                                "working production keys",
+                            )}
+                        </span>
                     </A>
                 </li>
                 <li class="stat">

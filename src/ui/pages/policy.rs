@@ -73,9 +73,9 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
             <h2 id="policy-heading">"In force"</h2>
             <dl class="details" data-testid="policy">
                 <dt>"Maximum key lifetime"</dt>
-                <dd>{p.max_lifetime_days}" days"</dd>
+                <dd>{format::count(p.max_lifetime_days as usize, "day", "days")}</dd>
                 <dt>"Default expiry"</dt>
-                <dd>{p.default_expiry_days}" days"</dd>
+                <dd>{format::count(p.default_expiry_days as usize, "day", "days")}</dd>
                 <dt>"Environments for developers"</dt>
                 <dd>{envs(&p.developer_environments)}" (admins may use both)"</dd>
                 <dt>"Approval for production keys with high-risk scopes"</dt>
@@ -89,9 +89,9 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
                 <dt>"Rotation expected"</dt>
                 <dd>
                     {format!(
-                        "every {} days for keys with high-risk scopes, every {} days for the rest (the key review flags overdue keys)",
-                        p.rotate_high_risk_days,
-                        p.rotate_low_risk_days,
+                        "every {} for keys with high-risk scopes, every {} for the rest (the key review flags overdue keys)",
+                        format::count(p.rotate_high_risk_days as usize, "day", "days"),
+                        format::count(p.rotate_low_risk_days as usize, "day", "days"),
                     )}
                 </dd>
                 <dt>"Last changed"</dt>

@@ -89,9 +89,17 @@ pub fn StaffPage() -> impl IntoView {
                                         <dt>"Kept"</dt>
                                         <dd>
                                             {format!(
-                                                "raw events {} days, hourly counts {} days",
-                                                s.usage_retention_days,
-                                                s.rollup_retention_days,
+                                                "raw events {}, hourly counts {}",
+                                                format::count(
+                                                    s.usage_retention_days as usize,
+                                                    "day",
+                                                    "days",
+                                                ),
+                                                format::count(
+                                                    s.rollup_retention_days as usize,
+                                                    "day",
+                                                    "days",
+                                                ),
                                             )}
                                         </dd>
                                     </dl>

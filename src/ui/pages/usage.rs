@@ -46,13 +46,16 @@ pub fn OrgUsagePage() -> impl IntoView {
                     match usage.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
                         Ok(u) => {
+                            let keys_in_use = u.per_key.iter().filter(|k| k.requests > 0).count();
                             view! {
                                 <RangeTabs current=u.range base="/usage".to_owned() />
                                 <ul class="stat-grid">
                                     <li class="stat">
                                         <div>
                                             <span class="stat-value">{u.total}</span>
-                                            <span class="stat-label">"requests"</span>
+                                            <span class="stat-label">
+                                                {format::noun(u.total, "request", "requests")}
+                                            </span>
                                         </div>
                                     </li>
                                     <li class="stat" class:stat-warn={u.denied > 0}>
@@ -63,10 +66,14 @@ pub fn OrgUsagePage() -> impl IntoView {
                                     </li>
                                     <li class="stat">
                                         <div>
-                                            <span class="stat-value">
-                                                {u.per_key.iter().filter(|k| k.requests > 0).count()}
+                                            <span class="stat-value">{keys_in_use}</span>
+                                            <span class="stat-label">
+                                                {format::noun(
+                                                    keys_in_use as i64,
+                                                    "key in use",
+                                                    "keys in use",
+                                                )}
                                             </span>
-                                            <span class="stat-label">"keys in use"</span>
                                         </div>
                                     </li>
                                 </ul>

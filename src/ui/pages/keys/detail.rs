@@ -312,7 +312,13 @@ fn KeyView(
                 <dt>"Requests, last 7 days"</dt>
                 <dd>{requests_lately(&detail)}</dd>
                 <dt>"Rate limit"</dt>
-                <dd>{detail.rate_limit_per_minute}" requests per minute"</dd>
+                <dd>
+                    {format::count(
+                        detail.rate_limit_per_minute as usize,
+                        "request per minute",
+                        "requests per minute",
+                    )}
+                </dd>
             </dl>
         </section>
         {(open && detail.try_it.is_some())

@@ -6,6 +6,7 @@ use crate::{
         keys::{key_form, CreateKey, KeyFormData},
     },
     domain::{
+        format,
         key_format::Environment,
         keys::{MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
     },
@@ -191,8 +192,8 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 <label for="field-expiry">"Expires"</label>
                 <p class="hint" id="field-expiry-hint">
                     {format!(
-                        "Your organisation's policy lets keys live at most {} days. Shorter is safer; rotating is easy.",
-                        data.policy.max_lifetime_days,
+                        "Your organisation's policy lets keys live at most {}. Shorter is safer; rotating is easy.",
+                        format::count(data.policy.max_lifetime_days as usize, "day", "days"),
                     )}
                 </p>
                 <select

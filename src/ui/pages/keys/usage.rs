@@ -79,7 +79,9 @@ pub fn KeyUsagePage() -> impl IntoView {
                                     <li class="stat">
                                         <div>
                                             <span class="stat-value">{u.total}</span>
-                                            <span class="stat-label">"requests"</span>
+                                            <span class="stat-label">
+                                                {format::noun(u.total, "request", "requests")}
+                                            </span>
                                         </div>
                                     </li>
                                     <li class="stat" class:stat-warn={u.denied > 0}>
