@@ -323,7 +323,7 @@ pub async fn sign_in(
     // No connection is held while argon2 runs.
     let matches = passwords::verify(Password::unchecked(password), stored).await?;
     let Some(user_id) = user_id.filter(|_| matches) else {
-        attempt.failed();
+        attempt.failed(&state.metrics);
         tracing::warn!(email = %email, %addr, known_account = known, "failed sign-in");
         return Err(AppError::BadCredentials);
     };
@@ -378,7 +378,7 @@ pub async fn check_current_password(
             .map(|(_, hash)| hash)
     };
     if !passwords::verify(Password::unchecked(password), stored).await? {
-        attempt.failed();
+        attempt.failed(&state.metrics);
         tracing::warn!(user_id = actor.user_id, %addr, "wrong current password");
         return Err(AppError::field(field, "That is not your current password."));
     }

@@ -20,6 +20,7 @@ pub mod http;
 pub mod keys;
 pub mod members;
 pub mod notify;
+pub mod ops;
 pub mod orgs;
 pub mod password_reset;
 pub mod policy;
@@ -66,7 +67,9 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         .site_addr(config.listen)
         .build();
     let usage = usage::UsagePipeline::start(db.clone(), config.usage_buffer);
+    let listens = matches!(db, db::Db::Postgres(_));
     let state = AppState::new(state::AppParts {
+        metrics: Arc::new(ops::metrics::Metrics::new(listens)),
         leptos_options,
         db,
         config: Arc::new(config),

@@ -73,4 +73,6 @@ pub struct AppParts {
     pub usage: UsagePipeline,
     /// Wakes the email sender after notifications are stored.
     pub mailer: Mailer,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<crate::server::ops::metrics::Metrics>,
 }

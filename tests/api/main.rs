@@ -9,6 +9,7 @@ mod cli;
 mod email_verification;
 mod governance;
 mod keys;
+mod ops;
 mod organisations;
 mod password_reset;
 mod second_factor;

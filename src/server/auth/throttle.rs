@@ -97,9 +97,11 @@ impl Attempt {
         Ok(())
     }
 
-    /// The attempt failed: it stays counted (nothing more to do; this says so
-    /// where the caller decides).
-    pub fn failed(self) {}
+    /// The attempt failed: it stays counted, and the failure is counted in
+    /// the instance's metrics too.
+    pub fn failed(self, metrics: &crate::server::ops::metrics::Metrics) {
+        metrics.sign_in_failed();
+    }
 }
 
 /// Admits a sign-up from `addr`, or refuses it with the wait the

@@ -7,6 +7,7 @@
 //! one line naming the setting ([`SettingError::from_clap`]).
 
 use crate::domain::key_format::KeyPrefix;
+use crate::server::secrets::bearer_token::BearerToken;
 pub use crate::server::secrets::ServerSecret;
 use clap::{Args, ValueEnum};
 use parse::*;
@@ -133,6 +134,13 @@ pub struct Settings {
           hide_default_value = true, global = true, value_parser = smtp_url)]
     pub smtp_url: Unset<String>,
 
+    /// Bearer token a Prometheus scraper presents to `GET /metrics` (32 or
+    /// more characters, e.g. `openssl rand -hex 32`). Unset: no metrics
+    /// endpoint.
+    #[arg(long, env = "PORTICO_METRICS_TOKEN", hide_env_values = true, default_value = "",
+          hide_default_value = true, global = true, value_parser = bearer_token)]
+    pub metrics_token: Unset<BearerToken>,
+
     /// The sender of notification emails.
     #[arg(long, env = "PORTICO_MAIL_FROM", default_value = "Portico <portico@localhost>",
           global = true, value_parser = mailbox)]
@@ -225,6 +233,8 @@ pub struct Config {
     pub usage_buffer: usize,
     /// Where notification emails go out; `None`: the portal only.
     pub smtp: Option<SmtpConfig>,
+    /// The token `GET /metrics` asks for; `None`: no metrics endpoint.
+    pub metrics_token: Option<BearerToken>,
 }
 
 /// How notification emails are sent.
@@ -310,6 +320,7 @@ impl Settings {
                 url: url.clone(),
                 from: self.mail_from.clone(),
             }),
+            metrics_token: self.metrics_token.clone(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! returns the setting's type or a problem phrased for a person.
 
 use super::{DatabaseKind, DatabaseUrl, ServerSecret, Unset};
+use crate::server::secrets::bearer_token::BearerToken;
 use std::{net::SocketAddr, ops::RangeInclusive, path::PathBuf, time::Duration};
 use url::Url;
 pub(super) fn database_url(given: &str) -> Result<DatabaseUrl, String> {
@@ -53,6 +54,13 @@ pub(super) fn server_secret(given: &str) -> Result<Unset<ServerSecret>, String> 
     match given.trim() {
         "" => Ok(None),
         hex => ServerSecret::from_hex(hex).map(Some),
+    }
+}
+
+pub(super) fn bearer_token(given: &str) -> Result<Unset<BearerToken>, String> {
+    match given.trim() {
+        "" => Ok(None),
+        token => BearerToken::parse(token).map(Some),
     }
 }
 

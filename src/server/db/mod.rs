@@ -147,6 +147,30 @@ impl Db {
         }
     }
 
+    /// How many of this build's migrations the database has not applied
+    /// (`/readyz` reports them). Fails when the migrations table cannot be
+    /// read (none ever ran).
+    pub async fn migrations_missing(&self) -> Result<usize, sqlx::Error> {
+        let (migrator, applied): (sqlx::migrate::Migrator, Vec<i64>) = match self {
+            Db::Sqlite(pool) => (
+                sqlx::migrate!("./migrations/sqlite"),
+                sqlx::query_scalar("select version from _sqlx_migrations where success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+            Db::Postgres(pool) => (
+                sqlx::migrate!("./migrations/postgres"),
+                sqlx::query_scalar("select version from _sqlx_migrations where success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .count())
+    }
+
     /// Checks out a connection.
     pub async fn acquire(&self) -> Result<PooledConn, sqlx::Error> {
         Ok(match self {

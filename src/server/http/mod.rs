@@ -9,12 +9,7 @@ pub mod session_store;
 use super::state::AppState;
 use crate::app::{shell, App};
 use axum::{
-    body::Body,
-    extract::State,
-    http::Request,
-    middleware,
-    response::IntoResponse,
-    routing::{get, post},
+    body::Body, extract::State, http::Request, middleware, response::IntoResponse, routing::post,
     Router,
 };
 use leptos::prelude::provide_context;
@@ -65,13 +60,17 @@ pub fn router(state: AppState) -> Router {
     let machines = Router::new()
         .merge(crate::server::verify::api::routes())
         .merge(crate::server::sample_api::router(state.clone()))
-        .route("/healthz", get(healthz));
+        .merge(crate::server::ops::routes());
 
     portal
         .merge(machines)
         .layer(middleware::from_fn_with_state(
             config.trust_forwarded_for,
             client_addr::client_addr,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::server::ops::count_response,
         ))
         .layer(middleware::from_fn_with_state(
             security::SecurityConfig::from_config(&config),
@@ -125,25 +124,6 @@ fn leptos_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(leptos_context(state), req).await
-}
-
-/// Liveness and database reachability, for load balancers.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let ok = match state.db.acquire().await {
-        Ok(mut conn) => crate::on_conn!(conn.conn(), |c| sqlx::query("select 1")
-            .execute(c)
-            .await
-            .is_ok()),
-        Err(_) => false,
-    };
-    if ok {
-        (axum::http::StatusCode::OK, "ok")
-    } else {
-        (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "database unreachable",
-        )
-    }
 }
 
 /// Whether a client-supplied `X-Request-Id` may go into logs and back out:

@@ -100,7 +100,9 @@ pub fn must_be_same_site(method: &Method, path: &str, headers: &HeaderMap) -> bo
 /// Whether a path serves machines (verification, the sample API, health)
 /// rather than people: no sessions, no pages, quiet logs.
 pub fn is_machine_path(path: &str) -> bool {
-    path.starts_with("/v1/") || path.starts_with("/sample/") || path == "/healthz"
+    path.starts_with("/v1/")
+        || path.starts_with("/sample/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// The nonce of the current request's Content-Security-Policy.

@@ -196,7 +196,7 @@ pub async fn confirm_totp(
         &code,
         now.timestamp(),
     ) else {
-        attempt.failed();
+        attempt.failed(&state.metrics);
         tracing::warn!(user_id = actor.user_id, %addr, "wrong first authenticator code");
         return Err(AppError::field("code", WRONG_FIRST_CODE));
     };
@@ -398,7 +398,7 @@ pub async fn check_at_sign_in(
         }
     };
     if !accepted {
-        attempt.failed();
+        attempt.failed(&state.metrics);
         tracing::warn!(user_id, %addr, "wrong second-factor code");
         return Err(AppError::field("code", WRONG_CODE));
     }

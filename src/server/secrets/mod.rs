@@ -3,6 +3,7 @@
 //! that stores keys and gateway tokens, random single-use tokens, and the
 //! sealing of secrets the server must read back.
 
+pub mod bearer_token;
 pub mod key_hash;
 pub mod sealed;
 pub mod secret_file;

@@ -71,12 +71,14 @@ async fn listen(state: AppState, pool: sqlx::PgPool) {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
+                state.metrics.listener(false);
                 tracing::warn!(error = %e, "cannot listen for key changes; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
         if let Err(e) = listener.listen(CHANNEL).await {
+            state.metrics.listener(false);
             tracing::warn!(error = %e, "cannot listen for key changes; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
@@ -86,6 +88,7 @@ async fn listen(state: AppState, pool: sqlx::PgPool) {
         // than by the listener itself, so that this happens after the new
         // LISTEN, never before it.)
         forget_everything(&state);
+        state.metrics.listener(true);
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => match notification.payload().split_once(':') {
@@ -102,6 +105,7 @@ async fn listen(state: AppState, pool: sqlx::PgPool) {
                 }
             }
         }
+        state.metrics.listener(false);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

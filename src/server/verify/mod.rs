@@ -78,11 +78,15 @@ impl Verdict {
 /// Loads a key for verification: from the cache, else from the database.
 async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, AppError> {
     if let Some(key) = state.key_cache.get_or_claim(key_id) {
+        state.metrics.cache_lookup(true);
         return Ok(Some(key));
     }
     if state.unknown_keys.read(key_id, |()| ()).is_some() {
+        // Known to be no key: answered from memory as well.
+        state.metrics.cache_lookup(true);
         return Ok(None);
     }
+    state.metrics.cache_lookup(false);
     let generation = state.key_cache.generation();
     let unknown_generation = state.unknown_keys.generation();
     let row = async {
@@ -215,7 +219,9 @@ pub async fn verify(state: &AppState, input: &VerifyInput) -> Result<Verdict, Ap
     let started = Instant::now();
     let now = state.clock.now();
     let (verdict, presented_key_id) = decide(state, input, now).await?;
-    let latency_us = started.elapsed().as_micros().min(i64::MAX as u128) as i64;
+    let took = started.elapsed();
+    state.metrics.verified(verdict.code, took);
+    let latency_us = took.as_micros().min(i64::MAX as u128) as i64;
     // A key is identified by its id *and* secret: a wrong secret is not the
     // key's traffic (it names a public id anyone can copy), only the
     // wrong-secret signal, kept with the presented id alone.

@@ -1,0 +1,68 @@
+//! Health for load balancers and orchestrators: `GET /healthz` (the process
+//! answers) and `GET /readyz` (it can serve: database reachable, migrations
+//! applied, key changes from other instances arriving).
+
+use crate::server::{db::Db, state::AppState};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
+use serde_json::json;
+
+/// `GET /healthz`: 200 `ok` whenever the process answers (liveness).
+pub async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok")
+}
+
+/// `GET /readyz`: 200 when every check passes, else 503; the JSON body
+/// names each check and what failed:
+/// `{"ready": false, "checks": {"database": "ok", "migrations": "3 not applied", "listener": "ok"}}`.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = database_check(&state.db).await;
+    let migrations = match &database {
+        Ok(()) => migrations_check(&state.db).await,
+        Err(_) => Err("not checked: the database is unreachable".to_owned()),
+    };
+    let listener = if state.metrics.listener_connected() {
+        Ok(())
+    } else {
+        Err("not listening for key changes from other instances".to_owned())
+    };
+    let checks = [
+        ("database", database),
+        ("migrations", migrations),
+        ("listener", listener),
+    ];
+    let ready = checks.iter().all(|(_, r)| r.is_ok());
+    let body = json!({
+        "ready": ready,
+        "checks": checks
+            .iter()
+            .map(|(name, r)| (name.to_string(), json!(r.as_ref().map_or_else(|e| e.clone(), |()| "ok".to_owned()))))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+async fn database_check(db: &Db) -> Result<(), String> {
+    let mut conn = db.acquire().await.map_err(|_| "unreachable".to_owned())?;
+    crate::on_conn!(conn.conn(), |c| sqlx::query("select 1")
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .map_err(|_| "unreachable".to_owned())
+}
+
+async fn migrations_check(db: &Db) -> Result<(), String> {
+    let missing = db
+        .migrations_missing()
+        .await
+        .map_err(|_| "cannot read the migrations table".to_owned())?;
+    match missing {
+        0 => Ok(()),
+        1 => Err("1 migration not applied: run portico migrate".to_owned()),
+        n => Err(format!("{n} migrations not applied: run portico migrate")),
+    }
+}
