@@ -1,6 +1,7 @@
 //! Building blocks of the key pages: badges, the scope picker and the panel
 //! that shows a new secret once.
 
+use crate::ui::shown_once::{CopyButton, StoredThenDone};
 use crate::{
     api::keys::CreatedKey,
     domain::{
@@ -198,9 +199,6 @@ pub fn SecretPanel(
     on_done: Callback<()>,
     #[prop(optional)] heading: Option<&'static str>,
 ) -> impl IntoView {
-    let stored = RwSignal::new(false);
-    let copied = RwSignal::new(false);
-    let secret = created.secret.clone();
     let production = created.key.environment == Environment::Production;
     let pending = created.key.status == KeyStatus::PendingApproval;
     let approvers_text = if created.approvers.is_empty() {
@@ -242,21 +240,13 @@ pub fn SecretPanel(
                 <code class="secret mono" data-testid="new-secret" id="new-secret">
                     {created.secret.clone()}
                 </code>
-                <button
-                    type="button"
-                    class="button js-only"
-                    aria-describedby="new-secret"
-                    on:click=move |_| {
-                        let _ = window().navigator().clipboard().write_text(&secret);
-                        copied.set(true);
-                    }
-                >
-                    {move || if copied.get() { "Copied" } else { "Copy key" }}
-                </button>
+                <CopyButton
+                    text=created.secret.clone()
+                    label="Copy key"
+                    announced="Key copied to the clipboard."
+                    describes="new-secret"
+                />
             </div>
-            <p class="visually-hidden" aria-live="polite">
-                {move || copied.get().then_some("Key copied to the clipboard.")}
-            </p>
             {pending
                 .then(|| {
                     view! {
@@ -280,18 +270,7 @@ pub fn SecretPanel(
                         </p>
                     }
                 })}
-            <label class="checkbox">
-                <input type="checkbox" on:change=move |ev| stored.set(event_target_checked(&ev)) />
-                " I have stored this key somewhere safe"
-            </label>
-            <button
-                type="button"
-                class="button button-primary"
-                disabled=move || !stored.get()
-                on:click=move |_| on_done.run(())
-            >
-                "Done"
-            </button>
+            <StoredThenDone confirm="I have stored this key somewhere safe" on_done />
         </section>
     }
 }

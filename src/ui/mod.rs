@@ -10,3 +10,4 @@ pub mod layout;
 pub mod link_gate;
 pub mod pages;
 pub mod session;
+pub mod shown_once;

@@ -1,5 +1,6 @@
 //! `/members`: who is in the organisation, and (for admins) invitations.
 
+use crate::ui::shown_once::CopyButton;
 use crate::{
     api::{
         account::{Me, OrgSummary},
@@ -398,7 +399,6 @@ fn MemberRow(
 /// The new link, shown once, with a Copy button.
 #[component]
 fn InvitationLink(invite: NewInvitation) -> impl IntoView {
-    let copied = RwSignal::new(false);
     let link = invite.link.clone();
     view! {
         <div class="secret-panel" role="region" aria-labelledby="new-invite-heading">
@@ -436,21 +436,8 @@ fn InvitationLink(invite: NewInvitation) -> impl IntoView {
                         }
                     }
                 />
-                <button
-                    type="button"
-                    class="button js-only"
-                    on:click=move |_| {
-                        let navigator = window().navigator();
-                        let _ = navigator.clipboard().write_text(&link);
-                        copied.set(true);
-                    }
-                >
-                    {move || if copied.get() { "Copied" } else { "Copy link" }}
-                </button>
+                <CopyButton text=link label="Copy link" announced="Link copied to the clipboard." />
             </div>
-            <p class="visually-hidden" aria-live="polite">
-                {move || copied.get().then_some("Link copied to the clipboard.")}
-            </p>
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The Account page's two-factor panel: setting up an authenticator app,
 //! the recovery codes (shown once), and turning it off.
 
+use crate::ui::shown_once::{CopyButton, StoredThenDone};
 use crate::{
     api::account::{
         get_second_factor_status, BeginTotp, ConfirmTotp, RecoveryCodes, ReplaceRecoveryCodes,
@@ -313,8 +314,6 @@ fn TwoFactorOn(
 /// Recovery codes, shown once; closes when the person says they saved them.
 #[component]
 fn RecoveryCodesShown(codes: RecoveryCodes, on_done: Callback<()>) -> impl IntoView {
-    let saved = RwSignal::new(false);
-    let copied = RwSignal::new(false);
     let text = codes.codes.join("\n");
     let panel_ref = NodeRef::<leptos::html::Section>::new();
     Effect::new(move |_| {
@@ -353,31 +352,12 @@ fn RecoveryCodesShown(codes: RecoveryCodes, on_done: Callback<()>) -> impl IntoV
             <ul class="recovery-codes">
                 {codes.codes.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}
             </ul>
-            <button
-                type="button"
-                class="button js-only"
-                on:click=move |_| {
-                    let _ = window().navigator().clipboard().write_text(&text);
-                    copied.set(true);
-                }
-            >
-                {move || if copied.get() { "Copied" } else { "Copy codes" }}
-            </button>
-            <p class="visually-hidden" aria-live="polite">
-                {move || copied.get().then_some("Recovery codes copied to the clipboard.")}
-            </p>
-            <label class="checkbox">
-                <input type="checkbox" on:change=move |ev| saved.set(event_target_checked(&ev)) />
-                " I have saved these codes somewhere safe"
-            </label>
-            <button
-                type="button"
-                class="button button-primary"
-                disabled=move || !saved.get()
-                on:click=move |_| on_done.run(())
-            >
-                "Done"
-            </button>
+            <CopyButton
+                text=text
+                label="Copy codes"
+                announced="Recovery codes copied to the clipboard."
+            />
+            <StoredThenDone confirm="I have saved these codes somewhere safe" on_done />
         </section>
     }
 }
