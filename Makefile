@@ -31,7 +31,7 @@ else
 APT_GET := sudo apt-get
 endif
 
-.PHONY: help run test release tools build unit integration e2e lint fmt bench clean \
+.PHONY: help run test release tools build unit integration e2e lint fmt bench clean cluster cluster-stop \
         tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd e2e-deps
 
 help: ## Show the targets
@@ -77,6 +77,39 @@ bench: tool-wrk tool-oha tool-valgrind ## Verification benchmarks: instruction c
 fmt: tool-leptosfmt ## Format the code (view! bodies with leptosfmt, then the rest with rustfmt)
 	leptosfmt --quiet src
 	cargo fmt --all
+
+# Several instances on one Postgres database, as behind a load balancer.
+CLUSTER_SIZE ?= 3
+CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portico_cluster
+CLUSTER_DIR := $(CURDIR)/target/cluster
+
+cluster: build ## Start CLUSTER_SIZE (3) instances on ports 3001… sharing CLUSTER_DATABASE_URL and one server secret; logs, pids and the metrics token under target/cluster
+	@mkdir -p $(CLUSTER_DIR)
+	@admin_url="$$(echo '$(CLUSTER_DATABASE_URL)' | sed -E 's#/[^/?]+([?].*)?$$#/postgres#')"; \
+	  db="$$(echo '$(CLUSTER_DATABASE_URL)' | sed -E 's#^.*/([^/?]+)([?].*)?$$#\1#')"; \
+	  if ! psql "$$admin_url" -Atc "select 1 from pg_database where datname = '$$db'" | grep -q 1; then \
+	    psql "$$admin_url" -qc "create database $$db"; fi
+	@test -s $(CLUSTER_DIR)/metrics.token || openssl rand -hex 32 > $(CLUSTER_DIR)/metrics.token
+	@DATABASE_URL='$(CLUSTER_DATABASE_URL)' PORTICO_SECRET_FILE=$(CLUSTER_DIR)/server.secret PORTICO_LOG=warn \
+	  target/debug/portico migrate
+	@for i in $$(seq 1 $(CLUSTER_SIZE)); do \
+	  port=$$((3000 + i)); \
+	  DATABASE_URL='$(CLUSTER_DATABASE_URL)' PORTICO_SECRET_FILE=$(CLUSTER_DIR)/server.secret \
+	    PORTICO_LISTEN=127.0.0.1:$$port PORTICO_PUBLIC_URL=http://127.0.0.1:$$port \
+	    PORTICO_METRICS_TOKEN="$$(cat $(CLUSTER_DIR)/metrics.token)" LEPTOS_SITE_ROOT=target/site \
+	    nohup target/debug/portico > $(CLUSTER_DIR)/instance-$$i.log 2>&1 & echo $$! > $(CLUSTER_DIR)/instance-$$i.pid; \
+	done
+	@for i in $$(seq 1 $(CLUSTER_SIZE)); do \
+	  port=$$((3000 + i)); \
+	  for try in $$(seq 1 100); do curl -fs http://127.0.0.1:$$port/readyz > /dev/null && break; sleep 0.2; done; \
+	  echo "instance $$i: http://127.0.0.1:$$port ($$(curl -s http://127.0.0.1:$$port/readyz))"; \
+	done
+	@echo "metrics: curl -H \"Authorization: Bearer \$$(cat $(CLUSTER_DIR)/metrics.token)\" http://127.0.0.1:3001/metrics; stop with make cluster-stop"
+
+cluster-stop: ## Stop the instances make cluster started
+	@for pid in $(CLUSTER_DIR)/instance-*.pid; do \
+	  [ -e "$$pid" ] || continue; kill "$$(cat $$pid)" 2>/dev/null || true; rm -f "$$pid"; done
+	@echo "stopped"
 
 clean: ## Remove build output (keeps data/)
 	cargo clean

@@ -32,8 +32,9 @@ pub enum SecondFactorCode {
 }
 
 impl SecondFactorCode {
-    /// Reads a code: spaces and hyphens are ignored, letters may be in any
-    /// case, and `i`/`l` read as `1`, `o` as `0` (Crockford's base 32).
+    /// Reads a code: spaces and hyphens (any dash a keyboard or a password
+    /// manager might put in) are ignored, letters may be in any case, and
+    /// `i`/`l` read as `1`, `o` as `0` (Crockford's base 32).
     ///
     /// # Errors
     /// [`ENTER_CODE`] when nothing was typed, [`NOT_A_CODE`] when it is
@@ -41,7 +42,9 @@ impl SecondFactorCode {
     pub fn parse(input: &str) -> Result<Self, &'static str> {
         let compact: String = input
             .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
+            .filter(|c| {
+                !c.is_whitespace() && !matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+            })
             .collect();
         if compact.is_empty() {
             return Err(ENTER_CODE);
@@ -113,6 +116,11 @@ mod tests {
         assert_eq!(
             SecondFactorCode::parse("oil00 abcde"),
             Ok(SecondFactorCode::Recovery("01100-abcde".into()))
+        );
+        assert_eq!(
+            SecondFactorCode::parse("4k7qm\u{2014}x2c9d"),
+            Ok(SecondFactorCode::Recovery("4k7qm-x2c9d".into())),
+            "an em dash, as some editors turn a hyphen into"
         );
         assert_eq!(SecondFactorCode::parse("uuuuu-uuuuu"), Err(NOT_A_CODE));
         assert_eq!(SecondFactorCode::parse("ééééé-ééééé"), Err(NOT_A_CODE));
