@@ -60,7 +60,7 @@ integration: tool-aiosmtpd ## Integration tests over HTTP on SQLite and on Postg
 	@echo "==> Integration tests (SQLite and Postgres at $(TEST_POSTGRES_URL))"
 	PORTICO_TEST_PYTHON="$(TEST_PYTHON)" RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --test api
 
-e2e: e2e-deps ## End-to-end tests in Chromium against a freshly built server (run `make build` first)
+e2e: e2e-deps tool-aiosmtpd ## End-to-end tests in Chromium against a freshly built server (run `make build` first)
 	@echo "==> End-to-end tests in Chromium"
 	cd end2end && npx playwright test
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { STATE_FILE, type ServerState } from "./tests/server";
@@ -25,10 +25,34 @@ export default async function globalSetup(): Promise<void> {
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
 
+    // A real SMTP server on loopback (aiosmtpd, installed by `make e2e`): every
+  // email the portal sends lands as a file in mail/new, where tests read it.
+  const python = process.env.PORTICO_TEST_PYTHON ?? join(root, "target", "test-tools", "venv", "bin", "python");
+  const smtpPort = await freePort();
+  const mailDir = join(dir, "mail");
+  const smtp = spawn(python, ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", mailDir], {
+    stdio: "ignore",
+    detached: true,
+  });
+  smtp.unref();
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((done) => {
+      const socket = connect(smtpPort, "127.0.0.1", () => {
+        socket.end();
+        done(true);
+      });
+      socket.once("error", () => done(false));
+    });
+    if (up) break;
+    if (i > 100) throw new Error(`aiosmtpd did not start with ${python}; run make tool-aiosmtpd`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
   const child = spawn(binary, [], {
     cwd: root,
     env: {
       ...process.env,
+      PORTICO_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       DATABASE_URL: `sqlite://${join(dir, "portico.db")}`,
       PORTICO_SECRET_FILE: join(dir, "server.secret"),
       PORTICO_LISTEN: `127.0.0.1:${port}`,
@@ -78,8 +102,10 @@ export default async function globalSetup(): Promise<void> {
     pid: child.pid!,
     dir,
     binary,
-    databaseUrl: `sqlite://${join(dir, "portico.db")}`,
+        databaseUrl: `sqlite://${join(dir, "portico.db")}`,
     secretFile: join(dir, "server.secret"),
+    mailDir,
+    smtpPid: smtp.pid!,
   };
   writeFileSync(STATE_FILE, JSON.stringify(state));
   process.env.BASE_URL = baseURL;

@@ -5,10 +5,12 @@ import { STATE_FILE, type ServerState } from "./tests/server";
 export default async function globalTeardown(): Promise<void> {
   if (!existsSync(STATE_FILE)) return;
   const state: ServerState = JSON.parse(readFileSync(STATE_FILE, "utf8"));
-  try {
-    process.kill(state.pid, "SIGTERM");
-  } catch {
-    // already gone
+    for (const pid of [state.pid, state.smtpPid]) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
   }
   await new Promise((r) => setTimeout(r, 500));
   if (process.env.PORTICO_E2E_KEEP) {

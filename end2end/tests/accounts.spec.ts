@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink, enrolTotp, freshCode } from "./fixtures";
+import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink, enrolTotp, freshCode, linkInMail, mailTo } from "./fixtures";
 
 test("a person signs up creating an organisation, signs out and signs in again, by keyboard alone @nojs", async ({ page }) => {
   const email = uniqueEmail("keyboard");
@@ -227,4 +227,63 @@ test("an organisation that requires two factors sends a member without one to se
   await expect(page.getByRole("button", { name: "Stop requiring two-factor authentication" })).toBeVisible();
   await page.goto("/members");
   await expect(page.getByTestId("members").getByRole("row", { name: new RegExp(email) })).toContainText("On");
+});
+
+test("a forgotten password is reset from the emailed link, by keyboard, and every other session ends", async ({ page, browser }) => {
+  const email = uniqueEmail("forgot");
+  await signUp(page, email, "Forgetful Co");
+  // Another browser stays signed in until the reset.
+  const other = await (await browser.newContext()).newPage();
+  await signIn(other, email);
+  await expect(other.getByRole("heading", { level: 1, name: "Forgetful Co" })).toBeVisible();
+
+  const person = await (await browser.newContext()).newPage();
+  await person.goto("/signin");
+  await hydrated(person);
+  await person.getByRole("link", { name: "Forgot your password?" }).click();
+  await hydrated(person);
+  await person.getByLabel("Email").fill(email);
+  await person.getByLabel("Email").press("Enter");
+  const link = await linkInMail(email, "/reset");
+  await person.goto(link);
+  await hydrated(person);
+  await person.getByLabel("New password").fill("quiet harbour copper lantern");
+  await person.getByLabel("New password").press("Enter");
+  await expect(person).toHaveURL(/\/signin\?reset=done/);
+  await expect(person.getByText("Your password was changed and every session of your account was signed out.")).toBeVisible();
+
+  // The link works once; the old password no longer signs in; the new one does.
+  await person.goto(link);
+  await expect(person.getByText(/expired or has been used/)).toBeVisible();
+  await signIn(person, email);
+  await expect(person.getByRole("alert").filter({ hasText: "do not match" })).toBeVisible();
+  await signIn(person, email, "quiet harbour copper lantern");
+  await expect(person.getByRole("heading", { level: 1, name: "Forgetful Co" })).toBeVisible();
+  await other.goto("/keys");
+  await expect(other).toHaveURL(/\/signin/);
+  // The account was told.
+  expect(mailTo(email).some((m) => /Subject: .*password/i.test(m))).toBe(true);
+});
+
+test("changing the email address takes the password and the new address's emailed link", async ({ page }) => {
+  const email = uniqueEmail("mover");
+  const next = uniqueEmail("moved");
+  await signUp(page, email, "Moving Co");
+  await page.goto("/account");
+  await hydrated(page);
+  const form = page.getByTestId("change-email");
+  await form.getByLabel("New email address").fill(next);
+  await form.getByLabel("Current password").fill("not the password at all");
+  await form.getByLabel("Current password").press("Enter");
+  await expect(page.getByText("That is not your current password.")).toBeVisible();
+  await form.getByLabel("Current password").fill(GOOD_PASSWORD);
+  await form.getByLabel("Current password").press("Enter");
+  await expect(page.getByText(/Check the new address's inbox/)).toBeVisible();
+  await page.goto(await linkInMail(next, "/verify-email"));
+  await hydrated(page);
+  await page.getByRole("button", { name: "Confirm my address" }).click();
+  await page.goto("/account");
+    await expect(page.locator(".lede")).toHaveText(`Signed in as ${next}.`);
+  // The old address was told.
+  expect(mailTo(email).some((m) => m.includes(next))).toBe(true);
 });

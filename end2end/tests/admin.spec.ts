@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signUp, uniqueEmail, finishSignUp } from "./fixtures";
+import { test, expect, hydrated, signUp, uniqueEmail, finishSignUp, linkInMail } from "./fixtures";
 
 test("an admin sets the key policy, alert thresholds and reads the review and alerts", async ({ page }) => {
   await signUp(page, uniqueEmail("policy"), "Policy Co");
@@ -46,8 +46,10 @@ test("an admin invites by email, changes a role and removes a member", async ({ 
   const invitee = uniqueEmail("invitee");
   await page.getByLabel("Email (optional)").fill(invitee);
   await page.getByRole("button", { name: "Create invitation link" }).click();
-  await expect(page.getByText(`only they can use it`)).toBeVisible();
+    // Emailed through the loopback SMTP server, and shown too.
+  await expect(page.getByText(`Emailed to ${invitee}. Only ${invitee} can use it.`)).toBeVisible();
   const link = await page.getByTestId("invitation-link").inputValue();
+  expect(await linkInMail(invitee, "/join")).toBe(link);
 
   const other = await (await browser.newContext({ baseURL: page.url().split("/members")[0] })).newPage();
   await other.goto(link);

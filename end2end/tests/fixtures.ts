@@ -1,6 +1,6 @@
 import { test as base, expect, type Page } from "@playwright/test";
 import { createHmac, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { serverState } from "./server";
 
@@ -53,20 +53,34 @@ export async function hydrated(page: Page): Promise<void> {
   }
 }
 
-/**
- * The confirmation link Portico made for `email`. The test server has no
- * SMTP, so it prints the link on its standard output, which global setup
- * keeps in server.log.
- */
-export async function confirmationLink(email: string): Promise<string> {
-  const log = join(serverState().dir, "server.log");
-  const pattern = new RegExp(`Email confirmation link for ${email.replace(/[.+]/g, "\\$&")} \\(no SMTP configured\\):\\s+(\\S+)`, "g");
-  for (let i = 0; i < 50; i++) {
-    const links = [...readFileSync(log, "utf8").matchAll(pattern)].map((m) => m[1]);
+/** The emails the portal sent to `email` so far, oldest first (quoted-printable undone). */
+export function mailTo(email: string): string[] {
+  const dir = join(serverState().mailDir, "new");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => ({ path: join(dir, name), at: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => a.at - b.at)
+    .map((f) => readFileSync(f.path, "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="))
+    .filter((m) => new RegExp(`^To: ${email.replace(/[.+]/g, "\\$&")}\\s*$`, "mi").test(m));
+}
+
+/** The newest link to `path` (e.g. "/reset") in mail to `email`, waiting up to ten seconds for it. */
+export async function linkInMail(email: string, path: string, after = 0): Promise<string> {
+  const pattern = new RegExp(`(http://\\S+${path.replace(/\//g, "\\/")}\\?token=[0-9a-f]+)`);
+  for (let i = 0; i < 100; i++) {
+    const links = mailTo(email)
+      .slice(after)
+      .map((m) => m.match(pattern)?.[1])
+      .filter((l): l is string => !!l);
     if (links.length > 0) return links[links.length - 1];
     await new Promise((done) => setTimeout(done, 100));
   }
-  throw new Error(`no confirmation link for ${email} in ${log}`);
+  throw new Error(`no ${path} link in mail to ${email}`);
+}
+
+/** The confirmation link Portico emailed to `email` (to the loopback SMTP server). */
+export async function confirmationLink(email: string): Promise<string> {
+  return linkInMail(email, "/verify-email");
 }
 
 /** Opens the address's confirmation link and confirms it, as its owner would. */

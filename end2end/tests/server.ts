@@ -10,8 +10,11 @@ export interface ServerState {
   pid: number;
   dir: string;
   binary: string;
-  databaseUrl: string;
+    databaseUrl: string;
   secretFile: string;
+  /** Where the loopback SMTP server keeps received mail (a maildir). */
+  mailDir: string;
+  smtpPid: number;
 }
 
 export function serverState(): ServerState {
