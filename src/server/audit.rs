@@ -25,6 +25,15 @@ pub(crate) async fn record(tx: &mut Tx, event: NewEvent<'_>) -> Result<(), AppEr
 
 pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<String> {
     let d: serde_json::Value = serde_json::from_str(details?).ok()?;
+    // Roles read the same in every sentence, whichever form was stored
+    // ("Admin" or "admin").
+    let role = |v: &serde_json::Value| {
+        v.as_str().map(|r| match r.to_lowercase().as_str() {
+            "admin" => "an admin".to_owned(),
+            "developer" => "a developer".to_owned(),
+            other => other.to_owned(),
+        })
+    };
     let days = |v: &serde_json::Value| match v.as_i64() {
         Some(n) => format::count(n.max(0) as usize, "day", "days"),
         None => "an unrecorded number of days".to_owned(),
@@ -133,23 +142,23 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
         AuditAction::MemberRoleChanged => format!(
             "{} is now {}",
             d["member"].as_str().unwrap_or("A member"),
-            d["role"].as_str().unwrap_or("in another role")
+            role(&d["role"]).unwrap_or_else(|| "in another role".to_owned())
         ),
         AuditAction::MemberRemoved => format!("{} left the organisation", d["member"].as_str().unwrap_or("A member")),
         AuditAction::MemberInvited => format!(
             "Invited {} as {}",
             d["email"].as_str().unwrap_or("someone with a link"),
-            d["role"].as_str().unwrap_or("a member")
+            role(&d["role"]).unwrap_or_else(|| "a member".to_owned())
         ),
         AuditAction::InvitationWithdrawn => format!(
             "Withdrew the invitation for {} as {}",
             d["email"].as_str().unwrap_or("anyone with the link"),
-            d["role"].as_str().unwrap_or("a member")
+            role(&d["role"]).unwrap_or_else(|| "a member".to_owned())
         ),
         AuditAction::MemberJoined => format!(
             "{} joined as {}{}",
             d["member"].as_str().unwrap_or("Someone"),
-            d["role"].as_str().unwrap_or("a member"),
+            role(&d["role"]).unwrap_or_else(|| "a member".to_owned()),
             if d["via"] == "created" {
                 ", creating the organisation"
             } else {

@@ -37,7 +37,7 @@ on_both_databases! {
         assert_eq!(e.actor, "owner@trail.example");
         assert_eq!(
             e.details.as_deref(),
-            Some("owner@trail.example joined as admin, creating the organisation")
+            Some("owner@trail.example joined as an admin, creating the organisation")
         );
         assert!(e.client_addr.is_some());
 
@@ -96,10 +96,10 @@ on_both_databases! {
         assert_eq!(
             joined,
             vec![
-                ("bound@trail.example".into(), Some("bound@trail.example joined as developer through an invitation".into())),
-                ("other@trail.example".into(), Some("other@trail.example joined as developer through an invitation".into())),
-                ("dev@trail.example".into(), Some("dev@trail.example joined as developer through an invitation".into())),
-                ("owner@trail.example".into(), Some("owner@trail.example joined as admin, creating the organisation".into())),
+                ("bound@trail.example".into(), Some("bound@trail.example joined as a developer through an invitation".into())),
+                ("other@trail.example".into(), Some("other@trail.example joined as a developer through an invitation".into())),
+                ("dev@trail.example".into(), Some("dev@trail.example joined as a developer through an invitation".into())),
+                ("owner@trail.example".into(), Some("owner@trail.example joined as an admin, creating the organisation".into())),
             ]
         );
         let withdrawn: Vec<&AuditEntry> =
@@ -107,7 +107,7 @@ on_both_databases! {
         assert_eq!(withdrawn.len(), 1);
         assert_eq!(
             withdrawn[0].details.as_deref(),
-            Some("Withdrew the invitation for never@trail.example as developer")
+            Some("Withdrew the invitation for never@trail.example as a developer")
         );
         // The other organisation's trail has only its own events.
         let elsewhere: AuditPage = other

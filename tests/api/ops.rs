@@ -103,6 +103,14 @@ async fn health_readiness_and_metrics(backend: Backend) {
         .0,
         StatusCode::UNAUTHORIZED
     );
+    // The scheme is read in any case (RFC 9110 §11.1), as for every bearer token.
+    let res = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .header("authorization", format!("bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let (status, kind, text) = get(&app, "/metrics", Some(TOKEN)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");

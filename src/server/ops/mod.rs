@@ -30,11 +30,12 @@ async fn scrape(State(state): State<AppState>, req: Request) -> Response {
     let Some(token) = state.config.metrics_token.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // Read as every bearer token is (RFC 6750 §2.1: any case of "Bearer").
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(crate::server::http::bearer::bearer_token)
         .unwrap_or("");
     if !token.matches(given) {
         return (
