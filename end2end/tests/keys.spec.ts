@@ -170,9 +170,11 @@ test("the whole key lifecycle works with the keyboard alone", async ({ page }) =
   await page.keyboard.press("Enter");
   await page.getByLabel("1 hour").focus();
   await page.keyboard.press("Space");
-  await page.getByRole("button", { name: "Rotate key" }).focus();
+    await page.getByRole("button", { name: "Rotate key" }).focus();
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("new-secret")).toHaveText(KEY_REGEX);
+  // The panel says when the old key stops.
+  await expect(page.getByTestId("rotation-overlap")).toContainText("keeps working until");
   await page.getByLabel("I have stored this key somewhere safe").focus();
   await page.keyboard.press("Space");
   await page.keyboard.press("Tab");

@@ -194,7 +194,7 @@ pub async fn update_key(
 #[server(endpoint = "org_audit")]
 pub async fn org_audit(
     org_id: i64,
-    before: Option<i64>,
+    #[server(default)] before: Option<String>,
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
     #[server(default)] actor: Option<String>,
@@ -208,7 +208,16 @@ pub async fn org_audit(
     super::respond(
         async {
             let ctx = request_context().await?;
-            let actor_ = ctx.actor().await?;
+                        let actor_ = ctx.actor().await?;
+            let before = match before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+                None => None,
+                Some(b) => Some(b.parse::<i64>().map_err(|_| {
+                    AppError::field(
+                        "before",
+                        "That page of the trail does not exist: go back to the newest events and page from there.",
+                    )
+                })?),
+            };
             let filter = FilterForm {
                 from,
                 to,

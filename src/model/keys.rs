@@ -214,6 +214,9 @@ pub struct CreatedKey {
     /// Who may approve it, by email, when it waits for approval (the
     /// organisation's admins); empty otherwise.
     pub approvers: Vec<String>,
+    /// The key it replaces (display id) and when that one stops working,
+    /// for a successor made by rotation; `None` otherwise.
+    pub replaces: Option<(String, DateTime<Utc>)>,
 }
 
 impl std::fmt::Debug for CreatedKey {

@@ -247,6 +247,24 @@ pub fn SecretPanel(
                     describes="new-secret"
                 />
             </div>
+            {created
+                .replaces
+                .clone()
+                .map(|(old, until)| {
+                    let stops = if until <= created.key.created_at {
+                        format!("{old} stopped working now, as you chose no overlap.")
+                    } else {
+                        format!(
+                            "{old} keeps working until {}, so you can deploy this key first; retire it early from its page once your services use the new one.",
+                            crate::domain::format::date_time(until),
+                        )
+                    };
+                    view! {
+                        <p class="note" data-testid="rotation-overlap">
+                            {stops}
+                        </p>
+                    }
+                })}
             {pending
                 .then(|| {
                     view! {

@@ -127,10 +127,15 @@ on_both_databases! {
             .unwrap_err();
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(err.error.message_for("reason").is_some());
-        let next: CreatedKey = admin
+                let next: CreatedKey = admin
             .call("rotate_key", &[("key_id", &key.key.key_id), ("overlap", "24h"), ("reason", "  Yearly rotation ")])
             .await
             .unwrap();
+        // The successor says which key it replaces and when that one stops.
+        let (old, until) = next.replaces.clone().expect("a successor names its predecessor");
+        assert_eq!(old, key.key.display_id);
+        assert_eq!(until.timestamp(), (app.clock.now() + Duration::hours(24)).timestamp());
+        assert!(key.replaces.is_none());
         admin
             .call::<()>("retire_key", &[("key_id", &key.key.key_id), ("reason", "Every service uses the new key")])
             .await
@@ -192,6 +197,9 @@ on_both_databases! {
         let AppError::Invalid(fields) = &err.error else { panic!("{:?}", err.error) };
         let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, vec!["from", "action"]);
+                let err = page(vec![("before", "abc".into())]).await.unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(err.error.message_for("before").is_some(), "{:?}", err.error);
         let err = page(vec![("from", today), ("to", two_days_ago)]).await.unwrap_err();
         assert!(err.error.message_for("to").unwrap().contains("before the first"));
     }

@@ -357,5 +357,6 @@ pub async fn create(
         key: summary(state, &row, now)?,
         secret: key.expose().to_owned(),
         approvers,
+        replaces: None,
     })
 }

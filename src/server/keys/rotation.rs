@@ -246,6 +246,7 @@ pub(crate) async fn rotate_row(
         .ok_or_else(|| internal("new key vanished"))?;
     Ok(CreatedKey {
         approvers: Vec::new(),
+        replaces: Some((old_display, overlap_until)),
         key: summary(state, &row, now)?,
         secret: key.expose().to_owned(),
     })

@@ -50,7 +50,15 @@ pub fn AuditPage() -> impl IntoView {
         let page = Resource::new(
             move || (org_id, before(), filters()),
             |(org, before, [actor, key, action, from, to])| {
-                org_audit(org, before, from, to, actor, key, action)
+                org_audit(
+                    org,
+                    before.map(|b| b.to_string()),
+                    from,
+                    to,
+                    actor,
+                    key,
+                    action,
+                )
             },
         );
         let error = Signal::derive(move || page.get().and_then(Result::err));
@@ -182,7 +190,7 @@ pub fn AuditPage() -> impl IntoView {
                             view! {
                                 <FormMessage error />
                                 <ul class="field-errors" role="alert">
-                                    {["from", "to", "action"]
+                                    {["from", "to", "action", "before"]
                                         .into_iter()
                                         .filter_map(|f| field_error(error, f).get())
                                         .map(|m| view! { <li>{m}</li> })
