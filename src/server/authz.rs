@@ -9,7 +9,7 @@ use crate::{
     domain::{key_format::Environment, Role, StaffRole},
     error::AppError,
     model::keys::KeyPermissions,
-    server::db::{memberships, staff, totp_authenticators, users, PooledConn},
+    server::db::{memberships, staff, users, PooledConn},
 };
 
 /// A membership of the actor.
@@ -72,14 +72,14 @@ impl Actor {
         let staff = staff::role_of(conn.conn(), user_id)
             .await?
             .and_then(|r| StaffRole::parse(&r).ok());
-        let second_factor = totp_authenticators::is_confirmed(conn.conn(), user_id).await?;
+
         Ok(Some(Self {
             user_id,
             email: user.email,
             memberships,
             staff,
             email_verified: user.email_verified_at.is_some(),
-            second_factor,
+            second_factor: user.second_factor,
         }))
     }
 

@@ -77,14 +77,14 @@ pub async fn for_user(conn: Conn<'_>, user_id: i64) -> sqlx::Result<Vec<Membersh
 /// Every member of an organisation, by email.
 pub async fn members_of(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<MemberRow>> {
     on_conn!(conn, |c| {
-        sqlx::query_as(
-            "select m.user_id, u.email, m.role, m.created_at as joined_at,
-                    exists (select 1 from totp_authenticators t
-                            where t.user_id = m.user_id and t.confirmed_at is not null) as second_factor
+        sqlx::query_as(concat!(
+            "select m.user_id, u.email, m.role, m.created_at as joined_at, ",
+            crate::has_second_factor!("m.user_id"),
+            " as second_factor
              from memberships m join users u on u.id = m.user_id
              where m.org_id = $1
              order by u.email",
-        )
+        ))
         .bind(org_id)
         .fetch_all(c)
         .await

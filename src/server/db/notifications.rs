@@ -70,13 +70,15 @@ const SELECT: &str =
 /// not stored, and older ones are no longer shown or emailed once a person
 /// has left. While the organisation requires a second factor the person has
 /// not set up, its notices wait unshown and unsent.
-const ENTITLED: &str = "(exists (select 1 from memberships m
+const ENTITLED: &str = concat!(
+    "(exists (select 1 from memberships m
              where m.org_id = n.org_id and m.user_id = n.user_id and m.created_at <= n.created_at)
      or exists (select 1 from staff s where s.user_id = n.user_id))
     and not exists (select 1 from organisations o
-             where o.id = n.org_id and o.require_second_factor
-               and not exists (select 1 from totp_authenticators t
-                               where t.user_id = n.user_id and t.confirmed_at is not null))";
+             where o.id = n.org_id and o.require_second_factor and not ",
+    crate::has_second_factor!("n.user_id"),
+    ")"
+);
 
 /// Stores a notification, unless its person is neither a member of its
 /// organisation nor staff (see [`ENTITLED`]). Returns `false` when one with the same dedupe key

@@ -87,13 +87,12 @@ pub async fn set_require_second_factor(
 /// Members of `id` who have no confirmed second factor, by email.
 pub async fn members_without_second_factor(conn: Conn<'_>, id: i64) -> sqlx::Result<Vec<String>> {
     on_conn!(conn, |c| {
-        sqlx::query_scalar(
+        sqlx::query_scalar(concat!(
             "select u.email from memberships m join users u on u.id = m.user_id
-             where m.org_id = $1 and not exists (
-                 select 1 from totp_authenticators t
-                 where t.user_id = m.user_id and t.confirmed_at is not null)
-             order by u.email",
-        )
+             where m.org_id = $1 and not ",
+            crate::has_second_factor!("m.user_id"),
+            " order by u.email",
+        ))
         .bind(id)
         .fetch_all(c)
         .await

@@ -1,6 +1,20 @@
 //! Queries on `totp_authenticators`: one TOTP authenticator per account,
 //! pending until its first code is confirmed.
 
+/// The SQL condition "the user whose id is the expression `$user` has a
+/// confirmed second factor", written once for every query that asks
+/// (`has_second_factor!("u.id")`).
+#[macro_export]
+macro_rules! has_second_factor {
+    ($user:literal) => {
+        concat!(
+            "exists (select 1 from totp_authenticators t where t.user_id = ",
+            $user,
+            " and t.confirmed_at is not null)"
+        )
+    };
+}
+
 use super::Conn;
 use crate::on_conn;
 use chrono::{DateTime, Utc};
@@ -34,14 +48,10 @@ pub async fn find(conn: Conn<'_>, user_id: i64) -> sqlx::Result<Option<Authentic
 /// Whether `user_id` has a confirmed authenticator.
 pub async fn is_confirmed(conn: Conn<'_>, user_id: i64) -> sqlx::Result<bool> {
     on_conn!(conn, |c| {
-        sqlx::query_scalar::<_, i64>(
-            "select count(*) from totp_authenticators
-             where user_id = $1 and confirmed_at is not null",
-        )
-        .bind(user_id)
-        .fetch_one(c)
-        .await
-        .map(|n| n > 0)
+        sqlx::query_scalar(concat!("select ", crate::has_second_factor!("$1")))
+            .bind(user_id)
+            .fetch_one(c)
+            .await
     })
 }
 

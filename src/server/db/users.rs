@@ -16,6 +16,8 @@ pub struct UserRow {
     /// When the account proved it receives mail at `email`; `None` until
     /// then.
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// Whether it signs in with a confirmed second factor.
+    pub second_factor: bool,
 }
 
 /// Inserts a user and returns the new id.
@@ -82,19 +84,25 @@ pub async fn set_verified_email(
 /// The user with this id.
 pub async fn find(conn: Conn<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
     on_conn!(conn, |c| {
-        sqlx::query_as("select id, email, created_at, email_verified_at from users where id = $1")
-            .bind(id)
-            .fetch_optional(c)
-            .await
+        sqlx::query_as(concat!(
+            "select id, email, created_at, email_verified_at, ",
+            crate::has_second_factor!("users.id"),
+            " as second_factor from users where id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(c)
+        .await
     })
 }
 
 /// The user with this email.
 pub async fn find_by_email(conn: Conn<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
     on_conn!(conn, |c| {
-        sqlx::query_as(
-            "select id, email, created_at, email_verified_at from users where email = $1",
-        )
+        sqlx::query_as(concat!(
+            "select id, email, created_at, email_verified_at, ",
+            crate::has_second_factor!("users.id"),
+            " as second_factor from users where email = $1"
+        ))
         .bind(email)
         .fetch_optional(c)
         .await
