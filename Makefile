@@ -32,7 +32,7 @@ APT_GET := sudo apt-get
 endif
 
 .PHONY: help run test release tools build unit integration e2e lint fmt bench clean cluster cluster-stop \
-        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd e2e-deps
+        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -56,7 +56,7 @@ unit: ## Unit tests (pure code, no database)
 	@echo "==> Unit tests"
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --lib --bins
 
-integration: tool-aiosmtpd ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL), with a loopback SMTP server
+integration: tool-aiosmtpd tool-gateways ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL), with a loopback SMTP server and real nginx and Caddy
 	@echo "==> Integration tests (SQLite and Postgres at $(TEST_POSTGRES_URL))"
 	PORTICO_TEST_PYTHON="$(TEST_PYTHON)" RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --test api
 
@@ -71,7 +71,7 @@ lint: tool-leptosfmt ## leptosfmt --check, cargo fmt --check and cargo clippy (s
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-bench: tool-wrk tool-oha tool-valgrind ## Verification benchmarks: instruction counts, in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
+bench: tool-wrk tool-oha tool-valgrind tool-gateways ## Verification benchmarks: instruction counts, in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench verify
 
 fmt: tool-leptosfmt ## Format the code (view! bodies with leptosfmt, then the rest with rustfmt)
@@ -174,6 +174,12 @@ tool-chromium:
 	@if ! command -v chromium >/dev/null; then \
 	  echo "==> Installing Debian's Chromium for the end-to-end tests"; \
 	  $(APT_GET) install -y chromium || { $(APT_GET) update && $(APT_GET) install -y chromium; }; \
+	fi
+
+tool-gateways:
+	@if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null || ! command -v caddy >/dev/null; then \
+	  echo "==> Installing Debian's nginx and Caddy, the gateways the forward-auth tests put in front of an API"; \
+	  $(APT_GET) install -y nginx caddy || { $(APT_GET) update && $(APT_GET) install -y nginx caddy; }; \
 	fi
 
 e2e-deps: tool-chromium

@@ -11,10 +11,13 @@
 //!    latency a gateway sees at a busy but sustainable load.
 //! 3. Exactly 100,000 verifications over HTTP, then a graceful shutdown: the
 //!    database must hold exactly 100,000 usage events.
+//! 4. Forward-auth: nginx with `auth_request` asking Portico in front of a
+//!    tiny upstream, against the same nginx configuration without
+//!    `auth_request`, saturated and at a fixed rate.
 //!
 //! Every figure is the median of several runs. Set `BENCH_DATABASE=postgres`
 //! to run on Postgres (`TEST_POSTGRES_URL`) instead of SQLite. For quicker
-//! iterations: `BENCH_ONLY=instructions|inproc|http|saturated|count` runs one part,
+//! iterations: `BENCH_ONLY=instructions|inproc|http|saturated|count|gateway` runs one part,
 //! `BENCH_RUNS=N` sets the runs per figure, and `BENCH_RATE=N` skips the
 //! saturated runs and measures at N requests a second.
 
@@ -43,6 +46,8 @@ use std::{
 };
 use tokio::sync::oneshot;
 
+#[path = "verify/gateway.rs"]
+mod gateway_bench;
 #[path = "verify/instructions.rs"]
 mod instructions;
 
@@ -293,6 +298,20 @@ fn cpu_us() -> (f64, f64) {
     (f64::NAN, f64::NAN)
 }
 
+impl WrkResult {
+    /// The median of each figure over several runs.
+    fn median(rs: &[WrkResult]) -> WrkResult {
+        WrkResult {
+            rps: median(rs.iter().map(|r| r.rps).collect()),
+            p50_ms: median(rs.iter().map(|r| r.p50_ms).collect()),
+            p99_ms: median(rs.iter().map(|r| r.p99_ms).collect()),
+            cpu_us: median(rs.iter().map(|r| r.cpu_us).collect()),
+            client_cpu_us: median(rs.iter().map(|r| r.client_cpu_us).collect()),
+            writer_cpu_us: median(rs.iter().map(|r| r.writer_cpu_us).collect()),
+        }
+    }
+}
+
 fn parse_latency(text: &str) -> f64 {
     let text = text.trim();
     let (number, unit) = text.split_at(
@@ -361,7 +380,7 @@ fn wrk(url: &str, script: Option<&std::path::Path>) -> WrkResult {
 
 /// Sends `rate` requests per second for `HTTP_SECONDS` over `CONNECTIONS`
 /// connections with `oha` (open loop) and reads its latency percentiles.
-fn oha(url: &str, rate: u32, post: Option<(&str, &str)>) -> WrkResult {
+fn oha(url: &str, rate: u32, post: Option<(&str, &str)>, headers: &[String]) -> WrkResult {
     let mut cmd = Command::new("oha");
     cmd.args([
         "--no-tui",
@@ -380,6 +399,9 @@ fn oha(url: &str, rate: u32, post: Option<(&str, &str)>) -> WrkResult {
     if let Some((token, body)) = post {
         cmd.args(["-m", "POST", "-T", "application/json", "-d", body])
             .args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
+    for header in headers {
+        cmd.args(["-H", header]);
     }
     let (cpu_before, writer_before) = (cpu_us(), writer_cpu_us());
     let out = cmd
@@ -472,14 +494,7 @@ async fn over_http(fixed_rate_runs: bool) -> HttpResults {
                 .unwrap(),
         );
     }
-    let med = |rs: &[WrkResult]| WrkResult {
-        rps: median(rs.iter().map(|r| r.rps).collect()),
-        p50_ms: median(rs.iter().map(|r| r.p50_ms).collect()),
-        p99_ms: median(rs.iter().map(|r| r.p99_ms).collect()),
-        cpu_us: median(rs.iter().map(|r| r.cpu_us).collect()),
-        client_cpu_us: median(rs.iter().map(|r| r.client_cpu_us).collect()),
-        writer_cpu_us: median(rs.iter().map(|r| r.writer_cpu_us).collect()),
-    };
+    let med = WrkResult::median;
     let (ping, verify) = (med(&ping), med(&verify));
 
     // Latency at a sustainable load: half of verify's saturated throughput.
@@ -490,7 +505,7 @@ async fn over_http(fixed_rate_runs: bool) -> HttpResults {
     for _ in 0..if fixed_rate_runs { runs() } else { 0 } {
         let url = format!("http://{addr}/v1/ping");
         ping_at_rate.push(
-            tokio::task::spawn_blocking(move || oha(&url, rate, None))
+            tokio::task::spawn_blocking(move || oha(&url, rate, None, &[]))
                 .await
                 .unwrap(),
         );
@@ -500,7 +515,7 @@ async fn over_http(fixed_rate_runs: bool) -> HttpResults {
             body_text.clone(),
         );
         verify_at_rate.push(
-            tokio::task::spawn_blocking(move || oha(&url, rate, Some((&token, &body))))
+            tokio::task::spawn_blocking(move || oha(&url, rate, Some((&token, &body)), &[]))
                 .await
                 .unwrap(),
         );
@@ -582,7 +597,7 @@ fn main() {
         instructions::child(&what);
         return;
     }
-    // BENCH_ONLY=instructions|inproc|http|saturated|count runs one part (for
+    // BENCH_ONLY=instructions|inproc|http|saturated|count|gateway runs one part (for
     // quicker iterations; `saturated` is the HTTP part without the
     // fixed-rate runs).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
@@ -700,6 +715,10 @@ fn main() {
             if stored != EXACT as i64 {
                 std::process::exit(1);
             }
+        }
+
+        if run("gateway") {
+            gateway_bench::report(gateway_bench::through_nginx().await);
         }
     });
 }

@@ -8,7 +8,7 @@ use crate::ui::{
         approvals::ApprovalsPage,
         audit::AuditPage,
         dashboard::DashboardPage,
-        docs::DocsPage,
+        docs::{gateways::GatewaysDocsPage, DocsPage},
         join::JoinPage,
         keys::{
             detail::{KeyPage, StaffKeyPage},
@@ -118,6 +118,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/usage") view=OrgUsagePage ssr=SsrMode::Async />
                     <Route path=path!("/docs") view=DocsPage ssr=SsrMode::Async />
+                    <Route path=path!("/docs/gateways") view=GatewaysDocsPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=StaffPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/support") view=SupportPage ssr=SsrMode::Async />
                     <Route path=path!("/staff/keys/:key_id") view=StaffKeyPage ssr=SsrMode::Async />

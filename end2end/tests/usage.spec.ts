@@ -107,6 +107,24 @@ test("the usage page and the docs work without JavaScript @nojs", async ({ page 
   await expect(codes).toHaveCount(12);
   const spec = await page.request.get(`${serverState().baseURL}/v1/openapi.json`);
   expect((await spec.json()).openapi).toBe("3.0.3");
+
+  // The gateway guide, reached from the verification guide.
+  await page.getByRole("link", { name: "Put Portico in front of your API" }).click();
+  await expect(page).toHaveURL(/\/docs\/gateways$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Put Portico in front of your API" })).toBeVisible();
+  for (const gateway of ["nginx", "Caddy", "Traefik", "Envoy"]) {
+    await expect(page.getByRole("heading", { level: 2, name: gateway, exact: true })).toBeVisible();
+  }
+  // The tested configurations, whole, and each scrollable from the keyboard.
+  const nginx = page.getByRole("region", { name: "nginx configuration" });
+  await expect(nginx).toContainText("auth_request /_portico;");
+  await expect(nginx).toContainText("location @portico_error");
+  await expect(nginx).toHaveAttribute("tabindex", "0");
+  await expect(page.getByRole("region", { name: "Caddyfile" })).toContainText("forward_auth");
+  const answers = page.getByRole("table", { name: "Forward-auth answers" }).getByRole("row");
+  await expect(answers).toHaveCount(6);
+  await page.getByRole("link", { name: "Verifying keys" }).click();
+  await expect(page.getByRole("heading", { name: "Verifying API keys" })).toBeVisible();
 });
 
 test("the header keeps the account menu beside the brand, chart labels stay inside the chart, and cards have no blank band", async ({ page }) => {

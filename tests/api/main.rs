@@ -7,6 +7,8 @@ mod alerts;
 mod audit_trail;
 mod cli;
 mod email_verification;
+mod forward_auth;
+mod gateways;
 mod governance;
 mod keys;
 mod ops;

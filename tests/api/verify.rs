@@ -20,13 +20,13 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// An admin, their organisation, a gateway token and a way to make keys.
-struct World {
-    client: TestClient,
-    org_id: String,
-    gateway: String,
+pub(crate) struct World {
+    pub client: TestClient,
+    pub org_id: String,
+    pub gateway: String,
 }
 
-async fn world(app: &TestApp, email: &str) -> World {
+pub(crate) async fn world(app: &TestApp, email: &str) -> World {
     let client = app.sign_up(email, "Verify Co").await;
     let org_id = client
         .me()
@@ -48,7 +48,9 @@ async fn world(app: &TestApp, email: &str) -> World {
 }
 
 impl World {
-    async fn key(&self, extra: &[(&str, &str)]) -> CreatedKey {
+    /// A sandbox key holding `records:read` and `customers:read`, unless
+    /// `extra` says otherwise (`scopes` as a space-separated list).
+    pub async fn key(&self, extra: &[(&str, &str)]) -> CreatedKey {
         let form: KeyFormData = self
             .client
             .call("key_form", &[("org_id", &self.org_id)])
@@ -111,7 +113,7 @@ fn code(r: &VerifyResponse) -> &'static str {
     r.code.as_str()
 }
 
-async fn set_column(app: &TestApp, key_id: &str, assignment: &str) {
+pub(crate) async fn set_column(app: &TestApp, key_id: &str, assignment: &str) {
     let mut conn = app.state.db.acquire().await.unwrap();
     let sql = format!("update api_keys set {assignment} where key_id = $1");
     portico::on_conn!(conn.conn(), |c| sqlx::query(&sql)

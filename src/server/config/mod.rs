@@ -6,7 +6,7 @@
 //! checks the settings against each other. A bad value stops start-up with
 //! one line naming the setting ([`SettingError::from_clap`]).
 
-use crate::domain::key_format::KeyPrefix;
+use crate::domain::{key_format::KeyPrefix, keys::IpAllowlist};
 use crate::server::secrets::bearer_token::BearerToken;
 pub use crate::server::secrets::ServerSecret;
 use clap::{Args, ValueEnum};
@@ -141,6 +141,19 @@ pub struct Settings {
           hide_default_value = true, global = true, value_parser = bearer_token)]
     pub metrics_token: Unset<BearerToken>,
 
+    /// Addresses or CIDR blocks of gateways that may call
+    /// `/v1/forward-auth` without a gateway token (the TCP peer is compared,
+    /// never a forwarded header). Unset: every gateway presents its token.
+    #[arg(long, env = "PORTICO_GATEWAY_ADDRESSES", default_value = "", hide_default_value = true,
+          global = true, value_parser = gateway_addresses)]
+    pub gateway_addresses: Unset<IpAllowlist>,
+
+    /// The header `/v1/forward-auth` reads an API key from when the request
+    /// has no `Authorization: Bearer …`.
+    #[arg(long, env = "PORTICO_FORWARD_AUTH_KEY_HEADER", default_value = "X-API-Key",
+          global = true, value_parser = key_header)]
+    pub forward_auth_key_header: axum::http::HeaderName,
+
     /// The sender of notification emails.
     #[arg(long, env = "PORTICO_MAIL_FROM", default_value = "Portico <portico@localhost>",
           global = true, value_parser = mailbox)]
@@ -235,6 +248,10 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The token `GET /metrics` asks for; `None`: no metrics endpoint.
     pub metrics_token: Option<BearerToken>,
+    /// Gateways trusted by their address at `/v1/forward-auth`; empty: none.
+    pub gateway_addresses: IpAllowlist,
+    /// The header `/v1/forward-auth` reads a key from besides `Authorization`.
+    pub forward_auth_key_header: axum::http::HeaderName,
 }
 
 /// How notification emails are sent.
@@ -321,6 +338,8 @@ impl Settings {
                 from: self.mail_from.clone(),
             }),
             metrics_token: self.metrics_token.clone(),
+            gateway_addresses: self.gateway_addresses.clone().unwrap_or_default(),
+            forward_auth_key_header: self.forward_auth_key_header.clone(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! returns the setting's type or a problem phrased for a person.
 
 use super::{DatabaseKind, DatabaseUrl, ServerSecret, Unset};
+use crate::domain::keys::IpAllowlist;
 use crate::server::secrets::bearer_token::BearerToken;
 use std::{net::SocketAddr, ops::RangeInclusive, path::PathBuf, time::Duration};
 use url::Url;
@@ -137,4 +138,24 @@ pub(super) fn mailbox(given: &str) -> Result<lettre::message::Mailbox, String> {
         .trim()
         .parse()
         .map_err(|e| format!("not an email address ({e})"))
+}
+
+pub(super) fn gateway_addresses(given: &str) -> Result<Unset<IpAllowlist>, String> {
+    let list = IpAllowlist::parse(given)?;
+    Ok((!list.is_empty()).then_some(list))
+}
+
+/// A header name for API keys: not one that carries other credentials.
+pub(super) fn key_header(given: &str) -> Result<axum::http::HeaderName, String> {
+    let name = axum::http::HeaderName::from_bytes(given.trim().as_bytes())
+        .map_err(|_| "expected a header name such as X-API-Key")?;
+    match name.as_str() {
+        "authorization" | "proxy-authorization" | "portico-gateway-token" | "cookie" => {
+            Err(format!(
+                "{} carries another credential; choose a header of its own such as X-API-Key",
+                given.trim()
+            ))
+        }
+        _ => Ok(name),
+    }
 }

@@ -163,3 +163,37 @@ fn the_env_example_matches_the_settings() {
         );
     }
 }
+
+#[test]
+fn forward_auth_settings_are_checked() {
+    let config = parse(&[]).unwrap();
+    assert!(config.gateway_addresses.is_empty());
+    assert_eq!(config.forward_auth_key_header.as_str(), "x-api-key");
+
+    let config = parse(&[
+        "--gateway-addresses",
+        "10.0.0.5, 192.0.2.0/24",
+        "--forward-auth-key-header",
+        "X-Partner-Key",
+    ])
+    .unwrap();
+    assert!(config
+        .gateway_addresses
+        .allows("192.0.2.77".parse().unwrap()));
+    assert!(!config.gateway_addresses.allows("10.0.0.6".parse().unwrap()));
+    assert_eq!(config.forward_auth_key_header.as_str(), "x-partner-key");
+
+    let err = parse(&["--gateway-addresses", "10.0.0.5/8"]).unwrap_err();
+    assert_eq!(err.env, "PORTICO_GATEWAY_ADDRESSES");
+    assert!(err.problem.contains("did you mean 10.0.0.0/8"), "{err}");
+    for bad in [
+        "X Key",
+        "",
+        "Authorization",
+        "proxy-authorization",
+        "Portico-Gateway-Token",
+    ] {
+        let err = parse(&["--forward-auth-key-header", bad]).unwrap_err();
+        assert_eq!(err.env, "PORTICO_FORWARD_AUTH_KEY_HEADER", "{bad:?}");
+    }
+}

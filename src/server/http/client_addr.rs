@@ -44,14 +44,22 @@ fn forwarded_ip(peer: IpAddr, headers: &HeaderMap, trust_forwarded_for: bool) ->
     if !trust_forwarded_for {
         return peer;
     }
+    last_forwarded_for(headers)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(peer)
+}
+
+/// The right-most entry of the last `X-Forwarded-For` header, trimmed: the
+/// address the nearest proxy saw (it appends it). `None` without the header
+/// or when it is not text.
+pub fn last_forwarded_for(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all("x-forwarded-for")
         .iter()
         .next_back()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(peer)
+        .map(str::trim)
 }
 
 #[cfg(test)]

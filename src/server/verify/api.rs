@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/verify", post(verify_handler))
         .route("/v1/ping", get(ping))
+        .merge(super::forward_auth::routes())
         .route(
             "/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

@@ -148,9 +148,15 @@ pub const TOKEN_TTL: Duration = Duration::from_secs(60);
 
 /// Whether the `Authorization` header carries a live gateway token.
 pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<bool, AppError> {
-    let Some(token) = authorization.and_then(bearer_token) else {
-        return Ok(false);
-    };
+    match authorization.and_then(bearer_token) {
+        Some(token) => admits(state, token).await,
+        None => Ok(false),
+    }
+}
+
+/// Whether `token` is a live gateway token: from the cache, else the
+/// database (and then cached).
+pub async fn admits(state: &AppState, token: &str) -> Result<bool, AppError> {
     let Some(id) = token_id(token) else {
         return Ok(false);
     };

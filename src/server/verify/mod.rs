@@ -5,11 +5,13 @@
 //! time), then the key's state, environment, client address, scope and rate.
 //! Every answer, allowed or denied, becomes a usage event without waiting.
 //!
-//! The same core serves `POST /v1/verify` ([`api`]) and the tower layer that
-//! Rust services mount in-process ([`layer`]).
+//! The same core serves `POST /v1/verify` ([`api`]), stock gateways'
+//! forward-auth requests ([`forward_auth`]) and the tower layer that Rust
+//! services mount in-process ([`layer`]).
 
 pub mod api;
 pub mod cache;
+pub mod forward_auth;
 pub mod gateway;
 pub mod invalidation;
 pub mod layer;

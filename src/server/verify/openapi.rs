@@ -92,6 +92,43 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/v1/forward-auth": {
+                "get": {
+                    "operationId": "forwardAuth",
+                    "summary": "May the request a gateway holds go through? (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth, Envoy ext_authz)",
+                    "description": "Any method is accepted; Envoy sends the original method with the original path after /v1/forward-auth. The gateway authenticates with its token in Portico-Gateway-Token or Proxy-Authorization (or by an address the operator trusts); the key comes from Authorization: Bearer or X-API-Key; the original request from X-Forwarded-Method + X-Forwarded-Uri, X-Original-Method + X-Original-URI, or the path suffix, which must agree when several are present; the client address from the last X-Forwarded-For entry, else X-Real-IP. Every answer carries Portico-Code and the body of /v1/verify.",
+                    "security": [{ "gateway": [] }],
+                    "parameters": [
+                        { "name": "Portico-Gateway-Token", "in": "header", "required": false, "schema": { "type": "string" }, "description": "The gateway token (gwt_…)." },
+                        { "name": "X-Forwarded-Method", "in": "header", "required": false, "schema": { "type": "string" } },
+                        { "name": "X-Forwarded-Uri", "in": "header", "required": false, "schema": { "type": "string" } },
+                        { "name": "X-Original-Method", "in": "header", "required": false, "schema": { "type": "string" } },
+                        { "name": "X-Original-URI", "in": "header", "required": false, "schema": { "type": "string" } },
+                        { "name": "X-Forwarded-For", "in": "header", "required": false, "schema": { "type": "string" }, "description": "The last entry is the client's address." },
+                        { "name": "Portico-Upstream-Environment", "in": "header", "required": false, "schema": { "type": "string", "enum": ["sandbox", "production"] } }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The key may: copy Portico-Key-Id, Portico-Org-Id, Portico-Environment and Portico-Scopes (space-separated) to the upstream.",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
+                        },
+                        "400": error_response("The original request is missing, half given, named differently by two conventions, or its path could be read as another endpoint."),
+                        "401": {
+                            "description": "No key identified (missing, malformed, unknown, wrong secret), or the caller is not a gateway (Portico-Code: gateway_unauthorized).",
+                            "content": { "application/json": { "schema": { "oneOf": [{ "$ref": "#/components/schemas/VerifyResponse" }, error] } } }
+                        },
+                        "403": {
+                            "description": "An identified key that may not do this: scope_denied, ip_denied, env_mismatch, revoked, suspended, pending_approval or expired.",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
+                        },
+                        "429": {
+                            "description": "rate_limited; Retry-After gives whole seconds.",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
+                        },
+                        "503": error_response("The database cannot be reached.")
+                    }
+                }
+            },
             "/v1/ping": {
                 "get": {
                     "operationId": "ping",
@@ -121,6 +158,7 @@ mod tests {
         assert_eq!(codes.as_array().unwrap().len(), VerifyCode::ALL.len());
         assert_eq!(doc["openapi"], "3.0.3");
         assert!(doc["paths"]["/v1/verify"]["post"]["responses"]["401"].is_object());
+        assert!(doc["paths"]["/v1/forward-auth"]["get"]["responses"]["429"].is_object());
         assert_eq!(
             doc["components"]["schemas"]["VerifyRequest"]["additionalProperties"],
             false

@@ -1,5 +1,7 @@
 //! `/docs`: how the platform's gateway and Rust services verify keys.
 
+pub mod gateways;
+
 use crate::domain::verify::VerifyCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -58,6 +60,12 @@ pub fn DocsPage() -> impl IntoView {
             <p class="lede">
                 "Your API gateway asks Portico, for every request, whether the key it carries may do what the request asks. "
                 "Portico answers in microseconds from memory and records the use, so owners and admins can see it."
+            </p>
+
+            <p>
+                "Behind nginx, Caddy, Traefik or Envoy? "
+                <A href="/docs/gateways">"Put Portico in front of your API"</A>
+                " with the gateway's own authorisation check, without code."
             </p>
 
             <h2 id="verify">"POST /v1/verify"</h2>
