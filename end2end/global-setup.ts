@@ -56,6 +56,8 @@ export default async function globalSetup(): Promise<void> {
       DATABASE_URL: `sqlite://${join(dir, "portico.db")}`,
       PORTICO_SECRET_FILE: join(dir, "server.secret"),
       PORTICO_LISTEN: `127.0.0.1:${port}`,
+      // Tests ask /v1/forward-auth as a gateway on this machine would.
+      PORTICO_GATEWAY_ADDRESSES: "127.0.0.1",
       PORTICO_PUBLIC_URL: baseURL,
       PORTICO_LOG: process.env.PORTICO_LOG ?? "warn",
       LEPTOS_SITE_ROOT: join(root, "target", "site"),

@@ -42,8 +42,9 @@ test("traffic through the sample API shows on the key's usage page", async ({ pa
   const chart = page.getByRole("img", { name: /Requests over the last 24 hours/ });
   await expect(chart).toBeVisible();
   await expect(page.locator("figcaption")).toContainText("7 requests in the last 24 hours, 2 refused");
-  await expect(page.getByRole("cell", { name: "GET /v1/records", exact: true })).toBeVisible();
-  await expect(page.getByRole("cell", { name: "DELETE /v1/records/{id}", exact: true })).toBeVisible();
+  const byEndpoint = page.locator(".count-table", { hasText: "By endpoint" });
+  await expect(byEndpoint.getByRole("cell", { name: "GET /v1/records", exact: true })).toBeVisible();
+  await expect(byEndpoint.getByRole("cell", { name: "DELETE /v1/records/{id}", exact: true })).toBeVisible();
   await page.getByRole("link", { name: "7 days" }).click();
   await expect(page).toHaveURL(/range=7d/);
   await expect(page.locator("figcaption")).toContainText("7 requests in the last 7 days");
@@ -86,6 +87,83 @@ test("staff make a gateway token, the gateway verifies with it, and revoking it 
   await expect(page.getByRole("row", { name: /edge-e2e/ })).toContainText("Revoked");
   const refused = await request.post("/v1/verify", { headers: { Authorization: `Bearer ${token}` }, data: body });
   expect(refused.status()).toBe(401);
+});
+
+test("three clients on one key: found on its usage page by address and endpoint, then the key replaced and revoked", async ({ page, request }) => {
+  await signUp(page, uniqueEmail("clients"), "Clients Co");
+  const { secret, url } = await createKey(page, "Shared reporting key");
+  // Three services share the key: a reporting job, a dashboard, and a
+  // script trying the export, each from its own address, through a gateway.
+  const ask = (client: string, path: string) =>
+    request.get("/v1/forward-auth", {
+      headers: {
+        Authorization: `Bearer ${secret}`,
+        "X-Forwarded-Method": "GET",
+        "X-Forwarded-Uri": path,
+        "X-Forwarded-For": client,
+      },
+    });
+  for (const [client, path, times, status] of [
+    ["203.0.113.10", "/v1/records/1", 3, 200],
+    ["203.0.113.20", "/v1/customers/7", 2, 200],
+    ["203.0.113.30", "/v1/customers/export", 1, 403],
+  ] as const) {
+    for (let i = 0; i < times; i++) expect((await ask(client, path)).status()).toBe(status);
+  }
+
+  await page.goto(`${url}/usage`);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator(".stat").first()).toContainText("6", { timeout: 1000 });
+  }).toPass({ timeout: 10_000 });
+  const recent = page.getByRole("table", { name: "The most recent requests, newest first" });
+  await expect(recent.getByRole("row")).toHaveCount(7);
+  await expect(recent.getByRole("row").nth(1)).toContainText("Scope not held");
+
+  // Who called the export? Narrow to the endpoint, from its row.
+  await page.locator(".count-table", { hasText: "By endpoint" }).getByRole("link", { name: "GET /v1/customers/export" }).click();
+  await expect(page).toHaveURL(/endpoint=GET%20\/v1\/customers\/export/);
+  await expect(page.getByRole("region", { name: "Filter" })).toContainText("GET /v1/customers/export");
+  await expect(page.locator(".stat").first()).toContainText("1");
+  await expect(page.getByRole("img", { name: /Requests over/ })).toHaveCount(0);
+  const callers = page.locator(".count-table", { hasText: "Top client addresses" });
+  await expect(callers.getByRole("row")).toHaveCount(2);
+  await expect(callers).toContainText("203.0.113.30");
+
+  // What else does that client call? Swap the endpoint for its address.
+  await callers.getByRole("link", { name: "203.0.113.30" }).click();
+  await expect(page).toHaveURL(/addr=203.0.113.30/);
+  await page.getByRole("link", { name: "Stop filtering by GET /v1/customers/export" }).click();
+  await expect(page).not.toHaveURL(/endpoint=/);
+  await expect(page.locator(".stat").first()).toContainText("1");
+  // The period is kept while filtered.
+  await page.getByRole("link", { name: "7 days" }).click();
+  await expect(page).toHaveURL(/range=7d&addr=203.0.113.30/);
+  await page.getByRole("link", { name: "Show all requests" }).click();
+  await expect(page.locator(".stat").first()).toContainText("6");
+  await expect(page.getByRole("img", { name: /Requests over/ })).toBeVisible();
+
+  // Replace the key for the two good clients, then revoke the shared one.
+  await page.goto(url);
+  await hydrated(page);
+  await page.getByText("Rotate", { exact: true }).click();
+  await page.getByRole("button", { name: "Rotate key" }).click();
+  const replacement = (await page.getByTestId("new-secret").textContent())!.trim();
+  await page.getByLabel("I have stored this key somewhere safe").check();
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.goto(url);
+  await hydrated(page);
+  await page.getByText("Revoke", { exact: true }).click();
+  await page.getByLabel("Reason", { exact: true }).fill("Shared by three services; replaced, and the export script cut off");
+  await page.getByRole("button", { name: "Revoke permanently" }).click();
+  await expect(page.getByRole("heading", { name: "Revoked" })).toBeVisible();
+  const old = await ask("203.0.113.30", "/v1/records/1");
+  expect(old.status()).toBe(403);
+  expect(old.headers()["portico-code"]).toBe("revoked");
+  const renewed = await request.get("/v1/forward-auth", {
+    headers: { Authorization: `Bearer ${replacement}`, "X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/v1/records/1", "X-Forwarded-For": "203.0.113.10" },
+  });
+  expect(renewed.status()).toBe(200);
 });
 
 test("people who are not staff cannot open the staff page", async ({ page }) => {

@@ -2,13 +2,21 @@
 
 use crate::error::AppError;
 pub use crate::model::usage::{
-    Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, UsageBucket, UsageRange,
+    Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, RecentRequest, UsageBucket, UsageFilter,
+    UsageRange,
 };
 use leptos::prelude::*;
 
-/// One key's usage over a period (`24h`, `7d`, `30d`).
+/// One key's usage over a period (`24h`, `7d`, `30d`), optionally narrowed
+/// to one client address (`addr`) and one endpoint (`endpoint`, as the
+/// page's endpoint table labels it).
 #[server(endpoint = "key_usage")]
-pub async fn get_key_usage(key_id: String, range: Option<String>) -> Result<KeyUsage, AppError> {
+pub async fn get_key_usage(
+    key_id: String,
+    range: Option<String>,
+    addr: Option<String>,
+    endpoint: Option<String>,
+) -> Result<KeyUsage, AppError> {
     use crate::server::{context::request_context, usage::dashboard};
     super::respond(
         async {
@@ -19,6 +27,10 @@ pub async fn get_key_usage(key_id: String, range: Option<String>) -> Result<KeyU
                 &actor,
                 &key_id,
                 UsageRange::parse(range.as_deref()),
+                UsageFilter {
+                    client_addr: addr,
+                    endpoint,
+                },
             )
             .await
         }

@@ -17,13 +17,16 @@
 //!   then re-parse read as a parameter, query or fragment); a raw `\`, `;`
 //!   or `#` (a separator on some servers, a path parameter stripped by
 //!   others, never part of a request target); an encoded dot-segment (`%2E`
-//!   alone or doubled); whitespace and control characters, raw or encoded.
+//!   alone or doubled); whitespace and control characters, raw or encoded,
+//!   Unicode's included (`%C2%A0`, `%E3%80%80`); escapes of bytes that are
+//!   not UTF-8 (an overlong `%C0%AE`).
 //!
 //! A segment is also read as an upstream might before it is matched to a
-//! literal catalog segment ([`reads_as`]): without ASCII case, without
-//! trailing dots (Windows servers drop them), without a format suffix
-//! (`export.json`), and, on the server, after Unicode compatibility folding
-//! (NFKC: a fullwidth `ｅ` is `e`) with invisible characters removed.
+//! literal catalog segment ([`reads_as`]): without case, without trailing
+//! dots (Windows servers drop them), without format suffixes (`export.json`,
+//! `export.tar.gz`) or a Windows stream name (`export::$DATA`), and, on the
+//! server, after Unicode compatibility folding (a fullwidth `ｅ` is `e`)
+//! with combining marks and invisible characters removed.
 //!
 //! Literal catalog segments are compared without ASCII case (see
 //! [`crate::domain::scopes::Catalog::endpoint_for`]), and `HEAD` is decided
@@ -45,7 +48,7 @@ pub enum PathRefusal {
     NotAbsolute,
     /// Longer than [`MAX_PATH_BYTES`].
     TooLong,
-    /// `%` not followed by two hex digits.
+    /// `%` not followed by two hex digits, or escapes of bytes that are not UTF-8.
     InvalidEscape,
     /// `%2F`, `%5C`, `%25`, `%3B`, `%3F` or `%23`: a separator, escape,
     /// parameter, query or fragment hidden in an escape.
@@ -69,7 +72,7 @@ impl PathRefusal {
             }
             PathRefusal::TooLong => "path is longer than 2048 bytes.",
             PathRefusal::InvalidEscape => {
-                "path has a '%' that is not followed by two hexadecimal digits."
+                "path has a '%' that is not followed by two hexadecimal digits, or escapes that are not UTF-8."
             }
             PathRefusal::EncodedSeparator => {
                 "path has an encoded '/', '\\', '%', ';', '?' or '#' (%2F, %5C, %25, %3B, %3F, %23), which upstreams read in different ways; it is refused."
@@ -123,11 +126,12 @@ impl CanonicalRequest {
             return Err(PathRefusal::BadMethod);
         }
         method.make_ascii_uppercase();
-        if path.len() > MAX_PATH_BYTES {
-            return Err(PathRefusal::TooLong);
-        }
+        // The limit is the path's: a long query is the upstream's business.
         if let Some(query) = path.find('?') {
             path.truncate(query);
+        }
+        if path.len() > MAX_PATH_BYTES {
+            return Err(PathRefusal::TooLong);
         }
         if !is_plainly_canonical(&path) {
             path = canonical_path(&path)?;
@@ -186,6 +190,7 @@ fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
     let bytes = raw.as_bytes();
     let mut out = String::with_capacity(raw.len());
     let mut encoded_dot = false;
+    let mut encoded_non_ascii = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -209,6 +214,7 @@ fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
                     }
                     d if is_unreserved(d) => out.push(d as char),
                     d => {
+                        encoded_non_ascii |= d >= 0x80;
                         const HEX: &[u8; 16] = b"0123456789ABCDEF";
                         out.push('%');
                         out.push(HEX[usize::from(d >> 4)] as char);
@@ -223,7 +229,7 @@ fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
                 // Copy the whole character (paths may carry raw UTF-8).
                 let len = raw[i..].chars().next().map_or(1, char::len_utf8);
                 let ch = &raw[i..i + len];
-                if ch.chars().any(char::is_whitespace) {
+                if ch.chars().any(is_space_or_control) {
                     return Err(PathRefusal::ControlCharacter);
                 }
                 out.push_str(ch);
@@ -231,7 +237,45 @@ fn canonical_segment(raw: &str) -> Result<(String, bool), PathRefusal> {
             }
         }
     }
+    if encoded_non_ascii {
+        // What a decoding upstream reads: UTF-8 (an overlong or broken
+        // sequence is refused, not guessed at), without the whitespace or
+        // control characters refused when sent raw.
+        let decoded =
+            String::from_utf8(percent_decode(&out)).map_err(|_| PathRefusal::InvalidEscape)?;
+        if decoded.chars().any(is_space_or_control) {
+            return Err(PathRefusal::ControlCharacter);
+        }
+    }
     Ok((out, encoded_dot))
+}
+
+/// Unicode whitespace (`U+00A0`, `U+3000`, `U+2028`, …) or a control
+/// character (C0, C1, `DEL`).
+fn is_space_or_control(c: char) -> bool {
+    c.is_whitespace() || c.is_control()
+}
+
+/// The bytes `%XX` escapes stand for, other bytes as they are.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let raw = text.as_bytes();
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            if let (Some(hi), Some(lo)) = (
+                raw.get(i + 1).copied().and_then(hex),
+                raw.get(i + 2).copied().and_then(hex),
+            ) {
+                bytes.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(raw[i]);
+        i += 1;
+    }
+    bytes
 }
 
 /// Whether `path` is already canonical: absolute, made of characters that
@@ -249,11 +293,12 @@ fn is_plainly_canonical(path: &str) -> bool {
 
 /// The canonical form of a request path (see the module's rules).
 pub fn canonical_path(path: &str) -> Result<String, PathRefusal> {
+    // The limit is the path's: a long query is the upstream's business.
+    let path = path.split('?').next().unwrap_or("");
     if path.len() > MAX_PATH_BYTES {
         return Err(PathRefusal::TooLong);
     }
     // A request target never holds a fragment: a raw '#' is refused, not cut.
-    let path = path.split('?').next().unwrap_or("");
     if path.contains('#') {
         return Err(PathRefusal::AmbiguousCharacter);
     }
@@ -303,40 +348,33 @@ pub fn is_plain_segment(segment: &str) -> bool {
 }
 
 /// [`reads_as`] for a segment that is not plain: after folding, without
-/// trailing dots or a format suffix.
+/// trailing dots, without one format suffix (`export.json`), and up to its
+/// first `.` or `:` (suffix matching such as `export.tar.gz` or
+/// `export..json`, and Windows streams such as `export::$DATA`), compared
+/// without case, Unicode's included (a dotless `ı` upper-cases to `I`).
 pub fn reads_as_folded(literal: &str, segment: &str) -> bool {
     let folded = fold(segment);
     let trimmed = folded.trim_end_matches('.');
     let stem = trimmed.rsplit_once('.').map_or(trimmed, |(stem, _)| stem);
-    [trimmed, stem]
-        .iter()
-        .any(|reading| literal.eq_ignore_ascii_case(reading))
+    let head = trimmed.split(['.', ':']).next().unwrap_or(trimmed);
+    [trimmed, stem, head].iter().any(|reading| {
+        literal.eq_ignore_ascii_case(reading)
+            || reading.to_uppercase() == literal.to_ascii_uppercase()
+    })
 }
 
-/// A segment as a decoding, Unicode-folding upstream would see it.
+/// A segment as a decoding, Unicode-folding upstream would see it:
+/// compatibility-decomposed (NFKD: a fullwidth `ｅ` is `e`), without
+/// combining marks (`ţ` is `t`) or invisible characters.
 fn fold(segment: &str) -> String {
-    let mut bytes = Vec::with_capacity(segment.len());
-    let raw = segment.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' {
-            if let (Some(hi), Some(lo)) = (
-                raw.get(i + 1).copied().and_then(hex),
-                raw.get(i + 2).copied().and_then(hex),
-            ) {
-                bytes.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
-        }
-        bytes.push(raw[i]);
-        i += 1;
-    }
+    let bytes = percent_decode(segment);
     let text = String::from_utf8_lossy(&bytes);
     #[cfg(feature = "ssr")]
     let text: String = {
-        use unicode_normalization::UnicodeNormalization;
-        text.nfkc().filter(|c| !is_invisible(*c)).collect()
+        use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+        text.nfkd()
+            .filter(|c| !is_combining_mark(*c) && !is_invisible(*c))
+            .collect()
     };
     #[cfg(not(feature = "ssr"))]
     let text: String = text.chars().filter(|c| !is_invisible(*c)).collect();
@@ -448,9 +486,19 @@ mod tests {
             "%EF%BD%85xport",
             "export%E2%80%8B",
             "ex%C2%ADport",
+            "export..json",
+            "export.json.xml",
+            "export.tar.gz",
+            "export::$DATA",
+            "export%CC%81",
+            "ex%CC%B8port",
+            "expor%C5%A3",
+            "exporT",
         ] {
             assert!(reads_as("export", reading), "{reading}");
         }
+        // A dotless i upper-cases to I.
+        assert!(reads_as("list", "l%C4%B1st"));
         for other in [
             "exports",
             "xport",
@@ -461,6 +509,58 @@ mod tests {
         ] {
             assert!(!reads_as("export", other), "{other}");
         }
+    }
+
+    #[test]
+    fn encoded_unicode_whitespace_controls_and_broken_utf8_are_refused() {
+        for path in [
+            "/v1/customers/export%C2%A0",
+            "/v1/customers/export%E3%80%80",
+            "/v1/customers/export%E2%80%83",
+            "/v1/customers/export%E1%9A%80",
+            "/v1/customers/export%C2%85",
+            "/v1/customers/export%E2%80%A8",
+            "/v1/customers/export\u{a0}",
+        ] {
+            assert_eq!(
+                canonical_path(path),
+                Err(PathRefusal::ControlCharacter),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            canonical_path("/v1/customers/export\u{3000}"),
+            Err(PathRefusal::ControlCharacter)
+        );
+        assert_eq!(
+            canonical_path("/v1/customers/export\u{85}"),
+            Err(PathRefusal::ControlCharacter)
+        );
+        for path in [
+            "/v1/customers/export%C0%AE",
+            "/v1/customers/%FFexport",
+            "/v1/customers/ex%C3",
+        ] {
+            assert_eq!(
+                canonical_path(path),
+                Err(PathRefusal::InvalidEscape),
+                "{path}"
+            );
+        }
+        // Letters stay letters.
+        assert_eq!(canonical_path("/v1/caf%C3%A9").unwrap(), "/v1/caf%C3%A9");
+        assert_eq!(canonical_path("/v1/café").unwrap(), "/v1/café");
+    }
+
+    #[test]
+    fn a_long_query_is_not_a_long_path() {
+        let query = "a".repeat(3 * MAX_PATH_BYTES);
+        let target = format!("/v1/records?filter={query}");
+        assert_eq!(canonical_path(&target).unwrap(), "/v1/records");
+        let owned = CanonicalRequest::parse_owned("GET".into(), target).unwrap();
+        assert_eq!(owned.path, "/v1/records");
+        let long = format!("/v1/{}", "a".repeat(MAX_PATH_BYTES));
+        assert_eq!(canonical_path(&long), Err(PathRefusal::TooLong));
     }
 
     #[test]

@@ -88,6 +88,72 @@ pub struct Count {
     pub requests: i64,
 }
 
+/// Narrows a key's usage page to one client address, one endpoint, or
+/// both: who calls what.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UsageFilter {
+    /// A client address in canonical form (`203.0.113.7`).
+    pub client_addr: Option<String>,
+    /// An endpoint as the page labels it: the catalog's pattern
+    /// (`GET /v1/records/{id}`), or the method and path of a request the
+    /// catalog does not cover.
+    pub endpoint: Option<String>,
+}
+
+impl UsageFilter {
+    /// Whether the filter lets every request through.
+    pub fn is_empty(&self) -> bool {
+        self.client_addr.is_none() && self.endpoint.is_none()
+    }
+
+    /// The usage page's address for `key_id` over `range` with this filter.
+    pub fn href(&self, key_id: &str, range: UsageRange) -> String {
+        use crate::domain::next_path::encode_component;
+        let mut href = format!("/keys/{key_id}/usage?range={}", range.as_str());
+        if let Some(addr) = &self.client_addr {
+            href.push_str("&addr=");
+            href.push_str(&encode_component(addr));
+        }
+        if let Some(endpoint) = &self.endpoint {
+            href.push_str("&endpoint=");
+            href.push_str(&encode_component(endpoint));
+        }
+        href
+    }
+
+    /// This filter with the client address `addr`.
+    pub fn with_addr(&self, addr: &str) -> Self {
+        Self {
+            client_addr: Some(addr.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// This filter with the endpoint `endpoint`.
+    pub fn with_endpoint(&self, endpoint: &str) -> Self {
+        Self {
+            endpoint: Some(endpoint.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
+/// One verification of a key, as the usage page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentRequest {
+    /// When it was decided (UTC).
+    pub at: DateTime<Utc>,
+    /// The client's address, if the caller sent one.
+    pub client_addr: Option<String>,
+    /// The endpoint, labelled as in the by-endpoint table; `None` when the
+    /// caller named a scope only.
+    pub endpoint: Option<String>,
+    /// The answer.
+    pub outcome: VerifyCode,
+    /// The scope checked.
+    pub scope: Option<String>,
+}
+
 /// One key's usage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyUsage {
@@ -114,7 +180,16 @@ pub struct KeyUsage {
     pub last_used_addr: Option<String>,
     /// Days raw events are kept (endpoints and addresses come from them).
     pub raw_retention_days: i64,
+    /// What the page is narrowed to. When it is not empty, every count
+    /// comes from the raw events that match it and `buckets` is empty.
+    pub filter: UsageFilter,
+    /// The most recent requests that match the filter, newest first (at
+    /// most [`RECENT_REQUESTS`]).
+    pub recent: Vec<RecentRequest>,
 }
+
+/// How many recent requests a key's usage page lists.
+pub const RECENT_REQUESTS: usize = 50;
 
 /// One key's line in the organisation's table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,6 +79,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         key_cache: verify::cache::KeyCache::new(Duration::from_secs(60)),
         unknown_keys: verify::cache::UnknownKeys::new(verify::cache::UNKNOWN_TTL),
         gateway_cache: verify::gateway::GatewayCache::new(verify::gateway::TOKEN_TTL),
+        unknown_gateway_tokens: verify::cache::UnknownKeys::new(verify::cache::UNKNOWN_TTL),
         rate_limiter: verify::rate_limit::RateLimiter::default(),
         usage,
         mailer: notify::mailer::Mailer::default(),

@@ -67,6 +67,9 @@ pub struct AppParts {
     pub unknown_keys: UnknownKeys,
     /// Gateway tokens cached for verification.
     pub gateway_cache: GatewayCache,
+    /// Gateway token ids recently found in no row, so that a flood of forged
+    /// tokens does not reach the database or push real tokens out.
+    pub unknown_gateway_tokens: UnknownKeys,
     /// Per-key rate limits.
     pub rate_limiter: RateLimiter,
     /// Where verifications are recorded.

@@ -165,13 +165,19 @@ pub fn UsageChart(
 
 /// Links to switch the period, keeping the rest of the address.
 #[component]
-pub fn RangeTabs(current: UsageRange, base: String) -> impl IntoView {
+pub fn RangeTabs(
+    current: UsageRange,
+    base: String,
+    /// More of the query to keep when the period changes (`&addr=…`).
+    #[prop(optional)]
+    query: String,
+) -> impl IntoView {
     view! {
         <nav class="range-tabs" aria-label="Period">
             {UsageRange::ALL
                 .into_iter()
                 .map(|r| {
-                    let href = format!("{base}?range={}", r.as_str());
+                    let href = format!("{base}?range={}{query}", r.as_str());
                     view! {
                         <a
                             href=href
@@ -191,13 +197,15 @@ pub fn RangeTabs(current: UsageRange, base: String) -> impl IntoView {
     }
 }
 
-/// A small table of labels and counts.
+/// A small table of labels and counts; with `link`, each label that it
+/// gives an address for is a link (to narrow the page to that label).
 #[component]
 pub fn CountTable(
     caption: &'static str,
     label: &'static str,
     rows: Vec<crate::api::usage::Count>,
     empty: &'static str,
+    #[prop(optional)] link: Option<Callback<String, Option<String>>>,
 ) -> impl IntoView {
     if rows.is_empty() {
         return view! {
@@ -222,9 +230,14 @@ pub fn CountTable(
                     {rows
                         .into_iter()
                         .map(|c| {
+                            let href = link.and_then(|link| link.run(c.label.clone()));
+                            let label = match href {
+                                Some(href) => view! { <a href=href>{c.label}</a> }.into_any(),
+                                None => c.label.into_any(),
+                            };
                             view! {
                                 <tr>
-                                    <td class="mono">{c.label}</td>
+                                    <td class="mono">{label}</td>
                                     <td>{c.requests}</td>
                                 </tr>
                             }

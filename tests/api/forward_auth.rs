@@ -150,6 +150,8 @@ on_both_databases! {
         // The environment the upstream serves.
         let a = send(ask(Some(&key.secret), "GET", "/v1/records").header("portico-upstream-environment", "production")).await;
         assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "env_mismatch"));
+        let a = send(ask(Some(&key.secret), "GET", "/v1/records").header("portico-upstream-environment", "PRODUCTION")).await;
+        assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "env_mismatch"), "any case");
         let a = send(ask(Some(&key.secret), "GET", "/v1/records").header("portico-upstream-environment", "staging")).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST);
 
@@ -190,6 +192,8 @@ on_both_databases! {
             ("an empty token", base().header("portico-gateway-token", "")),
             ("the token in Authorization", reqwest::Client::new().get(app.url("/v1/forward-auth")).bearer_auth(&w.gateway).header("x-forwarded-method", "GET").header("x-forwarded-uri", "/v1/records")),
             ("a key as the token", base().header("portico-gateway-token", &key.secret)),
+            ("the right token and a wrong one", base().header("portico-gateway-token", &w.gateway).header("portico-gateway-token", &wrong)),
+            ("a token in each place", base().header("portico-gateway-token", &w.gateway).header("proxy-authorization", format!("Bearer {wrong}"))),
         ] {
             let a = send(req).await;
             assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{what}");
@@ -215,6 +219,16 @@ on_both_databases! {
         // Envoy: the original method, and the path after /v1/forward-auth.
         let a = send(gw(http.get(app.url("/v1/forward-auth/v1/customers/9?x=1")))).await;
         assert_eq!((a.status, a.body["scope"].as_str()), (StatusCode::OK, Some("customers:read")));
+        // A browser's cross-site request, passed on by Envoy with its method
+        // and Origin, gets the key's decision, not the portal's CSRF refusal.
+        let a = send(gw(http.post(app.url("/v1/forward-auth/v1/records"))).header("origin", "https://app.example.com").header("sec-fetch-site", "cross-site")).await;
+        assert_eq!((a.status, a.code(), a.body["scope"].as_str()), (StatusCode::FORBIDDEN, "scope_denied", Some("records:write")));
+        // Two keys in one request: refused, not guessed at.
+        let a = send(gw(http.get(app.url("/v1/forward-auth/v1/records"))).header("authorization", "Bearer prt_test_other")).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        // A raw UTF-8 request target, as nginx passes it on.
+        let a = send(gw(http.get(app.url("/v1/forward-auth"))).header("x-original-method", "GET").header("x-original-uri", reqwest::header::HeaderValue::from_bytes("/v1/customers/caf\u{e9}".as_bytes()).unwrap())).await;
+        assert_eq!((a.status, a.body["scope"].as_str()), (StatusCode::OK, Some("customers:read")), "{}", a.raw);
         let a = send(gw(http.delete(app.url("/v1/forward-auth/v1/records/9")))).await;
         assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "scope_denied"));
         let a = send(gw(http.patch(app.url("/v1/forward-auth/v1/customers/export/../9")))).await;

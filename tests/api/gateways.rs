@@ -201,6 +201,9 @@ async fn through(app: &TestApp, kind: Kind) {
             .header("portico-key-id", "forged")
             .header("portico-scopes", "admin:everything")
             .header("portico-org-id", "1")
+            .header("portico_scopes", "admin:everything")
+            .header("x-original-url", "/v1/customers/export")
+            .header("x-http-method-override", "DELETE")
             .send()
             .await
             .unwrap();
@@ -219,6 +222,18 @@ async fn through(app: &TestApp, kind: Kind) {
             h.get("authorization").is_none() && h.get("x-api-key").is_none(),
             "{case}: the upstream saw the key: {h}"
         );
+        for steer in [
+            "portico_scopes",
+            "x-original-url",
+            "x-http-method-override",
+            "x-forwarded-uri",
+            "x-original-uri",
+        ] {
+            assert!(
+                h.get(steer).is_none(),
+                "{case}: the upstream saw {steer}: {h}"
+            );
+        }
         assert!(!seen.to_string().contains(&key.secret), "{case}");
     }
     assert_eq!(api.hits.load(Ordering::SeqCst), 2);
@@ -369,6 +384,22 @@ async fn through(app: &TestApp, kind: Kind) {
         );
     }
     assert_eq!(api.hits.load(Ordering::SeqCst), 3);
+
+    // With Portico unreachable, the gateway fails closed.
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let orphan = Gateway::start(kind, dead, api.addr, &w.gateway);
+    let res = http
+        .get(orphan.url("/v1/records"))
+        .bearer_auth(&key.secret)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_server_error(), "{case}: {}", res.status());
+    assert_eq!(
+        api.hits.load(Ordering::SeqCst),
+        3,
+        "{case}: nothing passed without an answer"
+    );
 }
 
 on_both_databases! {

@@ -17,5 +17,6 @@ mod password_reset;
 mod second_factor;
 mod security;
 mod setup;
+mod usage_filters;
 mod verify;
 mod verify_edges;

@@ -141,6 +141,16 @@ on_both_databases! {
             "/v1/customers/\u{ff45}xport",
             "/v1/customers/export%E2%80%8B",
             "/v1/customers/export\u{200b}",
+            // Suffix matching and Windows streams.
+            "/v1/customers/export..json",
+            "/v1/customers/export.json.xml",
+            "/v1/customers/export.tar.gz",
+            "/v1/customers/export%2E%2Ejson",
+            "/v1/customers/export::$DATA",
+            // Combining marks and letters that fold to ASCII.
+            "/v1/customers/export%CC%81",
+            "/v1/customers/ex%CC%B8port",
+            "/v1/customers/expor%C5%A3",
         ] {
             let r = verify(&app, &w, ask("GET", path)).await;
             assert_eq!((r.code.as_str(), r.scope.as_deref()), ("scope_denied", Some("customers:export")), "{path}");
@@ -165,12 +175,27 @@ on_both_databases! {
             "/v1/customers/export%23frag",
             "/v1/customers/1#/../export",
             "/v1/customers/export#x",
+            // Unicode whitespace and controls, encoded or raw.
+            "/v1/customers/export%C2%A0",
+            "/v1/customers/export%E3%80%80",
+            "/v1/customers/export%E2%80%83",
+            "/v1/customers/export%E1%9A%80",
+            "/v1/customers/export%C2%85",
+            "/v1/customers/export%E2%80%A8",
+            "/v1/customers/export\u{3000}",
+            // Escapes that are not UTF-8 (an overlong '.').
+            "/v1/customers/export%C0%AE",
+            "/v1/customers/%FFexport",
         ] {
             let (status, value) = raw_verify(&app, &w.gateway, "Bearer", &ask("GET", path)).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {value}");
             assert_eq!(value["error"], "bad_request", "{path}");
             assert!(value["message"].as_str().unwrap().starts_with("path "), "{path}: {value}");
         }
+        // A long query is not a long path.
+        let long_query = format!("/v1/customers?filter={}", "a".repeat(2100));
+        let r = verify(&app, &w, ask("GET", &long_query)).await;
+        assert_eq!((r.code.as_str(), r.scope.as_deref()), ("ok", Some("customers:read")));
         // HEAD is the GET of the same path.
         let r = verify(&app, &w, ask("HEAD", "/v1/customers/42")).await;
         assert_eq!((r.code.as_str(), r.scope.as_deref()), ("ok", Some("customers:read")));

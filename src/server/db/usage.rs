@@ -287,38 +287,87 @@ pub async fn hourly_for_org(
     })
 }
 
-/// A key's requests since `since` by method and path, busiest first.
-pub async fn endpoints_for_key(
+/// A key's raw events with the same method, path, address, answer and scope.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventGroup {
+    /// The checked request's method; `None` when the caller sent none.
+    pub method: Option<String>,
+    /// The checked request's canonical path.
+    pub path: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+    /// The answer.
+    pub outcome: String,
+    /// The scope checked.
+    pub scope: Option<String>,
+    /// How many events.
+    pub requests: i64,
+}
+
+/// Most groups [`groups_for_key`] returns: a page counts at most this many
+/// distinct (endpoint, address, answer, scope) combinations.
+pub const MAX_EVENT_GROUPS: i64 = 20_000;
+
+/// A key's raw events since `since`, from `client_addr` only when given,
+/// grouped by method, path, address, answer and scope, busiest first.
+pub async fn groups_for_key(
     conn: Conn<'_>,
     key_row_id: i64,
     since: DateTime<Utc>,
-) -> sqlx::Result<Vec<(Option<String>, Option<String>, i64)>> {
+    client_addr: Option<&str>,
+) -> sqlx::Result<Vec<EventGroup>> {
     on_conn!(conn, |c| {
         sqlx::query_as(
-            "select method, path, count(*) from usage_events where key_id = $1 and at >= $2
-             group by method, path order by count(*) desc limit 500",
+            "select method, path, client_addr, outcome, scope, count(*) as requests
+             from usage_events
+             where key_id = $1 and at >= $2 and (cast($3 as text) is null or client_addr = $3)
+             group by method, path, client_addr, outcome, scope
+             order by count(*) desc limit $4",
         )
         .bind(key_row_id)
         .bind(since)
+        .bind(client_addr)
+        .bind(MAX_EVENT_GROUPS)
         .fetch_all(c)
         .await
     })
 }
 
-/// A key's busiest client addresses since `since`.
-pub async fn addresses_for_key(
+/// One raw event of a key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyEventRow {
+    /// When it was decided (UTC).
+    pub at: DateTime<Utc>,
+    /// The checked request's method.
+    pub method: Option<String>,
+    /// The checked request's canonical path.
+    pub path: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+    /// The answer.
+    pub outcome: String,
+    /// The scope checked.
+    pub scope: Option<String>,
+}
+
+/// A key's most recent raw events since `since`, from `client_addr` only
+/// when given, newest first.
+pub async fn recent_for_key(
     conn: Conn<'_>,
     key_row_id: i64,
     since: DateTime<Utc>,
+    client_addr: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<(Option<String>, i64)>> {
+) -> sqlx::Result<Vec<KeyEventRow>> {
     on_conn!(conn, |c| {
         sqlx::query_as(
-            "select client_addr, count(*) from usage_events where key_id = $1 and at >= $2
-             group by client_addr order by count(*) desc, client_addr limit $3",
+            "select at, method, path, client_addr, outcome, scope from usage_events
+             where key_id = $1 and at >= $2 and (cast($3 as text) is null or client_addr = $3)
+             order by at desc, id desc limit $4",
         )
         .bind(key_row_id)
         .bind(since)
+        .bind(client_addr)
         .bind(limit)
         .fetch_all(c)
         .await

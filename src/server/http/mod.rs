@@ -3,6 +3,7 @@
 pub mod bearer;
 pub mod client_addr;
 pub mod host;
+pub mod render_thread;
 pub mod security;
 pub mod session_store;
 
@@ -55,7 +56,8 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(leptos_context(state.clone()), shell))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(middleware::from_fn(render_thread::on_render_thread));
     // For machines: verification, the sample API and health. No sessions.
     let machines = Router::new()
         .merge(crate::server::verify::api::routes())

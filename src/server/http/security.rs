@@ -84,13 +84,16 @@ pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
 /// cross-site whatever the method (an export writes an audit row); pages
 /// accept cross-site navigations, so that links in emails open, but not
 /// cross-site scripts, images or fetches (`Sec-Fetch-Mode` other than
-/// `navigate`).
+/// `navigate`). Machine paths never are: they take no session cookie, so
+/// a browser cannot lend them its authority, and a gateway asking
+/// `/v1/forward-auth` passes on the client's own `Origin` with the original
+/// method.
 pub fn must_be_same_site(method: &Method, path: &str, headers: &HeaderMap) -> bool {
-    if !is_safe(method) || path.starts_with("/exports/") || path.starts_with("/api/") {
-        return true;
-    }
     if is_machine_path(path) {
         return false;
+    }
+    if !is_safe(method) || path.starts_with("/exports/") || path.starts_with("/api/") {
+        return true;
     }
     headers
         .get("sec-fetch-mode")
@@ -298,5 +301,13 @@ mod tests {
             "/v1/openapi.json",
             &script
         ));
+        // No cookie authority on machine paths, whatever the method.
+        for path in [
+            "/v1/forward-auth/v1/records",
+            "/v1/verify",
+            "/sample/v1/records",
+        ] {
+            assert!(!must_be_same_site(&Method::POST, path, &script), "{path}");
+        }
     }
 }

@@ -4,7 +4,8 @@ use crate::{
     domain::{key_format::display_id, key_format::Environment, verify::VerifyCode},
     error::AppError,
     model::usage::{
-        Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, UsageBucket, UsageRange,
+        Count, DeniedRequest, KeyUsage, OrgKeyUsage, OrgUsage, RecentRequest, UsageBucket,
+        UsageFilter, UsageRange, RECENT_REQUESTS,
     },
     server::{
         authz::{authorize_org, Actor, KeyAction, OrgAction},
@@ -14,7 +15,10 @@ use crate::{
     },
 };
 use chrono::{DateTime, DurationRound, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::IpAddr,
+};
 
 /// The start of the first bar, so that the last bar holds `now`.
 fn first_bucket(range: UsageRange, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -76,54 +80,150 @@ impl Tally {
         else {
             return;
         };
-        let ok = row.outcome == VerifyCode::Ok.as_str();
-        if ok {
+        if row.outcome == VerifyCode::Ok.as_str() {
             bucket.ok += row.requests;
         } else {
             bucket.denied += row.requests;
-            self.denied += row.requests;
         }
-        self.total += row.requests;
-        *self.by_outcome.entry(row.outcome.clone()).or_default() += row.requests;
-        if !row.scope.is_empty() {
-            *self.by_scope.entry(row.scope.clone()).or_default() += row.requests;
+        self.count(&row.outcome, &row.scope, row.requests);
+    }
+
+    /// Counts `requests` answered `outcome` for `scope` ("" for none) in the
+    /// totals, without a bar.
+    fn count(&mut self, outcome: &str, scope: &str, requests: i64) {
+        if outcome != VerifyCode::Ok.as_str() {
+            self.denied += requests;
+        }
+        self.total += requests;
+        *self.by_outcome.entry(outcome.to_owned()).or_default() += requests;
+        if !scope.is_empty() {
+            *self.by_scope.entry(scope.to_owned()).or_default() += requests;
         }
     }
 }
 
-/// One key's usage, for whoever may see the key.
+/// Longest endpoint label a filter may name.
+const MAX_ENDPOINT_FILTER: usize = 600;
+
+/// The filter as asked, checked: a canonical client address, an endpoint
+/// label of sensible length. Blank parts mean "any".
+fn checked_filter(filter: UsageFilter) -> Result<UsageFilter, AppError> {
+    let client_addr = match filter.client_addr.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match text.parse::<IpAddr>() {
+            Ok(ip) => Some(ip.to_canonical().to_string()),
+            Err(_) => {
+                return Err(AppError::field(
+                    "addr",
+                    format!("{text} is not an IP address. Pick an address from the table of client addresses."),
+                ))
+            }
+        },
+    };
+    let endpoint = match filter.endpoint.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) if text.len() > MAX_ENDPOINT_FILTER => {
+            return Err(AppError::field(
+                "endpoint",
+                "That endpoint is too long. Pick one from the table of endpoints.",
+            ))
+        }
+        Some(text) => Some(text.to_owned()),
+    };
+    Ok(UsageFilter {
+        client_addr,
+        endpoint,
+    })
+}
+
+/// How the usage page names the endpoint of a request: the catalog's
+/// pattern, or its method and path when the catalog does not cover it;
+/// `None` when the caller named a scope only.
+fn endpoint_label(state: &AppState, method: Option<&str>, path: Option<&str>) -> Option<String> {
+    let (method, path) = (method?, path?);
+    Some(
+        state
+            .catalog
+            .endpoint_for_raw(method, path)
+            .map(|e| e.pattern.to_owned())
+            .unwrap_or_else(|| format!("{method} {path} (not in the catalog)")),
+    )
+}
+
+/// One key's usage, for whoever may see the key, narrowed by `filter`.
+///
+/// Unfiltered, the chart and totals come from the hourly counts. Filtered,
+/// everything comes from the raw events that match (kept
+/// `PORTICO_USAGE_RETENTION_DAYS`) and there is no chart. Errors: the key's
+/// usual not-found, or a field error for a malformed filter.
 pub async fn key_usage(
     state: &AppState,
     actor: &Actor,
     key_id: &str,
     range: UsageRange,
+    filter: UsageFilter,
 ) -> Result<KeyUsage, AppError> {
+    let filter = checked_filter(filter)?;
     let row = load_for(state, actor, key_id, KeyAction::View).await?;
     let now = state.clock.now();
     let (mut tally, start) = Tally::new(range, now);
     let mut conn = state.db.acquire().await?;
-    for hourly in usage::hourly_for_key(conn.conn(), row.id, start).await? {
-        tally.add(range, start, &hourly);
-    }
+    let addr = filter.client_addr.as_deref();
+    let wanted = |label: &Option<String>| {
+        filter
+            .endpoint
+            .as_ref()
+            .is_none_or(|e| label.as_ref() == Some(e))
+    };
     let mut endpoints: HashMap<String, i64> = HashMap::new();
-    for (method, path, n) in usage::endpoints_for_key(conn.conn(), row.id, start).await? {
-        let label = match (method.as_deref(), path.as_deref()) {
-            (Some(m), Some(p)) => state
-                .catalog
-                .endpoint_for_raw(m, p)
-                .map(|e| e.pattern.to_owned())
-                .unwrap_or_else(|| format!("{m} {p} (not in the catalog)")),
-            _ => "(scope checked directly)".to_owned(),
-        };
-        *endpoints.entry(label).or_default() += n;
+    let mut addresses: HashMap<String, i64> = HashMap::new();
+    let mut filtered = Tally {
+        buckets: Vec::new(),
+        ..Tally::new(range, now).0
+    };
+    for group in usage::groups_for_key(conn.conn(), row.id, start, addr).await? {
+        let label = endpoint_label(state, group.method.as_deref(), group.path.as_deref());
+        if !wanted(&label) {
+            continue;
+        }
+        let endpoint = label.unwrap_or_else(|| "(scope checked directly)".to_owned());
+        *endpoints.entry(endpoint).or_default() += group.requests;
+        let address = group
+            .client_addr
+            .clone()
+            .unwrap_or_else(|| "(not given)".to_owned());
+        *addresses.entry(address).or_default() += group.requests;
+        filtered.count(
+            &group.outcome,
+            group.scope.as_deref().unwrap_or(""),
+            group.requests,
+        );
     }
-    let addresses = usage::addresses_for_key(conn.conn(), row.id, start, 10)
+    if filter.is_empty() {
+        for hourly in usage::hourly_for_key(conn.conn(), row.id, start).await? {
+            tally.add(range, start, &hourly);
+        }
+    } else {
+        tally = filtered;
+    }
+    // With an endpoint filter, look further back for matching requests.
+    let scan = if filter.endpoint.is_some() {
+        40 * RECENT_REQUESTS
+    } else {
+        RECENT_REQUESTS
+    };
+    let recent = usage::recent_for_key(conn.conn(), row.id, start, addr, scan as i64)
         .await?
         .into_iter()
-        .map(|(addr, n)| Count {
-            label: addr.unwrap_or_else(|| "(not given)".to_owned()),
-            requests: n,
+        .map(|e| RecentRequest {
+            endpoint: endpoint_label(state, e.method.as_deref(), e.path.as_deref()),
+            at: e.at,
+            client_addr: e.client_addr,
+            outcome: VerifyCode::parse(&e.outcome).unwrap_or(VerifyCode::Unknown),
+            scope: e.scope,
         })
+        .filter(|r| wanted(&r.endpoint))
+        .take(RECENT_REQUESTS)
         .collect();
     Ok(KeyUsage {
         key: summary(state, &row, now)?,
@@ -133,10 +233,12 @@ pub async fn key_usage(
         by_outcome: top(tally.by_outcome, 20),
         by_scope: top(tally.by_scope, 50),
         by_endpoint: top(endpoints, 20),
-        top_addresses: addresses,
+        top_addresses: top(addresses, 10),
         buckets: tally.buckets,
         last_used_addr: row.last_used_addr.clone(),
         raw_retention_days: state.config.usage_retention_days,
+        filter,
+        recent,
     })
 }
 

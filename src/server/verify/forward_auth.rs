@@ -159,21 +159,20 @@ async fn gateway_admitted(
     if !trusted.is_empty() && peer.is_some_and(|ip| trusted.allows(ip)) {
         return Ok(true);
     }
-    let token = headers
-        .get(GATEWAY_TOKEN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .or_else(|| {
-            headers
-                .get(header::PROXY_AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(bearer_token)
-        });
-    match token {
-        Some(token) => gateway::admits(state, token).await,
-        None => Ok(false),
-    }
+    // One token, in one place: several are a configuration fault, not a
+    // choice for Portico to make.
+    let (Ok(token), Ok(proxy)) = (
+        single(headers, GATEWAY_TOKEN.as_str()),
+        single(headers, header::PROXY_AUTHORIZATION.as_str()),
+    ) else {
+        return Ok(false);
+    };
+    let token = token.map(str::trim).filter(|t| !t.is_empty());
+    let token = match (token, proxy.and_then(bearer_token)) {
+        (Some(token), None) | (None, Some(token)) => token,
+        _ => return Ok(false),
+    };
+    gateway::admits(state, token).await
 }
 
 /// What the gateway asks, or why it cannot be decided.
@@ -187,12 +186,14 @@ fn question(req: &Request, key_header: &HeaderName) -> Result<VerifyInput, Strin
     let request = original_request(req.method().as_str(), suffix, headers)?;
     let environment = match single(headers, UPSTREAM_ENVIRONMENT.as_str())? {
         None => None,
-        Some(text) => Some(Environment::parse(text.trim()).map_err(|_| {
-            "Portico-Upstream-Environment must be sandbox or production.".to_owned()
-        })?),
+        Some(text) => Some(
+            Environment::parse(&text.trim().to_ascii_lowercase()).map_err(|_| {
+                "Portico-Upstream-Environment must be sandbox or production.".to_owned()
+            })?,
+        ),
     };
     Ok(VerifyInput {
-        key: presented_key(headers, key_header),
+        key: presented_key(headers, key_header)?,
         scope: None,
         request: Some(request),
         client_ip: client_address(headers)?,
@@ -201,15 +202,16 @@ fn question(req: &Request, key_header: &HeaderName) -> Result<VerifyInput, Strin
 }
 
 /// The key: `Authorization: Bearer …`, else the key header; empty when the
-/// request carries neither (verification answers `malformed`).
-fn presented_key(headers: &HeaderMap, key_header: &HeaderName) -> String {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token)
-        .or_else(|| headers.get(key_header).and_then(|v| v.to_str().ok()))
-        .map(|key| key.trim().to_owned())
-        .unwrap_or_default()
+/// request carries neither (verification answers `malformed`). Several
+/// values of either header are refused: which one the upstream reads is
+/// not Portico's to guess.
+fn presented_key(headers: &HeaderMap, key_header: &HeaderName) -> Result<String, String> {
+    let bearer = single(headers, header::AUTHORIZATION.as_str())?.and_then(bearer_token);
+    let key = match bearer {
+        Some(key) => Some(key),
+        None => single(headers, key_header.as_str())?,
+    };
+    Ok(key.map(|key| key.trim().to_owned()).unwrap_or_default())
 }
 
 /// The one value of header `name`, if present.
@@ -221,10 +223,10 @@ fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Str
     if values.next().is_some() {
         return Err(format!("Send one {name} header, not several."));
     }
-    value
-        .to_str()
+    // UTF-8 rather than ASCII: nginx passes a raw UTF-8 request target on.
+    std::str::from_utf8(value.as_bytes())
         .map(Some)
-        .map_err(|_| format!("The {name} header must be text."))
+        .map_err(|_| format!("The {name} header must be UTF-8 text."))
 }
 
 /// The original request's method and canonical path, from whichever
@@ -470,12 +472,20 @@ mod tests {
     fn the_key_comes_from_bearer_then_the_key_header() {
         let key_header = HeaderName::from_static("x-api-key");
         let h = headers(&[("authorization", "bearer prt_a"), ("x-api-key", "prt_b")]);
-        assert_eq!(presented_key(&h, &key_header), "prt_a");
+        assert_eq!(presented_key(&h, &key_header).unwrap(), "prt_a");
         let h = headers(&[
             ("authorization", "Basic Zm9vOmJhcg=="),
             ("x-api-key", " prt_b "),
         ]);
-        assert_eq!(presented_key(&h, &key_header), "prt_b");
-        assert_eq!(presented_key(&HeaderMap::new(), &key_header), "");
+        assert_eq!(presented_key(&h, &key_header).unwrap(), "prt_b");
+        assert_eq!(presented_key(&HeaderMap::new(), &key_header).unwrap(), "");
+        // Two keys: which one the upstream reads is not Portico's to guess.
+        let two = headers(&[
+            ("authorization", "Bearer prt_a"),
+            ("authorization", "Bearer prt_b"),
+        ]);
+        assert!(presented_key(&two, &key_header).is_err());
+        let two = headers(&[("x-api-key", "prt_a"), ("x-api-key", "prt_b")]);
+        assert!(presented_key(&two, &key_header).is_err());
     }
 }

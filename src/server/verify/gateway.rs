@@ -91,6 +91,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
+    super::invalidation::forget_gateway_token(state, &id);
     tracing::info!(name = %name, id = %id, "gateway token created");
     Ok(NewGatewayToken { name, token })
 }
@@ -107,7 +108,7 @@ pub async fn revoke(state: &AppState, name: &str) -> Result<(), AppError> {
             name.trim()
         )));
     };
-    state.gateway_cache.invalidate(&id);
+    super::invalidation::forget_gateway_token(state, &id);
     tracing::info!(name = name.trim(), "gateway token revoked");
     Ok(())
 }
@@ -167,12 +168,19 @@ pub async fn admits(state: &AppState, token: &str) -> Result<bool, AppError> {
     {
         return Ok(admitted);
     }
+    if state.unknown_gateway_tokens.read(id, |()| ()).is_some() {
+        return Ok(false);
+    }
     let generation = state.gateway_cache.generation();
+    let unknown_generation = state.unknown_gateway_tokens.generation();
     let row = {
         let mut conn = state.db.acquire().await?;
         gateway_tokens::find(conn.conn(), id).await?
     };
     let Some(row) = row else {
+        state
+            .unknown_gateway_tokens
+            .insert(unknown_generation, id.to_owned(), ());
         return Ok(false);
     };
     let entry = CachedToken {

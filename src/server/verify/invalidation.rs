@@ -45,13 +45,21 @@ pub fn forget_everything(state: &AppState) {
     state.key_cache.clear();
     state.unknown_keys.clear();
     state.gateway_cache.clear();
+    state.unknown_gateway_tokens.clear();
+}
+
+/// Forgets the cached state of the gateway token with public id `id`
+/// (known or unknown).
+pub fn forget_gateway_token(state: &AppState, id: &str) {
+    state.gateway_cache.invalidate(id);
+    state.unknown_gateway_tokens.invalidate(id);
 }
 
 /// Applies one announcement, `key:ID` or `gateway:ID`.
 fn apply(state: &AppState, kind: &str, id: &str) {
     match kind {
         "key" => forget_key(state, id),
-        "gateway" => state.gateway_cache.invalidate(id),
+        "gateway" => forget_gateway_token(state, id),
         _ => tracing::warn!(kind, "unknown change announcement"),
     }
 }

@@ -104,7 +104,7 @@ pub fn DocsPage() -> impl IntoView {
                 <li>
                     "Scopes are decided on one canonical form of the path: escapes of plain characters decoded, "
                     <code>"."</code> " and " <code>".."</code>
-                    " resolved, repeated slashes merged, the query dropped. Catalog words match however your upstream could read them: without case, trailing dots or a format suffix, and after Unicode folding. So "
+                    " resolved, repeated slashes merged, the query dropped. Catalog words match however your upstream could read them: without case, trailing dots, format suffixes or a Windows stream name, and after Unicode folding without accents. So "
                     <code>"/v1/customers/%65xport"</code> " and "
                     <code>"/v1/customers/export.json"</code> " are the export."
                 </li>
