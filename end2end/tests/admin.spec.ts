@@ -73,3 +73,51 @@ test("an admin invites by email, changes a role and removes a member", async ({ 
   await expect(page.getByText("Member removed.")).toBeVisible();
   await expect(page.getByTestId("members")).not.toContainText(invitee);
 });
+
+test("a review finding links to the control that fixes it, and one accepted with a note is listed apart until reopened", async ({ page }) => {
+  await signUp(page, uniqueEmail("accept"), "Accepting Co");
+  await page.goto("/keys/new");
+  await hydrated(page);
+  await page.getByLabel("Name", { exact: true }).fill("Refund bot");
+  await page.getByLabel("Purpose").fill("Refunds for the support desk");
+  await page.getByLabel("Production").check();
+  await page.getByRole("checkbox", { name: /payments:refund/ }).check();
+  await page.getByLabel("I confirm this key needs these high-risk scopes").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  await page.getByLabel("I have stored this key somewhere safe").check();
+  await page.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Refund bot" })).toBeVisible();
+
+  await page.getByRole("link", { name: "Review" }).click();
+  await hydrated(page);
+  const row = page.getByTestId("review").getByRole("row", { name: /Refund bot/ });
+  await expect(row).toContainText("Production key holding high-risk scopes: payments:refund");
+
+  // The fix link opens the key's Edit control, scrolled into view.
+  await row.getByRole("link", { name: "Remove the scopes it does not need" }).click();
+  await expect(page).toHaveURL(/\?do=edit#edit$/);
+  const edit = page.locator("details#edit");
+  await expect(edit).toHaveAttribute("open", "");
+  await expect(edit.locator("summary")).toBeInViewport();
+  await expect(edit.locator("summary")).toBeFocused();
+
+  // Accepted with a note: refused without one, then listed apart.
+  await page.goto("/review");
+  await hydrated(page);
+  await row.getByText("Accept with a note").click();
+  await row.getByRole("button", { name: "Accept", exact: true }).click();
+  await expect(page.getByTestId("accepted")).toHaveCount(0);
+  await row.getByLabel("Why this is acceptable").fill("Refunds approved by security, ticket SEC-42");
+  await row.getByRole("button", { name: "Accept", exact: true }).click();
+  const accepted = page.getByTestId("accepted");
+  await expect(accepted).toContainText("Refunds approved by security, ticket SEC-42");
+  await expect(page.getByRole("heading", { name: "Nothing to fix" })).toBeVisible();
+  await accepted.getByRole("button", { name: /Reopen/ }).click();
+  await expect(page.getByTestId("accepted")).toHaveCount(0);
+  await expect(page.getByTestId("review").getByRole("row", { name: /Refund bot/ })).toBeVisible();
+
+  // The trail says who accepted it and why.
+  await page.getByRole("link", { name: "Audit trail" }).click();
+  await expect(page.getByRole("cell", { name: "Review finding accepted" }).first()).toBeVisible();
+  await expect(page.getByRole("cell", { name: "Review finding reopened" }).first()).toBeVisible();
+});

@@ -57,11 +57,15 @@ pub enum AuditAction {
     AlertSettingsChanged,
     /// Keys or the audit trail were exported.
     Exported,
+    /// A finding of the key review was accepted, with a note.
+    FindingAccepted,
+    /// An accepted finding of the key review was reopened.
+    FindingReopened,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::Created,
         AuditAction::Rotated,
         AuditAction::Retired,
@@ -86,6 +90,8 @@ impl AuditAction {
         AuditAction::AlertResolved,
         AuditAction::AlertSettingsChanged,
         AuditAction::Exported,
+        AuditAction::FindingAccepted,
+        AuditAction::FindingReopened,
     ];
 
     /// The stored form, e.g. `scopes_changed`.
@@ -115,6 +121,8 @@ impl AuditAction {
             AuditAction::AlertResolved => "alert_resolved",
             AuditAction::AlertSettingsChanged => "alert_settings_changed",
             AuditAction::Exported => "exported",
+            AuditAction::FindingAccepted => "finding_accepted",
+            AuditAction::FindingReopened => "finding_reopened",
         }
     }
 
@@ -150,6 +158,8 @@ impl AuditAction {
             AuditAction::AlertResolved => "Alert resolved",
             AuditAction::AlertSettingsChanged => "Alert thresholds changed",
             AuditAction::Exported => "Exported",
+            AuditAction::FindingAccepted => "Review finding accepted",
+            AuditAction::FindingReopened => "Review finding reopened",
         }
     }
 

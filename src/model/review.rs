@@ -24,6 +24,35 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in the order the review checks them.
+    pub const ALL: [FindingKind; 7] = [
+        FindingKind::NoOwner,
+        FindingKind::NotRotated,
+        FindingKind::Unused,
+        FindingKind::ExpiringSoon,
+        FindingKind::ProductionHighRisk,
+        FindingKind::UnusedScopes,
+        FindingKind::RetiredKeyTraffic,
+    ];
+
+    /// Parses the machine form.
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == input)
+    }
+
+    /// A few words for people: "Not rotated".
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingKind::NoOwner => "Owner left",
+            FindingKind::NotRotated => "Not rotated",
+            FindingKind::Unused => "Unused",
+            FindingKind::ExpiringSoon => "Expiring soon",
+            FindingKind::ProductionHighRisk => "Production key with high-risk scopes",
+            FindingKind::UnusedScopes => "Unused scopes",
+            FindingKind::RetiredKeyTraffic => "Traffic on a key that no longer works",
+        }
+    }
+
     /// The machine form (JSON and the command line).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +63,23 @@ impl FindingKind {
             FindingKind::ProductionHighRisk => "production_high_risk",
             FindingKind::UnusedScopes => "unused_scopes",
             FindingKind::RetiredKeyTraffic => "retired_key_traffic",
+        }
+    }
+
+    /// Where the fix is: the control on the key's page that does it,
+    /// opened (`?do=`) and scrolled to (`#…`); for traffic on a retired key,
+    /// its usage page, whose recent requests name the caller.
+    pub fn fix_href(self, key_id: &str) -> String {
+        match self {
+            FindingKind::NoOwner => format!("/keys/{key_id}?do=owner#owner"),
+            FindingKind::NotRotated | FindingKind::ExpiringSoon => {
+                format!("/keys/{key_id}?do=rotate#rotate")
+            }
+            FindingKind::Unused => format!("/keys/{key_id}?do=revoke#revoke"),
+            FindingKind::ProductionHighRisk | FindingKind::UnusedScopes => {
+                format!("/keys/{key_id}?do=edit#edit")
+            }
+            FindingKind::RetiredKeyTraffic => format!("/keys/{key_id}/usage"),
         }
     }
 
@@ -65,6 +111,46 @@ pub struct Finding {
     pub owner: String,
     /// Why, in words.
     pub reason: String,
+    /// For unused scopes: what narrowing the key would keep and remove,
+    /// shown before it is done.
+    pub narrow: Option<NarrowPreview>,
+    /// Set when an admin accepted the finding: it is listed apart.
+    pub accepted: Option<Acceptance>,
+}
+
+/// An admin's acceptance of a finding, with their reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// Why it is acceptable, in the admin's words.
+    pub note: String,
+    /// Who accepted it (their email).
+    pub by: String,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+}
+
+/// What "narrow to the scopes in use" would change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NarrowPreview {
+    /// Scopes used in the last 30 days, which the narrowed key keeps.
+    pub keep: Vec<String>,
+    /// Scopes unused for 30 days, which it loses.
+    pub remove: Vec<String>,
+}
+
+impl NarrowPreview {
+    /// Splits the scopes a key `held` into those it `used` and the rest,
+    /// each in the order held.
+    pub fn split(held: &[String], used: &[String]) -> Self {
+        let (keep, remove) = held.iter().cloned().partition(|s| used.contains(s));
+        Self { keep, remove }
+    }
+
+    /// Whether narrowing changes anything and leaves a working key: some
+    /// scopes used, some not.
+    pub fn narrows(&self) -> bool {
+        !self.keep.is_empty() && !self.remove.is_empty()
+    }
 }
 
 /// The review of an organisation.
@@ -76,4 +162,44 @@ pub struct Review {
     pub keys_checked: usize,
     /// What needs doing.
     pub findings: Vec<Finding>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_and_links_to_its_control() {
+        for kind in FindingKind::ALL {
+            assert_eq!(FindingKind::parse(kind.as_str()), Some(kind));
+            let href = kind.fix_href("AbCdEfGhIj");
+            assert!(href.starts_with("/keys/AbCdEfGhIj"), "{href}");
+        }
+        assert_eq!(
+            FindingKind::NotRotated.fix_href("K"),
+            "/keys/K?do=rotate#rotate"
+        );
+        assert_eq!(FindingKind::NoOwner.fix_href("K"), "/keys/K?do=owner#owner");
+        assert_eq!(
+            FindingKind::Unused.fix_href("K"),
+            "/keys/K?do=revoke#revoke"
+        );
+        assert_eq!(
+            FindingKind::RetiredKeyTraffic.fix_href("K"),
+            "/keys/K/usage"
+        );
+    }
+
+    #[test]
+    fn a_preview_keeps_what_was_used_in_the_order_held() {
+        let held: Vec<String> = ["records:read", "customers:read", "payments:read"]
+            .map(String::from)
+            .to_vec();
+        let p = NarrowPreview::split(&held, &["payments:read".into(), "records:read".into()]);
+        assert_eq!(p.keep, ["records:read", "payments:read"]);
+        assert_eq!(p.remove, ["customers:read"]);
+        assert!(p.narrows());
+        assert!(!NarrowPreview::split(&held, &[]).narrows());
+        assert!(!NarrowPreview::split(&held, &held).narrows());
+    }
 }

@@ -34,6 +34,11 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
             other => other.to_owned(),
         })
     };
+    let finding = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(crate::model::review::FindingKind::parse)
+            .map_or_else(|| "a finding".to_owned(), |k| k.label().to_owned())
+    };
     let days = |v: &serde_json::Value| match v.as_i64() {
         Some(n) => format::count(n.max(0) as usize, "day", "days"),
         None => "an unrecorded number of days".to_owned(),
@@ -182,6 +187,14 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
             (Some(what), None) => format!("Exported {what}"),
             _ => "Exported data".to_owned(),
         },
+        AuditAction::FindingAccepted => format!(
+            "Accepted the review finding “{}”: {}",
+            finding(&d["kind"]),
+            d["note"].as_str().unwrap_or("(no note)")
+        ),
+        AuditAction::FindingReopened => {
+            format!("Reopened the review finding “{}”", finding(&d["kind"]))
+        }
     })
 }
 

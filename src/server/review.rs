@@ -4,18 +4,20 @@
 //! the action that fixes it.
 
 use super::{
-    authz::{authorize_org, Actor, OrgAction},
-    db::{api_keys, organisations, usage},
-    keys::{display_of, status_of},
+    audit::record_event,
+    authz::{authorize_org, Actor, KeyAction, OrgAction},
+    db::{api_keys, audit::NewEvent, organisations, review_acceptances, usage},
+    keys::{display_of, load_for, status_of},
     state::AppState,
 };
 use crate::{
-    domain::{format, key_format::Environment, keys::KeyStatus},
+    domain::{audit::AuditAction, format, key_format::Environment, keys::KeyStatus},
     error::AppError,
-    model::review::{Finding, FindingKind, Review},
+    model::review::{Acceptance, Finding, FindingKind, NarrowPreview, Review},
 };
 use chrono::Duration;
-use std::collections::BTreeSet;
+use serde_json::json;
+use std::net::IpAddr;
 
 /// Days without use (of a key, or of a scope) that make a finding.
 pub const UNUSED_DAYS: i64 = 30;
@@ -43,7 +45,9 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
     let mut conn = state.db.acquire().await?;
     let policy = super::policy::load(conn.conn(), org_id).await?;
     let rows = api_keys::list_for_org(conn.conn(), org_id, None).await?;
+    let accepted = review_acceptances::for_org(conn.conn(), org_id).await?;
     let mut findings = Vec::new();
+    let mut previews: Vec<(String, NarrowPreview)> = Vec::new();
     let mut checked = 0;
     for row in &rows {
         let status = status_of(row, now);
@@ -63,6 +67,8 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
                 key_name: row.name.clone(),
                 owner: row.owner_email.clone(),
                 reason,
+                narrow: None,
+                accepted: None,
             })
         };
         // Traffic on keys that no longer work.
@@ -138,26 +144,19 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
             );
         }
         if row.last_used_at.is_some() && age >= UNUSED_DAYS && idle < UNUSED_DAYS {
-            let used: BTreeSet<String> =
-                usage::hourly_for_key(conn.conn(), row.id, now - Duration::days(UNUSED_DAYS))
-                    .await?
-                    .into_iter()
-                    .filter(|h| h.outcome == "ok" && !h.scope.is_empty())
-                    .map(|h| h.scope)
-                    .collect();
-            let unused: Vec<&String> = scopes.iter().filter(|s| !used.contains(*s)).collect();
-            if !unused.is_empty() && unused.len() < scopes.len() {
+            let used =
+                usage::scopes_used_since(conn.conn(), row.id, now - Duration::days(UNUSED_DAYS))
+                    .await?;
+            let preview = NarrowPreview::split(&scopes, &used);
+            if preview.narrows() {
                 add(
                     FindingKind::UnusedScopes,
                     format!(
                         "Scopes unused for {UNUSED_DAYS} days: {}",
-                        unused
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        preview.remove.join(", ")
                     ),
                 );
+                previews.push((row.key_id.clone(), preview));
             }
         }
     }
@@ -165,6 +164,20 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
         if let Some(row) = rows.iter().find(|r| r.key_id == f.key_id) {
             f.display_id = display_of(state, row)?;
         }
+        if f.kind == FindingKind::UnusedScopes {
+            f.narrow = previews
+                .iter()
+                .find(|(key_id, _)| *key_id == f.key_id)
+                .map(|(_, preview)| preview.clone());
+        }
+        f.accepted = accepted
+            .iter()
+            .find(|a| a.key_public_id == f.key_id && a.kind == f.kind.as_str())
+            .map(|a| Acceptance {
+                note: a.note.clone(),
+                by: a.accepted_by_email.clone(),
+                at: a.accepted_at,
+            });
     }
     Ok(Review {
         generated_at: now,
@@ -207,4 +220,120 @@ pub fn table(review: &Review) -> String {
         ));
     }
     out
+}
+
+/// Longest note an acceptance takes, in characters.
+pub const MAX_NOTE: usize = 500;
+
+/// Accepts a finding the review makes now about a key, with a note saying
+/// why it is acceptable (an organisation's admins). The review lists it
+/// apart until it is reopened; audited. Errors: a field error for an
+/// unknown kind or a missing or long note, not found for a key the actor
+/// may not see, forbidden for a developer, a conflict when the review does
+/// not make that finding.
+pub async fn accept(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    kind: &str,
+    note: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let kind = FindingKind::parse(kind)
+        .ok_or_else(|| AppError::field("kind", "Choose one of the review's findings."))?;
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(AppError::field(
+            "note",
+            "Say why this is acceptable, e.g. “High-risk scopes approved by security for the nightly export”.",
+        ));
+    }
+    if note.chars().count() > MAX_NOTE {
+        return Err(AppError::field(
+            "note",
+            format!("Keep the note to {MAX_NOTE} characters."),
+        ));
+    }
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    authorize_org(actor, row.org_id, OrgAction::ApproveKeys)?;
+    let review = build(state, row.org_id).await?;
+    if !review
+        .findings
+        .iter()
+        .any(|f| f.key_id == key_id && f.kind == kind)
+    {
+        return Err(AppError::Conflict(format!(
+            "The review does not find “{}” for this key now; there is nothing to accept.",
+            kind.label()
+        )));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    review_acceptances::accept(
+        tx.conn(),
+        row.id,
+        kind.as_str(),
+        note,
+        actor.user_id,
+        &actor.email,
+        now,
+    )
+    .await?;
+    record_event(
+        &mut tx,
+        NewEvent {
+            org_id: row.org_id,
+            key_id: Some(row.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: AuditAction::FindingAccepted,
+            reason: Some(note),
+            details: Some(json!({ "kind": kind.as_str(), "note": note }).to_string()),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Reopens an accepted finding (an organisation's admins); audited.
+/// Errors: not found for a key the actor may not see, forbidden for a
+/// developer, a conflict when the finding was not accepted.
+pub async fn reopen(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    kind: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let kind = FindingKind::parse(kind)
+        .ok_or_else(|| AppError::field("kind", "Choose one of the review's findings."))?;
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    authorize_org(actor, row.org_id, OrgAction::ApproveKeys)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !review_acceptances::reopen(tx.conn(), row.id, kind.as_str()).await? {
+        return Err(AppError::Conflict(
+            "That finding is not accepted; it is already open.".to_owned(),
+        ));
+    }
+    record_event(
+        &mut tx,
+        NewEvent {
+            org_id: row.org_id,
+            key_id: Some(row.id),
+            actor_id: Some(actor.user_id),
+            actor_email: &actor.email,
+            action: AuditAction::FindingReopened,
+            reason: None,
+            details: Some(json!({ "kind": kind.as_str() }).to_string()),
+            client_addr: Some(addr.to_string()),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -258,11 +258,51 @@ on_both_databases! {
         let broad_finding = review.findings.iter().find(|f| f.key_name == "Broad").unwrap();
         assert!(broad_finding.reason.contains("customers:read") && !broad_finding.reason.contains("records:read"));
 
-        // "Narrow to the scopes in use" rotates into a smaller key.
-        let narrowed: CreatedKey = w.admin.call("narrow_key", &[("key_id", broad.key.key_id.as_str())]).await.unwrap();
+                // "Narrow to the scopes in use" is previewed: what stays, what goes.
+        let preview = broad_finding.narrow.clone().expect("a preview");
+        assert_eq!((preview.keep, preview.remove), (vec!["records:read".to_owned()], vec!["customers:read".to_owned()]));
+        assert!(review.findings.iter().filter(|f| f.kind != FindingKind::UnusedScopes).all(|f| f.narrow.is_none()));
+        // What was shown is what is done: no preview, or another one, is refused.
+        let err = w.admin.call::<CreatedKey>("narrow_key", &[("key_id", broad.key.key_id.as_str())]).await.unwrap_err();
+        assert!(err.error.message_for("keep").is_some(), "{err:?}");
+        let err = w.admin.call::<CreatedKey>("narrow_key", &[("key_id", broad.key.key_id.as_str()), ("keep[0]", "customers:read"), ("overlap", "1h")]).await.unwrap_err();
+        assert_eq!(err.status, 409, "{err:?}");
+        let err = w.admin.call::<CreatedKey>("narrow_key", &[("key_id", broad.key.key_id.as_str()), ("keep[0]", "records:read"), ("overlap", "3 weeks")]).await.unwrap_err();
+        assert!(err.error.message_for("overlap").is_some(), "{err:?}");
+        // Confirmed with the overlap chosen, it rotates into a smaller key.
+        let narrowed: CreatedKey = w.admin.call("narrow_key", &[("key_id", broad.key.key_id.as_str()), ("keep[0]", "records:read"), ("overlap", "1h")]).await.unwrap();
         assert_eq!(narrowed.key.scopes, vec!["records:read".to_owned()]);
+        assert_eq!(narrowed.replaces.as_ref().map(|r| r.1), Some(app.clock.now() + Duration::hours(1)), "the old key stops after the chosen overlap");
         assert_eq!(send(&app, &w, 1, json!({"key": narrowed.secret, "scope": "records:read"})).await, "ok");
-        assert!(w.admin.call::<CreatedKey>("narrow_key", &[("key_id", idle.key.key_id.as_str())]).await.is_err(), "nothing used: revoke instead");
+        assert!(w.admin.call::<CreatedKey>("narrow_key", &[("key_id", idle.key.key_id.as_str()), ("keep[0]", "records:read")]).await.is_err(), "nothing used: revoke instead");
+
+        // A finding an admin accepts is listed apart, with the note, until reopened.
+        let risky_id = risky.key.key_id.as_str();
+        let err = w.admin.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "production_high_risk"), ("note", "  ")]).await.unwrap_err();
+        assert!(err.error.message_for("note").is_some(), "{err:?}");
+        let err = w.admin.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "expiring_soon"), ("note", "fine")]).await.unwrap_err();
+        assert_eq!(err.status, 409, "not a finding the review makes: {err:?}");
+        let err = w.admin.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "made_up"), ("note", "fine")]).await.unwrap_err();
+        assert!(err.error.message_for("kind").is_some(), "{err:?}");
+        w.admin.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "production_high_risk"), ("note", "Refunds approved by security, ticket SEC-42")]).await.unwrap();
+        let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let accepted = review.findings.iter().find(|f| f.key_name == "Risky" && f.kind == FindingKind::ProductionHighRisk).unwrap();
+        let acceptance = accepted.accepted.clone().expect("accepted");
+        assert_eq!(acceptance.note, "Refunds approved by security, ticket SEC-42");
+        assert_eq!(acceptance.by, "admin@watch.example");
+        assert!(review.findings.iter().any(|f| f.key_name == "Risky" && f.kind == FindingKind::NotRotated && f.accepted.is_none()), "other findings stay open");
+        let trail: portico::api::keys::AuditPage = w.admin.call("org_audit", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let event = trail.entries.iter().find(|e| e.action == "finding_accepted").expect("audited");
+        assert_eq!(event.reason.as_deref(), Some("Refunds approved by security, ticket SEC-42"));
+        w.admin.call::<()>("reopen_finding", &[("key_id", risky_id), ("kind", "production_high_risk")]).await.unwrap();
+        let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        assert!(review.findings.iter().all(|f| f.accepted.is_none()));
+        let err = w.admin.call::<()>("reopen_finding", &[("key_id", risky_id), ("kind", "production_high_risk")]).await.unwrap_err();
+        assert_eq!(err.status, 409, "{err:?}");
+        // Another organisation's admin knows nothing of the key.
+        let stranger = app.sign_up("admin@stranger.example", "Stranger").await;
+        let err = stranger.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "production_high_risk"), ("note", "mine now")]).await.unwrap_err();
+        assert_eq!(err.status, 404, "{err:?}");
         // The organisation's own rotation interval counts.
         w.admin.call::<()>("set_org_policy", &[("org_id", w.org_id.as_str()), ("max_lifetime_days", "365"), ("default_expiry_days", "90"), ("developer_environments[0]", "sandbox"), ("developer_environments[1]", "production"), ("rotate_low_risk_days", "60")]).await.unwrap();
         let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();

@@ -19,6 +19,7 @@ pub mod org_policies;
 pub mod organisations;
 pub mod password_resets;
 pub mod recovery_codes;
+pub mod review_acceptances;
 pub mod setup_tokens;
 pub mod sign_in_failures;
 pub mod staff;

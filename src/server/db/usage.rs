@@ -287,6 +287,26 @@ pub async fn hourly_for_org(
     })
 }
 
+/// The scopes a key was allowed to use since `since` (from the hourly
+/// counts; the hour containing `since` counts whole), in name order.
+pub async fn scopes_used_since(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<String>> {
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "select distinct scope from usage_hourly
+             where key_id = $1 and hour >= $2 and outcome = 'ok' and scope <> ''
+             order by scope",
+        )
+        .bind(key_row_id)
+        .bind(hour_of(since))
+        .fetch_all(c)
+        .await
+    })
+}
+
 /// A key's raw events with the same method, path, address, answer and scope.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventGroup {

@@ -23,6 +23,7 @@ use crate::{
     },
     error::AppError,
     model::keys::CreatedKey,
+    model::review::NarrowPreview,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -83,51 +84,56 @@ pub(crate) struct Rotation<'a> {
 }
 
 /// Rotates a key into one holding only the scopes it used (with an allowed
-/// answer) in the last 30 days, with a 24-hour overlap. Returns the new
-/// key's secret, once.
+/// answer) in the last 30 days, the old key working for `overlap`. Returns
+/// the new key's secret, once. `expected_keep` is what the person was
+/// shown the key would keep: a conflict when that is no longer so, or when
+/// narrowing would keep nothing or everything.
 pub async fn narrow_to_used(
     state: &AppState,
     actor: &Actor,
     key_id: &str,
+    overlap: Overlap,
+    expected_keep: &[String],
     addr: IpAddr,
 ) -> Result<CreatedKey, AppError> {
     let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
     let now = state.clock.now();
-    let used: std::collections::BTreeSet<String> = {
+    let used = {
         let mut conn = state.db.acquire().await?;
-        usage::hourly_for_key(
+        usage::scopes_used_since(
             conn.conn(),
             old.id,
             now - Duration::days(crate::server::review::UNUSED_DAYS),
         )
         .await?
-        .into_iter()
-        .filter(|h| h.outcome == "ok" && !h.scope.is_empty())
-        .map(|h| h.scope)
-        .collect()
     };
-    let keep: Vec<String> = scopes_of(&old)
-        .into_iter()
-        .filter(|s| used.contains(s))
-        .collect();
-    if keep.is_empty() {
+    let preview = NarrowPreview::split(&scopes_of(&old), &used);
+    if preview.keep.is_empty() {
         return Err(AppError::Conflict(
             "This key used none of its scopes in the last 30 days. If nothing needs it, revoke it instead.".to_owned(),
         ));
     }
-    if keep.len() == scopes_of(&old).len() {
+    if preview.remove.is_empty() {
         return Err(AppError::Conflict(
             "This key used every one of its scopes in the last 30 days; there is nothing to narrow.".to_owned(),
         ));
+    }
+    // What was shown is what is done: the scopes in use may have changed
+    // since the review was read.
+    if preview.keep != expected_keep {
+        return Err(AppError::Conflict(format!(
+            "The scopes this key uses changed since the review was shown: it would now keep {}. Look at the review again.",
+            preview.keep.join(", ")
+        )));
     }
     rotate_row(
         state,
         actor,
         old,
         Rotation {
-            overlap: Overlap::OneDay,
+            overlap,
             quiet: None,
-            narrowed: Some(keep),
+            narrowed: Some(preview.keep),
             reason: None,
         },
         addr,

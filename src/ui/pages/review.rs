@@ -1,10 +1,14 @@
 //! `/review`: the key hygiene review of the organisation (admins), each
 //! finding with the action that fixes it.
 
+use crate::domain::keys::Overlap;
 use crate::{
     api::{
         account::Me,
-        review::{key_review, Finding, FindingKind, NarrowKey},
+        review::{
+            key_review, AcceptFinding, Finding, FindingKind, NarrowKey, NarrowPreview,
+            ReopenFinding,
+        },
     },
     ui::{
         format,
@@ -23,12 +27,23 @@ pub fn ReviewPage() -> impl IntoView {
     signed_in(|me: Me| {
         let org_id = me.active_org().map(|o| o.id).unwrap_or(0);
         let narrow = ServerAction::<NarrowKey>::new();
+        let accept = ServerAction::<AcceptFinding>::new();
+        let reopen = ServerAction::<ReopenFinding>::new();
         let review = Resource::new(
-            move || (org_id, narrow.version().get()),
-            |(org, _)| key_review(org),
+            move || {
+                (
+                    org_id,
+                    narrow.version().get(),
+                    accept.version().get(),
+                    reopen.version().get(),
+                )
+            },
+            |(org, ..)| key_review(org),
         );
         let narrowed = success_of(narrow);
         let error = action_error(narrow);
+        let accept_error = action_error(accept);
+        let reopen_error = action_error(reopen);
         let navigate = use_navigate();
         view! {
             {move || match narrowed.get() {
@@ -61,57 +76,60 @@ pub fn ReviewPage() -> impl IntoView {
                                 </p>
                             </div>
                             <FormMessage error />
+                            <FormMessage error=accept_error />
+                            <FormMessage error=reopen_error />
                             <Transition fallback=|| {
                                 view! { <p role="status">"Reviewing…"</p> }
                             }>
                                 {move || Suspend::new(async move {
                                     match review.await {
                                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                                        Ok(r) if r.findings.is_empty() => {
-                                            view! {
-                                                <section class="empty-state" role="status">
-                                                    <h2>"Nothing to fix"</h2>
-                                                    <p>
-                                                        {healthy_summary(
-                                                            r.keys_checked,
-                                                            &format::date_time(r.generated_at),
+                                        Ok(r) => {
+                                            let (accepted, open): (Vec<Finding>, Vec<Finding>) = r
+                                                .findings
+                                                .into_iter()
+                                                .partition(|f| f.accepted.is_some());
+                                            let when = format::date_time(r.generated_at);
+                                            let open_part = if open.is_empty() {
+                                                view! {
+                                                    <section class="empty-state" role="status">
+                                                        <h2>"Nothing to fix"</h2>
+                                                        <p>{healthy_summary(r.keys_checked, &when)}</p>
+                                                    </section>
+                                                }
+                                                    .into_any()
+                                            } else {
+                                                view! {
+                                                    <p role="status">
+                                                        {format!(
+                                                            "{} across {} ({when}).",
+                                                            format::count(open.len(), "finding", "findings"),
+                                                            format::count(r.keys_checked, "working key", "working keys"),
                                                         )}
                                                     </p>
-                                                </section>
-                                            }
-                                                .into_any()
-                                        }
-                                        Ok(r) => {
+                                                    <table class="table" data-testid="review">
+                                                        <caption class="visually-hidden">"Findings to fix"</caption>
+                                                        <thead>
+                                                            <tr>
+                                                                <th scope="col">"Key"</th>
+                                                                <th scope="col">"Owner"</th>
+                                                                <th scope="col">"Finding"</th>
+                                                                <th scope="col">"Fix"</th>
+                                                            </tr>
+                                                        </thead>
+                                                        <tbody>
+                                                            {open
+                                                                .into_iter()
+                                                                .map(|f| view! { <FindingRow f narrow accept /> })
+                                                                .collect_view()}
+                                                        </tbody>
+                                                    </table>
+                                                }
+                                                    .into_any()
+                                            };
                                             view! {
-                                                <p role="status">
-                                                    {format!(
-                                                        "{} across {} ({}).",
-                                                        format::count(r.findings.len(), "finding", "findings"),
-                                                        format::count(
-                                                            r.keys_checked,
-                                                            "working key",
-                                                            "working keys",
-                                                        ),
-                                                        format::date_time(r.generated_at),
-                                                    )}
-                                                </p>
-                                                <table class="table" data-testid="review">
-                                                    <thead>
-                                                        <tr>
-                                                            <th scope="col">"Key"</th>
-                                                            <th scope="col">"Owner"</th>
-                                                            <th scope="col">"Finding"</th>
-                                                            <th scope="col">"Fix"</th>
-                                                        </tr>
-                                                    </thead>
-                                                    <tbody>
-                                                        {r
-                                                            .findings
-                                                            .into_iter()
-                                                            .map(|f| view! { <FindingRow f narrow /> })
-                                                            .collect_view()}
-                                                    </tbody>
-                                                </table>
+                                                {open_part}
+                                                <AcceptedFindings accepted reopen />
                                             }
                                                 .into_any()
                                         }
@@ -127,33 +145,184 @@ pub fn ReviewPage() -> impl IntoView {
 }
 
 #[component]
-fn FindingRow(f: Finding, narrow: ServerAction<NarrowKey>) -> impl IntoView {
+fn FindingRow(
+    f: Finding,
+    narrow: ServerAction<NarrowKey>,
+    accept: ServerAction<AcceptFinding>,
+) -> impl IntoView {
     let link = format!("/keys/{}", f.key_id);
+    let fix = match f.narrow.clone() {
+        Some(preview) if f.kind == FindingKind::UnusedScopes => Either::Left(
+            view! { <NarrowForm key_id=f.key_id.clone() key_name=f.key_name.clone() preview narrow /> },
+        ),
+        _ => Either::Right(view! { <A href=f.kind.fix_href(&f.key_id)>{f.kind.action()}</A> }),
+    };
+    let note_id = format!("note-{}-{}", f.key_id, f.kind.as_str());
     view! {
         <tr>
             <td>
-                <A href=link.clone()>{f.key_name.clone()}</A>
+                <A href=link>{f.key_name.clone()}</A>
                 <div class="mono key-id">{f.display_id.clone()}</div>
             </td>
             <td>{f.owner.clone()}</td>
             <td>{f.reason.clone()}</td>
             <td>
-                {if f.kind == FindingKind::UnusedScopes {
-                    Either::Left(
-                        view! {
-                            <ActionForm action=narrow>
-                                <input type="hidden" name="key_id" value=f.key_id.clone() />
-                                <button type="submit" class="button button-small">
-                                    {f.kind.action()}
-                                </button>
-                            </ActionForm>
-                        },
-                    )
-                } else {
-                    Either::Right(view! { <A href=link>{f.kind.action()}</A> })
-                }}
+                {fix} <details class="action accept">
+                    <summary>"Accept with a note"</summary>
+                    <ActionForm action=accept attr:class="stack">
+                        <input type="hidden" name="key_id" value=f.key_id.clone() />
+                        <input type="hidden" name="kind" value=f.kind.as_str() />
+                        <div class="field">
+                            <label for=note_id.clone()>"Why this is acceptable"</label>
+                            <textarea
+                                id=note_id
+                                name="note"
+                                rows="2"
+                                maxlength="500"
+                                required
+                            ></textarea>
+                        </div>
+                        <button type="submit" class="button-quiet">
+                            "Accept"
+                        </button>
+                    </ActionForm>
+                </details>
             </td>
         </tr>
+    }
+}
+
+/// Findings admins accepted, with who, when and why, each reopenable.
+#[component]
+fn AcceptedFindings(accepted: Vec<Finding>, reopen: ServerAction<ReopenFinding>) -> impl IntoView {
+    if accepted.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="accepted-findings" aria-labelledby="accepted-heading">
+            <h2 id="accepted-heading">"Accepted"</h2>
+            <p class="hint">
+                "Findings an admin accepted, with their reason. They stay here, not among the findings to fix, until someone reopens them."
+            </p>
+            <table class="table" data-testid="accepted">
+                <thead>
+                    <tr>
+                        <th scope="col">"Key"</th>
+                        <th scope="col">"Finding"</th>
+                        <th scope="col">"Why it is accepted"</th>
+                        <th scope="col">"By"</th>
+                        <th scope="col">"Reopen"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {accepted
+                        .into_iter()
+                        .filter_map(|f| f.accepted.clone().map(|a| (f, a)))
+                        .map(|(f, a)| {
+                            let reopen_label = format!(
+                                "Reopen “{}” for {}",
+                                f.kind.label(),
+                                f.key_name,
+                            );
+                            view! {
+                                <tr>
+                                    <td>
+                                        <A href=format!(
+                                            "/keys/{}",
+                                            f.key_id,
+                                        )>{f.key_name.clone()}</A>
+                                    </td>
+                                    <td>{f.reason.clone()}</td>
+                                    <td class="accepted-note">{a.note.clone()}</td>
+                                    <td>
+                                        {a.by.clone()} <br />
+                                        <time
+                                            datetime=a.at.to_rfc3339()
+                                            title=format::exact_time(a.at)
+                                        >
+                                            {format::date_time(a.at)}
+                                        </time>
+                                    </td>
+                                    <td>
+                                        <ActionForm action=reopen>
+                                            <input type="hidden" name="key_id" value=f.key_id.clone() />
+                                            <input type="hidden" name="kind" value=f.kind.as_str() />
+                                            <button
+                                                type="submit"
+                                                class="button-quiet"
+                                                aria-label=reopen_label
+                                            >
+                                                "Reopen"
+                                            </button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+/// "Narrow to the scopes in use", previewed: what the new key keeps and
+/// loses and how long the old one keeps working, confirmed by the button.
+#[component]
+fn NarrowForm(
+    key_id: String,
+    key_name: String,
+    preview: NarrowPreview,
+    narrow: ServerAction<NarrowKey>,
+) -> impl IntoView {
+    let legend = format!("Keep {key_name} working for");
+    view! {
+        <details class="action narrow">
+            <summary>{FindingKind::UnusedScopes.action()}</summary>
+            <p>
+                "Rotates " <strong>{key_name.clone()}</strong> " into a new key that keeps "
+                <span class="mono">{preview.keep.join(", ")}</span> " and drops "
+                <span class="mono">{preview.remove.join(", ")}</span>
+                ". The new key's secret is shown once."
+            </p>
+            <ActionForm action=narrow attr:class="stack">
+                <input type="hidden" name="key_id" value=key_id />
+                {preview
+                    .keep
+                    .iter()
+                    .enumerate()
+                    .map(|(i, scope)| {
+                        view! {
+                            <input type="hidden" name=format!("keep[{i}]") value=scope.clone() />
+                        }
+                    })
+                    .collect_view()}
+                <fieldset class="radio-group">
+                    <legend>{legend}</legend>
+                    {Overlap::ALL
+                        .into_iter()
+                        .map(|o| {
+                            view! {
+                                <label>
+                                    <input
+                                        type="radio"
+                                        name="overlap"
+                                        value=o.as_str()
+                                        checked=o == Overlap::OneDay
+                                    />
+                                    " "
+                                    {o.label()}
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+                <button type="submit" class="button button-small">
+                    "Rotate into the narrowed key"
+                </button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -219,7 +219,7 @@ fn KeyView(
             .owner_left
             .then(|| {
                 view! {
-                    <div class="notice notice-warn" data-testid="owner-left">
+                    <div class="notice notice-warn" data-testid="owner-left" id="owner">
                         <p>
                             <strong>"Owner left: "</strong>
                             {s.owner.clone()}
@@ -336,7 +336,39 @@ fn KeyView(
         {(open && permissions.manage)
             .then(|| view! { <KeyActionsPanel detail=detail.clone() actions /> })}
         <History entries=detail.audit.clone() />
+        <RevealAskedControl />
     }
+}
+
+/// Brings the control the address asks for (`?do=rotate#rotate`, from the
+/// review's fix links) into view and puts the keyboard on it, also after a
+/// navigation within the app, which does not scroll to the fragment. Its
+/// `<details>` is already open (see [`asked_for`]).
+#[component]
+fn RevealAskedControl() -> impl IntoView {
+    let asked = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("do"));
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(id) = asked.clone() {
+            request_animation_frame(move || {
+                use leptos::wasm_bindgen::JsCast;
+                let Some(control) = document().get_element_by_id(&id) else {
+                    return;
+                };
+                control.scroll_into_view();
+                if let Some(summary) = control
+                    .query_selector("summary")
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = summary.focus();
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &asked;
+    });
 }
 
 /// Verifications in the last 7 days, with the refused ones named: "12 (3
@@ -759,7 +791,11 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
             {active
                 .then(|| {
                     view! {
-                        <details class="action" open=rotate_error.with_untracked(Option::is_some)>
+                        <details
+                            class="action"
+                            id="rotate"
+                            open=rotate_error.with_untracked(Option::is_some) || asked_for("rotate")
+                        >
                             <summary>"Rotate"</summary>
                             <p>
                                 "Makes a new key with the same settings and shows its secret once. The old key keeps working for the overlap you choose, so you can deploy the new one first."
@@ -822,7 +858,11 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                         <EditKey detail=detail.clone() update=actions.update />
                     }
                 })}
-            <details class="action action-danger" open=revoke_error.with_untracked(Option::is_some)>
+            <details
+                class="action action-danger"
+                id="revoke"
+                open=revoke_error.with_untracked(Option::is_some) || asked_for("revoke")
+            >
                 <summary>"Revoke"</summary>
                 <p class="notice notice-danger">
                     "Revoking is immediate and permanent: every request with this key fails from now on, and it cannot be undone. "
@@ -893,7 +933,11 @@ fn EditKey(detail: KeyDetail, update: ServerAction<UpdateKey>) -> impl IntoView 
             .collect(),
     );
     view! {
-        <details class="action" open=error.with_untracked(Option::is_some)>
+        <details
+            class="action"
+            id="edit"
+            open=error.with_untracked(Option::is_some) || asked_for("edit")
+        >
             <summary>"Edit"</summary>
             <p>
                 "Rename the key, change its purpose or service, or remove scopes it does not need. Scopes can only be removed: to add one, create a new key."
@@ -971,4 +1015,10 @@ pub fn History(entries: Vec<AuditEntry>) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// Whether the address asks for the control `name` to be open
+/// (`?do=rotate`), as the review's fix links do.
+fn asked_for(name: &str) -> bool {
+    leptos_router::hooks::use_query_map().with_untracked(|q| q.get("do").as_deref() == Some(name))
 }

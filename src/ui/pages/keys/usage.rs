@@ -110,20 +110,28 @@ pub fn KeyUsagePage() -> impl IntoView {
                                             <span class="stat-label">"refused"</span>
                                         </div>
                                     </li>
-                                    <li class="stat">
-                                        <div>
-                                            <span class="stat-value stat-small">
-                                                {k
-                                                    .last_used_at
-                                                    .map(format::date_time)
-                                                    .unwrap_or_else(|| "Never".to_owned())}
-                                            </span>
-                                            <span class="stat-label">
-                                                "last used"
-                                                {u.last_used_addr.clone().map(|a| format!(" from {a}"))}
-                                            </span>
-                                        </div>
-                                    </li>
+                                    // The key's last use is not a fact about the filter.
+                                    {u
+                                        .filter
+                                        .is_empty()
+                                        .then(|| {
+                                            view! {
+                                                <li class="stat">
+                                                    <div>
+                                                        <span class="stat-value stat-small">
+                                                            {k
+                                                                .last_used_at
+                                                                .map(format::date_time)
+                                                                .unwrap_or_else(|| "Never".to_owned())}
+                                                        </span>
+                                                        <span class="stat-label">
+                                                            "last used"
+                                                            {u.last_used_addr.clone().map(|a| format!(" from {a}"))}
+                                                        </span>
+                                                    </div>
+                                                </li>
+                                            }
+                                        })}
                                 </ul>
                                 {u
                                     .filter
