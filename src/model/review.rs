@@ -116,6 +116,10 @@ pub struct Finding {
     pub narrow: Option<NarrowPreview>,
     /// Set when an admin accepted the finding: it is listed apart.
     pub accepted: Option<Acceptance>,
+    /// What this occurrence of the finding is about (the owner who left,
+    /// the scopes held, the last use…): an acceptance holds while it is the
+    /// same, so that a finding that comes back about something else is open.
+    pub subject: String,
 }
 
 /// An admin's acceptance of a finding, with their reason.

@@ -108,6 +108,8 @@ pub enum OrgAction {
     ApproveKeys,
     /// Export the inventory and the audit trail.
     Export,
+    /// Accept and reopen findings of the key review.
+    AcceptFindings,
 }
 
 /// What an organisation that requires a second factor tells a member
@@ -158,6 +160,7 @@ pub fn authorize_org(
         | OrgAction::SetPolicy
         | OrgAction::ApproveKeys
         | OrgAction::Export
+        | OrgAction::AcceptFindings
             if membership.role == Role::Admin =>
         {
             Ok(membership)
@@ -167,6 +170,10 @@ pub fn authorize_org(
         )),
         OrgAction::ApproveKeys => Err(AppError::Forbidden(
             "Only an admin of this organisation can approve or reject keys.".to_owned(),
+        )),
+        OrgAction::AcceptFindings => Err(AppError::Forbidden(
+            "Only an admin of this organisation can accept or reopen findings of the key review."
+                .to_owned(),
         )),
         OrgAction::Export => Err(AppError::Forbidden(
             "Only an admin of this organisation can export its keys and audit trail.".to_owned(),

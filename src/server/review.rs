@@ -11,7 +11,12 @@ use super::{
     state::AppState,
 };
 use crate::{
-    domain::{audit::AuditAction, format, key_format::Environment, keys::KeyStatus},
+    domain::{
+        audit::AuditAction,
+        format,
+        key_format::Environment,
+        keys::{parse_optional_reason, KeyStatus},
+    },
     error::AppError,
     model::review::{Acceptance, Finding, FindingKind, NarrowPreview, Review},
 };
@@ -23,6 +28,20 @@ use std::net::IpAddr;
 pub const UNUSED_DAYS: i64 = 30;
 /// Days before expiry that make a finding.
 pub const EXPIRING_DAYS: i64 = 14;
+
+/// What an occurrence of a finding is about, for acceptances to hold to.
+fn subject_of(kind: FindingKind, row: &api_keys::KeyRow) -> String {
+    match kind {
+        FindingKind::NoOwner => row.owner_email.clone(),
+        FindingKind::NotRotated => row.created_at.to_rfc3339(),
+        FindingKind::Unused => row
+            .last_used_at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
+        FindingKind::ExpiringSoon => row.expires_at.to_rfc3339(),
+        FindingKind::ProductionHighRisk | FindingKind::UnusedScopes => row.scopes.clone(),
+        FindingKind::RetiredKeyTraffic => String::new(),
+    }
+}
 
 /// The review of an organisation, for its admins.
 pub async fn for_org(state: &AppState, actor: &Actor, org_id: i64) -> Result<Review, AppError> {
@@ -69,6 +88,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
                 reason,
                 narrow: None,
                 accepted: None,
+                subject: subject_of(kind, row),
             })
         };
         // Traffic on keys that no longer work.
@@ -172,7 +192,9 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
         }
         f.accepted = accepted
             .iter()
-            .find(|a| a.key_public_id == f.key_id && a.kind == f.kind.as_str())
+            .find(|a| {
+                a.key_public_id == f.key_id && a.kind == f.kind.as_str() && a.subject == f.subject
+            })
             .map(|a| Acceptance {
                 note: a.note.clone(),
                 by: a.accepted_by_email.clone(),
@@ -222,9 +244,6 @@ pub fn table(review: &Review) -> String {
     out
 }
 
-/// Longest note an acceptance takes, in characters.
-pub const MAX_NOTE: usize = 500;
-
 /// Accepts a finding the review makes now about a key, with a note saying
 /// why it is acceptable (an organisation's admins). The review lists it
 /// apart until it is reopened; audited. Errors: a field error for an
@@ -241,42 +260,43 @@ pub async fn accept(
 ) -> Result<(), AppError> {
     let kind = FindingKind::parse(kind)
         .ok_or_else(|| AppError::field("kind", "Choose one of the review's findings."))?;
-    let note = note.trim();
-    if note.is_empty() {
-        return Err(AppError::field(
-            "note",
-            "Say why this is acceptable, e.g. “High-risk scopes approved by security for the nightly export”.",
-        ));
-    }
-    if note.chars().count() > MAX_NOTE {
-        return Err(AppError::field(
-            "note",
-            format!("Keep the note to {MAX_NOTE} characters."),
-        ));
-    }
+    let note = match parse_optional_reason(note) {
+        Ok(Some(note)) if note.chars().count() >= 3 => note,
+        Ok(_) => {
+            return Err(AppError::field(
+                "note",
+                "Say why this is acceptable, in 3 to 500 characters, e.g. “High-risk scopes approved by security for the nightly export”.",
+            ))
+        }
+        Err(message) => return Err(AppError::field("note", message)),
+    };
+    let note = note.as_str();
     let row = load_for(state, actor, key_id, KeyAction::View).await?;
-    authorize_org(actor, row.org_id, OrgAction::ApproveKeys)?;
+    authorize_org(actor, row.org_id, OrgAction::AcceptFindings)?;
     let review = build(state, row.org_id).await?;
-    if !review
+    let Some(finding) = review
         .findings
         .iter()
-        .any(|f| f.key_id == key_id && f.kind == kind)
-    {
+        .find(|f| f.key_id == key_id && f.kind == kind)
+    else {
         return Err(AppError::Conflict(format!(
             "The review does not find “{}” for this key now; there is nothing to accept.",
             kind.label()
         )));
-    }
+    };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     review_acceptances::accept(
         tx.conn(),
-        row.id,
-        kind.as_str(),
-        note,
-        actor.user_id,
-        &actor.email,
-        now,
+        &review_acceptances::NewAcceptance {
+            key_row_id: row.id,
+            kind: kind.as_str(),
+            subject: &finding.subject,
+            note,
+            user_id: actor.user_id,
+            email: &actor.email,
+            at: now,
+        },
     )
     .await?;
     record_event(
@@ -311,7 +331,7 @@ pub async fn reopen(
     let kind = FindingKind::parse(kind)
         .ok_or_else(|| AppError::field("kind", "Choose one of the review's findings."))?;
     let row = load_for(state, actor, key_id, KeyAction::View).await?;
-    authorize_org(actor, row.org_id, OrgAction::ApproveKeys)?;
+    authorize_org(actor, row.org_id, OrgAction::AcceptFindings)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !review_acceptances::reopen(tx.conn(), row.id, kind.as_str()).await? {

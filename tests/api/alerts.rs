@@ -297,8 +297,20 @@ on_both_databases! {
         w.admin.call::<()>("reopen_finding", &[("key_id", risky_id), ("kind", "production_high_risk")]).await.unwrap();
         let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
         assert!(review.findings.iter().all(|f| f.accepted.is_none()));
-        let err = w.admin.call::<()>("reopen_finding", &[("key_id", risky_id), ("kind", "production_high_risk")]).await.unwrap_err();
+                let err = w.admin.call::<()>("reopen_finding", &[("key_id", risky_id), ("kind", "production_high_risk")]).await.unwrap_err();
         assert_eq!(err.status, 409, "{err:?}");
+        // An acceptance holds for what was accepted: once the key's scopes
+        // change, the finding is about something else and open again.
+        w.admin.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "production_high_risk"), ("note", "Approved for refunds")]).await.unwrap();
+        w.admin.call::<()>("update_key", &[("key_id", risky_id), ("name", "Risky"), ("purpose", "Refunds"), ("scopes[0]", "payments:refund")]).await.unwrap();
+        let review: Review = w.admin.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let again = review.findings.iter().find(|f| f.key_name == "Risky" && f.kind == FindingKind::ProductionHighRisk).unwrap();
+        assert!(again.accepted.is_none(), "a new occurrence is open");
+        // Notes are checked like reasons: not empty-looking, no control characters.
+        for bad in ["\u{200b}\u{a0}", "ok", "fine\u{0}\u{1b}[31m"] {
+            let err = w.admin.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "production_high_risk"), ("note", bad)]).await.unwrap_err();
+            assert!(err.error.message_for("note").is_some(), "{bad:?}: {err:?}");
+        }
         // Another organisation's admin knows nothing of the key.
         let stranger = app.sign_up("admin@stranger.example", "Stranger").await;
         let err = stranger.call::<()>("accept_finding", &[("key_id", risky_id), ("kind", "production_high_risk"), ("note", "mine now")]).await.unwrap_err();

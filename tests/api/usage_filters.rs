@@ -86,7 +86,7 @@ on_both_databases! {
         let err = usage(Some("203.0.113.999"), None).await.unwrap_err();
         assert_eq!(err.status, 422, "{err:?}");
         assert!(err.error.message_for("addr").unwrap().contains("not an IP address"), "{err:?}");
-        let err = usage(None, Some(&"x".repeat(700))).await.unwrap_err();
+        let err = usage(None, Some(&"x".repeat(3000))).await.unwrap_err();
         assert!(err.error.message_for("endpoint").is_some(), "{err:?}");
         let blank = usage(Some(" "), Some("")).await.unwrap();
         assert!(blank.filter.is_empty());
@@ -97,4 +97,72 @@ on_both_databases! {
         let err = stranger.call::<KeyUsage>("key_usage", &[("key_id", &key.key.key_id), ("addr", "203.0.113.10")]).await.unwrap_err();
         assert_eq!(err.status, 404, "{err:?}");
     }
+}
+
+on_both_databases! {
+    async fn a_request_that_needs_two_scopes_counts_for_both_and_narrowing_keeps_them(app) {
+        let w = world(&app, "two@usage.example").await;
+        let key = w.key(&[]).await;
+        // A fresh key has no month of use to narrow by.
+        let err = w.client.call::<portico::api::keys::CreatedKey>("narrow_key", &[("key_id", key.key.key_id.as_str()), ("keep[0]", "records:read")]).await.unwrap_err();
+        assert_eq!(err.status, 409, "{err:?}");
+        assert!(format!("{:?}", err.error).contains("has not had them yet"), "{err:?}");
+
+        app.clock.advance(chrono::Duration::days(31));
+        w.client.sign_in("two@usage.example").await;
+        // The caller names customers:read beside an endpoint that needs records:read.
+        let res = reqwest::Client::new().post(app.url("/v1/verify")).bearer_auth(&w.gateway)
+            .json(&json!({"key": key.secret, "scope": "customers:read", "method": "GET", "path": "/v1/records/1"}))
+            .send().await.unwrap();
+        let answer: serde_json::Value = res.json().await.unwrap();
+        assert_eq!((answer["code"].as_str(), answer["scope"].as_str()), (Some("ok"), Some("records:read")), "the answer names the endpoint's scope as before");
+        app.state.usage.shutdown().await;
+
+        let usage: KeyUsage = w.client.call("key_usage", &[("key_id", &key.key.key_id)]).await.unwrap();
+        let count = |label: &str| usage.by_scope.iter().find(|c| c.label == label).map(|c| c.requests);
+        assert_eq!((usage.total, count("records:read"), count("customers:read")), (1, Some(1), Some(1)));
+        // Both scopes were used: nothing to narrow, and the review agrees.
+        let review: portico::api::review::Review = w.client.call("key_review", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        assert!(review.findings.iter().all(|f| f.kind != portico::api::review::FindingKind::UnusedScopes), "{:?}", review.findings);
+        let err = w.client.call::<portico::api::keys::CreatedKey>("narrow_key", &[("key_id", key.key.key_id.as_str()), ("keep[0]", "records:read")]).await.unwrap_err();
+        assert_eq!(err.status, 409, "{err:?}");
+    }
+}
+
+/// The recent requests of a rare endpoint are found behind thousands of
+/// others (the list pages back through the events).
+#[tokio::test]
+async fn recent_requests_of_a_rare_endpoint_are_found_behind_busy_ones() {
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let w = world(&app, "rare@usage.example").await;
+    let key = w.key(&[]).await;
+    let http = reqwest::Client::new();
+    let ask = |path: &'static str| {
+        http.post(app.url("/v1/verify"))
+            .bearer_auth(&w.gateway)
+            .json(&json!({"key": key.secret, "method": "GET", "path": path, "client_ip": "203.0.113.9"}))
+            .send()
+    };
+    ask("/v1/customers/9").await.unwrap();
+    for _ in 0..2_100 {
+        ask("/v1/records/1").await.unwrap();
+    }
+    app.state.usage.shutdown().await;
+    let usage: KeyUsage = w
+        .client
+        .call(
+            "key_usage",
+            &[
+                ("key_id", &key.key.key_id),
+                ("endpoint", "GET /v1/customers/{id}"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(usage.total, 1);
+    assert_eq!(
+        usage.recent.len(),
+        1,
+        "the one request is listed, not just counted"
+    );
 }

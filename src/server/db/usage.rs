@@ -288,23 +288,30 @@ pub async fn hourly_for_org(
 }
 
 /// The scopes a key was allowed to use since `since` (from the hourly
-/// counts; the hour containing `since` counts whole), in name order.
+/// counts; the hour containing `since` counts whole), in name order. A
+/// request that needed two scopes is stored with both, space-separated, and
+/// counts for each.
 pub async fn scopes_used_since(
     conn: Conn<'_>,
     key_row_id: i64,
     since: DateTime<Utc>,
 ) -> sqlx::Result<Vec<String>> {
-    on_conn!(conn, |c| {
+    let stored: Vec<String> = on_conn!(conn, |c| {
         sqlx::query_scalar(
             "select distinct scope from usage_hourly
-             where key_id = $1 and hour >= $2 and outcome = 'ok' and scope <> ''
-             order by scope",
+             where key_id = $1 and hour >= $2 and outcome = 'ok' and scope <> ''",
         )
         .bind(key_row_id)
         .bind(hour_of(since))
         .fetch_all(c)
         .await
-    })
+    })?;
+    let used: std::collections::BTreeSet<String> = stored
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_owned)
+        .collect();
+    Ok(used.into_iter().collect())
 }
 
 /// A key's raw events with the same method, path, address, answer and scope.
@@ -356,6 +363,8 @@ pub async fn groups_for_key(
 /// One raw event of a key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyEventRow {
+    /// The event's row id (orders events of the same instant).
+    pub id: i64,
     /// When it was decided (UTC).
     pub at: DateTime<Utc>,
     /// The checked request's method.
@@ -371,23 +380,30 @@ pub struct KeyEventRow {
 }
 
 /// A key's most recent raw events since `since`, from `client_addr` only
-/// when given, newest first.
+/// when given, newest first; with `before` (an event's time and id), only
+/// those older than it, to page through.
 pub async fn recent_for_key(
     conn: Conn<'_>,
     key_row_id: i64,
     since: DateTime<Utc>,
     client_addr: Option<&str>,
+    before: Option<(DateTime<Utc>, i64)>,
     limit: i64,
 ) -> sqlx::Result<Vec<KeyEventRow>> {
+    let (before_at, before_id) = before.unwrap_or((since, 0));
     on_conn!(conn, |c| {
         sqlx::query_as(
-            "select at, method, path, client_addr, outcome, scope from usage_events
+            "select id, at, method, path, client_addr, outcome, scope from usage_events
              where key_id = $1 and at >= $2 and (cast($3 as text) is null or client_addr = $3)
-             order by at desc, id desc limit $4",
+               and ($4 or at < $5 or (at = $5 and id < $6))
+             order by at desc, id desc limit $7",
         )
         .bind(key_row_id)
         .bind(since)
         .bind(client_addr)
+        .bind(before.is_none())
+        .bind(before_at)
+        .bind(before_id)
         .bind(limit)
         .fetch_all(c)
         .await

@@ -98,6 +98,13 @@ pub async fn narrow_to_used(
 ) -> Result<CreatedKey, AppError> {
     let old = load_for(state, actor, key_id, KeyAction::Manage).await?;
     let now = state.clock.now();
+    // Only what the review offers: a key with a month of use to go by.
+    let days = crate::server::review::UNUSED_DAYS;
+    if old.last_used_at.is_none() || now - old.created_at < Duration::days(days) {
+        return Err(AppError::Conflict(format!(
+            "Narrowing goes by the last {days} days of use, and this key has not had them yet. Edit it to remove scopes you know it does not need."
+        )));
+    }
     let used = {
         let mut conn = state.db.acquire().await?;
         usage::scopes_used_since(
@@ -121,10 +128,10 @@ pub async fn narrow_to_used(
     // What was shown is what is done: the scopes in use may have changed
     // since the review was read.
     if preview.keep != expected_keep {
-        return Err(AppError::Conflict(format!(
-            "The scopes this key uses changed since the review was shown: it would now keep {}. Look at the review again.",
-            preview.keep.join(", ")
-        )));
+        return Err(AppError::Conflict(
+            "The scopes this key uses are not the ones the review showed: they changed since. Look at the review again."
+                .to_owned(),
+        ));
     }
     rotate_row(
         state,

@@ -96,14 +96,21 @@ impl Tally {
         }
         self.total += requests;
         *self.by_outcome.entry(outcome.to_owned()).or_default() += requests;
-        if !scope.is_empty() {
+        // A request that needed two scopes counts for each.
+        for scope in scope.split_whitespace() {
             *self.by_scope.entry(scope.to_owned()).or_default() += requests;
         }
     }
 }
 
-/// Longest endpoint label a filter may name.
-const MAX_ENDPOINT_FILTER: usize = 600;
+/// Events read per page when looking for recent requests to one endpoint.
+const RECENT_SCAN_PAGE: usize = 2_000;
+/// Most events read looking for them.
+const RECENT_SCAN_LIMIT: usize = 200_000;
+
+/// Longest endpoint label a filter may name, in bytes: a method, a stored
+/// path (512 characters of up to 4 bytes) and the "not in the catalog" note.
+const MAX_ENDPOINT_FILTER: usize = 2200;
 
 /// The filter as asked, checked: a canonical client address, an endpoint
 /// label of sensible length. Blank parts mean "any".
@@ -206,25 +213,43 @@ pub async fn key_usage(
     } else {
         tally = filtered;
     }
-    // With an endpoint filter, look further back for matching requests.
-    let scan = if filter.endpoint.is_some() {
-        40 * RECENT_REQUESTS
+    // The address is filtered in SQL; the endpoint (a catalog pattern) here,
+    // paging back until enough match, all that match are found, or the
+    // scan limit is reached.
+    let matching = usize::try_from(tally.total).unwrap_or(usize::MAX);
+    let page = if filter.endpoint.is_some() {
+        RECENT_SCAN_PAGE
     } else {
         RECENT_REQUESTS
     };
-    let recent = usage::recent_for_key(conn.conn(), row.id, start, addr, scan as i64)
-        .await?
-        .into_iter()
-        .map(|e| RecentRequest {
-            endpoint: endpoint_label(state, e.method.as_deref(), e.path.as_deref()),
-            at: e.at,
-            client_addr: e.client_addr,
-            outcome: VerifyCode::parse(&e.outcome).unwrap_or(VerifyCode::Unknown),
-            scope: e.scope,
-        })
-        .filter(|r| wanted(&r.endpoint))
-        .take(RECENT_REQUESTS)
-        .collect();
+    let mut recent = Vec::new();
+    let (mut before, mut scanned) = (None, 0);
+    loop {
+        let rows =
+            usage::recent_for_key(conn.conn(), row.id, start, addr, before, page as i64).await?;
+        let fetched = rows.len();
+        scanned += fetched;
+        for e in rows {
+            before = Some((e.at, e.id));
+            let request = RecentRequest {
+                endpoint: endpoint_label(state, e.method.as_deref(), e.path.as_deref()),
+                at: e.at,
+                client_addr: e.client_addr,
+                outcome: VerifyCode::parse(&e.outcome).unwrap_or(VerifyCode::Unknown),
+                scope: e.scope,
+            };
+            if wanted(&request.endpoint) && recent.len() < RECENT_REQUESTS {
+                recent.push(request);
+            }
+        }
+        if filter.endpoint.is_none()
+            || recent.len() >= RECENT_REQUESTS.min(matching)
+            || fetched < page
+            || scanned >= RECENT_SCAN_LIMIT
+        {
+            break;
+        }
+    }
     Ok(KeyUsage {
         key: summary(state, &row, now)?,
         range,

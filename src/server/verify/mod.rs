@@ -236,7 +236,7 @@ pub async fn verify(state: &AppState, input: &VerifyInput) -> Result<Verdict, Ap
         key_row_id: identified.map(|k| k.id),
         org_id: identified.map(|k| k.org_id),
         presented_key_id,
-        scope: verdict.scope.clone(),
+        scope: used_scopes(&verdict, input),
         method: input.request.as_ref().map(|r| r.method.clone()),
         path: input.request.as_ref().map(|r| truncate(&r.path, 512)),
         outcome: verdict.code,
@@ -244,6 +244,19 @@ pub async fn verify(state: &AppState, input: &VerifyInput) -> Result<Verdict, Ap
         latency_us,
     });
     Ok(verdict)
+}
+
+/// The scopes an answer records as checked: the verdict's, and, when the
+/// caller named a scope beside its endpoint and the key was let through,
+/// that one too ("records:read customers:read"), so that usage, the review
+/// and narrowing count every scope a request needed as used.
+fn used_scopes(verdict: &Verdict, input: &VerifyInput) -> Option<String> {
+    match (&verdict.scope, &input.scope) {
+        (Some(checked), Some(given)) if verdict.code.is_valid() && checked != given => {
+            Some(format!("{checked} {given}"))
+        }
+        _ => verdict.scope.clone(),
+    }
 }
 
 /// The first `max` characters of `s`.
