@@ -191,3 +191,43 @@ test("the whole key lifecycle works with the keyboard alone", async ({ page }) =
   await page.keyboard.press("Enter");
   await expect(page.locator(".revoke-reason")).toHaveText("Done testing");
 });
+
+test("a reporting service gets a sandbox and a production key, and the production one is rotated", async ({ page }) => {
+  await signUp(page, uniqueEmail("reporting"), "Reporting Co");
+  // Its two keys, kept apart by environment.
+  await newKeyForm(page, "Reporting (sandbox)");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const sandbox = (await page.getByTestId("new-secret").textContent())!.trim();
+  expect(sandbox.startsWith("prt_test_")).toBe(true);
+  await done(page);
+  await newKeyForm(page, "Reporting (production)");
+  await page.getByLabel("Production").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  const production = (await page.getByTestId("new-secret").textContent())!.trim();
+  expect(production.startsWith("prt_live_")).toBe(true);
+  await done(page);
+  const productionUrl = page.url();
+
+  await page.goto("/keys");
+  await expect(page.getByRole("row", { name: /Reporting \(sandbox\)/ })).toContainText("Sandbox");
+  await expect(page.getByRole("row", { name: /Reporting \(production\)/ })).toContainText("Production");
+
+  // Rotating the production key with a one-hour overlap: the new secret once,
+  // and which key it replaces, until when.
+  await page.goto(productionUrl);
+  await hydrated(page);
+  await page.getByText("Rotate", { exact: true }).click();
+  await page.getByLabel("1 hour").check();
+  await page.getByRole("button", { name: "Rotate key" }).click();
+  const rotated = (await page.getByTestId("new-secret").textContent())!.trim();
+  expect(rotated.startsWith("prt_live_")).toBe(true);
+  expect(rotated).not.toBe(production);
+  await expect(page.getByTestId("rotation-overlap")).toContainText("keeps working until");
+  await done(page);
+
+  await page.goto("/keys");
+  const rows = page.getByRole("row", { name: /Reporting \(production\)/ });
+  await expect(rows).toHaveCount(2);
+  await expect(rows.filter({ hasText: "Rotating" })).toHaveCount(1);
+  await expect(page.getByRole("row", { name: /Reporting \(sandbox\)/ })).toContainText("Active");
+});

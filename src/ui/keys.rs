@@ -6,7 +6,7 @@ use crate::{
     api::keys::CreatedKey,
     domain::{
         key_format::Environment,
-        keys::KeyStatus,
+        keys::{KeyStatus, Overlap},
         scopes::{Catalog, Risk},
     },
 };
@@ -193,6 +193,34 @@ pub fn ScopePicker(
 
 /// Shows a new key's secret, once. It closes only after the person confirms
 /// they stored it; then `on_done` runs (which should forget the secret).
+/// How long the old key keeps working after a rotation: one radio button
+/// per [`Overlap`], 24 hours chosen, submitted as `overlap`.
+#[component]
+pub fn OverlapChoice(legend: String) -> impl IntoView {
+    view! {
+        <fieldset class="radio-group">
+            <legend>{legend}</legend>
+            {Overlap::ALL
+                .into_iter()
+                .map(|o| {
+                    view! {
+                        <label>
+                            <input
+                                type="radio"
+                                name="overlap"
+                                value=o.as_str()
+                                checked=o == Overlap::OneDay
+                            />
+                            " "
+                            {o.label()}
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
+    }
+}
+
 #[component]
 pub fn SecretPanel(
     created: CreatedKey,

@@ -1,7 +1,6 @@
 //! `/review`: the key hygiene review of the organisation (admins), each
 //! finding with the action that fixes it.
 
-use crate::domain::keys::Overlap;
 use crate::{
     api::{
         account::Me,
@@ -13,7 +12,7 @@ use crate::{
     ui::{
         format,
         forms::{action_error, success_of, ErrorPanel, FormMessage},
-        keys::SecretPanel,
+        keys::{OverlapChoice, SecretPanel},
         session::signed_in,
     },
 };
@@ -298,26 +297,7 @@ fn NarrowForm(
                         }
                     })
                     .collect_view()}
-                <fieldset class="radio-group">
-                    <legend>{legend}</legend>
-                    {Overlap::ALL
-                        .into_iter()
-                        .map(|o| {
-                            view! {
-                                <label>
-                                    <input
-                                        type="radio"
-                                        name="overlap"
-                                        value=o.as_str()
-                                        checked=o == Overlap::OneDay
-                                    />
-                                    " "
-                                    {o.label()}
-                                </label>
-                            }
-                        })
-                        .collect_view()}
-                </fieldset>
+                <OverlapChoice legend />
                 <button type="submit" class="button button-small">
                     "Rotate into the narrowed key"
                 </button>

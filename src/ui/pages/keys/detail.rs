@@ -14,7 +14,7 @@ use crate::{
     },
     domain::{
         key_format::Environment,
-        keys::{KeyStatus, Overlap, MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
+        keys::{KeyStatus, MAX_NAME_CHARS, MAX_PURPOSE_CHARS, MAX_SERVICE_CHARS},
     },
     ui::{
         audit::AuditTable,
@@ -23,7 +23,7 @@ use crate::{
             action_error, field_error, success_of, ErrorPanel, Field, FormMessage, SubmitButton,
             TextArea,
         },
-        keys::{EnvBadge, HighRiskBadge, ScopePicker, SecretPanel, StatusBadge},
+        keys::{EnvBadge, HighRiskBadge, OverlapChoice, ScopePicker, SecretPanel, StatusBadge},
         pages::alerts::AlertList,
         session::signed_in,
     },
@@ -803,26 +803,7 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                             <FormMessage error=rotate_error />
                             <ActionForm action=actions.rotate attr:class="stack">
                                 <input type="hidden" name="key_id" value=key_id.clone() />
-                                <fieldset class="radio-group">
-                                    <legend>"Keep the old key working for"</legend>
-                                    {Overlap::ALL
-                                        .into_iter()
-                                        .map(|o| {
-                                            view! {
-                                                <label>
-                                                    <input
-                                                        type="radio"
-                                                        name="overlap"
-                                                        value=o.as_str()
-                                                        checked=o == Overlap::OneDay
-                                                    />
-                                                    " "
-                                                    {o.label()}
-                                                </label>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </fieldset>
+                                <OverlapChoice legend="Keep the old key working for".to_owned() />
                                 <div class="field">
                                     <label for="field-quiet">
                                         "Retire the old key earlier once it has had no traffic for"
