@@ -58,6 +58,8 @@ export default async function globalSetup(): Promise<void> {
       PORTICO_LISTEN: `127.0.0.1:${port}`,
       // Tests ask /v1/forward-auth as a gateway on this machine would.
       PORTICO_GATEWAY_ADDRESSES: "127.0.0.1",
+      // Every test signs up from 127.0.0.1: an office of testers.
+      PORTICO_SIGN_UPS_PER_ADDRESS: "1000",
       PORTICO_PUBLIC_URL: baseURL,
       PORTICO_LOG: process.env.PORTICO_LOG ?? "warn",
       LEPTOS_SITE_ROOT: join(root, "target", "site"),

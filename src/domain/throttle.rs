@@ -35,12 +35,18 @@ impl ThrottlePolicy {
 
     /// Sign-ups per client address: every sign-up counts (it sends an email
     /// whatever the address), so that one address cannot mass-create
-    /// accounts or flood inboxes. Thirty in 15 minutes go straight through.
-    pub const SIGN_UP: ThrottlePolicy = ThrottlePolicy {
-        window: Duration::minutes(15),
-        free_failures: 29,
-        lockout_failures: 60,
-    };
+    /// accounts or flood inboxes. `free` sign-ups in 15 minutes go straight
+    /// through (at least 1; 30 by default, `PORTICO_SIGN_UPS_PER_ADDRESS`),
+    /// each further one waits (1 s, doubling), and twice as many lock the
+    /// address out for the rest of the window.
+    pub const fn sign_up(free: u32) -> ThrottlePolicy {
+        let free = if free == 0 { 1 } else { free as usize };
+        ThrottlePolicy {
+            window: Duration::minutes(15),
+            free_failures: free - 1,
+            lockout_failures: 2 * free,
+        }
+    }
 
     /// Decides whether an attempt may go ahead now, given the times of recent
     /// failures (any order; failures older than the window are ignored).

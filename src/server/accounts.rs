@@ -136,7 +136,9 @@ pub async fn sign_up(
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    throttle::admit_sign_up(&state.db, addr, now).await?;
+    let policy =
+        crate::domain::throttle::ThrottlePolicy::sign_up(state.config.sign_ups_per_address);
+    throttle::admit_sign_up(&state.db, policy, addr, now).await?;
     let (email, password) = (email.expect("checked"), password.expect("checked"));
 
     // Hashed whether or not the address is registered, so that both answers

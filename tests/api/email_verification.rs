@@ -433,3 +433,30 @@ async fn sign_ups_are_throttled_per_client_address() {
     assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(err.headers.get("retry-after").is_some());
 }
+
+/// An office behind one address gets the number its operator set.
+#[tokio::test]
+async fn the_sign_up_allowance_per_address_is_a_setting() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.sign_ups_per_address = 3).await;
+    let sign_up = |n: usize| {
+        let client = app.client();
+        async move {
+            let (email, org) = (format!("office{n}@example.com"), format!("Office {n}"));
+            client
+                .call::<()>(
+                    "sign_up",
+                    &[
+                        ("email", email.as_str()),
+                        ("password", GOOD_PASSWORD),
+                        ("org_name", org.as_str()),
+                    ],
+                )
+                .await
+        }
+    };
+    for n in 0..3 {
+        sign_up(n).await.expect("within the allowance");
+    }
+    let err = sign_up(3).await.unwrap_err();
+    assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
+}

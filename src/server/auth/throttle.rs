@@ -104,11 +104,15 @@ impl Attempt {
     }
 }
 
-/// Admits a sign-up from `addr`, or refuses it with the wait the
-/// [`ThrottlePolicy::SIGN_UP`] asks for. Every admitted sign-up is counted.
-pub async fn admit_sign_up(db: &Db, addr: IpAddr, now: DateTime<Utc>) -> Result<(), AppError> {
+/// Admits a sign-up from `addr`, or refuses it with the wait `policy`
+/// ([`ThrottlePolicy::sign_up`]) asks for. Every admitted sign-up is counted.
+pub async fn admit_sign_up(
+    db: &Db,
+    policy: ThrottlePolicy,
+    addr: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     let subject = format!("sign-up:{addr}");
-    let policy = ThrottlePolicy::SIGN_UP;
     let mut tx = db.begin().await?;
     sign_in_failures::lock(tx.conn(), &subject).await?;
     let earlier = sign_in_failures::since(tx.conn(), &subject, now - policy.window).await?;

@@ -141,6 +141,13 @@ pub struct Settings {
           hide_default_value = true, global = true, value_parser = bearer_token)]
     pub metrics_token: Unset<BearerToken>,
 
+    /// Sign-ups from one client address in 15 minutes before they slow down
+    /// (1 to 100,000; twice as many lock the address out for the rest of
+    /// the window). Raise it for an office behind one address.
+    #[arg(long, env = "PORTICO_SIGN_UPS_PER_ADDRESS", default_value = "30", global = true,
+          value_parser = count::<u32>(1..=100_000))]
+    pub sign_ups_per_address: u32,
+
     /// Addresses or CIDR blocks of gateways that may call
     /// `/v1/forward-auth` without a gateway token (the TCP peer is compared,
     /// never a forwarded header). Unset: every gateway presents its token.
@@ -248,6 +255,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// The token `GET /metrics` asks for; `None`: no metrics endpoint.
     pub metrics_token: Option<BearerToken>,
+    /// Sign-ups from one address in 15 minutes before they slow down.
+    pub sign_ups_per_address: u32,
     /// Gateways trusted by their address at `/v1/forward-auth`; empty: none.
     pub gateway_addresses: IpAllowlist,
     /// The header `/v1/forward-auth` reads a key from besides `Authorization`.
@@ -338,6 +347,7 @@ impl Settings {
                 from: self.mail_from.clone(),
             }),
             metrics_token: self.metrics_token.clone(),
+            sign_ups_per_address: self.sign_ups_per_address,
             gateway_addresses: self.gateway_addresses.clone().unwrap_or_default(),
             forward_auth_key_header: self.forward_auth_key_header.clone(),
         })

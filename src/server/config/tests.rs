@@ -197,3 +197,18 @@ fn forward_auth_settings_are_checked() {
         assert_eq!(err.env, "PORTICO_FORWARD_AUTH_KEY_HEADER", "{bad:?}");
     }
 }
+
+#[test]
+fn the_sign_up_allowance_is_checked() {
+    assert_eq!(parse(&[]).unwrap().sign_ups_per_address, 30);
+    assert_eq!(
+        parse(&["--sign-ups-per-address", "500"])
+            .unwrap()
+            .sign_ups_per_address,
+        500
+    );
+    for bad in ["0", "lots", "100001"] {
+        let err = parse(&["--sign-ups-per-address", bad]).unwrap_err();
+        assert_eq!(err.env, "PORTICO_SIGN_UPS_PER_ADDRESS", "{bad}");
+    }
+}
