@@ -1,16 +1,20 @@
-//! The portal (pages, server functions, exports) runs on a thread of its own.
+//! The portal (pages, server functions, exports) runs on render threads of
+//! its own, each request on one of them.
 //!
 //! Leptos's reactive graph (`reactive_graph` 0.2) can deadlock when the
-//! tasks of a server render run on two threads at once: an effect and an
+//! tasks of one server render run on two threads at once: an effect and an
 //! async resource take each other's locks in opposite orders
 //! (leptos-rs/leptos#4673). On a multi-threaded runtime that stops every
 //! worker thread, and with them every request, verification included. So
-//! the portal's requests are handled on one single-threaded runtime: its
-//! tasks (and the tasks Leptos spawns from them, which `tokio::spawn` keeps
-//! on the same runtime) never run in parallel, so the inversion cannot
-//! happen; and a slow page never holds up `/v1/verify`, which keeps the
-//! multi-threaded runtime to itself. Password hashing still runs on that
-//! runtime's blocking pool, off the render thread.
+//! each portal request is handled on one single-threaded runtime, picked
+//! from a small pool: its tasks (and the tasks Leptos spawns from them,
+//! which `tokio::spawn` keeps on the same runtime) never run in parallel,
+//! so the inversion cannot happen, while different requests still render
+//! in parallel. A request goes to the thread with the fewest requests in
+//! flight, so a thread that is stuck or slow is passed over, and a slow
+//! page never holds up `/v1/verify`, which keeps the multi-threaded runtime
+//! to itself. Password hashing runs on each runtime's blocking pool, off
+//! the render threads.
 
 use axum::{
     extract::Request,
@@ -18,32 +22,69 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::sync::OnceLock;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    OnceLock,
+};
 use tokio::runtime::Handle;
 
-/// The render runtime, started on first use and kept for the process's
-/// life (one per process, however many routers are built).
-fn render_runtime() -> &'static Handle {
-    static HANDLE: OnceLock<Handle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the portal's render runtime starts");
-        let handle = runtime.handle().clone();
-        std::thread::Builder::new()
-            .name("portal-render".into())
-            .spawn(move || runtime.block_on(std::future::pending::<()>()))
-            .expect("the portal's render thread starts");
-        handle
+/// One render thread: its runtime and how many requests it is handling.
+struct RenderThread {
+    handle: Handle,
+    in_flight: AtomicUsize,
+}
+
+/// The render threads, started on first use and kept for the process's
+/// life (one pool per process, however many routers are built): one per
+/// core, at least two.
+fn render_threads() -> &'static [RenderThread] {
+    static THREADS: OnceLock<Vec<RenderThread>> = OnceLock::new();
+    THREADS.get_or_init(|| {
+        let count = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        (0..count)
+            .map(|i| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a portal render runtime starts");
+                let handle = runtime.handle().clone();
+                std::thread::Builder::new()
+                    .name(format!("portal-render-{i}"))
+                    .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                    .expect("a portal render thread starts");
+                RenderThread {
+                    handle,
+                    in_flight: AtomicUsize::new(0),
+                }
+            })
+            .collect()
     })
 }
 
-/// Middleware: handles the request on the render thread and hands the
-/// response back. A 500 if the render task was lost (it panicked).
+/// Counts a request in flight on a thread until its render task ends
+/// (whether or not the client is still waiting), so that a stuck thread
+/// keeps its count and is passed over.
+struct InFlight(&'static RenderThread);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Middleware: handles the request on the render thread with the fewest
+/// requests in flight, and hands the response back. A 500 if the render
+/// task was lost (it panicked).
 pub async fn on_render_thread(req: Request, next: Next) -> Response {
+    let thread = render_threads()
+        .iter()
+        .min_by_key(|t| t.in_flight.load(Ordering::Relaxed))
+        .expect("at least one render thread");
+    thread.in_flight.fetch_add(1, Ordering::Relaxed);
+    let in_flight = InFlight(thread);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    render_runtime().spawn(async move {
+    thread.handle.spawn(async move {
+        let _in_flight = in_flight;
         let _ = tx.send(next.run(req).await);
     });
     rx.await.unwrap_or_else(|_| {
@@ -61,35 +102,65 @@ mod tests {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn portal_requests_run_on_one_thread_of_their_own() {
+    async fn each_request_runs_on_one_render_thread_and_a_busy_one_is_passed_over() {
         let app = axum::Router::new()
             .route(
                 "/",
                 axum::routing::get(|| async {
-                    // Work spawned from a page stays on the render thread.
+                    // Work spawned from a page stays on its render thread.
                     let spawned = tokio::spawn(async { std::thread::current().id() })
                         .await
                         .unwrap();
-                    let name = std::thread::current().name().map(str::to_owned);
                     assert_eq!(spawned, std::thread::current().id());
-                    name.unwrap_or_default()
+                    std::thread::current()
+                        .name()
+                        .map(str::to_owned)
+                        .unwrap_or_default()
+                }),
+            )
+            .route(
+                "/stuck",
+                axum::routing::get(|| async {
+                    // A page that never finishes holds its thread's count up.
+                    std::future::pending::<()>().await;
+                    ""
                 }),
             )
             .layer(axum::middleware::from_fn(on_render_thread));
-        let mut names = Vec::new();
-        for _ in 0..8 {
-            let res = tower::ServiceExt::oneshot(
+        let get = |uri: &'static str| {
+            tower::ServiceExt::oneshot(
                 app.clone(),
                 Request::builder()
-                    .uri("/")
+                    .uri(uri)
                     .body(axum::body::Body::empty())
                     .unwrap(),
             )
-            .await
-            .unwrap();
+        };
+        let stuck = tokio::spawn(get("/stuck"));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let busy: Vec<usize> = render_threads()
+            .iter()
+            .map(|t| t.in_flight.load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(busy.iter().sum::<usize>(), 1, "{busy:?}");
+        let stuck_thread = format!(
+            "portal-render-{}",
+            busy.iter().position(|&n| n == 1).unwrap()
+        );
+        for _ in 0..8 {
+            let res = get("/").await.unwrap();
             let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
-            names.push(String::from_utf8(body.to_vec()).unwrap());
+            let name = String::from_utf8(body.to_vec()).unwrap();
+            assert!(name.starts_with("portal-render-"), "{name}");
+            assert_ne!(name, stuck_thread, "the busy thread is passed over");
         }
-        assert!(names.iter().all(|n| n == "portal-render"), "{names:?}");
+        // The client gives up; the thread is still stuck, and still counted.
+        stuck.abort();
+        let _ = stuck.await;
+        let still: usize = render_threads()
+            .iter()
+            .map(|t| t.in_flight.load(Ordering::Relaxed))
+            .sum();
+        assert_eq!(still, 1);
     }
 }
