@@ -136,7 +136,7 @@ async fn setup(tag: &str) -> (AppState, String, String) {
         .await
         .unwrap()
         .unwrap();
-    let form = keys::form_data(&state, &actor, signed.org_id.unwrap())
+    let form = keys::form_data(&state, &actor, signed.org_id.unwrap(), None)
         .await
         .unwrap();
     let created = keys::create(

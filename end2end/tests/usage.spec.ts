@@ -89,7 +89,7 @@ test("staff make a gateway token, the gateway verifies with it, and revoking it 
   expect(refused.status()).toBe(401);
 });
 
-test("three clients on one key: found on its usage page by address and endpoint, then the key replaced and revoked", async ({ page, request }) => {
+test("three clients on one key: found on its usage page by address and endpoint, a key of its own proposed for each good client, and the shared key revoked", async ({ page, request }) => {
   await signUp(page, uniqueEmail("clients"), "Clients Co");
   const { secret, url } = await createKey(page, "Shared reporting key");
   // Three services share the key: a reporting job, a dashboard, and a
@@ -143,14 +143,39 @@ test("three clients on one key: found on its usage page by address and endpoint,
   await expect(page.locator(".stat").first()).toContainText("6");
   await expect(page.getByRole("img", { name: /Requests over/ })).toBeVisible();
 
-  // Replace the key for the two good clients, then revoke the shared one.
-  await page.goto(url);
+  // The review proposes a key of its own for each good client, and none for the refused script.
+  await page.goto("/review");
   await hydrated(page);
-  await page.getByText("Rotate", { exact: true }).click();
-  await page.getByRole("button", { name: "Rotate key" }).click();
-  const replacement = (await page.getByTestId("new-secret").textContent())!.trim();
-  await page.getByLabel("I have stored this key somewhere safe").check();
-  await page.getByRole("button", { name: "Done" }).click();
+  const finding = page.getByTestId("review").getByRole("row", { name: /Shared reporting key/ }).filter({ hasText: "Used from 2 client addresses" });
+  await finding.getByText("Give each client its own key").click();
+  const proposals = finding.getByRole("table", { name: "The clients of Shared reporting key and the key proposed for each" });
+  await expect(proposals.getByRole("row")).toHaveCount(4);
+  await expect(proposals.getByRole("row", { name: /203\.0\.113\.30/ })).toContainText("only refused");
+  await expect(proposals.getByRole("row", { name: /203\.0\.113\.10/ })).toContainText("records:read");
+  await page.screenshot({ path: "test-results/review-shared-key.png", fullPage: true });
+  const replacements: Record<string, string> = {};
+  for (const [client, scope] of [["203.0.113.10", "records:read"], ["203.0.113.20", "customers:read"]]) {
+    await page.goto("/review");
+    await hydrated(page);
+    await page.getByTestId("review").getByRole("row", { name: /Shared reporting key/ }).filter({ hasText: "Used from 2 client addresses" }).getByText("Give each client its own key").click();
+    await page.getByRole("link", { name: `Create a key for ${client}` }).click();
+    await expect(page).toHaveURL(new RegExp(`/keys/new\\?replace=.*&client=${client}`));
+    await hydrated(page);
+    // The form is filled in for this client alone, and says so.
+    await expect(page.getByTestId("replacement")).toContainText(`A key of its own for ${client}`);
+    await expect(page.getByLabel("Name", { exact: true })).toHaveValue(`Shared reporting key (${client})`);
+    await expect(page.getByLabel("IP allowlist (optional)")).toHaveValue(client);
+    await expect(page.getByRole("checkbox", { name: new RegExp(scope) })).toBeChecked();
+    await expect(page.locator(".scope-picker input[type=checkbox]:checked")).toHaveCount(1);
+    if (client === "203.0.113.10") await page.screenshot({ path: "test-results/key-for-client.png", fullPage: true });
+    await page.getByRole("button", { name: "Create key" }).click();
+    replacements[client] = (await page.getByTestId("new-secret").textContent())!.trim();
+    await page.getByLabel("I have stored this key somewhere safe").check();
+    await page.getByRole("button", { name: "Done" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: `Shared reporting key (${client})` })).toBeVisible();
+  }
+
+  // With each client on its own key, the shared one is revoked.
   await page.goto(url);
   await hydrated(page);
   await page.getByText("Revoke", { exact: true }).click();
@@ -160,10 +185,16 @@ test("three clients on one key: found on its usage page by address and endpoint,
   const old = await ask("203.0.113.30", "/v1/records/1");
   expect(old.status()).toBe(403);
   expect(old.headers()["portico-code"]).toBe("revoked");
-  const renewed = await request.get("/v1/forward-auth", {
-    headers: { Authorization: `Bearer ${replacement}`, "X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/v1/records/1", "X-Forwarded-For": "203.0.113.10" },
-  });
-  expect(renewed.status()).toBe(200);
+  const own = (client: string, path: string) =>
+    request.get("/v1/forward-auth", {
+      headers: { Authorization: `Bearer ${replacements[client]}`, "X-Forwarded-Method": "GET", "X-Forwarded-Uri": path, "X-Forwarded-For": client },
+    });
+  expect((await own("203.0.113.10", "/v1/records/1")).status()).toBe(200);
+  expect((await own("203.0.113.20", "/v1/customers/7")).status()).toBe(200);
+  // Each holds only what its client used.
+  const wider = await own("203.0.113.10", "/v1/customers/7");
+  expect(wider.status()).toBe(403);
+  expect(wider.headers()["portico-code"]).toBe("scope_denied");
 });
 
 test("people who are not staff cannot open the staff page", async ({ page }) => {

@@ -7,19 +7,26 @@
 use crate::error::AppError;
 pub use crate::model::keys::{
     ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData,
-    KeyPermissions, KeySummary, SuspensionView,
+    KeyPermissions, KeyPrefill, KeySummary, SuspensionView,
 };
 use leptos::prelude::*;
 
-/// What the create form needs: the catalog, the defaults and a token.
+/// What the create form needs: the catalog, the defaults and a token; with
+/// `replace` (a shared key's id) and `client` (one of its client addresses),
+/// filled in with a key for that client alone.
 #[server(endpoint = "key_form")]
-pub async fn key_form(org_id: i64) -> Result<KeyFormData, AppError> {
+pub async fn key_form(
+    org_id: i64,
+    replace: Option<String>,
+    client: Option<String>,
+) -> Result<KeyFormData, AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            keys::form_data(&ctx.state, &actor, org_id).await
+            let replace = replace.as_deref().zip(client.as_deref());
+            keys::form_data(&ctx.state, &actor, org_id, replace).await
         }
         .await,
     )

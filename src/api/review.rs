@@ -1,7 +1,9 @@
 //! The key hygiene review.
 
 use crate::error::AppError;
-pub use crate::model::review::{Acceptance, Finding, FindingKind, NarrowPreview, Review};
+pub use crate::model::review::{
+    Acceptance, ClientProposal, Finding, FindingKind, NarrowPreview, Review,
+};
 use leptos::prelude::*;
 
 /// The organisation's hygiene review (admins).

@@ -202,6 +202,35 @@ pub struct KeyFormData {
     pub approval_applies: bool,
     /// The organisation's policy.
     pub policy: OrgPolicy,
+    /// The form filled in to replace a shared key for one of its clients
+    /// (`/keys/new?replace=…&client=…`); `None` for a blank form.
+    pub prefill: Option<KeyPrefill>,
+}
+
+/// A create form filled in for one client of a shared key: the scopes that
+/// client used, its address as the allowlist, the rest from the shared key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPrefill {
+    /// The shared key's public id (its page is `/keys/{key_id}`).
+    pub replaces_key_id: String,
+    /// The shared key's display id.
+    pub replaces_display_id: String,
+    /// The client the new key is for.
+    pub client_addr: String,
+    /// Name: the shared key's, with the client's address.
+    pub name: String,
+    /// Purpose: what the key replaces, and the shared key's purpose.
+    pub purpose: String,
+    /// The shared key's service, if any.
+    pub service: Option<String>,
+    /// The shared key's environment, when the actor may create keys there.
+    pub environment: Environment,
+    /// The scopes the client's accepted requests used in the last 30 days.
+    pub scopes: Vec<String>,
+    /// The client's address, the new key's allowlist.
+    pub ip_allowlist: String,
+    /// The shared key's rate limit (requests per minute).
+    pub rate_limit: u32,
 }
 
 /// A key just made: its secret, shown once and never again.

@@ -21,11 +21,14 @@ pub enum FindingKind {
     UnusedScopes,
     /// Traffic on a key that no longer works.
     RetiredKeyTraffic,
+    /// Used from several client addresses: one key shared by several
+    /// systems, each of which could hold its own, narrower key.
+    SharedByClients,
 }
 
 impl FindingKind {
     /// Every kind, in the order the review checks them.
-    pub const ALL: [FindingKind; 7] = [
+    pub const ALL: [FindingKind; 8] = [
         FindingKind::NoOwner,
         FindingKind::NotRotated,
         FindingKind::Unused,
@@ -33,6 +36,7 @@ impl FindingKind {
         FindingKind::ProductionHighRisk,
         FindingKind::UnusedScopes,
         FindingKind::RetiredKeyTraffic,
+        FindingKind::SharedByClients,
     ];
 
     /// Parses the machine form.
@@ -50,6 +54,7 @@ impl FindingKind {
             FindingKind::ProductionHighRisk => "Production key with high-risk scopes",
             FindingKind::UnusedScopes => "Unused scopes",
             FindingKind::RetiredKeyTraffic => "Traffic on a key that no longer works",
+            FindingKind::SharedByClients => "Shared by several clients",
         }
     }
 
@@ -63,12 +68,14 @@ impl FindingKind {
             FindingKind::ProductionHighRisk => "production_high_risk",
             FindingKind::UnusedScopes => "unused_scopes",
             FindingKind::RetiredKeyTraffic => "retired_key_traffic",
+            FindingKind::SharedByClients => "shared_by_clients",
         }
     }
 
     /// Where the fix is: the control on the key's page that does it,
     /// opened (`?do=`) and scrolled to (`#…`); for traffic on a retired key,
-    /// its usage page, whose recent requests name the caller.
+    /// its usage page, whose recent requests name the caller; for a shared
+    /// key, its usage page too, which says who calls what.
     pub fn fix_href(self, key_id: &str) -> String {
         match self {
             FindingKind::NoOwner => format!("/keys/{key_id}?do=owner#owner"),
@@ -79,7 +86,9 @@ impl FindingKind {
             FindingKind::ProductionHighRisk | FindingKind::UnusedScopes => {
                 format!("/keys/{key_id}?do=edit#edit")
             }
-            FindingKind::RetiredKeyTraffic => format!("/keys/{key_id}/usage"),
+            FindingKind::RetiredKeyTraffic | FindingKind::SharedByClients => {
+                format!("/keys/{key_id}/usage")
+            }
         }
     }
 
@@ -92,6 +101,7 @@ impl FindingKind {
             FindingKind::ProductionHighRisk => "Remove the scopes it does not need",
             FindingKind::UnusedScopes => "Narrow to the scopes in use",
             FindingKind::RetiredKeyTraffic => "Find the caller and move it to the current key",
+            FindingKind::SharedByClients => "Give each client its own key",
         }
     }
 }
@@ -114,6 +124,9 @@ pub struct Finding {
     /// For unused scopes: what narrowing the key would keep and remove,
     /// shown before it is done.
     pub narrow: Option<NarrowPreview>,
+    /// For a key shared by several clients: each client, busiest first,
+    /// with the key proposed for it; empty for other findings.
+    pub clients: Vec<ClientProposal>,
     /// Set when an admin accepted the finding: it is listed apart.
     pub accepted: Option<Acceptance>,
     /// What this occurrence of the finding is about (the owner who left,
@@ -157,6 +170,38 @@ impl NarrowPreview {
     }
 }
 
+/// One client of a shared key, and the key the review proposes for it:
+/// the scopes its accepted requests used, allowed from its address only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientProposal {
+    /// The client's address, as verification saw it.
+    pub client_addr: String,
+    /// Its accepted requests in the last 30 days.
+    pub accepted: i64,
+    /// Its refused requests in the same days.
+    pub refused: i64,
+    /// The scopes its accepted requests used, in name order: what the key
+    /// proposed for it holds. Empty when it was only refused, and then no
+    /// key is proposed.
+    pub scopes: Vec<String>,
+}
+
+impl ClientProposal {
+    /// The create-key form filled in for this client: its scopes, its
+    /// address as the allowlist, the rest from the shared key `key_id`.
+    pub fn create_href(&self, key_id: &str) -> String {
+        format!(
+            "/keys/new?replace={key_id}&client={}",
+            self.client_addr.replace(':', "%3A")
+        )
+    }
+
+    /// Whether a key is proposed: only for a client with accepted requests.
+    pub fn proposed(&self) -> bool {
+        !self.scopes.is_empty()
+    }
+}
+
 /// The review of an organisation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
@@ -192,6 +237,27 @@ mod tests {
             FindingKind::RetiredKeyTraffic.fix_href("K"),
             "/keys/K/usage"
         );
+        assert_eq!(FindingKind::SharedByClients.fix_href("K"), "/keys/K/usage");
+    }
+
+    #[test]
+    fn a_client_proposal_links_to_the_form_filled_in_for_it() {
+        let client = |addr: &str, scopes: &[&str]| ClientProposal {
+            client_addr: addr.to_owned(),
+            accepted: 3,
+            refused: 0,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(
+            client("203.0.113.10", &["records:read"]).create_href("K"),
+            "/keys/new?replace=K&client=203.0.113.10"
+        );
+        assert_eq!(
+            client("2001:db8::1", &["records:read"]).create_href("K"),
+            "/keys/new?replace=K&client=2001%3Adb8%3A%3A1"
+        );
+        assert!(client("203.0.113.10", &["records:read"]).proposed());
+        assert!(!client("203.0.113.30", &[]).proposed());
     }
 
     #[test]

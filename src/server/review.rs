@@ -9,6 +9,7 @@ use super::{
     db::{api_keys, audit::NewEvent, organisations, review_acceptances, usage},
     keys::{display_of, load_for, status_of},
     state::AppState,
+    usage::clients,
 };
 use crate::{
     domain::{
@@ -18,7 +19,7 @@ use crate::{
         keys::{parse_optional_reason, KeyStatus},
     },
     error::AppError,
-    model::review::{Acceptance, Finding, FindingKind, NarrowPreview, Review},
+    model::review::{Acceptance, ClientProposal, Finding, FindingKind, NarrowPreview, Review},
 };
 use chrono::Duration;
 use serde_json::json;
@@ -39,9 +40,12 @@ fn subject_of(kind: FindingKind, row: &api_keys::KeyRow) -> String {
             .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
         FindingKind::ExpiringSoon => row.expires_at.to_rfc3339(),
         FindingKind::ProductionHighRisk | FindingKind::UnusedScopes => row.scopes.clone(),
-        FindingKind::RetiredKeyTraffic => String::new(),
+        FindingKind::RetiredKeyTraffic | FindingKind::SharedByClients => String::new(),
     }
 }
+
+/// Most clients a shared-key finding lists, busiest first.
+pub const MAX_CLIENTS_LISTED: usize = 20;
 
 /// The review of an organisation, for its admins.
 pub async fn for_org(state: &AppState, actor: &Actor, org_id: i64) -> Result<Review, AppError> {
@@ -67,6 +71,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
     let accepted = review_acceptances::for_org(conn.conn(), org_id).await?;
     let mut findings = Vec::new();
     let mut previews: Vec<(String, NarrowPreview)> = Vec::new();
+    let mut shared: Vec<(String, Vec<ClientProposal>)> = Vec::new();
     let mut checked = 0;
     for row in &rows {
         let status = status_of(row, now);
@@ -87,6 +92,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
                 owner: row.owner_email.clone(),
                 reason,
                 narrow: None,
+                clients: Vec::new(),
                 accepted: None,
                 subject: subject_of(kind, row),
             })
@@ -179,10 +185,44 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
                 previews.push((row.key_id.clone(), preview));
             }
         }
+        let mut clients = clients::clients_of(
+            conn.conn(),
+            row.id,
+            now - Duration::days(clients::WINDOW_DAYS),
+            None,
+        )
+        .await?;
+        let proposed = clients.iter().filter(|c| c.proposed()).count();
+        if proposed >= 2 {
+            add(
+                FindingKind::SharedByClients,
+                format!(
+                    "Used from {proposed} client addresses in the last {} days: one key shared by several systems cannot be revoked for one of them, and holds every scope any of them needs",
+                    clients::WINDOW_DAYS
+                ),
+            );
+            clients.truncate(MAX_CLIENTS_LISTED);
+            let subject: Vec<&str> = clients
+                .iter()
+                .filter(|c| c.proposed())
+                .map(|c| c.client_addr.as_str())
+                .collect();
+            if let Some(f) = findings.last_mut() {
+                f.subject = subject.join(" ");
+            }
+            shared.push((row.key_id.clone(), clients));
+        }
     }
     for f in &mut findings {
         if let Some(row) = rows.iter().find(|r| r.key_id == f.key_id) {
             f.display_id = display_of(state, row)?;
+        }
+        if f.kind == FindingKind::SharedByClients {
+            f.clients = shared
+                .iter()
+                .find(|(key_id, _)| *key_id == f.key_id)
+                .map(|(_, clients)| clients.clone())
+                .unwrap_or_default();
         }
         if f.kind == FindingKind::UnusedScopes {
             f.narrow = previews
@@ -240,6 +280,21 @@ pub fn table(review: &Review) -> String {
             f.reason,
             f.key_name
         ));
+        for c in &f.clients {
+            out.push_str(&format!(
+                "{:<22} {:<width$}   {}: {} accepted, {} refused; {}\n",
+                "",
+                "",
+                c.client_addr,
+                c.accepted,
+                c.refused,
+                if c.proposed() {
+                    format!("a key of its own with {}", c.scopes.join(" "))
+                } else {
+                    "only refused: no key proposed".to_owned()
+                }
+            ));
+        }
     }
     out
 }

@@ -129,6 +129,123 @@ on_both_databases! {
     }
 }
 
+on_both_databases! {
+    async fn a_shared_key_gets_a_proposed_key_per_client_and_the_form_filled_in_for_each(app) {
+        use portico::api::{keys::KeyFormData, review::{FindingKind, Review}};
+        let w = world(&app, "shared@usage.example").await;
+        let key = w.key(&[]).await;
+        let single = w.key(&[]).await;
+        let http = reqwest::Client::new();
+        let verify = |secret: String, ip: &'static str, path: &'static str| {
+            let req = http.post(app.url("/v1/verify")).bearer_auth(&w.gateway)
+                .json(&json!({"key": secret, "method": "GET", "path": path, "client_ip": ip}));
+            async move { req.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        // A reporting job, a dashboard, and a script that is only refused.
+        for (ip, path, n) in [
+            ("203.0.113.10", "/v1/records/1", 3),
+            ("203.0.113.20", "/v1/customers/7", 2),
+            ("198.51.100.30", "/v1/customers/export", 2),
+        ] {
+            for _ in 0..n {
+                verify(key.secret.clone(), ip, path).await;
+            }
+        }
+        // A key with one client (on two endpoints) is not shared.
+        verify(single.secret.clone(), "203.0.113.10", "/v1/records/1").await;
+        verify(single.secret.clone(), "203.0.113.10", "/v1/customers/7").await;
+        settle(&app).await;
+
+        let review = || {
+            let (client, org_id) = (&w.client, w.org_id.clone());
+            async move { client.call::<Review>("key_review", &[("org_id", org_id.as_str())]).await.unwrap() }
+        };
+        let r = review().await;
+        let shared: Vec<_> = r.findings.iter().filter(|f| f.kind == FindingKind::SharedByClients).collect();
+        assert_eq!(shared.len(), 1, "only the key with two accepted clients: {:?}", r.findings);
+        let f = shared[0];
+        assert_eq!(f.key_id, key.key.key_id);
+        assert!(f.reason.starts_with("Used from 2 client addresses in the last 30 days"), "{}", f.reason);
+        let clients: Vec<(&str, i64, i64, Vec<&str>)> = f.clients.iter()
+            .map(|c| (c.client_addr.as_str(), c.accepted, c.refused, c.scopes.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(clients, vec![
+            ("203.0.113.10", 3, 0, vec!["records:read"]),
+            ("203.0.113.20", 2, 0, vec!["customers:read"]),
+            ("198.51.100.30", 0, 2, vec![]),
+        ], "busiest first; the refused script gets no key");
+        assert_eq!(f.clients[0].create_href(&key.key.key_id), format!("/keys/new?replace={}&client=203.0.113.10", key.key.key_id));
+
+        // The form, filled in for the reporting job.
+        let form = |client: &'static str| {
+            let args = [("org_id", w.org_id.clone()), ("replace", key.key.key_id.clone()), ("client", client.to_owned())];
+            let c = &w.client;
+            async move {
+                let pairs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                c.call::<KeyFormData>("key_form", &pairs).await
+            }
+        };
+        let data = form("203.0.113.10").await.unwrap();
+        let prefill = data.prefill.expect("filled in");
+        assert_eq!(prefill.scopes, vec!["records:read".to_owned()]);
+        assert_eq!(prefill.ip_allowlist, "203.0.113.10");
+        assert_eq!(prefill.name, "Verified (203.0.113.10)");
+        assert!(prefill.purpose.starts_with(&format!("Replaces {} for the client at 203.0.113.10.", key.key.display_id)), "{}", prefill.purpose);
+        assert_eq!(prefill.replaces_key_id, key.key.key_id);
+        assert_eq!(prefill.environment.as_str(), "sandbox");
+        // A blank form has none.
+        let blank: KeyFormData = w.client.call("key_form", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        assert!(blank.prefill.is_none());
+
+        // A client that was only refused, a bad address, someone else's key.
+        let err = form("198.51.100.30").await.unwrap_err();
+        assert_eq!(err.status, 422, "{err:?}");
+        assert!(err.error.message_for("client").unwrap().contains("no accepted requests"), "{err:?}");
+        let err = form("203.0.113.999").await.unwrap_err();
+        assert!(err.error.message_for("client").unwrap().contains("not a client address"), "{err:?}");
+        let stranger = app.sign_up("stranger@shared.example", "Elsewhere").await;
+        let theirs = stranger.me().await.unwrap().active_org_id.unwrap().to_string();
+        let err = stranger.call::<KeyFormData>("key_form", &[("org_id", theirs.as_str()), ("replace", key.key.key_id.as_str()), ("client", "203.0.113.10")]).await.unwrap_err();
+        assert_eq!(err.status, 404, "{err:?}");
+
+        // Created as proposed, the key works for its client only.
+        let created = crate::helpers::create_key(&w.client, &w.org_id, &[
+            ("name", prefill.name.as_str()), ("purpose", prefill.purpose.as_str()),
+            ("scopes", "records:read"), ("ip_allowlist", prefill.ip_allowlist.as_str()),
+        ]).await.unwrap();
+        assert_eq!(verify(created.secret.clone(), "203.0.113.10", "/v1/records/1").await["code"], "ok");
+        assert_eq!(verify(created.secret.clone(), "203.0.113.20", "/v1/records/1").await["code"], "ip_denied");
+        assert_eq!(verify(created.secret.clone(), "203.0.113.10", "/v1/customers/7").await["code"], "scope_denied");
+
+        // Accepted, it stays accepted for the same clients; a new client reopens it.
+        w.client.call::<()>("accept_finding", &[("key_id", key.key.key_id.as_str()), ("kind", "shared_by_clients"), ("note", "Two replicas of one service")]).await.unwrap();
+        let r = review().await;
+        assert!(r.findings.iter().any(|f| f.kind == FindingKind::SharedByClients && f.accepted.is_some()));
+        verify(key.secret.clone(), "203.0.113.40", "/v1/records/1").await;
+        settle(&app).await;
+        let r = review().await;
+        let f = r.findings.iter().find(|f| f.kind == FindingKind::SharedByClients).unwrap();
+        assert!(f.accepted.is_none(), "a third client is a new finding");
+        assert!(f.reason.starts_with("Used from 3 client addresses"), "{}", f.reason);
+    }
+}
+
+/// Waits until every usage event taken so far is written (the writer
+/// gathers for 50 ms).
+async fn settle(app: &crate::helpers::TestApp) {
+    for _ in 0..200 {
+        let stats = app.state.usage.stats();
+        if stats.written + stats.dropped >= stats.accepted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!(
+        "usage events were not written: {:?}",
+        app.state.usage.stats()
+    );
+}
+
 /// The recent requests of a rare endpoint are found behind thousands of
 /// others (the list pages back through the events).
 #[tokio::test]

@@ -314,6 +314,49 @@ pub async fn scopes_used_since(
     Ok(used.into_iter().collect())
 }
 
+/// A key's raw events from one client address with one scope: how many
+/// were accepted and how many refused.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientScopeRow {
+    /// The client's address.
+    pub client_addr: String,
+    /// The scope checked (space-separated when a request needed two);
+    /// `None` when none was.
+    pub scope: Option<String>,
+    /// Accepted requests.
+    pub accepted: i64,
+    /// Refused requests.
+    pub refused: i64,
+}
+
+/// A key's raw events since `since` that name a client address, from
+/// `client_addr` only when given, counted by address and scope.
+pub async fn clients_for_key(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+    client_addr: Option<&str>,
+) -> sqlx::Result<Vec<ClientScopeRow>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select client_addr, scope,
+                    cast(sum(case when outcome = 'ok' then 1 else 0 end) as bigint) as accepted,
+                    cast(sum(case when outcome = 'ok' then 0 else 1 end) as bigint) as refused
+             from usage_events
+             where key_id = $1 and at >= $2 and client_addr is not null
+               and (cast($3 as text) is null or client_addr = $3)
+             group by client_addr, scope
+             limit $4",
+        )
+        .bind(key_row_id)
+        .bind(since)
+        .bind(client_addr)
+        .bind(MAX_EVENT_GROUPS)
+        .fetch_all(c)
+        .await
+    })
+}
+
 /// A key's raw events with the same method, path, address, answer and scope.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventGroup {

@@ -4,9 +4,10 @@
 
 use super::change::KeyChange;
 use super::read::summary;
+use super::row::{display_of, environment_of, load_for, scopes_of};
 use crate::domain::audit::AuditAction;
 use crate::server::{
-    authz::{authorize_org, Actor, OrgAction},
+    authz::{authorize_org, key_not_found, Actor, KeyAction, OrgAction},
     db::{
         api_keys::{self, NewKey},
         audit::NewEvent,
@@ -14,6 +15,7 @@ use crate::server::{
     },
     errors::internal,
     state::AppState,
+    usage::clients::{clients_of, WINDOW_DAYS},
 };
 use crate::{
     domain::{
@@ -22,7 +24,7 @@ use crate::{
         Role,
     },
     error::{AppError, FieldError},
-    model::keys::{CreatedKey, KeyFormData},
+    model::keys::{CreatedKey, KeyFormData, KeyPrefill},
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -161,11 +163,14 @@ pub(crate) fn map_insert_error(e: sqlx::Error) -> AppError {
 }
 
 /// What the create form needs: the catalog, and the organisation's policy
-/// as it applies to the actor.
+/// as it applies to the actor. With `replace` (a shared key's public id and
+/// one of its client addresses), the form comes filled in with a key for
+/// that client alone; see [`prefill_for_client`].
 pub async fn form_data(
     state: &AppState,
     actor: &Actor,
     org_id: i64,
+    replace: Option<(&str, &str)>,
 ) -> Result<KeyFormData, AppError> {
     let membership = authorize_org(actor, org_id, OrgAction::CreateKey)?;
     let policy = {
@@ -173,6 +178,17 @@ pub async fn form_data(
         crate::server::policy::load(conn.conn(), org_id).await?
     };
     let is_admin = membership.role == Role::Admin;
+    let environments = if is_admin {
+        Environment::ALL.to_vec()
+    } else {
+        policy.developer_environments.clone()
+    };
+    let prefill = match replace {
+        Some((key_id, client)) => {
+            Some(prefill_for_client(state, actor, org_id, key_id, client, &environments).await?)
+        }
+        None => None,
+    };
     Ok(KeyFormData {
         catalog: (*state.catalog).clone(),
         default_scopes: state.catalog.default_scopes(),
@@ -180,16 +196,99 @@ pub async fn form_data(
             .reveal()
             .to_owned(),
         prefix: state.config.key_prefix.as_str().to_owned(),
-        environments: if is_admin {
-            Environment::ALL.to_vec()
-        } else {
-            policy.developer_environments.clone()
-        },
+        environments,
         default_rate_limit: state.config.default_rate_limit,
         lifetime_presets: policy.lifetime_presets(),
         approval_applies: policy.approval_for_high_risk_production && !is_admin,
         policy,
+        prefill,
     })
+}
+
+/// The create form filled in to replace the shared key `key_id` for the
+/// client at `client`: the scopes that client's accepted requests used in
+/// the last 30 days (those the shared key still holds), its address as the
+/// allowlist, and the shared key's service, environment (when the actor may
+/// create keys there; else the first they may) and rate limit. Errors: not
+/// found for a key of another organisation or one the actor may not see, a
+/// field error (`client`) for an address with no accepted requests.
+async fn prefill_for_client(
+    state: &AppState,
+    actor: &Actor,
+    org_id: i64,
+    key_id: &str,
+    client: &str,
+    environments: &[Environment],
+) -> Result<KeyPrefill, AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    if row.org_id != org_id {
+        return Err(key_not_found());
+    }
+    let client: IpAddr = client.trim().parse().map_err(|_| {
+        AppError::field(
+            "client",
+            "That is not a client address. Open the proposal again from the key review.",
+        )
+    })?;
+    let since = state.clock.now() - chrono::Duration::days(WINDOW_DAYS);
+    let used = {
+        let mut conn = state.db.acquire().await?;
+        clients_of(conn.conn(), row.id, since, Some(&client.to_string())).await?
+    };
+    let held = scopes_of(&row);
+    let scopes: Vec<String> = used
+        .first()
+        .map(|c| {
+            c.scopes
+                .iter()
+                .filter(|s| held.contains(s))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if scopes.is_empty() {
+        return Err(AppError::field(
+            "client",
+            format!(
+                "{client} made no accepted requests with this key in the last {} days, so there is nothing to give it a key for.",
+                WINDOW_DAYS
+            ),
+        ));
+    }
+    let display = display_of(state, &row)?;
+    let environment = environment_of(&row)?;
+    let environment = if environments.contains(&environment) {
+        environment
+    } else {
+        environments
+            .first()
+            .copied()
+            .unwrap_or(Environment::Sandbox)
+    };
+    Ok(KeyPrefill {
+        replaces_key_id: row.key_id.clone(),
+        replaces_display_id: display.clone(),
+        client_addr: client.to_string(),
+        name: truncate_chars(&format!("{} ({client})", row.name), rules::MAX_NAME_CHARS),
+        purpose: truncate_chars(
+            &format!(
+                "Replaces {display} for the client at {client}. {}",
+                row.purpose
+            ),
+            rules::MAX_PURPOSE_CHARS,
+        ),
+        service: Some(row.service.clone()).filter(|s| !s.is_empty()),
+        environment,
+        scopes,
+        ip_allowlist: client.to_string(),
+        rate_limit: u32::try_from(row.rate_limit_per_minute)
+            .unwrap_or(state.config.default_rate_limit),
+    })
+}
+
+/// At most `max` characters of `text`.
+fn truncate_chars(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 /// Creates a key owned by `actor`. Every field problem is reported at once.

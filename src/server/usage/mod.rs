@@ -16,6 +16,7 @@
 //! grow, and past the buffer's capacity events are dropped and counted —
 //! verification latency comes first, as the design says.
 
+pub mod clients;
 pub mod dashboard;
 
 pub use super::db::usage::UsageEvent;

@@ -5,8 +5,8 @@ use crate::{
     api::{
         account::Me,
         review::{
-            key_review, AcceptFinding, Finding, FindingKind, NarrowKey, NarrowPreview,
-            ReopenFinding,
+            key_review, AcceptFinding, ClientProposal, Finding, FindingKind, NarrowKey,
+            NarrowPreview, ReopenFinding,
         },
     },
     ui::{
@@ -69,7 +69,7 @@ pub fn ReviewPage() -> impl IntoView {
                                 <h1>"Key review"</h1>
                                 <p class="lede">
                                     "The recurring check of every key, made routine: owners who left, keys overdue for rotation (the intervals are in the key policy), "
-                                    "keys or scopes unused for 30 days, keys expiring within 14 days, production keys with high-risk scopes, and traffic on keys that no longer work. "
+                                    "keys or scopes unused for 30 days, keys expiring within 14 days, production keys with high-risk scopes, keys shared by several clients, and traffic on keys that no longer work. "
                                     "Operators get the same list with "
                                     <code>"portico review --org SLUG"</code> "."
                                 </p>
@@ -154,7 +154,18 @@ fn FindingRow(
         Some(preview) if f.kind == FindingKind::UnusedScopes => Either::Left(
             view! { <NarrowForm key_id=f.key_id.clone() key_name=f.key_name.clone() preview narrow /> },
         ),
-        _ => Either::Right(view! { <A href=f.kind.fix_href(&f.key_id)>{f.kind.action()}</A> }),
+        _ if f.kind == FindingKind::SharedByClients && !f.clients.is_empty() => {
+            Either::Right(Either::Left(view! {
+                <ClientProposals
+                    key_id=f.key_id.clone()
+                    key_name=f.key_name.clone()
+                    clients=f.clients.clone()
+                />
+            }))
+        }
+        _ => Either::Right(Either::Right(
+            view! { <A href=f.kind.fix_href(&f.key_id)>{f.kind.action()}</A> },
+        )),
     };
     let note_id = format!("note-{}-{}", f.key_id, f.kind.as_str());
     view! {
@@ -302,6 +313,82 @@ fn NarrowForm(
                     "Rotate into the narrowed key"
                 </button>
             </ActionForm>
+        </details>
+    }
+}
+
+/// "Give each client its own key", previewed: per client address, what it
+/// called and the key proposed for it (its scopes, its address as the
+/// allowlist), each a link to the create form filled in for it.
+#[component]
+fn ClientProposals(
+    key_id: String,
+    key_name: String,
+    clients: Vec<ClientProposal>,
+) -> impl IntoView {
+    let usage = FindingKind::SharedByClients.fix_href(&key_id);
+    let caption = format!("The clients of {key_name} and the key proposed for each");
+    view! {
+        <details class="action clients">
+            <summary>{FindingKind::SharedByClients.action()}</summary>
+            <p>
+                "One key per client, each with only the scopes that client used and allowed from its address only. "
+                "Create each, move the client to it, then revoke " <strong>{key_name}</strong> ". "
+                <A href=usage>"Who calls what"</A> " is on its usage page."
+            </p>
+            <table class="table table-compact">
+                <caption class="visually-hidden">{caption}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Client"</th>
+                        <th scope="col">"Requests (30 days)"</th>
+                        <th scope="col">"Its own key would hold"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {clients
+                        .into_iter()
+                        .map(|c| {
+                            let requests = if c.refused == 0 {
+                                format!("{} accepted", c.accepted)
+                            } else {
+                                format!("{} accepted, {} refused", c.accepted, c.refused)
+                            };
+                            let proposal = if c.proposed() {
+                                let label = format!("Create a key for {}", c.client_addr);
+                                Either::Left(
+                                    view! {
+                                        <span class="mono">{c.scopes.join(", ")}</span>
+                                        " "
+                                        <A
+                                            href=c.create_href(&key_id)
+                                            attr:class="button button-small"
+                                            attr:aria-label=label
+                                        >
+                                            "Create its key"
+                                        </A>
+                                    },
+                                )
+                            } else {
+                                Either::Right(
+                                    view! {
+                                        <span class="hint">
+                                            "Nothing: it was only refused, so it needs no key."
+                                        </span>
+                                    },
+                                )
+                            };
+                            view! {
+                                <tr>
+                                    <td class="mono">{c.client_addr.clone()}</td>
+                                    <td>{requests}</td>
+                                    <td>{proposal}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
         </details>
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     api::{
         account::{Me, OrgSummary},
-        keys::{key_form, CreateKey, KeyFormData},
+        keys::{key_form, CreateKey, KeyFormData, KeyPrefill},
     },
     domain::{
         format,
@@ -21,7 +21,11 @@ use crate::{
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_navigate, NavigateOptions};
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_query_map},
+    NavigateOptions,
+};
 use std::collections::BTreeSet;
 
 /// The create-key page.
@@ -45,7 +49,19 @@ pub fn NewKeyPage() -> impl IntoView {
 #[component]
 fn NewKey(org: OrgSummary) -> impl IntoView {
     let org_id = org.id;
-    let form = Resource::new(move || org_id, key_form);
+    let query = use_query_map();
+    let form = Resource::new(
+        move || {
+            query.with(|q| {
+                (
+                    org_id,
+                    q.get("replace").filter(|v| !v.is_empty()),
+                    q.get("client").filter(|v| !v.is_empty()),
+                )
+            })
+        },
+        |(org_id, replace, client)| key_form(org_id, replace, client),
+    );
     let create = ServerAction::<CreateKey>::new();
     let created = success_of(create);
     let navigate = use_navigate();
@@ -96,16 +112,33 @@ fn NewKey(org: OrgSummary) -> impl IntoView {
 #[component]
 fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> impl IntoView {
     let error = action_error(create);
+    let prefill = data.prefill.clone();
     let selected = RwSignal::new(
-        data.default_scopes
+        prefill
+            .as_ref()
+            .map_or(&data.default_scopes, |p| &p.scopes)
             .iter()
             .cloned()
             .collect::<BTreeSet<String>>(),
     );
-    let environment = RwSignal::new(Environment::Sandbox);
+    let initial_environment = prefill
+        .as_ref()
+        .map_or(Environment::Sandbox, |p| p.environment);
+    let environment = RwSignal::new(initial_environment);
+    let text = |f: fn(&KeyPrefill) -> String| prefill.as_ref().map(f).unwrap_or_default();
+    let name_value = text(|p| p.name.clone());
+    let purpose_value = text(|p| p.purpose.clone());
+    let service_value = text(|p| p.service.clone().unwrap_or_default());
+    let allowlist_value = text(|p| p.ip_allowlist.clone());
+    let rate_limit_value = prefill
+        .as_ref()
+        .map_or(data.default_rate_limit, |p| p.rate_limit)
+        .to_string();
+    let note = prefill.map(|prefill| view! { <ReplacementNote prefill /> });
     let default_days = data.policy.default_expiry_days;
     let expiry = RwSignal::new(default_days.to_string());
     view! {
+        {note}
         <FormMessage error />
         <ActionForm action=create attr:novalidate=true attr:class="stack key-form">
             <input type="hidden" name="org_id" value=org_id.to_string() />
@@ -116,6 +149,7 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 hint="How people will recognise the key, e.g. “Billing sync”."
                 required=true
                 autofocus=true
+                value=name_value
                 maxlength=MAX_NAME_CHARS as u32
                 error=field_error(error, "name")
             />
@@ -125,6 +159,7 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 hint="What will use this key, and why. Whoever reviews it later will thank you."
                 required=true
                 rows=2
+                value=purpose_value
                 maxlength=MAX_PURPOSE_CHARS as u32
                 error=field_error(error, "purpose")
             />
@@ -132,6 +167,7 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 label="Service or app (optional)"
                 name="service"
                 hint="The system that will hold the key, e.g. “invoice-worker”."
+                value=service_value
                 maxlength=MAX_SERVICE_CHARS as u32
                 error=field_error(error, "service")
             />
@@ -158,7 +194,7 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                                     type="radio"
                                     name="environment"
                                     value=env.as_str()
-                                    checked=env == Environment::Sandbox
+                                    checked=env == initial_environment
                                     on:change=move |_| environment.set(env)
                                 />
                                 <span class="option-title">{env.label()}</span>
@@ -244,13 +280,14 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 name="ip_allowlist"
                 hint="Addresses or CIDR blocks the key may be used from, separated by commas or new lines. Empty: anywhere."
                 rows=2
+                value=allowlist_value
                 error=field_error(error, "ip_allowlist")
             />
             <Field
                 label="Rate limit (requests per minute)"
                 name="rate_limit"
                 kind="number"
-                value=data.default_rate_limit.to_string()
+                value=rate_limit_value
                 hint="Requests beyond this are refused with rate_limited."
                 error=field_error(error, "rate_limit")
             />
@@ -266,5 +303,37 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 })}
             <SubmitButton label="Create key" busy_label="Creating…" pending=create.pending() />
         </ActionForm>
+    }
+}
+
+/// What a filled-in form is for: a key of its own for one client of a
+/// shared key, and what to do once the client uses it.
+#[component]
+fn ReplacementNote(prefill: KeyPrefill) -> impl IntoView {
+    view! {
+        <section
+            class="panel notice"
+            aria-labelledby="replacement-heading"
+            data-testid="replacement"
+        >
+            <h2 id="replacement-heading">
+                "A key of its own for " <span class="mono">{prefill.client_addr.clone()}</span>
+            </h2>
+            <p>
+                "Filled in to replace the shared key "
+                <A href=format!("/keys/{}", prefill.replaces_key_id)>
+                    <span class="mono">{prefill.replaces_display_id.clone()}</span>
+                </A> " for this client alone: only "
+                {match prefill.scopes.len() {
+                    1 => "the one scope".to_owned(),
+                    n => format!("the {n} scopes"),
+                }} " its accepted requests used in the last 30 days ("
+                <span class="mono">{prefill.scopes.join(", ")}</span>
+                "), allowed from its address only. Change anything before you create it."
+            </p>
+            <p class="hint">
+                "Once every client uses a key of its own, revoke the shared key from its page."
+            </p>
+        </section>
     }
 }
