@@ -32,7 +32,7 @@ APT_GET := sudo apt-get
 endif
 
 .PHONY: help run test release tools build unit integration e2e lint fmt bench clean cluster cluster-stop \
-        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways e2e-deps
+        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways tool-redis e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -56,7 +56,7 @@ unit: ## Unit tests (pure code, no database)
 	@echo "==> Unit tests"
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --lib --bins
 
-integration: tool-aiosmtpd tool-gateways ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL), with a loopback SMTP server and real nginx and Caddy
+integration: tool-aiosmtpd tool-gateways tool-redis ## Integration tests over HTTP on SQLite and on Postgres (TEST_POSTGRES_URL), with a loopback SMTP server, real nginx and Caddy, and Redis servers of their own
 	@echo "==> Integration tests (SQLite and Postgres at $(TEST_POSTGRES_URL))"
 	PORTICO_TEST_PYTHON="$(TEST_PYTHON)" RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo test --features ssr --test api
 
@@ -81,9 +81,10 @@ fmt: tool-leptosfmt ## Format the code (view! bodies with leptosfmt, then the re
 # Several instances on one Postgres database, as behind a load balancer.
 CLUSTER_SIZE ?= 3
 CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portico_cluster
+CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379
 CLUSTER_DIR := $(CURDIR)/target/cluster
 
-cluster: build ## Start CLUSTER_SIZE (3) instances on ports 3001… sharing CLUSTER_DATABASE_URL and one server secret; logs, pids and the metrics token under target/cluster
+cluster: build ## Start CLUSTER_SIZE (3) instances on ports 3001… sharing CLUSTER_DATABASE_URL, CLUSTER_REDIS_URL (empty: none) and one server secret; logs, pids and the metrics token under target/cluster
 	@mkdir -p $(CLUSTER_DIR)
 	@admin_url="$$(echo '$(CLUSTER_DATABASE_URL)' | sed -E 's#/[^/?]+([?].*)?$$#/postgres#')"; \
 	  db="$$(echo '$(CLUSTER_DATABASE_URL)' | sed -E 's#^.*/([^/?]+)([?].*)?$$#\1#')"; \
@@ -97,6 +98,7 @@ cluster: build ## Start CLUSTER_SIZE (3) instances on ports 3001… sharing CLUS
 	  DATABASE_URL='$(CLUSTER_DATABASE_URL)' PORTICO_SECRET_FILE=$(CLUSTER_DIR)/server.secret \
 	    PORTICO_LISTEN=127.0.0.1:$$port PORTICO_PUBLIC_URL=http://127.0.0.1:$$port \
 	    PORTICO_METRICS_TOKEN="$$(cat $(CLUSTER_DIR)/metrics.token)" LEPTOS_SITE_ROOT=target/site \
+	    PORTICO_REDIS_URL='$(CLUSTER_REDIS_URL)' \
 	    nohup target/debug/portico > $(CLUSTER_DIR)/instance-$$i.log 2>&1 & echo $$! > $(CLUSTER_DIR)/instance-$$i.pid; \
 	done
 	@for i in $$(seq 1 $(CLUSTER_SIZE)); do \
@@ -186,6 +188,12 @@ e2e-deps: tool-chromium
 	@cd end2end && if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  echo "==> Installing Playwright from npm (Debian's Chromium is used; no browser download)"; \
 	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
+	fi
+
+tool-redis: ## Debian's redis-server, which the shared rate-limit tests start on ports of their own
+	@if ! command -v redis-server >/dev/null; then \
+	  echo "==> Installing Debian's redis-server for the shared rate-limit tests"; \
+	  $(APT_GET) install -y redis-server || { $(APT_GET) update && $(APT_GET) install -y redis-server; }; \
 	fi
 
 tool-aiosmtpd: ## aiosmtpd (PyPI) in a virtualenv under target/, for the email tests

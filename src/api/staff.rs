@@ -2,7 +2,9 @@
 //! tokens that may call `/v1/verify`.
 
 use crate::error::AppError;
-pub use crate::model::staff::{GatewayTokenView, NewGatewayToken, PlatformStatus, UsageStats};
+pub use crate::model::staff::{
+    GatewayTokenView, NewGatewayToken, PlatformStatus, SharedLimitHealth, UsageStats,
+};
 use leptos::prelude::*;
 
 /// The status of this instance (staff only).
@@ -23,6 +25,7 @@ pub async fn get_platform_status() -> Result<PlatformStatus, AppError> {
                 database: format!("{:?}", config.database_kind),
                 usage_retention_days: config.usage_retention_days,
                 rollup_retention_days: config.rollup_retention_days,
+                shared_limits: ctx.state.global_limiter.as_ref().map(|l| l.health()),
             })
         }
         .await,

@@ -71,4 +71,21 @@ pub struct PlatformStatus {
     pub usage_retention_days: i64,
     /// Days hourly counts are kept.
     pub rollup_retention_days: i64,
+    /// The rate limits shared through Redis; `None`: each instance limits
+    /// alone (no `PORTICO_REDIS_URL`).
+    pub shared_limits: Option<SharedLimitHealth>,
+}
+
+/// Whether the Redis behind shared rate limits answers, as the staff page
+/// and `/metrics` show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedLimitHealth {
+    /// Redis answered the last decision (or none was asked yet).
+    pub up: bool,
+    /// Decisions this instance made alone because Redis did not answer.
+    pub fallbacks: u64,
+    /// Outages seen since start-up (each a change from up to down).
+    pub outages: u64,
+    /// What went wrong last, without addresses or passwords.
+    pub last_error: Option<String>,
 }

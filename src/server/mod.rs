@@ -68,6 +68,17 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         .build();
     let usage = usage::UsagePipeline::start(db.clone(), config.usage_buffer);
     let listens = matches!(db, db::Db::Postgres(_));
+    let global_limiter = match &config.redis_url {
+        Some(url) => Some(Arc::new(
+            verify::global_limit::GlobalLimiter::new(&url.0).map_err(|e| {
+                format!(
+                    "PORTICO_REDIS_URL: the Redis client refused it ({:?})",
+                    e.kind()
+                )
+            })?,
+        )),
+        None => None,
+    };
     let state = AppState::new(state::AppParts {
         metrics: Arc::new(ops::metrics::Metrics::new(listens)),
         leptos_options,
@@ -81,6 +92,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         gateway_cache: verify::gateway::GatewayCache::new(verify::gateway::TOKEN_TTL),
         unknown_gateway_tokens: verify::cache::UnknownKeys::new(verify::cache::UNKNOWN_TTL),
         rate_limiter: verify::rate_limit::RateLimiter::default(),
+        global_limiter,
         usage,
         mailer: notify::mailer::Mailer::default(),
     });

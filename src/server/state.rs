@@ -70,8 +70,10 @@ pub struct AppParts {
     /// Gateway token ids recently found in no row, so that a flood of forged
     /// tokens does not reach the database or push real tokens out.
     pub unknown_gateway_tokens: UnknownKeys,
-    /// Per-key rate limits.
+    /// Per-key rate limits, per instance: alone, or while Redis is down.
     pub rate_limiter: RateLimiter,
+    /// Per-key rate limits across instances, with `PORTICO_REDIS_URL`.
+    pub global_limiter: Option<Arc<crate::server::verify::global_limit::GlobalLimiter>>,
     /// Where verifications are recorded.
     pub usage: UsagePipeline,
     /// Wakes the email sender after notifications are stored.

@@ -134,6 +134,12 @@ impl TestApp {
         Self::start(self.database_url.clone(), None, |_| {}).await
     }
 
+    /// Another instance on the same database, after `adjust` has changed its
+    /// settings.
+    pub async fn instance_with(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start(self.database_url.clone(), None, adjust).await
+    }
+
     async fn start(
         url: String,
         cleanup: Option<Cleanup>,
@@ -586,5 +592,79 @@ impl Authenticator {
     /// The code the app shows at `at`.
     pub fn code_at(&self, at: DateTime<Utc>) -> String {
         self.totp.generate(at.timestamp() as u64)
+    }
+}
+
+/// A real Redis server of its own on a free loopback port (Debian's
+/// `redis-server`, or `REDIS_SERVER`), keeping nothing on disk; stopped
+/// when dropped. Tests that stop Redis stop their own, never the machine's.
+pub struct RedisServer {
+    child: Option<std::process::Child>,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Self { child: None, port };
+        server.resume().await;
+        server
+    }
+
+    /// The URL instances are given.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server (an outage).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty, and waits until it answers.
+    pub async fn resume(&mut self) {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
+        let child = std::process::Command::new(&binary)
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary} starts (apt-get install redis-server): {e}"));
+        self.child = Some(child);
+        for _ in 0..100 {
+            if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut answer = [0u8; 7];
+                if stream.write_all(b"PING\r\n").await.is_ok()
+                    && stream.read_exact(&mut answer).await.is_ok()
+                    && &answer == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not answer on port {}", self.port);
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -17,6 +17,7 @@ mod password_reset;
 mod second_factor;
 mod security;
 mod setup;
+mod shared_limits;
 mod usage_filters;
 mod verify;
 mod verify_edges;

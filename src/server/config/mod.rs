@@ -134,6 +134,13 @@ pub struct Settings {
           hide_default_value = true, global = true, value_parser = smtp_url)]
     pub smtp_url: Unset<String>,
 
+    /// Redis shared by every instance, for rate limits that hold across them:
+    /// `redis://[USER:PASS@]HOST[:PORT][/DB]`. Unset: each instance limits
+    /// alone. When Redis does not answer, instances limit alone until it does.
+    #[arg(long, env = "PORTICO_REDIS_URL", hide_env_values = true, default_value = "",
+          hide_default_value = true, global = true, value_parser = redis_url)]
+    pub redis_url: Unset<RedisUrl>,
+
     /// Bearer token a Prometheus scraper presents to `GET /metrics` (32 or
     /// more characters, e.g. `openssl rand -hex 32`). Unset: no metrics
     /// endpoint.
@@ -253,6 +260,9 @@ pub struct Config {
     pub usage_buffer: usize,
     /// Where notification emails go out; `None`: the portal only.
     pub smtp: Option<SmtpConfig>,
+    /// Redis for rate limits across instances (may hold a password: never
+    /// printed); `None`: each instance limits alone.
+    pub redis_url: Option<RedisUrl>,
     /// The token `GET /metrics` asks for; `None`: no metrics endpoint.
     pub metrics_token: Option<BearerToken>,
     /// Sign-ups from one address in 15 minutes before they slow down.
@@ -261,6 +271,16 @@ pub struct Config {
     pub gateway_addresses: IpAllowlist,
     /// The header `/v1/forward-auth` reads a key from besides `Authorization`.
     pub forward_auth_key_header: axum::http::HeaderName,
+}
+
+/// The Redis URL, which may hold a password: its `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(pub String);
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RedisUrl(redacted)")
+    }
 }
 
 /// How notification emails are sent.
@@ -346,6 +366,7 @@ impl Settings {
                 url: url.clone(),
                 from: self.mail_from.clone(),
             }),
+            redis_url: self.redis_url.clone(),
             metrics_token: self.metrics_token.clone(),
             sign_ups_per_address: self.sign_ups_per_address,
             gateway_addresses: self.gateway_addresses.clone().unwrap_or_default(),

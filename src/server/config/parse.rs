@@ -133,6 +133,21 @@ pub(super) fn smtp_url(given: &str) -> Result<Unset<String>, String> {
     Ok(Some(given.to_owned()))
 }
 
+/// Redis for limits across instances: `redis://[USER:PASS@]HOST[:PORT][/DB]`.
+pub(super) fn redis_url(given: &str) -> Result<Unset<super::RedisUrl>, String> {
+    let given = given.trim();
+    if given.is_empty() {
+        return Ok(None);
+    }
+    // The URL may hold a password: the problem never quotes it.
+    let url = Url::parse(given).map_err(|e| format!("not a URL ({e})"))?;
+    if url.scheme() != "redis" || url.host_str().is_none() {
+        return Err("expected redis://HOST:PORT (TLS to Redis is not supported; run it on a private network)".into());
+    }
+    redis::Client::open(given).map_err(|e| format!("not a Redis URL ({:?})", e.kind()))?;
+    Ok(Some(super::RedisUrl(given.to_owned())))
+}
+
 pub(super) fn mailbox(given: &str) -> Result<lettre::message::Mailbox, String> {
     given
         .trim()

@@ -1,6 +1,7 @@
 //! Health for load balancers and orchestrators: `GET /healthz` (the process
 //! answers) and `GET /readyz` (it can serve: database reachable, migrations
-//! applied, key changes from other instances arriving).
+//! applied, key changes from other instances arriving, and Redis answering
+//! when rate limits are shared through it).
 
 use crate::server::{db::Db, state::AppState};
 use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
@@ -13,7 +14,9 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// `GET /readyz`: 200 when every check passes, else 503; the JSON body
 /// names each check and what failed:
-/// `{"ready": false, "checks": {"database": "ok", "migrations": "3 not applied", "listener": "ok"}}`.
+/// `{"ready": false, "checks": {"database": "ok", "migrations": "3 not applied", "listener": "ok"}}`;
+/// with `PORTICO_REDIS_URL`, a `redis` check too (verification goes on
+/// without Redis, but its limits are per instance until it answers).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = database_check(&state.db).await;
     let migrations = match &database {
@@ -25,11 +28,14 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         Err("not listening for key changes from other instances".to_owned())
     };
-    let checks = [
+    let mut checks = vec![
         ("database", database),
         ("migrations", migrations),
         ("listener", listener),
     ];
+    if let Some(limiter) = &state.global_limiter {
+        checks.push(("redis", limiter.ping().await));
+    }
     let ready = checks.iter().all(|(_, r)| r.is_ok());
     let body = json!({
         "ready": ready,

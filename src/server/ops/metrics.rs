@@ -15,8 +15,11 @@
 //!   `invalidation_listener_reconnects_total`: the Postgres `LISTEN` that
 //!   carries key changes between instances (always up on SQLite, which
 //!   polls its change log).
-//! - `rate_limit_backend{backend}`: 1 for the backend in use (`local`: each
-//!   instance counts alone).
+//! - `rate_limit_backend{backend}`: 1 for the backend in use (`redis`:
+//!   limits hold across instances; `local`: each instance counts alone, by
+//!   configuration or because Redis does not answer), and
+//!   `rate_limit_fallbacks_total`: decisions made alone because Redis did
+//!   not answer.
 //! - `sign_in_failures_total`: wrong passwords and wrong second-factor codes.
 //! - `http_requests_total{route,status}`: by route group (`/v1/verify`,
 //!   `/api`, `/exports`, `page`, …) and status code.
@@ -52,6 +55,8 @@ pub struct Metrics {
     listener_reconnects: IntCounter,
     sign_in_failures: IntCounter,
     http_requests: IntCounterVec,
+    rate_limit_backend: IntGaugeVec,
+    rate_limit_fallbacks: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -173,6 +178,12 @@ impl Metrics {
                 "Failed sign-in steps: wrong passwords and wrong second-factor codes.",
             ),
             http_requests,
+            rate_limit_fallbacks: counter(
+                &registry,
+                "rate_limit_fallbacks_total",
+                "Rate-limit decisions an instance made alone because Redis did not answer.",
+            ),
+            rate_limit_backend,
             registry,
         };
         metrics.listener_up.set(i64::from(!listens));
@@ -223,8 +234,23 @@ impl Metrics {
     }
 
     /// The text exposition (Prometheus text format 0.0.4), with the usage
-    /// pipeline's counters read at this moment.
-    pub fn render(&self, usage: &crate::model::staff::UsageStats) -> String {
+    /// pipeline's counters and the shared limit's health (`None`: no Redis
+    /// configured) read at this moment.
+    pub fn render(
+        &self,
+        usage: &crate::model::staff::UsageStats,
+        limits: Option<&crate::server::verify::global_limit::SharedLimitHealth>,
+    ) -> String {
+        let shared = limits.is_some_and(|h| h.up);
+        self.rate_limit_backend
+            .with_label_values(&["local"])
+            .set(i64::from(!shared));
+        if let Some(health) = limits {
+            self.rate_limit_backend
+                .with_label_values(&["redis"])
+                .set(i64::from(shared));
+            catch_up(&self.rate_limit_fallbacks, health.fallbacks);
+        }
         self.usage_depth.set(usage.queued as i64);
         self.usage_capacity.set(usage.capacity as i64);
         catch_up(&self.usage_written, usage.written);
@@ -279,7 +305,7 @@ mod tests {
             route_of("/api/sign_in"),
             axum::http::StatusCode::UNAUTHORIZED,
         );
-        let text = m.render(&crate::model::staff::UsageStats {
+        let usage = crate::model::staff::UsageStats {
             accepted: 12,
             written: 7,
             dropped: 2,
@@ -288,7 +314,8 @@ mod tests {
             capacity: 100,
             unidentified_dropped: 0,
             unidentified_budget: 10,
-        });
+        };
+        let text = m.render(&usage, None);
         for line in [
             "portico_verify_duration_seconds_count{code=\"ok\"} 1",
             "portico_verify_duration_seconds_count{code=\"revoked\"} 1",
@@ -304,6 +331,39 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }
+        assert!(!text.contains("backend=\"redis\""), "no Redis configured");
+
+        // With Redis: the backend in use, and the decisions made alone.
+        let mut health = crate::server::verify::global_limit::SharedLimitHealth {
+            up: true,
+            fallbacks: 0,
+            outages: 0,
+            last_error: None,
+        };
+        let text = m.render(&usage, Some(&health));
+        assert!(
+            text.contains("portico_rate_limit_backend{backend=\"redis\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("portico_rate_limit_backend{backend=\"local\"} 0"),
+            "{text}"
+        );
+        health.up = false;
+        health.fallbacks = 5;
+        let text = m.render(&usage, Some(&health));
+        assert!(
+            text.contains("portico_rate_limit_backend{backend=\"redis\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("portico_rate_limit_backend{backend=\"local\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("portico_rate_limit_fallbacks_total 5"),
+            "{text}"
+        );
     }
 
     #[test]

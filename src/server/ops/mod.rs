@@ -45,7 +45,8 @@ async fn scrape(State(state): State<AppState>, req: Request) -> Response {
         )
             .into_response();
     }
-    let text = state.metrics.render(&state.usage.stats());
+    let limits = state.global_limiter.as_ref().map(|l| l.health());
+    let text = state.metrics.render(&state.usage.stats(), limits.as_ref());
     (
         [(
             header::CONTENT_TYPE,

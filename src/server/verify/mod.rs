@@ -13,6 +13,7 @@ pub mod api;
 pub mod cache;
 pub mod forward_auth;
 pub mod gateway;
+pub mod global_limit;
 pub mod invalidation;
 pub mod layer;
 pub mod openapi;
@@ -202,17 +203,29 @@ async fn decide(
         VerifyCode::IpDenied
     } else if !scope_allowed {
         VerifyCode::ScopeDenied
-    } else if let Err(wait) =
-        state
-            .rate_limiter
-            .check(key.id, key.rate_limit_per_minute, Instant::now())
-    {
+    } else if let Err(wait) = take_from_limit(state, &key).await {
         verdict.retry_after_secs = Some(rate_limit::whole_seconds(wait));
         VerifyCode::RateLimited
     } else {
         VerifyCode::Ok
     };
     Ok((verdict, presented_id))
+}
+
+/// Takes one request from the key's rate limit: across instances when Redis
+/// is configured and answers, else this instance's own. Err: the wait until
+/// a request fits.
+async fn take_from_limit(state: &AppState, key: &VerifyKey) -> Result<(), std::time::Duration> {
+    if let Some(global) = &state.global_limiter {
+        match global.check(&key.key_id, key.rate_limit_per_minute).await {
+            global_limit::Decision::Accepted => return Ok(()),
+            global_limit::Decision::Refused(wait) => return Err(wait),
+            global_limit::Decision::Unavailable => {}
+        }
+    }
+    state
+        .rate_limiter
+        .check(key.id, key.rate_limit_per_minute, Instant::now())
 }
 
 /// Verifies a key and records the use. An error means the database could

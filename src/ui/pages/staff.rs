@@ -3,7 +3,10 @@
 use crate::{
     api::{
         account::Me,
-        staff::{gateway_tokens, get_platform_status, CreateGatewayToken, RevokeGatewayToken},
+        staff::{
+            gateway_tokens, get_platform_status, CreateGatewayToken, RevokeGatewayToken,
+            SharedLimitHealth,
+        },
     },
     ui::{
         format,
@@ -102,6 +105,8 @@ pub fn StaffPage() -> impl IntoView {
                                                 ),
                                             )}
                                         </dd>
+                                        <dt>"Rate limits"</dt>
+                                        {rate_limits(s.shared_limits)}
                                     </dl>
                                     <p class="hint">
                                         "Counts are for this instance since it started."
@@ -244,4 +249,44 @@ pub fn StaffPage() -> impl IntoView {
         }
         .into_any()
     })
+}
+
+/// The rate-limit backend in words: shared through Redis, or per instance
+/// (by configuration, or for now because Redis does not answer).
+fn rate_limits(shared: Option<SharedLimitHealth>) -> impl IntoView {
+    let (down, text) = match shared {
+        None => (
+            false,
+            "Per instance: each instance counts alone (set PORTICO_REDIS_URL to share limits)"
+                .to_owned(),
+        ),
+        Some(h) if h.up => (
+            false,
+            format!(
+                "Shared through Redis{}",
+                if h.fallbacks > 0 {
+                    format!(
+                        "; {} made alone during {} since start-up",
+                        format::count(h.fallbacks as usize, "decision", "decisions"),
+                        format::count(h.outages as usize, "outage", "outages"),
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        Some(h) => (
+            true,
+            format!(
+                "Per instance for now: Redis does not answer ({}). {} made alone so far; shared limits resume when it answers",
+                h.last_error.as_deref().unwrap_or("no answer"),
+                format::count(h.fallbacks as usize, "decision", "decisions"),
+            ),
+        ),
+    };
+    view! {
+        <dd class:status-revoked=down data-testid="rate-limit-backend">
+            {text}
+        </dd>
+    }
 }

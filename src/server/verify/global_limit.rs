@@ -1,0 +1,258 @@
+//! Rate limits that hold across instances, kept in Redis.
+//!
+//! With `PORTICO_REDIS_URL` set, each key's limit is a sliding window: at
+//! most `limit` accepted requests in any 60 seconds, counted in one sorted
+//! set per key that every instance shares. One Lua script decides and
+//! records a request in one atomic round trip, on Redis's clock, so that
+//! instances with skewed clocks agree and the wait they tell a client
+//! (`retry_after`) is right whichever instance it asks next.
+//!
+//! Redis is the limit's engine, never the key's: when it does not answer in
+//! time, verification goes on with the instance's own limits
+//! ([`super::rate_limit::RateLimiter`]); the fallback is logged once per
+//! outage, counted, and shown on the staff page and in `/metrics`. While
+//! Redis is down one request a second tries it again, so an outage costs the
+//! others nothing; the first answer ends the outage.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+pub use crate::model::staff::SharedLimitHealth;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// The sliding window, in milliseconds: limits are per minute.
+const WINDOW_MS: u64 = 60_000;
+
+/// How long one decision may wait for Redis before the instance decides alone.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// How often, while Redis is down, a request tries it again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// Decides one request against a key's sliding window and records it when
+/// accepted. KEYS[1]: the key's window. ARGV: the limit, the window (ms),
+/// a member unique to this request. Returns `{1, 0}` when accepted, else
+/// `{0, ms}`: how long until the window holds room for one more.
+const SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {1, 0}
+end
+local nth = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+local wait = tonumber(nth[2]) + window - now
+if wait < 1 then wait = 1 end
+return {0, wait}
+";
+
+/// What the global limit said about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Within the limit (and counted).
+    Accepted,
+    /// Over the limit: the wait until one more request fits.
+    Refused(Duration),
+    /// Redis did not answer: the instance decides alone.
+    Unavailable,
+}
+
+struct Health {
+    up: bool,
+    outages: u64,
+    last_error: Option<String>,
+    /// While down: when Redis was last tried.
+    last_try: Option<Instant>,
+}
+
+/// The shared limiter: a Redis connection (reconnected by the client when
+/// it drops), the script, and the backend's health.
+pub struct GlobalLimiter {
+    connection: ConnectionManager,
+    script: redis::Script,
+    /// Prefixes each key's window, so that installations may share a Redis.
+    namespace: String,
+    /// Makes each request's member unique within this instance; the
+    /// instance's own random id makes it unique across instances.
+    sequence: AtomicU64,
+    instance: String,
+    fallbacks: AtomicU64,
+    health: Mutex<Health>,
+}
+
+impl std::fmt::Debug for GlobalLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalLimiter")
+            .field("health", &self.health())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GlobalLimiter {
+    /// A limiter on the Redis at `url` (`redis://[user:password@]host[:port][/db]`).
+    /// It connects on first use, so a Redis that is down at start-up delays
+    /// nothing. Errors: a URL the client cannot use.
+    pub fn new(url: &str) -> redis::RedisResult<Self> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(ANSWER_TIMEOUT))
+            .set_response_timeout(Some(ANSWER_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self {
+            connection,
+            script: redis::Script::new(SCRIPT),
+            namespace: "portico:rate:".to_owned(),
+            sequence: AtomicU64::new(0),
+            instance: crate::server::secrets::tokens::NewToken::generate()
+                .reveal()
+                .chars()
+                .take(12)
+                .collect(),
+            fallbacks: AtomicU64::new(0),
+            health: Mutex::new(Health {
+                up: true,
+                outages: 0,
+                last_error: None,
+                last_try: None,
+            }),
+        })
+    }
+
+    /// Decides one request of the key with public id `key_id`, limited to
+    /// `per_minute` accepted requests in any 60 seconds.
+    pub async fn check(&self, key_id: &str, per_minute: u32) -> Decision {
+        if !self.may_try(Instant::now()) {
+            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+            return Decision::Unavailable;
+        }
+        let member = format!(
+            "{}:{}",
+            self.instance,
+            self.sequence.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut connection = self.connection.clone();
+        let mut invocation = self.script.key(format!("{}{key_id}", self.namespace));
+        invocation.arg(per_minute.max(1)).arg(WINDOW_MS).arg(member);
+        let answer = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            invocation.invoke_async::<(i64, i64)>(&mut connection),
+        )
+        .await;
+        match answer {
+            Ok(Ok((1, _))) => {
+                self.answered();
+                Decision::Accepted
+            }
+            Ok(Ok((_, wait_ms))) => {
+                self.answered();
+                Decision::Refused(Duration::from_millis(wait_ms.max(1) as u64))
+            }
+            Ok(Err(e)) => {
+                self.failed(describe(&e));
+                Decision::Unavailable
+            }
+            Err(_) => {
+                self.failed(format!(
+                    "no answer within {} ms",
+                    ANSWER_TIMEOUT.as_millis()
+                ));
+                Decision::Unavailable
+            }
+        }
+    }
+
+    /// Whether Redis answers a `PING` now (for `/readyz`). Errors: what
+    /// went wrong, without addresses or passwords.
+    pub async fn ping(&self) -> Result<(), String> {
+        let mut connection = self.connection.clone();
+        let answer = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            redis::cmd("PING").query_async::<String>(&mut connection),
+        )
+        .await;
+        match answer {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(describe(&e)),
+            Err(_) => Err(format!(
+                "no answer within {} ms",
+                ANSWER_TIMEOUT.as_millis()
+            )),
+        }
+    }
+
+    /// The backend's health and fallback count.
+    pub fn health(&self) -> SharedLimitHealth {
+        let health = self.health.lock().expect("limiter health lock");
+        SharedLimitHealth {
+            up: health.up,
+            fallbacks: self.fallbacks.load(Ordering::Relaxed),
+            outages: health.outages,
+            last_error: health.last_error.clone(),
+        }
+    }
+
+    /// Up: always. Down: one request per [`RETRY_EVERY`].
+    fn may_try(&self, now: Instant) -> bool {
+        let mut health = self.health.lock().expect("limiter health lock");
+        if health.up {
+            return true;
+        }
+        match health.last_try {
+            Some(last) if now.saturating_duration_since(last) < RETRY_EVERY => false,
+            _ => {
+                health.last_try = Some(now);
+                true
+            }
+        }
+    }
+
+    fn answered(&self) {
+        let mut health = self.health.lock().expect("limiter health lock");
+        if !health.up {
+            health.up = true;
+            health.last_try = None;
+            tracing::info!("Redis answers again: rate limits hold across instances again");
+        }
+    }
+
+    fn failed(&self, error: String) {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        let mut health = self.health.lock().expect("limiter health lock");
+        if health.up {
+            health.up = false;
+            health.outages += 1;
+            health.last_try = Some(Instant::now());
+            tracing::warn!(
+                error = %error,
+                "Redis does not answer: rate limits are per instance until it does"
+            );
+        }
+        health.last_error = Some(error);
+    }
+}
+
+/// An error in words, without the server's address or a password (the
+/// client's messages name neither; its kind and category are enough).
+fn describe(e: &redis::RedisError) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if e.is_connection_dropped() || e.is_io_error() {
+        "connection lost".to_owned()
+    } else {
+        format!("{:?}", e.kind())
+    }
+}
