@@ -14,10 +14,13 @@
 //! 4. Forward-auth: nginx with `auth_request` asking Portico in front of a
 //!    tiny upstream, against the same nginx configuration without
 //!    `auth_request`, saturated and at a fixed rate.
+//! 5. Shared limits: `POST /v1/verify` with `PORTICO_REDIS_URL` (Redis at
+//!    `BENCH_REDIS_URL`, by default 127.0.0.1:6379) against the same
+//!    server limiting alone, saturated and at a fixed rate.
 //!
 //! Every figure is the median of several runs. Set `BENCH_DATABASE=postgres`
 //! to run on Postgres (`TEST_POSTGRES_URL`) instead of SQLite. For quicker
-//! iterations: `BENCH_ONLY=instructions|inproc|http|saturated|count|gateway` runs one part,
+//! iterations: `BENCH_ONLY=instructions|inproc|http|saturated|count|gateway|redis` runs one part,
 //! `BENCH_RUNS=N` sets the runs per figure, and `BENCH_RATE=N` skips the
 //! saturated runs and measures at N requests a second.
 
@@ -50,6 +53,8 @@ use tokio::sync::oneshot;
 mod gateway_bench;
 #[path = "verify/instructions.rs"]
 mod instructions;
+#[path = "verify/shared_limits.rs"]
+mod shared_limits;
 
 /// The allocator the `portico` binary uses (`src/main.rs`), since the server
 /// under test runs in this process.
@@ -113,7 +118,13 @@ async fn database(tag: &str) -> String {
 /// State with an organisation, a key that allows everything it is asked
 /// here (no rate limit to speak of), and a gateway token.
 async fn setup(tag: &str) -> (AppState, String, String) {
+    setup_with(tag, |_| {}).await
+}
+
+/// [`setup`], after `adjust` has changed the settings.
+async fn setup_with(tag: &str, adjust: impl FnOnce(&mut Config)) -> (AppState, String, String) {
     let mut config = Config::for_database(&database(tag).await);
+    adjust(&mut config);
     config.usage_buffer = std::env::var("BENCH_BUFFER")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -597,7 +608,7 @@ fn main() {
         instructions::child(&what);
         return;
     }
-    // BENCH_ONLY=instructions|inproc|http|saturated|count|gateway runs one part (for
+    // BENCH_ONLY=instructions|inproc|http|saturated|count|gateway|redis runs one part (for
     // quicker iterations; `saturated` is the HTTP part without the
     // fixed-rate runs).
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
@@ -719,6 +730,10 @@ fn main() {
 
         if run("gateway") {
             gateway_bench::report(gateway_bench::through_nginx().await);
+        }
+
+        if run("redis") {
+            shared_limits::report(shared_limits::with_and_without_redis().await);
         }
     });
 }

@@ -134,6 +134,11 @@ impl TestApp {
         Self::start(self.database_url.clone(), None, |_| {}).await
     }
 
+    /// An instance on an existing database (kept when the instance ends).
+    pub async fn start_on(database_url: String) -> Self {
+        Self::start(database_url, None, |_| {}).await
+    }
+
     /// Another instance on the same database, after `adjust` has changed its
     /// settings.
     pub async fn instance_with(&self, adjust: impl FnOnce(&mut Config)) -> Self {

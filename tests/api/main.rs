@@ -6,6 +6,7 @@ mod accounts;
 mod alerts;
 mod audit_trail;
 mod cli;
+mod db_copy;
 mod email_verification;
 mod forward_auth;
 mod gateways;

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod change_log;
+pub mod copy;
 pub mod email_verifications;
 pub mod gateway_tokens;
 pub mod invitations;

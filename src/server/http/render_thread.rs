@@ -84,8 +84,11 @@ pub async fn on_render_thread(req: Request, next: Next) -> Response {
     let in_flight = InFlight(thread);
     let (tx, rx) = tokio::sync::oneshot::channel();
     thread.handle.spawn(async move {
-        let _in_flight = in_flight;
-        let _ = tx.send(next.run(req).await);
+        let response = next.run(req).await;
+        // Done here before the answer goes back, so that the client's next
+        // request already sees this thread free.
+        drop(in_flight);
+        let _ = tx.send(response);
     });
     rx.await.unwrap_or_else(|_| {
         tracing::error!("a page's render task ended without an answer");
