@@ -32,7 +32,7 @@ APT_GET := sudo apt-get
 endif
 
 .PHONY: help run test release tools build unit integration e2e lint fmt bench clean cluster cluster-stop \
-        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways tool-redis e2e-deps
+        tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways tool-redis tool-brotli e2e-deps
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-12s %s\n", $$1, $$2 }'
@@ -46,8 +46,11 @@ test: tools tool-chromium ## Run every test tier: lint, unit, integration (SQLit
 	env -u RUSTFLAGS cargo leptos build
 	@$(MAKE) --no-print-directory lint unit integration e2e
 
-release: tools tool-wasm-opt ## Build an optimised server and bundle into target/release and target/site
+release: tools tool-wasm-opt tool-brotli ## Build an optimised server and bundle into target/release and target/site, the bundle also precompressed (.br, .gz)
 	env -u RUSTFLAGS cargo leptos build --release
+	@for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do \
+	  [ -e "$$f" ] || continue; brotli -q 11 -f -k "$$f"; gzip -9 -f -k "$$f"; done
+	@ls -l target/site/pkg
 
 build: tools ## Build the debug server and bundle
 	env -u RUSTFLAGS cargo leptos build
@@ -188,6 +191,12 @@ e2e-deps: tool-chromium
 	@cd end2end && if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  echo "==> Installing Playwright from npm (Debian's Chromium is used; no browser download)"; \
 	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
+	fi
+
+tool-brotli:
+	@if ! command -v brotli >/dev/null; then \
+	  echo "==> Installing Debian's brotli, which precompresses the release bundle"; \
+	  $(APT_GET) install -y brotli || { $(APT_GET) update && $(APT_GET) install -y brotli; }; \
 	fi
 
 tool-redis: ## Debian's redis-server, which the shared rate-limit tests start on ports of their own

@@ -20,6 +20,10 @@ pub async fn get_platform_status() -> Result<PlatformStatus, AppError> {
             let actor = ctx.actor().await?;
             authorize_staff(&actor, StaffAction::ViewStatus)?;
             let config = &ctx.state.config;
+            if let Some(limiter) = &ctx.state.global_limiter {
+                // Seen now, not only at the next verification.
+                let _ = limiter.refresh().await;
+            }
             Ok(PlatformStatus {
                 usage: ctx.state.usage.stats(),
                 database: format!("{:?}", config.database_kind),

@@ -125,8 +125,11 @@ pub struct Finding {
     /// shown before it is done.
     pub narrow: Option<NarrowPreview>,
     /// For a key shared by several clients: each client, busiest first,
-    /// with the key proposed for it; empty for other findings.
+    /// with the key proposed for it (at most 20); empty for other findings.
     pub clients: Vec<ClientProposal>,
+    /// Clients of a shared key beyond those listed in `clients`.
+    #[serde(default)]
+    pub unlisted_clients: usize,
     /// Set when an admin accepted the finding: it is listed apart.
     pub accepted: Option<Acceptance>,
     /// What this occurrence of the finding is about (the owner who left,
@@ -174,16 +177,19 @@ impl NarrowPreview {
 /// the scopes its accepted requests used, allowed from its address only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientProposal {
-    /// The client's address, as verification saw it.
+    /// The client's address, as verification saw it (IPv4-mapped IPv6
+    /// addresses in their IPv4 form).
     pub client_addr: String,
     /// Its accepted requests in the last 30 days.
     pub accepted: i64,
     /// Its refused requests in the same days.
     pub refused: i64,
-    /// The scopes its accepted requests used, in name order: what the key
-    /// proposed for it holds. Empty when it was only refused, and then no
-    /// key is proposed.
+    /// The scopes its accepted requests used that the key still holds, in
+    /// name order: what the key proposed for it holds. Empty when its
+    /// requests named no scope (its key then starts from the default).
     pub scopes: Vec<String>,
+    /// Scopes its accepted requests used that the key no longer holds.
+    pub no_longer_held: Vec<String>,
 }
 
 impl ClientProposal {
@@ -196,9 +202,11 @@ impl ClientProposal {
         )
     }
 
-    /// Whether a key is proposed: only for a client with accepted requests.
+    /// Whether a key is proposed: for a client with accepted requests,
+    /// unless every scope it used was since removed from the shared key
+    /// (the key no longer lets it do what it did).
     pub fn proposed(&self) -> bool {
-        !self.scopes.is_empty()
+        self.accepted > 0 && (!self.scopes.is_empty() || self.no_longer_held.is_empty())
     }
 }
 
@@ -242,22 +250,28 @@ mod tests {
 
     #[test]
     fn a_client_proposal_links_to_the_form_filled_in_for_it() {
-        let client = |addr: &str, scopes: &[&str]| ClientProposal {
+        let client = |addr: &str, accepted: i64, scopes: &[&str], gone: &[&str]| ClientProposal {
             client_addr: addr.to_owned(),
-            accepted: 3,
-            refused: 0,
+            accepted,
+            refused: 1,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            no_longer_held: gone.iter().map(|s| s.to_string()).collect(),
         };
         assert_eq!(
-            client("203.0.113.10", &["records:read"]).create_href("K"),
+            client("203.0.113.10", 3, &["records:read"], &[]).create_href("K"),
             "/keys/new?replace=K&client=203.0.113.10"
         );
         assert_eq!(
-            client("2001:db8::1", &["records:read"]).create_href("K"),
+            client("2001:db8::1", 3, &["records:read"], &[]).create_href("K"),
             "/keys/new?replace=K&client=2001%3Adb8%3A%3A1"
         );
-        assert!(client("203.0.113.10", &["records:read"]).proposed());
-        assert!(!client("203.0.113.30", &[]).proposed());
+        assert!(client("203.0.113.10", 3, &["records:read"], &[]).proposed());
+        // Accepted without naming a scope: a key of its own all the same.
+        assert!(client("203.0.113.50", 2, &[], &[]).proposed());
+        // Only refused, or everything it used since removed: none.
+        assert!(!client("203.0.113.30", 0, &[], &[]).proposed());
+        assert!(!client("203.0.113.22", 4, &[], &["customers:read"]).proposed());
+        assert!(client("203.0.113.23", 4, &["records:read"], &["customers:read"]).proposed());
     }
 
     #[test]

@@ -93,6 +93,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
                 reason,
                 narrow: None,
                 clients: Vec::new(),
+                unlisted_clients: 0,
                 accepted: None,
                 subject: subject_of(kind, row),
             })
@@ -188,28 +189,34 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
         let mut clients = clients::clients_of(
             conn.conn(),
             row.id,
+            &scopes,
             now - Duration::days(clients::WINDOW_DAYS),
             None,
         )
         .await?;
-        let proposed = clients.iter().filter(|c| c.proposed()).count();
-        if proposed >= 2 {
+        let mut proposed: Vec<&str> = clients
+            .iter()
+            .filter(|c| c.proposed())
+            .map(|c| c.client_addr.as_str())
+            .collect();
+        if proposed.len() >= 2 {
             add(
                 FindingKind::SharedByClients,
                 format!(
-                    "Used from {proposed} client addresses in the last {} days: one key shared by several systems cannot be revoked for one of them, and holds every scope any of them needs",
+                    "Used from {} client addresses in the last {} days: one key shared by several systems cannot be revoked for one of them, and holds every scope any of them needs",
+                    proposed.len(),
                     clients::WINDOW_DAYS
                 ),
             );
-            clients.truncate(MAX_CLIENTS_LISTED);
-            let subject: Vec<&str> = clients
-                .iter()
-                .filter(|c| c.proposed())
-                .map(|c| c.client_addr.as_str())
-                .collect();
+            // The same clients, in any order of business, are the same
+            // finding; a new one makes it a new finding.
+            proposed.sort_unstable();
+            let subject = proposed.join(" ");
             if let Some(f) = findings.last_mut() {
-                f.subject = subject.join(" ");
+                f.subject = subject;
+                f.unlisted_clients = clients.len().saturating_sub(MAX_CLIENTS_LISTED);
             }
+            clients.truncate(MAX_CLIENTS_LISTED);
             shared.push((row.key_id.clone(), clients));
         }
     }
@@ -288,10 +295,17 @@ pub fn table(review: &Review) -> String {
                 c.client_addr,
                 c.accepted,
                 c.refused,
-                if c.proposed() {
-                    format!("a key of its own with {}", c.scopes.join(" "))
-                } else {
+                if !c.proposed() && c.accepted == 0 {
                     "only refused: no key proposed".to_owned()
+                } else if !c.proposed() {
+                    format!(
+                        "it used only scopes the key no longer holds ({}): no key proposed",
+                        c.no_longer_held.join(" ")
+                    )
+                } else if c.scopes.is_empty() {
+                    "a key of its own (its requests named no scope)".to_owned()
+                } else {
+                    format!("a key of its own with {}", c.scopes.join(" "))
                 }
             ));
         }

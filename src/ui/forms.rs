@@ -96,6 +96,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::NotFound(_) => "Not found",
         AppError::Forbidden(_) => "Not allowed",
         AppError::Unauthenticated => "Please sign in",
+        AppError::Invalid(_) | AppError::Conflict(_) => "This cannot be done as asked",
         _ => "Something went wrong",
     };
     view! {

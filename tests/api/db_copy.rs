@@ -146,7 +146,10 @@ async fn a_sqlite_installation_moves_to_postgres_and_its_keys_still_verify() {
     // A target that holds data is refused, and named.
     let err = copy(&source, &target, |_, _, _| {}).await.unwrap_err();
     assert!(matches!(err, CopyError::TargetNotEmpty(_)), "{err}");
-    assert!(err.to_string().contains("users: 1 rows"), "{err}");
+    assert!(
+        err.to_string().contains("users: 1 row") && !err.to_string().contains("users: 1 rows"),
+        "{err}"
+    );
     // Only SQLite to Postgres, and a source that exists.
     let err = copy(&target, &target, |_, _, _| {}).await.unwrap_err();
     assert!(
@@ -158,4 +161,31 @@ async fn a_sqlite_installation_moves_to_postgres_and_its_keys_still_verify() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("cannot open the source"), "{err}");
+}
+
+/// A target given by mistake (another application's database) is refused
+/// before anything is written to it.
+#[tokio::test]
+async fn a_database_that_holds_data_is_refused_untouched() {
+    let old = TestApp::spawn(Backend::Sqlite).await;
+    let source = old.database_url.clone();
+    old.state.db.close().await;
+    let (target, _cleanup) = fresh_database(Backend::Postgres).await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&target)
+        .await
+        .unwrap();
+    sqlx::raw_sql("create table invoices (id int primary key); insert into invoices values (1)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let err = copy(&source, &target, |_, _, _| {}).await.unwrap_err();
+    assert!(matches!(err, CopyError::TargetNotEmpty(_)), "{err}");
+    assert!(err.to_string().contains("invoices: 1 row"), "{err}");
+    let tables: i64 = sqlx::query_scalar(
+        "select count(*) from information_schema.tables where table_schema = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 1, "no Portico table was created");
 }

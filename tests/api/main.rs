@@ -6,6 +6,7 @@ mod accounts;
 mod alerts;
 mod audit_trail;
 mod cli;
+mod compression;
 mod db_copy;
 mod email_verification;
 mod forward_auth;

@@ -156,6 +156,18 @@ async fn verification_goes_on_when_redis_stops_and_shares_limits_again_when_it_a
     let body: Value = ready.json().await.unwrap();
     assert_ne!(body["checks"]["redis"], "ok", "{body}");
     assert_eq!(body["checks"]["database"], "ok", "{body}");
+    // An orchestrator that would take every instance out at once asks with
+    // Redis optional: reported, not failed on.
+    let ready = reqwest::get(a.url("/readyz?optional=redis")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert!(
+        body["checks"]["redis"]
+            .as_str()
+            .unwrap()
+            .contains("optional"),
+        "{body}"
+    );
 
     // The staff page's status says limits are per instance for now.
     let staff = a.sign_up("staff@shared.example", "Staff Co").await;
@@ -205,4 +217,40 @@ async fn verification_goes_on_when_redis_stops_and_shares_limits_again_when_it_a
     let ready = reqwest::get(a.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     assert_eq!(a.state.global_limiter.as_ref().unwrap().health().outages, 1);
+}
+
+/// A Redis that stalls (SIGSTOP) and resumes runs the scripts the instance
+/// stopped waiting for; those requests were decided alone, so they must not
+/// stay in the shared window and refuse the key's later requests.
+#[tokio::test]
+async fn a_stalled_redis_does_not_count_requests_decided_alone() {
+    let redis = RedisServer::start().await;
+    let a = TestApp::spawn_with(Backend::Sqlite, with_redis(&redis)).await;
+    let w = world(&a, "stall@shared.example").await;
+    let key = w.key(&[("rate_limit", "5")]).await;
+    // Redis knows the script (another key's request loaded it), so the
+    // scripts sent during the stall run when it resumes.
+    let other = w.key(&[]).await;
+    assert_eq!(ask(&a, &w.gateway, &other.secret).await["code"], "ok");
+    redis.pause();
+    for _ in 0..4 {
+        // Decided alone (four of the instance's own five).
+        assert_eq!(ask(&a, &w.gateway, &key.secret).await["code"], "ok");
+        tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    }
+    assert!(!a.state.global_limiter.as_ref().unwrap().health().up);
+    redis.unpause();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Shared again, with a window that holds only what Redis decided.
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        codes.push(
+            ask(&a, &w.gateway, &key.secret).await["code"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(codes, ["ok", "ok", "ok", "ok", "ok", "rate_limited"]);
+    assert!(a.state.global_limiter.as_ref().unwrap().health().up);
 }

@@ -217,16 +217,48 @@ on_both_databases! {
         assert_eq!(verify(created.secret.clone(), "203.0.113.20", "/v1/records/1").await["code"], "ip_denied");
         assert_eq!(verify(created.secret.clone(), "203.0.113.10", "/v1/customers/7").await["code"], "scope_denied");
 
-        // Accepted, it stays accepted for the same clients; a new client reopens it.
+        // The IPv4-mapped form of an address is that address.
+        let mapped = form("::ffff:203.0.113.10").await.unwrap();
+        assert_eq!(mapped.prefill.unwrap().client_addr, "203.0.113.10");
+
+        // Accepted, it stays accepted for the same clients, whichever is
+        // busiest; a new client reopens it.
         w.client.call::<()>("accept_finding", &[("key_id", key.key.key_id.as_str()), ("kind", "shared_by_clients"), ("note", "Two replicas of one service")]).await.unwrap();
+        for _ in 0..4 {
+            verify(key.secret.clone(), "203.0.113.20", "/v1/customers/7").await;
+        }
+        settle(&app).await;
         let r = review().await;
-        assert!(r.findings.iter().any(|f| f.kind == FindingKind::SharedByClients && f.accepted.is_some()));
-        verify(key.secret.clone(), "203.0.113.40", "/v1/records/1").await;
+        let f = r.findings.iter().find(|f| f.kind == FindingKind::SharedByClients).unwrap();
+        assert_eq!(f.clients[0].client_addr, "203.0.113.20", "now the busiest");
+        assert!(f.accepted.is_some(), "the same clients in another order are the same finding");
+        // A client whose requests name no scope is a client all the same:
+        // its own key starts from the default scopes.
+        let plain = http.post(app.url("/v1/verify")).bearer_auth(&w.gateway)
+            .json(&json!({"key": key.secret, "client_ip": "203.0.113.50"}))
+            .send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+        assert_eq!(plain["code"], "ok");
         settle(&app).await;
         let r = review().await;
         let f = r.findings.iter().find(|f| f.kind == FindingKind::SharedByClients).unwrap();
         assert!(f.accepted.is_none(), "a third client is a new finding");
         assert!(f.reason.starts_with("Used from 3 client addresses"), "{}", f.reason);
+        let quiet = f.clients.iter().find(|c| c.client_addr == "203.0.113.50").unwrap();
+        assert!(quiet.proposed() && quiet.scopes.is_empty(), "{quiet:?}");
+        let prefill = form("203.0.113.50").await.unwrap().prefill.unwrap();
+        assert_eq!(prefill.scopes, blank.default_scopes);
+
+        // Narrowed so that the dashboard's scope is gone: the dashboard is
+        // no longer offered a key, and its link says why.
+        w.client.call::<()>("update_key", &[("key_id", key.key.key_id.as_str()), ("name", "Verified"), ("purpose", "Verification tests"), ("scopes[0]", "records:read")]).await.unwrap();
+        let r = review().await;
+        let f = r.findings.iter().find(|f| f.kind == FindingKind::SharedByClients).unwrap();
+        assert!(f.reason.starts_with("Used from 2 client addresses"), "{}", f.reason);
+        let dashboard = f.clients.iter().find(|c| c.client_addr == "203.0.113.20").unwrap();
+        assert!(!dashboard.proposed());
+        assert_eq!(dashboard.no_longer_held, vec!["customers:read".to_owned()]);
+        let err = form("203.0.113.20").await.unwrap_err();
+        assert!(err.error.message_for("client").unwrap().contains("no longer holds (customers:read)"), "{err:?}");
     }
 }
 

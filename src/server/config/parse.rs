@@ -142,9 +142,15 @@ pub(super) fn redis_url(given: &str) -> Result<Unset<super::RedisUrl>, String> {
     // The URL may hold a password: the problem never quotes it.
     let url = Url::parse(given).map_err(|e| format!("not a URL ({e})"))?;
     if url.scheme() != "redis" || url.host_str().is_none() {
-        return Err("expected redis://HOST:PORT (TLS to Redis is not supported; run it on a private network)".into());
+        return Err("expected redis://[USER:PASS@]HOST[:PORT][/DB] (TLS and Unix sockets are not supported: run Redis on a private network)".into());
     }
-    redis::Client::open(given).map_err(|e| format!("not a Redis URL ({:?})", e.kind()))?;
+    let db = url.path().trim_start_matches('/');
+    if !db.is_empty() && db.parse::<u16>().is_err() {
+        return Err(
+            "the database after the host is a number from 0, e.g. redis://HOST:6379/0".into(),
+        );
+    }
+    redis::Client::open(given).map_err(|_| "the Redis client cannot use this URL".to_owned())?;
     Ok(Some(super::RedisUrl(given.to_owned())))
 }
 

@@ -113,6 +113,28 @@ fn secrets_are_refused_without_echoing_them() {
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
 
+#[test]
+fn a_redis_url_is_checked_at_start_up_without_echoing_its_password() {
+    let ok = parse(&["--redis-url", "redis://:hunter2@10.0.0.5:6379/2"]).unwrap();
+    assert_eq!(
+        ok.redis_url.as_ref().map(|u| u.0.as_str()),
+        Some("redis://:hunter2@10.0.0.5:6379/2")
+    );
+    assert!(!format!("{ok:?}").contains("hunter2"), "Debug hides it");
+    assert!(parse(&["--redis-url", ""]).unwrap().redis_url.is_none());
+    for bad in [
+        "rediss://:hunter2@cache.example:6380",
+        "http://:hunter2@cache.example",
+        "redis://:hunter2@cache.example/-1",
+        "redis://:hunter2@cache.example/abc",
+        "unix:///run/redis.sock",
+    ] {
+        let err = parse(&["--redis-url", bad]).unwrap_err();
+        assert_eq!(err.env, "PORTICO_REDIS_URL", "{bad}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}
+
 /// `.env.example` names every setting, and each value it sets is the
 /// setting's default, so that the two cannot drift apart.
 #[test]

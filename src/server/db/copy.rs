@@ -87,7 +87,7 @@ impl std::fmt::Display for CopyError {
                 "the target database holds data ({}); db copy fills an empty database only",
                 tables
                     .iter()
-                    .map(|(t, n)| format!("{t}: {n} rows"))
+                    .map(|(t, n)| format!("{t}: {n} row{}", if *n == 1 { "" } else { "s" }))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -170,19 +170,33 @@ pub async fn copy(
         .await
         .map_err(|e| CopyError::Usage(format!("cannot open the source {from}: {e}")))?;
     check_source_migrated(&source).await?;
-    let target = super::Db::connect(to).await?;
+    let target = super::Db::connect(to)
+        .await
+        .map_err(|e| CopyError::Usage(format!("cannot connect to the target: {e}")))?;
+    let super::Db::Postgres(pool) = &target else {
+        unreachable!("a postgres:// URL connects to Postgres")
+    };
+    // Refused before anything is written: a database given by mistake
+    // (another application's, or an older installation) stays as it was.
+    let existing = target_tables(pool).await?;
+    let occupied = row_counts_pg(pool, &existing).await?;
+    let occupied: Vec<(String, i64)> = occupied.into_iter().filter(|(_, n)| *n > 0).collect();
+    if !occupied.is_empty() {
+        return Err(CopyError::TargetNotEmpty(occupied));
+    }
     target.migrate().await?;
     let super::Db::Postgres(target) = target else {
         unreachable!("a postgres:// URL connects to Postgres")
     };
 
-    let source_tables = source_tables(&source).await?;
+    // One read transaction: the copy is one moment of the source, even if
+    // something still writes to it.
+    let mut source_tx = source.begin().await?;
+    sqlx::query("select count(*) from sqlite_master")
+        .execute(&mut *source_tx)
+        .await?;
+    let source_tables = source_tables(&mut source_tx).await?;
     let order = target_tables_in_order(&target).await?;
-    let occupied = row_counts_pg(&target, &order).await?;
-    let occupied: Vec<(String, i64)> = occupied.into_iter().filter(|(_, n)| *n > 0).collect();
-    if !occupied.is_empty() {
-        return Err(CopyError::TargetNotEmpty(occupied));
-    }
     let skipped: Vec<String> = source_tables
         .iter()
         .filter(|t| !order.contains(t))
@@ -192,9 +206,9 @@ pub async fn copy(
     let mut tx = target.begin().await?;
     let mut tables = Vec::new();
     for table in order.iter().filter(|t| source_tables.contains(t)) {
-        let columns = copied_columns(&source, &target, table).await?;
+        let columns = copied_columns(&mut source_tx, &target, table).await?;
         let total: i64 = sqlx::query_scalar(&format!("select count(*) from \"{table}\""))
-            .fetch_one(&source)
+            .fetch_one(&mut *source_tx)
             .await?;
         progress(table, 0, total);
         let self_refs = self_references(&target, table).await?;
@@ -213,7 +227,7 @@ pub async fn copy(
         let mut later: Vec<(Value, String, Value)> = Vec::new();
         let mut checksum = 0u128;
         let mut done = 0i64;
-        let mut rows = sqlx::query(&select).fetch(&source);
+        let mut rows = sqlx::query(&select).fetch(&mut *source_tx);
         while let Some(row) = rows.try_next().await? {
             let mut values = Vec::with_capacity(columns.len());
             for (i, column) in columns.iter().enumerate() {
@@ -281,6 +295,7 @@ pub async fn copy(
         )));
     }
     tx.commit().await?;
+    source_tx.rollback().await?;
     let audit_append_only: bool = sqlx::query_scalar(
         "select exists (select 1 from pg_trigger where tgname = 'audit_events_no_change' and not tgisinternal)",
     )
@@ -319,24 +334,29 @@ async fn check_source_migrated(source: &SqlitePool) -> Result<(), CopyError> {
     Ok(())
 }
 
-async fn source_tables(source: &SqlitePool) -> Result<Vec<String>, CopyError> {
+async fn source_tables(source: &mut sqlx::SqliteConnection) -> Result<Vec<String>, CopyError> {
     Ok(sqlx::query_scalar(
         "select name from sqlite_master where type = 'table'
          and name not like 'sqlite_%' and name <> '_sqlx_migrations' order by name",
     )
-    .fetch_all(source)
+    .fetch_all(&mut *source)
     .await?)
 }
 
-/// The target's tables, each after the tables it refers to.
-async fn target_tables_in_order(target: &PgPool) -> Result<Vec<String>, CopyError> {
-    let tables: Vec<String> = sqlx::query_scalar(
+/// The target's tables, by name.
+async fn target_tables(target: &PgPool) -> Result<Vec<String>, CopyError> {
+    Ok(sqlx::query_scalar(
         "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = current_schema() and c.relkind in ('r', 'p') and not c.relispartition
            and c.relname <> '_sqlx_migrations' order by 1",
     )
     .fetch_all(target)
-    .await?;
+    .await?)
+}
+
+/// The target's tables, each after the tables it refers to.
+async fn target_tables_in_order(target: &PgPool) -> Result<Vec<String>, CopyError> {
+    let tables = target_tables(target).await?;
     let edges: Vec<(String, String)> = sqlx::query_as(
         "select conrelid::regclass::text, confrelid::regclass::text from pg_constraint
          where contype = 'f' and conrelid <> confrelid",
@@ -390,13 +410,13 @@ async fn row_counts_pg(
 
 /// The columns both sides have, in the target's order.
 async fn copied_columns(
-    source: &SqlitePool,
+    source: &mut sqlx::SqliteConnection,
     target: &PgPool,
     table: &str,
 ) -> Result<Vec<TargetColumn>, CopyError> {
     let on_source: Vec<String> = sqlx::query_scalar("select name from pragma_table_info(?)")
         .bind(table)
-        .fetch_all(source)
+        .fetch_all(&mut *source)
         .await?;
     let on_target: Vec<(String, String)> = sqlx::query_as(
         "select column_name::text, data_type::text from information_schema.columns

@@ -2,6 +2,7 @@
 
 pub mod bearer;
 pub mod client_addr;
+pub mod compression;
 pub mod host;
 pub mod render_thread;
 pub mod security;
@@ -52,12 +53,15 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .nest_service("/pkg", compression::bundle(&config.site_root))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(leptos_context(state.clone()), shell))
         .layer(sessions)
-        .layer(middleware::from_fn(render_thread::on_render_thread));
+        .layer(middleware::from_fn(render_thread::on_render_thread))
+        .layer(middleware::from_fn(compression::mark))
+        .layer(compression::layer());
     // For machines: verification, the sample API and health. No sessions.
     let machines = Router::new()
         .merge(crate::server::verify::api::routes())

@@ -224,37 +224,45 @@ async fn prefill_for_client(
     if row.org_id != org_id {
         return Err(key_not_found());
     }
-    let client: IpAddr = client.trim().parse().map_err(|_| {
-        AppError::field(
-            "client",
-            "That is not a client address. Open the proposal again from the key review.",
-        )
-    })?;
+    let client: IpAddr = client
+        .trim()
+        .parse::<IpAddr>()
+        .map_err(|_| {
+            AppError::field(
+                "client",
+                "That is not a client address. Open the proposal again from the key review.",
+            )
+        })?
+        .to_canonical();
     let since = state.clock.now() - chrono::Duration::days(WINDOW_DAYS);
+    let held = scopes_of(&row);
     let used = {
         let mut conn = state.db.acquire().await?;
-        clients_of(conn.conn(), row.id, since, Some(&client.to_string())).await?
+        clients_of(conn.conn(), row.id, &held, since, Some(&client.to_string())).await?
     };
-    let held = scopes_of(&row);
-    let scopes: Vec<String> = used
-        .first()
-        .map(|c| {
-            c.scopes
-                .iter()
-                .filter(|s| held.contains(s))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    if scopes.is_empty() {
+    let Some(use_) = used.first().filter(|c| c.accepted > 0) else {
         return Err(AppError::field(
             "client",
             format!(
-                "{client} made no accepted requests with this key in the last {} days, so there is nothing to give it a key for.",
-                WINDOW_DAYS
+                "{client} made no accepted requests with this key in the last {WINDOW_DAYS} days, so there is nothing to give it a key for."
+            ),
+        ));
+    };
+    if !use_.proposed() {
+        return Err(AppError::field(
+            "client",
+            format!(
+                "{client} used only scopes this key no longer holds ({}), so it needs no key from it.",
+                use_.no_longer_held.join(", ")
             ),
         ));
     }
+    // A client whose requests named no scope starts from the default.
+    let scopes = if use_.scopes.is_empty() {
+        state.catalog.default_scopes()
+    } else {
+        use_.scopes.clone()
+    };
     let display = display_of(state, &row)?;
     let environment = environment_of(&row)?;
     let environment = if environments.contains(&environment) {

@@ -14,12 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// by default, `PORTICO_USAGE_RETENTION_DAYS`).
 pub const WINDOW_DAYS: i64 = 30;
 
-/// The clients of a key since `since` (from `client_addr` only when given),
-/// busiest first: each with its accepted and refused requests and the
-/// scopes its accepted requests used, which is what a key of its own needs.
+/// The clients of a key holding `held` scopes since `since` (from
+/// `client_addr` only when given), busiest first: each with its accepted
+/// and refused requests and the scopes its accepted requests used, split
+/// into those the key still holds (what a key of its own needs) and those
+/// it no longer holds.
 pub async fn clients_of(
     conn: Conn<'_>,
     key_row_id: i64,
+    held: &[String],
     since: DateTime<Utc>,
     client_addr: Option<&str>,
 ) -> Result<Vec<ClientProposal>, AppError> {
@@ -40,14 +43,16 @@ pub async fn clients_of(
     }
     let mut clients: Vec<ClientProposal> = clients
         .into_iter()
-        .map(
-            |(client_addr, (accepted, refused, scopes))| ClientProposal {
+        .map(|(client_addr, (accepted, refused, used))| {
+            let (scopes, no_longer_held) = used.into_iter().partition(|s| held.contains(s));
+            ClientProposal {
                 client_addr,
                 accepted,
                 refused,
-                scopes: scopes.into_iter().collect(),
-            },
-        )
+                scopes,
+                no_longer_held,
+            }
+        })
         .collect();
     clients.sort_by(|a, b| {
         (b.accepted, b.refused)

@@ -12,7 +12,10 @@
 //! ([`super::rate_limit::RateLimiter`]); the fallback is logged once per
 //! outage, counted, and shown on the staff page and in `/metrics`. While
 //! Redis is down one request a second tries it again, so an outage costs the
-//! others nothing; the first answer ends the outage.
+//! others nothing; the first answer ends the outage. A script the instance
+//! stopped waiting for may still run when a stalled Redis resumes: its
+//! request was decided alone, so its entry is removed from the window once
+//! Redis answers again.
 
 use std::{
     sync::{
@@ -88,7 +91,13 @@ pub struct GlobalLimiter {
     instance: String,
     fallbacks: AtomicU64,
     health: Mutex<Health>,
+    /// Entries of requests whose script got no answer in time: `(window,
+    /// member)`, removed once Redis answers (at most [`MAX_ABANDONED`]).
+    abandoned: Mutex<Vec<(String, String)>>,
 }
+
+/// Most abandoned entries remembered for removal.
+const MAX_ABANDONED: usize = 10_000;
 
 impl std::fmt::Debug for GlobalLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,6 +130,7 @@ impl GlobalLimiter {
                 .take(12)
                 .collect(),
             fallbacks: AtomicU64::new(0),
+            abandoned: Mutex::new(Vec::new()),
             health: Mutex::new(Health {
                 up: true,
                 outages: 0,
@@ -142,35 +152,82 @@ impl GlobalLimiter {
             self.instance,
             self.sequence.fetch_add(1, Ordering::Relaxed)
         );
+        let window = format!("{}{key_id}", self.namespace);
         let mut connection = self.connection.clone();
-        let mut invocation = self.script.key(format!("{}{key_id}", self.namespace));
-        invocation.arg(per_minute.max(1)).arg(WINDOW_MS).arg(member);
+        let mut invocation = self.script.key(&window);
+        invocation
+            .arg(per_minute.max(1))
+            .arg(WINDOW_MS)
+            .arg(&member);
         let answer = tokio::time::timeout(
             ANSWER_TIMEOUT,
             invocation.invoke_async::<(i64, i64)>(&mut connection),
         )
         .await;
-        match answer {
-            Ok(Ok((1, _))) => {
-                self.answered();
-                Decision::Accepted
-            }
-            Ok(Ok((_, wait_ms))) => {
-                self.answered();
-                Decision::Refused(Duration::from_millis(wait_ms.max(1) as u64))
-            }
+        let decision = match answer {
+            Ok(Ok((1, _))) => Decision::Accepted,
+            Ok(Ok((_, wait_ms))) => Decision::Refused(Duration::from_millis(wait_ms.max(1) as u64)),
             Ok(Err(e)) => {
+                self.abandon(window, member);
                 self.failed(describe(&e));
-                Decision::Unavailable
+                return Decision::Unavailable;
             }
             Err(_) => {
+                self.abandon(window, member);
                 self.failed(format!(
                     "no answer within {} ms",
                     ANSWER_TIMEOUT.as_millis()
                 ));
-                Decision::Unavailable
+                return Decision::Unavailable;
             }
+        };
+        self.answered();
+        self.remove_abandoned(connection).await;
+        decision
+    }
+
+    /// Remembers the entry of a request Redis did not answer in time.
+    fn abandon(&self, window: String, member: String) {
+        let mut abandoned = self.abandoned.lock().expect("limiter abandoned lock");
+        if abandoned.len() < MAX_ABANDONED {
+            abandoned.push((window, member));
         }
+    }
+
+    /// Removes the entries of abandoned requests, which a stalled Redis may
+    /// have run after all (sent on the same connection after them, so this
+    /// runs after them). A removal that fails is tried again next time.
+    async fn remove_abandoned(&self, mut connection: ConnectionManager) {
+        let entries = std::mem::take(&mut *self.abandoned.lock().expect("limiter abandoned lock"));
+        if entries.is_empty() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for (window, member) in &entries {
+            pipe.zrem(window, member).ignore();
+        }
+        let removed =
+            tokio::time::timeout(ANSWER_TIMEOUT, pipe.query_async::<()>(&mut connection)).await;
+        if !matches!(removed, Ok(Ok(()))) {
+            let mut abandoned = self.abandoned.lock().expect("limiter abandoned lock");
+            abandoned.extend(entries);
+            abandoned.truncate(MAX_ABANDONED);
+        }
+    }
+
+    /// Asks Redis whether it answers (a `PING`) and records the answer, so
+    /// that the staff page and `/readyz` see a recovery before the next
+    /// verification does. Errors as [`Self::ping`].
+    pub async fn refresh(&self) -> Result<(), String> {
+        let result = self.ping().await;
+        match &result {
+            Ok(()) => {
+                self.answered();
+                self.remove_abandoned(self.connection.clone()).await;
+            }
+            Err(e) => self.failed_quietly(e.clone()),
+        }
+        result
     }
 
     /// Whether Redis answers a `PING` now (for `/readyz`). Errors: what
@@ -227,8 +284,17 @@ impl GlobalLimiter {
         }
     }
 
+    /// A failed check that decided no request (no fallback counted).
+    fn failed_quietly(&self, error: String) {
+        self.note_failure(error);
+    }
+
     fn failed(&self, error: String) {
         self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        self.note_failure(error);
+    }
+
+    fn note_failure(&self, error: String) {
         let mut health = self.health.lock().expect("limiter health lock");
         if health.up {
             health.up = false;
@@ -246,7 +312,10 @@ impl GlobalLimiter {
 /// An error in words, without the server's address or a password (the
 /// client's messages name neither; its kind and category are enough).
 fn describe(e: &redis::RedisError) -> String {
-    if e.is_timeout() {
+    if let Some(code) = e.code() {
+        // Redis's own refusal, e.g. `ERR DB index is out of range`.
+        format!("Redis answered {code}: {}", e.detail().unwrap_or(""))
+    } else if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connection_refusal() {
         "connection refused".to_owned()

@@ -160,6 +160,7 @@ fn FindingRow(
                     key_id=f.key_id.clone()
                     key_name=f.key_name.clone()
                     clients=f.clients.clone()
+                    unlisted=f.unlisted_clients
                 />
             }))
         }
@@ -325,6 +326,7 @@ fn ClientProposals(
     key_id: String,
     key_name: String,
     clients: Vec<ClientProposal>,
+    unlisted: usize,
 ) -> impl IntoView {
     let usage = FindingKind::SharedByClients.fix_href(&key_id);
     let caption = format!("The clients of {key_name} and the key proposed for each");
@@ -356,9 +358,14 @@ fn ClientProposals(
                             };
                             let proposal = if c.proposed() {
                                 let label = format!("Create a key for {}", c.client_addr);
+                                let holds = if c.scopes.is_empty() {
+                                    "the default scopes (its requests named none)".to_owned()
+                                } else {
+                                    c.scopes.join(", ")
+                                };
                                 Either::Left(
                                     view! {
-                                        <span class="mono">{c.scopes.join(", ")}</span>
+                                        <span class="mono">{holds}</span>
                                         " "
                                         <A
                                             href=c.create_href(&key_id)
@@ -370,13 +377,15 @@ fn ClientProposals(
                                     },
                                 )
                             } else {
-                                Either::Right(
-                                    view! {
-                                        <span class="hint">
-                                            "Nothing: it was only refused, so it needs no key."
-                                        </span>
-                                    },
-                                )
+                                let why = if c.accepted == 0 {
+                                    "Nothing: it was only refused, so it needs no key.".to_owned()
+                                } else {
+                                    format!(
+                                        "Nothing: it used only scopes this key no longer holds ({}).",
+                                        c.no_longer_held.join(", "),
+                                    )
+                                };
+                                Either::Right(view! { <span class="hint">{why}</span> })
                             };
                             view! {
                                 <tr>
@@ -389,6 +398,17 @@ fn ClientProposals(
                         .collect_view()}
                 </tbody>
             </table>
+            {(unlisted > 0)
+                .then(|| {
+                    view! {
+                        <p class="hint">
+                            {format!(
+                                "And {}, less busy: find them on its usage page.",
+                                format::count(unlisted, "more client", "more clients"),
+                            )}
+                        </p>
+                    }
+                })}
         </details>
     }
 }

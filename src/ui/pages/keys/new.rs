@@ -95,7 +95,19 @@ fn NewKey(org: OrgSummary) -> impl IntoView {
                         }>
                             {move || Suspend::new(async move {
                                 match form.await {
-                                    Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
+                                    Err(err) => {
+                                        Either::Left(
+                                            view! {
+                                                <ErrorPanel error=err />
+                                                <p>
+                                                    <A href="/keys/new">"Create a key from a blank form"</A>
+                                                    " or go "
+                                                    <A href="/review">"back to the key review"</A>
+                                                    "."
+                                                </p>
+                                            },
+                                        )
+                                    }
                                     Ok(data) => {
                                         Either::Right(view! { <KeyForm org_id data create /> })
                                     }
