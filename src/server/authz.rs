@@ -108,6 +108,8 @@ pub enum OrgAction {
     ApproveKeys,
     /// Export the inventory and the audit trail.
     Export,
+    /// Read the key review of every key.
+    ViewReview,
     /// Accept and reopen findings of the key review.
     AcceptFindings,
 }
@@ -161,6 +163,7 @@ pub fn authorize_org(
         | OrgAction::ApproveKeys
         | OrgAction::Export
         | OrgAction::AcceptFindings
+        | OrgAction::ViewReview
             if membership.role == Role::Admin =>
         {
             Ok(membership)
@@ -170,6 +173,10 @@ pub fn authorize_org(
         )),
         OrgAction::ApproveKeys => Err(AppError::Forbidden(
             "Only an admin of this organisation can approve or reject keys.".to_owned(),
+        )),
+        OrgAction::ViewReview => Err(AppError::Forbidden(
+            "Only an admin of this organisation can read the review of all its keys. Ask one of its admins."
+                .to_owned(),
         )),
         OrgAction::AcceptFindings => Err(AppError::Forbidden(
             "Only an admin of this organisation can accept or reopen findings of the key review."
@@ -368,6 +375,10 @@ mod tests {
             Err(AppError::Forbidden(_))
         ));
         assert!(authorize_org(&dev, 7, OrgAction::CreateKey).is_ok());
+        let Err(AppError::Forbidden(why)) = authorize_org(&dev, 7, OrgAction::ViewReview) else {
+            panic!("a developer does not read the review")
+        };
+        assert!(why.contains("review"), "{why}");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub const MAX_CLIENTS_LISTED: usize = 20;
 
 /// The review of an organisation, for its admins.
 pub async fn for_org(state: &AppState, actor: &Actor, org_id: i64) -> Result<Review, AppError> {
-    authorize_org(actor, org_id, OrgAction::ViewAudit)?;
+    authorize_org(actor, org_id, OrgAction::ViewReview)?;
     build(state, org_id).await
 }
 

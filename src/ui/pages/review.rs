@@ -389,9 +389,11 @@ fn ClientProposals(
                             };
                             view! {
                                 <tr>
-                                    <td class="mono">{c.client_addr.clone()}</td>
-                                    <td>{requests}</td>
-                                    <td>{proposal}</td>
+                                    <td class="mono" data-label="Client">
+                                        {c.client_addr.clone()}
+                                    </td>
+                                    <td data-label="Requests (30 days)">{requests}</td>
+                                    <td data-label="Its own key would hold">{proposal}</td>
                                 </tr>
                             }
                         })
