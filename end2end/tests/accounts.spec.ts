@@ -120,6 +120,26 @@ test("an unknown address answers 404 with a way back @nojs", async ({ page }) =>
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
 });
 
+test("the bundle is named by its content and cached for a year, pages never", async ({ page, request }) => {
+  const response = await page.goto("/signin");
+  expect(response?.headers()["cache-control"]).toBe("no-store");
+  await hydrated(page);
+  const script = await page.locator('link[rel="modulepreload"], script[type="module"]').first().getAttribute("href")
+    ?? await page.locator("script[src]").first().getAttribute("src");
+  const stylesheet = await page.locator('link[rel="stylesheet"]').first().getAttribute("href");
+  for (const asset of [script!, stylesheet!]) {
+    expect(asset).toMatch(/^\/pkg\/portico\.[A-Za-z0-9_-]{16,}\.(js|css)$/);
+    const answer = await request.get(asset, { headers: { "Accept-Encoding": "br, gzip" } });
+    expect(answer.status()).toBe(200);
+    expect(answer.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  }
+  // The page is styled by that stylesheet: the skip link waits off screen.
+  await expect(page.locator(".skip-link")).toHaveCSS("position", "absolute");
+  const missing = await request.get("/pkg/portico.nosuchhash000000000.js");
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()["cache-control"]).toBe("no-cache");
+});
+
 test("the account page lists where you are signed in, ends another session and changes the password", async ({ page, browser }) => {
   const email = uniqueEmail("sessions");
   await signUp(page, email, "Session Keepers");

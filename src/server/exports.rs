@@ -65,7 +65,7 @@ enum Format {
 
 /// Refuses an export: a short page for a person's browser (with a way to
 /// sign in, or back to the keys), plain text for scripts.
-fn refuse(err: AppError, browser: bool, path_and_query: &str) -> Response {
+fn refuse(err: AppError, browser: bool, path_and_query: &str, stylesheet: &str) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if browser && err == AppError::Unauthenticated {
         let next = crate::domain::next_path::encode_component(path_and_query);
@@ -84,7 +84,7 @@ fn refuse(err: AppError, browser: bool, path_and_query: &str) -> Response {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Export not available · Portico</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/portico.css\"></head>\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
          <body><main id=\"main\"><section class=\"auth-card\"><h1>Export not available</h1>\
          <p class=\"panel panel-error\" role=\"alert\">{message}</p>\
          <p><a href=\"/keys\">Back to your keys</a> · <a href=\"/audit\">Audit trail</a></p>\
@@ -121,6 +121,7 @@ async fn export(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     let path_and_query = uri.path_and_query().map_or("/exports", |p| p.as_str());
+    let stylesheet = crate::server::http::bundle::stylesheet_href(&state.leptos_options);
     let query = match query {
         Ok(Query(query)) => query,
         Err(_) => {
@@ -128,12 +129,12 @@ async fn export(
                 "query",
                 "This export link is malformed: org_id must be a number, and from and to dates like 2026-11-30.",
             );
-            return refuse(err, browser, path_and_query);
+            return refuse(err, browser, path_and_query, &stylesheet);
         }
     };
     match prepare(&state, session, addr, &file, query).await {
         Ok(response) => response,
-        Err(err) => refuse(err, browser, path_and_query),
+        Err(err) => refuse(err, browser, path_and_query, &stylesheet),
     }
 }
 

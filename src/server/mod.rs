@@ -65,6 +65,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
+        .hash_files(http::bundle::is_hashed())
         .build();
     let usage = usage::UsagePipeline::start(db.clone(), config.usage_buffer);
     let listens = matches!(db, db::Db::Postgres(_));

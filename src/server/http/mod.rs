@@ -1,6 +1,7 @@
 //! The HTTP surface: the router and the layers every request passes.
 
 pub mod bearer;
+pub mod bundle;
 pub mod client_addr;
 pub mod compression;
 pub mod host;
@@ -79,7 +80,10 @@ pub fn router(state: AppState) -> Router {
             crate::server::ops::count_response,
         ))
         .layer(middleware::from_fn_with_state(
-            security::SecurityConfig::from_config(&config),
+            security::SecurityConfig {
+                hashed_bundle: state.leptos_options.hash_files,
+                ..security::SecurityConfig::from_config(&config)
+            },
             security::security,
         ))
         .layer(

@@ -25,6 +25,9 @@ pub struct SecurityConfig {
     pub hsts: bool,
     /// The hosts pages and server functions answer.
     pub hosts: AllowedHosts,
+    /// Whether the bundle's file names carry content hashes, so that a
+    /// name always means the same bytes and may be cached for a year.
+    pub hashed_bundle: bool,
 }
 
 impl SecurityConfig {
@@ -34,6 +37,7 @@ impl SecurityConfig {
             public_origin: config.public_url.trim_end_matches('/').to_owned(),
             hsts: config.cookie_secure,
             hosts: AllowedHosts::from_public_url(&config.public_url),
+            hashed_bundle: false,
         }
     }
 }
@@ -159,6 +163,7 @@ pub async fn security(
         req.extensions_mut().insert(CspNonce(nonce.clone()));
     }
     let mut res = next.run(req).await;
+    let found = res.status().is_success();
     let headers = res.headers_mut();
     let is_html = headers
         .get(header::CONTENT_TYPE)
@@ -186,9 +191,16 @@ pub async fn security(
         header::HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=(), payment=()",
     );
+    // A hashed bundle file never changes under its name: a year, and no
+    // revalidation. Anything else is checked each time (files) or never
+    // stored (pages and answers, which may carry personal data).
     set(
         header::CACHE_CONTROL,
-        if is_static { "no-cache" } else { "no-store" },
+        match (is_static, config.hashed_bundle && found) {
+            (true, true) => "public, max-age=31536000, immutable",
+            (true, false) => "no-cache",
+            (false, _) => "no-store",
+        },
     );
     if config.hsts {
         set(
