@@ -166,6 +166,7 @@ async fn setup_with(tag: &str, adjust: impl FnOnce(&mut Config)) -> (AppState, S
             ip_allowlist: String::new(),
             confirm_high_risk: false,
             rate_limit: "100000".into(),
+            monthly_quota: String::new(),
         },
         "127.0.0.1".parse().unwrap(),
     )

@@ -112,6 +112,30 @@ test("rotating with a 24-hour overlap keeps both keys, the old one rotating", as
   await expect(page.getByRole("button", { name: "Retire now" })).toBeVisible();
 });
 
+test("a key made with a monthly quota shows its use, and an admin raises it from the key's page", async ({ page, request }) => {
+  await signUp(page, uniqueEmail("quota"), "Quota Co");
+  await newKeyForm(page, "Partner feed");
+  await page.getByLabel("Monthly quota (optional)").fill("3");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByTestId("new-secret")).toBeVisible();
+  await done(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Partner feed" })).toBeVisible();
+  const quota = page.getByTestId("quota");
+  await expect(quota).toContainText("0 of 3 requests used this month (0 %), 3 left");
+  await expect(quota.getByRole("meter", { name: "Share of the monthly quota used" })).toBeVisible();
+
+  await hydrated(page);
+  await quota.getByText("Change the quota").click();
+  await quota.getByLabel("Requests a month").fill("lots");
+  await quota.getByRole("button", { name: "Save the quota" }).click();
+  await expect(quota.locator(".field-error")).toContainText("whole number of requests a month");
+  await quota.getByLabel("Requests a month").fill("10,000");
+  await quota.getByRole("button", { name: "Save the quota" }).click();
+  await expect(quota).toContainText("0 of 10,000 requests used this month");
+  await page.screenshot({ path: "test-results/key-quota.png", fullPage: true });
+  await expect(page.getByTestId("audit-trail").or(page.locator("body"))).toContainText("Monthly quota set to 10,000 requests");
+});
+
 test("revoking asks for a reason, then shows who, when and why", async ({ page }) => {
   const email = uniqueEmail("revoke");
   await signUp(page, email, "Revocation Co");

@@ -213,7 +213,7 @@ test("the usage page and the docs work without JavaScript @nojs", async ({ page 
   await page.goto("/docs");
   await expect(page.getByRole("heading", { name: "Verifying API keys" })).toBeVisible();
   const codes = page.getByRole("table").first().getByRole("row");
-  await expect(codes).toHaveCount(12);
+  await expect(codes).toHaveCount(13);
   const spec = await page.request.get(`${serverState().baseURL}/v1/openapi.json`);
   expect((await spec.json()).openapi).toBe("3.0.3");
 

@@ -7,7 +7,7 @@
 use crate::error::AppError;
 pub use crate::model::keys::{
     ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData,
-    KeyPermissions, KeyPrefill, KeySummary, SuspensionView,
+    KeyPermissions, KeyPrefill, KeySummary, QuotaView, SuspensionView,
 };
 use leptos::prelude::*;
 
@@ -47,6 +47,7 @@ pub async fn create_key(
     ip_allowlist: Option<String>,
     confirm_high_risk: Option<String>,
     rate_limit: Option<String>,
+    #[server(default)] monthly_quota: Option<String>,
 ) -> Result<CreatedKey, AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
@@ -66,6 +67,7 @@ pub async fn create_key(
                 ip_allowlist: ip_allowlist.unwrap_or_default(),
                 confirm_high_risk: confirm_high_risk.is_some_and(|v| v == "true" || v == "on"),
                 rate_limit: rate_limit.unwrap_or_default(),
+                monthly_quota: monthly_quota.unwrap_or_default(),
             };
             keys::create(&ctx.state, &actor, org_id, form, ctx.client_addr).await
         }
@@ -170,6 +172,24 @@ pub async fn revoke_key(key_id: String, reason: String) -> Result<(), AppError> 
 }
 
 /// Renames a key, changes its purpose or service, or removes scopes.
+/// Sets a key's monthly request quota (`monthly_quota` empty: none); the
+/// organisation's admins only.
+#[server(endpoint = "set_key_quota")]
+pub async fn set_key_quota(
+    key_id: String,
+    #[server(default)] monthly_quota: String,
+) -> Result<(), AppError> {
+    use crate::server::{context::request_context, keys};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            keys::set_quota(&ctx.state, &actor, &key_id, &monthly_quota, ctx.client_addr).await
+        }
+        .await,
+    )
+}
+
 #[server(endpoint = "update_key")]
 pub async fn update_key(
     key_id: String,

@@ -23,6 +23,8 @@ pub enum AuditAction {
     ScopesChanged,
     /// A key's purpose or service changed.
     DetailsChanged,
+    /// A key's monthly quota was set, changed or removed.
+    QuotaChanged,
     /// A key was suspended.
     Suspended,
     /// A key's suspension was lifted.
@@ -65,7 +67,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::Created,
         AuditAction::Rotated,
         AuditAction::Retired,
@@ -73,6 +75,7 @@ impl AuditAction {
         AuditAction::Revoked,
         AuditAction::Renamed,
         AuditAction::ScopesChanged,
+        AuditAction::QuotaChanged,
         AuditAction::DetailsChanged,
         AuditAction::Suspended,
         AuditAction::Reinstated,
@@ -104,6 +107,7 @@ impl AuditAction {
             AuditAction::Revoked => "revoked",
             AuditAction::Renamed => "renamed",
             AuditAction::ScopesChanged => "scopes_changed",
+            AuditAction::QuotaChanged => "quota_changed",
             AuditAction::DetailsChanged => "details_changed",
             AuditAction::Suspended => "suspended",
             AuditAction::Reinstated => "reinstated",
@@ -141,6 +145,7 @@ impl AuditAction {
             AuditAction::Revoked => "Revoked",
             AuditAction::Renamed => "Renamed",
             AuditAction::ScopesChanged => "Scopes changed",
+            AuditAction::QuotaChanged => "Quota changed",
             AuditAction::DetailsChanged => "Details changed",
             AuditAction::Suspended => "Suspended",
             AuditAction::Reinstated => "Reinstated",

@@ -43,9 +43,25 @@ pub fn in_days(days: i64) -> String {
     }
 }
 
-/// A count with its noun: `1 key`, `3 keys`, `0 keys`.
+/// A count with its noun: `1 key`, `3 keys`, `0 keys`, `10,000 requests`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", number(n as i64), if n == 1 { one } else { many })
+}
+
+/// A whole number with thousands separated by commas: `10,000`, `-1,234`.
+pub fn number(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Names joined as a sentence lists them: `A`, `A and B`, `A, B and C`.
@@ -54,6 +70,22 @@ pub fn join_names(names: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::{count, number};
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(1000), "1,000");
+        assert_eq!(number(1_234_567), "1,234,567");
+        assert_eq!(number(-12_345), "-12,345");
+        assert_eq!(count(10_000, "request", "requests"), "10,000 requests");
+        assert_eq!(count(1, "key", "keys"), "1 key");
     }
 }
 

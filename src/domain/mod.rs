@@ -14,6 +14,7 @@ pub mod next_path;
 pub mod org;
 pub mod password;
 pub mod policy;
+pub mod quota;
 pub mod request_path;
 pub mod scopes;
 pub mod second_factor;

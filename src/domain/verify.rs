@@ -30,6 +30,8 @@ pub enum VerifyCode {
     EnvMismatch,
     /// Over the key's requests-per-minute limit.
     RateLimited,
+    /// The key's monthly request quota is used up (until the month ends).
+    QuotaExceeded,
 }
 
 impl VerifyCode {
@@ -47,7 +49,7 @@ impl VerifyCode {
     }
 
     /// Every code, in the order checks are made.
-    pub const ALL: [VerifyCode; 11] = [
+    pub const ALL: [VerifyCode; 12] = [
         VerifyCode::Ok,
         VerifyCode::Malformed,
         VerifyCode::Unknown,
@@ -59,6 +61,7 @@ impl VerifyCode {
         VerifyCode::IpDenied,
         VerifyCode::ScopeDenied,
         VerifyCode::RateLimited,
+        VerifyCode::QuotaExceeded,
     ];
 
     /// The wire and stored form.
@@ -75,6 +78,7 @@ impl VerifyCode {
             VerifyCode::IpDenied => "ip_denied",
             VerifyCode::EnvMismatch => "env_mismatch",
             VerifyCode::RateLimited => "rate_limited",
+            VerifyCode::QuotaExceeded => "quota_exceeded",
         }
     }
 
@@ -98,6 +102,7 @@ impl VerifyCode {
             VerifyCode::IpDenied => "Address not allowed",
             VerifyCode::EnvMismatch => "Wrong environment",
             VerifyCode::RateLimited => "Over the rate limit",
+            VerifyCode::QuotaExceeded => "Monthly quota used up",
         }
     }
 
@@ -131,6 +136,9 @@ impl VerifyCode {
                 "A sandbox key used against production, or the other way round."
             }
             VerifyCode::RateLimited => "Over the key's requests-per-minute limit.",
+            VerifyCode::QuotaExceeded => {
+                "The key's monthly request quota is used up; it works again when the month ends (UTC) or an admin raises the quota."
+            }
         }
     }
 
@@ -150,7 +158,7 @@ impl VerifyCode {
             | VerifyCode::Suspended
             | VerifyCode::PendingApproval => 401,
             VerifyCode::ScopeDenied | VerifyCode::IpDenied | VerifyCode::EnvMismatch => 403,
-            VerifyCode::RateLimited => 429,
+            VerifyCode::RateLimited | VerifyCode::QuotaExceeded => 429,
         }
     }
 }

@@ -78,6 +78,30 @@ pub struct KeyPermissions {
     pub administer: bool,
 }
 
+/// A key's monthly quota as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaView {
+    /// Accepted requests allowed a calendar month (UTC).
+    pub monthly: i64,
+    /// Accepted requests so far this month (from the hourly counts: the
+    /// last few seconds may be missing).
+    pub used: i64,
+    /// When the count starts again (the next month's first instant, UTC).
+    pub resets_at: DateTime<Utc>,
+}
+
+impl QuotaView {
+    /// What is left this month (never below zero).
+    pub fn left(&self) -> i64 {
+        (self.monthly - self.used).max(0)
+    }
+
+    /// The share used, in whole percent (at most 100).
+    pub fn percent_used(&self) -> i64 {
+        (self.used * 100 / self.monthly.max(1)).min(100)
+    }
+}
+
 /// A link in a key's rotation chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainLink {
@@ -155,6 +179,8 @@ pub struct KeyDetail {
     pub revoked_reason: Option<String>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
+    /// Its monthly request quota and this month's use; `None`: no quota.
+    pub quota: Option<QuotaView>,
     /// The rotation chain, oldest first (this key included).
     pub chain: Vec<ChainLink>,
     /// Its audit history, newest first.

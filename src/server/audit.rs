@@ -111,6 +111,10 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
         },
         AuditAction::ScopesChanged => format!("Removed {}", list(&d["removed"])),
         AuditAction::DetailsChanged => "Purpose or service changed".to_owned(),
+        AuditAction::QuotaChanged => match d["to"].as_i64() {
+            Some(n) => format!("Monthly quota set to {}", crate::domain::format::count(n as usize, "request", "requests")),
+            None => "Monthly quota removed".to_owned(),
+        },
         AuditAction::Suspended => match d["until"].as_str() {
             Some(_) => format!("Suspended until {}", date(&d["until"])),
             None => "Suspended until someone reinstates it".to_owned(),

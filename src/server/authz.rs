@@ -110,6 +110,8 @@ pub enum OrgAction {
     Export,
     /// Read the key review of every key.
     ViewReview,
+    /// Set, change or remove a key's monthly request quota.
+    SetQuota,
     /// Accept and reopen findings of the key review.
     AcceptFindings,
 }
@@ -164,6 +166,7 @@ pub fn authorize_org(
         | OrgAction::Export
         | OrgAction::AcceptFindings
         | OrgAction::ViewReview
+        | OrgAction::SetQuota
             if membership.role == Role::Admin =>
         {
             Ok(membership)
@@ -173,6 +176,9 @@ pub fn authorize_org(
         )),
         OrgAction::ApproveKeys => Err(AppError::Forbidden(
             "Only an admin of this organisation can approve or reject keys.".to_owned(),
+        )),
+        OrgAction::SetQuota => Err(AppError::Forbidden(
+            "Only an admin of this organisation can change a key's monthly quota.".to_owned(),
         )),
         OrgAction::ViewReview => Err(AppError::Forbidden(
             "Only an admin of this organisation can read the review of all its keys. Ask one of its admins."
@@ -379,6 +385,10 @@ mod tests {
             panic!("a developer does not read the review")
         };
         assert!(why.contains("review"), "{why}");
+        assert!(matches!(
+            authorize_org(&dev, 7, OrgAction::SetQuota),
+            Err(AppError::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         unknown_gateway_tokens: verify::cache::UnknownKeys::new(verify::cache::UNKNOWN_TTL),
         rate_limiter: verify::rate_limit::RateLimiter::default(),
         global_limiter,
+        local_quotas: Default::default(),
         usage,
         mailer: notify::mailer::Mailer::default(),
     });

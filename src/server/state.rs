@@ -72,6 +72,9 @@ pub struct AppParts {
     pub unknown_gateway_tokens: UnknownKeys,
     /// Per-key rate limits, per instance: alone, or while Redis is down.
     pub rate_limiter: RateLimiter,
+    /// Monthly quota counts, as this instance keeps them when it counts
+    /// alone (no Redis, or Redis not answering).
+    pub local_quotas: crate::server::verify::quota::LocalQuotas,
     /// Per-key rate limits across instances, with `PORTICO_REDIS_URL`.
     pub global_limiter: Option<Arc<crate::server::verify::global_limit::GlobalLimiter>>,
     /// Where verifications are recorded.

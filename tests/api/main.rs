@@ -16,6 +16,7 @@ mod keys;
 mod ops;
 mod organisations;
 mod password_reset;
+mod quotas;
 mod second_factor;
 mod security;
 mod setup;

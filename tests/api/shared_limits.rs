@@ -254,3 +254,27 @@ async fn a_stalled_redis_does_not_count_requests_decided_alone() {
     assert_eq!(codes, ["ok", "ok", "ok", "ok", "ok", "rate_limited"]);
     assert!(a.state.global_limiter.as_ref().unwrap().health().up);
 }
+
+/// A monthly quota counted across three instances through Redis: exactly
+/// the quota is accepted, however the requests are spread.
+#[tokio::test]
+async fn a_quota_holds_across_three_instances() {
+    let redis = RedisServer::start().await;
+    let a = TestApp::spawn_with(Backend::Postgres, with_redis(&redis)).await;
+    let b = a.instance_with(with_redis(&redis)).await;
+    let c = a.instance_with(with_redis(&redis)).await;
+    let w = world(&a, "quota@shared.example").await;
+    let key = w.key(&[("monthly_quota", "10")]).await;
+    let instances = [&a, &b, &c];
+    let mut answers = Vec::new();
+    for round in 0..3 {
+        let batch = (0..10).map(|i| ask(instances[(round * 10 + i) % 3], &w.gateway, &key.secret));
+        answers.extend(futures_util::future::join_all(batch).await);
+    }
+    let count = |code: &str| answers.iter().filter(|a| a["code"] == code).count();
+    assert_eq!((count("ok"), count("quota_exceeded")), (10, 20));
+    for instance in instances {
+        let health = instance.state.global_limiter.as_ref().unwrap().health();
+        assert!(health.up && health.fallbacks == 0, "{health:?}");
+    }
+}

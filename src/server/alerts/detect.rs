@@ -184,7 +184,10 @@ fn collect(f: &mut KeyFindings, e: &DetectRow) {
         _ => {}
     }
     // Networks count from accepted use: refusals have alerts of their own.
-    let accepted = matches!(outcome, Some(VerifyCode::Ok | VerifyCode::RateLimited));
+    let accepted = matches!(
+        outcome,
+        Some(VerifyCode::Ok | VerifyCode::RateLimited | VerifyCode::QuotaExceeded)
+    );
     if let (true, Some(ip)) = (accepted, addr.as_deref().and_then(|a| a.parse().ok())) {
         f.networks
             .entry(network_of(ip))

@@ -58,6 +58,8 @@ pub struct KeyRow {
     pub revoked_reason: Option<String>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
+    /// Accepted verifications allowed in a calendar month (UTC); `None`: no quota.
+    pub monthly_quota: Option<i64>,
     /// Organisation's name.
     pub org_name: String,
     /// Whether the owner is still a member of the organisation.
@@ -87,6 +89,7 @@ const SELECT: &str = "select k.id, k.key_id, k.org_id, k.owner_id, owner.email a
         k.predecessor_id, k.successor_id, k.rotating_until, k.revoked_at,
         revoker.email as revoked_by_email, k.revoked_reason,
         cast(k.rate_limit_per_minute as bigint) as rate_limit_per_minute,
+        cast(k.monthly_quota as bigint) as monthly_quota,
         o.name as org_name,
         exists (select 1 from memberships m where m.org_id = k.org_id and m.user_id = k.owner_id) as owner_is_member,
         k.suspended_at, suspender.email as suspended_by_email, k.suspended_reason, k.suspended_until,
@@ -135,6 +138,8 @@ pub struct NewKey<'a> {
     pub create_token: Option<&'a str>,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
+    /// Accepted verifications allowed a month; `None`: no quota.
+    pub monthly_quota: Option<i64>,
     /// `not_required` or `pending`.
     pub approval: &'a str,
 }
@@ -145,8 +150,8 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "insert into api_keys (key_id, org_id, owner_id, created_by, name, purpose, service, environment,
                 scopes, ip_allowlist, secret_hash, created_at, expires_at, predecessor_id, create_token,
-                rate_limit_per_minute, approval)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                rate_limit_per_minute, approval, monthly_quota)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              returning id",
         )
         .bind(key.key_id)
@@ -166,6 +171,7 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         .bind(key.create_token)
         .bind(key.rate_limit_per_minute)
         .bind(key.approval)
+        .bind(key.monthly_quota)
         .fetch_one(c)
         .await
     })
@@ -360,6 +366,8 @@ pub struct VerifyRow {
     pub approval: String,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
+    /// Accepted verifications allowed a month; `None`: no quota.
+    pub monthly_quota: Option<i64>,
 }
 
 /// The key with this public id, as verification sees it.
@@ -368,7 +376,8 @@ pub async fn for_verification(conn: Conn<'_>, key_id: &str) -> sqlx::Result<Opti
         sqlx::query_as(
             "select id, key_id, org_id, environment, scopes, ip_allowlist, secret_hash, expires_at,
                     rotating_until, revoked_at, suspended_at, suspended_until, approval,
-                    cast(rate_limit_per_minute as bigint) as rate_limit_per_minute
+                    cast(rate_limit_per_minute as bigint) as rate_limit_per_minute,
+                    cast(monthly_quota as bigint) as monthly_quota
              from api_keys where key_id = $1",
         )
         .bind(key_id)
@@ -576,5 +585,18 @@ pub async fn quiet_candidates(
         .bind(now)
         .fetch_all(c)
         .await
+    })
+}
+
+/// Sets (or, with `None`, removes) a key's monthly quota. Returns whether
+/// the key exists.
+pub async fn set_monthly_quota(conn: Conn<'_>, id: i64, quota: Option<i64>) -> sqlx::Result<bool> {
+    on_conn!(conn, |c| {
+        sqlx::query("update api_keys set monthly_quota = $2 where id = $1")
+            .bind(id)
+            .bind(quota)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected() > 0)
     })
 }

@@ -50,6 +50,26 @@ pub async fn requests_since(
     })
 }
 
+/// A key's accepted verifications since `since`, from the hourly counts
+/// (the hour containing `since` counts whole: pass an hour's start).
+pub async fn accepted_since(
+    conn: Conn<'_>,
+    key_row_id: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    let hour = hour_of(since);
+    on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "select cast(coalesce(sum(requests), 0) as bigint) from usage_hourly
+             where key_id = $1 and hour >= $2 and outcome = 'ok'",
+        )
+        .bind(key_row_id)
+        .bind(hour)
+        .fetch_one(c)
+        .await
+    })
+}
+
 /// A key's refused verifications (any answer but `ok`) since `since`
 /// (counted by the hour it falls in).
 pub async fn refused_since(

@@ -141,3 +141,54 @@ pub async fn update(
     tx.commit().await?;
     Ok(())
 }
+
+/// Sets a key's monthly request quota, or removes it (`input` empty): the
+/// organisation's admins only; audited, and seen by verification on every
+/// instance at once (the change seam). Errors: a field error
+/// (`monthly_quota`) for a bad number, forbidden for a developer, not found
+/// for a key the actor may not see, a conflict for a key that no longer
+/// works.
+pub async fn set_quota(
+    state: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    input: &str,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    let row = load_for(state, actor, key_id, KeyAction::View).await?;
+    crate::server::authz::authorize_org(
+        actor,
+        row.org_id,
+        crate::server::authz::OrgAction::SetQuota,
+    )?;
+    let quota = crate::domain::quota::parse_monthly_quota(input)
+        .map_err(|m| AppError::Invalid(vec![FieldError::new("monthly_quota", m)]))?;
+    let now = state.clock.now();
+    if status_of(&row, now).is_final() {
+        return Err(AppError::Conflict(
+            "Revoked, rejected and expired keys cannot be changed.".to_owned(),
+        ));
+    }
+    if quota == row.monthly_quota {
+        return Ok(());
+    }
+    let mut tx = KeyChange::begin(state, [&row.key_id]).await?;
+    api_keys::set_monthly_quota(tx.conn(), row.id, quota).await?;
+    tx.audit(NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: Some(actor.user_id),
+        actor_email: &actor.email,
+        action: AuditAction::QuotaChanged,
+        reason: None,
+        details: Some(json!({"from": row.monthly_quota, "to": quota}).to_string()),
+        client_addr: Some(addr.to_string()),
+        at: now,
+    })
+    .await?;
+    tx.commit().await?;
+    // Count again from the database: a lower quota holds at once, a higher
+    // one lets requests through again.
+    state.local_quotas.forget(row.id);
+    Ok(())
+}

@@ -55,6 +55,8 @@ pub struct NewKeyForm {
     pub confirm_high_risk: bool,
     /// Requests per minute; empty for the default.
     pub rate_limit: String,
+    /// Accepted requests allowed a month, as typed; empty for no quota.
+    pub monthly_quota: String,
 }
 
 /// A new key from the OS CSPRNG.
@@ -119,6 +121,7 @@ pub(crate) struct KeyTemplate<'a> {
     pub(crate) predecessor_id: Option<i64>,
     pub(crate) create_token: Option<&'a str>,
     pub(crate) rate_limit_per_minute: i64,
+    pub(crate) monthly_quota: Option<i64>,
     pub(crate) approval: Approval,
 }
 
@@ -143,6 +146,7 @@ impl AsyncInsert for KeyTemplate<'_> {
                 predecessor_id: self.predecessor_id,
                 create_token: self.create_token,
                 rate_limit_per_minute: self.rate_limit_per_minute,
+                monthly_quota: self.monthly_quota,
                 approval: self.approval.as_str(),
             },
         )
@@ -357,6 +361,10 @@ pub async fn create(
     let allowlist = IpAllowlist::parse(&form.ip_allowlist)
         .map_err(|m| errors.push(FieldError::new("ip_allowlist", m)))
         .ok();
+    let monthly_quota = crate::domain::quota::parse_monthly_quota(&form.monthly_quota)
+        .map_err(|m| errors.push(FieldError::new("monthly_quota", m)))
+        .ok()
+        .flatten();
     let rate_limit = rules::parse_rate_limit(&form.rate_limit, state.config.default_rate_limit)
         .map_err(|m| errors.push(FieldError::new("rate_limit", m)))
         .ok();
@@ -415,6 +423,7 @@ pub async fn create(
         predecessor_id: None,
         create_token: Some(token),
         rate_limit_per_minute: i64::from(rate_limit),
+        monthly_quota,
         approval,
     };
     let mut tx = KeyChange::begin(state, std::iter::empty::<String>()).await?;
@@ -428,7 +437,7 @@ pub async fn create(
             action: AuditAction::Created,
             reason: None,
             details: Some(
-                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit, "approval": approval.as_str()})
+                json!({"environment": environment.as_str(), "scopes": scopes, "expires_at": expires_at, "ip_allowlist": allowlist.entries(), "rate_limit_per_minute": rate_limit, "monthly_quota": monthly_quota, "approval": approval.as_str()})
                     .to_string(),
             ),
             client_addr: Some(addr.to_string()),

@@ -15,7 +15,7 @@ pub mod rotation;
 pub mod row;
 pub mod suspension;
 
-pub use edit::{update, KeyChanges};
+pub use edit::{set_quota, update, KeyChanges};
 pub use expiry::record_expiries;
 pub use issue::{create, form_data, NewKeyForm};
 pub use read::{detail, list, KeyFilter, KeySort};

@@ -20,7 +20,8 @@ use crate::{
     },
     error::AppError,
     model::keys::{
-        ApprovalDecision, ChainLink, KeyDetail, KeyPermissions, KeySummary, Refusal, SuspensionView,
+        ApprovalDecision, ChainLink, KeyDetail, KeyPermissions, KeySummary, QuotaView, Refusal,
+        SuspensionView,
     },
 };
 use chrono::{DateTime, Duration, Utc};
@@ -166,6 +167,19 @@ pub(crate) async fn detail_of(
     }
 
     let requests_7d = usage::requests_since(conn.conn(), row.id, now - Duration::days(7)).await?;
+    let quota = match row.monthly_quota {
+        Some(monthly) => Some(QuotaView {
+            monthly,
+            used: usage::accepted_since(
+                conn.conn(),
+                row.id,
+                crate::domain::quota::month_start(now),
+            )
+            .await?,
+            resets_at: crate::domain::quota::next_month_start(now),
+        }),
+        None => None,
+    };
     let refused_7d = usage::refused_since(conn.conn(), row.id, now - Duration::days(7)).await?;
     let last_refused = usage::last_refusal(conn.conn(), row.id)
         .await?
@@ -215,6 +229,7 @@ pub(crate) async fn detail_of(
         revoked_by: row.revoked_by_email.clone(),
         revoked_reason: row.revoked_reason.clone(),
         rate_limit_per_minute: row.rate_limit_per_minute,
+        quota,
         chain,
         audit,
         high_risk_scopes,

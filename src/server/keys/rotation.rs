@@ -192,6 +192,7 @@ pub(crate) async fn rotate_row(
         predecessor_id: Some(old.id),
         create_token: None,
         rate_limit_per_minute: old.rate_limit_per_minute,
+        monthly_quota: old.monthly_quota,
         // An approved key's successor has the same powers: the decision holds.
         approval: match Approval::parse(&old.approval) {
             Approval::Approved => Approval::Approved,

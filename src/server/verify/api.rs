@@ -305,6 +305,7 @@ mod tests {
             secret_hash: vec![],
             standing: standing(expires_at, rotating_until),
             rate_limit_per_minute: 60,
+            monthly_quota: None,
             answered_expiry_text: answer_time(rotating_until.unwrap_or(expires_at)),
         };
         Verdict {

@@ -46,6 +46,8 @@ pub struct VerifyKey {
     pub standing: KeyState,
     /// Requests per minute.
     pub rate_limit_per_minute: u32,
+    /// Accepted verifications allowed a calendar month (UTC); `None`: no quota.
+    pub monthly_quota: Option<i64>,
     /// [`VerifyKey::answered_expiry`] as the RFC 3339 text of answers,
     /// rendered once per load instead of once per verification.
     pub answered_expiry_text: String,
@@ -240,6 +242,7 @@ mod tests {
             secret_hash: vec![],
             standing: standing(Utc::now(), None),
             rate_limit_per_minute: 60,
+            monthly_quota: None,
             answered_expiry_text: String::new(),
         })
     }

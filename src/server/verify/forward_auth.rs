@@ -104,7 +104,7 @@ pub fn status_of(code: VerifyCode) -> StatusCode {
     match code {
         VerifyCode::Ok => StatusCode::OK,
         VerifyCode::Malformed | VerifyCode::Unknown => StatusCode::UNAUTHORIZED,
-        VerifyCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        VerifyCode::RateLimited | VerifyCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         VerifyCode::Expired
         | VerifyCode::Revoked
         | VerifyCode::Suspended
@@ -353,7 +353,9 @@ mod tests {
                 VerifyCode::Malformed | VerifyCode::Unknown => {
                     assert_eq!(status, StatusCode::UNAUTHORIZED)
                 }
-                VerifyCode::RateLimited => assert_eq!(status, StatusCode::TOO_MANY_REQUESTS),
+                VerifyCode::RateLimited | VerifyCode::QuotaExceeded => {
+                    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS)
+                }
                 _ => assert_eq!(status, StatusCode::FORBIDDEN, "{code:?}"),
             }
         }

@@ -59,6 +59,37 @@ if wait < 1 then wait = 1 end
 return {0, wait}
 ";
 
+/// Counts one request against a key's monthly quota. KEYS[1]: the month's
+/// counter. ARGV: the quota, the count to start from when the counter is
+/// missing (empty: ask for it), the counter's life in ms. Returns `{1, n}`
+/// when accepted as the n-th request, `{0, n}` when the quota is used up,
+/// `{-1, 0}` when the counter is missing and no count was given.
+const QUOTA_SCRIPT: &str = r"
+local n = redis.call('GET', KEYS[1])
+if not n then
+  if ARGV[2] == '' then return {-1, 0} end
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX')
+  n = redis.call('GET', KEYS[1])
+end
+n = tonumber(n)
+if n >= tonumber(ARGV[1]) then return {0, n} end
+return {1, redis.call('INCR', KEYS[1])}
+";
+
+/// What the shared quota counter said about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaAnswer {
+    /// Counted: the request is the n-th of the month.
+    Accepted(i64),
+    /// The quota is used up (n counted).
+    Exceeded(i64),
+    /// The month's counter does not exist yet: call again with the count
+    /// so far (from the database).
+    NeedsCount,
+    /// Redis did not answer: the instance counts alone.
+    Unavailable,
+}
+
 /// What the global limit said about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -83,6 +114,7 @@ struct Health {
 pub struct GlobalLimiter {
     connection: ConnectionManager,
     script: redis::Script,
+    quota_script: redis::Script,
     /// Prefixes each key's window, so that installations may share a Redis.
     namespace: String,
     /// Makes each request's member unique within this instance; the
@@ -122,6 +154,7 @@ impl GlobalLimiter {
         Ok(Self {
             connection,
             script: redis::Script::new(SCRIPT),
+            quota_script: redis::Script::new(QUOTA_SCRIPT),
             namespace: "portico:rate:".to_owned(),
             sequence: AtomicU64::new(0),
             instance: crate::server::secrets::tokens::NewToken::generate()
@@ -228,6 +261,62 @@ impl GlobalLimiter {
             Err(e) => self.failed_quietly(e.clone()),
         }
         result
+    }
+
+    /// Counts one request of the key with public id `key_id` against its
+    /// `quota` for `month` (`YYYYMM`); `count_so_far` starts a missing
+    /// counter, which lives `ttl`. A request whose answer is lost may have
+    /// been counted (a quota errs towards refusing, never towards more).
+    pub async fn take_quota(
+        &self,
+        key_id: &str,
+        month: u32,
+        quota: i64,
+        count_so_far: Option<i64>,
+        ttl: Duration,
+    ) -> QuotaAnswer {
+        if !self.may_try(Instant::now()) {
+            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+            return QuotaAnswer::Unavailable;
+        }
+        let mut connection = self.connection.clone();
+        let mut invocation = self
+            .quota_script
+            .key(format!("portico:quota:{key_id}:{month}"));
+        invocation
+            .arg(quota)
+            .arg(count_so_far.map(|n| n.to_string()).unwrap_or_default())
+            .arg(ttl.as_millis() as u64);
+        let answer = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            invocation.invoke_async::<(i64, i64)>(&mut connection),
+        )
+        .await;
+        match answer {
+            Ok(Ok((1, n))) => {
+                self.answered();
+                QuotaAnswer::Accepted(n)
+            }
+            Ok(Ok((0, n))) => {
+                self.answered();
+                QuotaAnswer::Exceeded(n)
+            }
+            Ok(Ok(_)) => {
+                self.answered();
+                QuotaAnswer::NeedsCount
+            }
+            Ok(Err(e)) => {
+                self.failed(describe(&e));
+                QuotaAnswer::Unavailable
+            }
+            Err(_) => {
+                self.failed(format!(
+                    "no answer within {} ms",
+                    ANSWER_TIMEOUT.as_millis()
+                ));
+                QuotaAnswer::Unavailable
+            }
+        }
     }
 
     /// Whether Redis answers a `PING` now (for `/readyz`). Errors: what

@@ -17,6 +17,7 @@ pub mod global_limit;
 pub mod invalidation;
 pub mod layer;
 pub mod openapi;
+pub mod quota;
 pub mod rate_limit;
 
 use super::{db::api_keys, secrets::key_hash, state::AppState, usage::UsageEvent};
@@ -129,6 +130,7 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
         answered_expiry_text: cache::answer_time(standing.ends_at()),
         standing,
         rate_limit_per_minute: u32::try_from(row.rate_limit_per_minute).unwrap_or(u32::MAX),
+        monthly_quota: row.monthly_quota,
         org_id: row.org_id,
         key_id: row.key_id,
     });
@@ -206,6 +208,9 @@ async fn decide(
     } else if let Err(wait) = take_from_limit(state, &key).await {
         verdict.retry_after_secs = Some(rate_limit::whole_seconds(wait));
         VerifyCode::RateLimited
+    } else if quota_used_up(state, &key, now).await? {
+        verdict.retry_after_secs = Some(quota::seconds_to_reset(now));
+        VerifyCode::QuotaExceeded
     } else {
         VerifyCode::Ok
     };
@@ -226,6 +231,21 @@ async fn take_from_limit(state: &AppState, key: &VerifyKey) -> Result<(), std::t
     state
         .rate_limiter
         .check(key.id, key.rate_limit_per_minute, Instant::now())
+}
+
+/// Counts the request against the key's monthly quota, if it has one;
+/// `true` when the quota is used up.
+async fn quota_used_up(
+    state: &AppState,
+    key: &VerifyKey,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    match key.monthly_quota {
+        None => Ok(false),
+        Some(monthly) => {
+            Ok(quota::take(state, key, monthly, now).await? == quota::QuotaOutcome::Exceeded)
+        }
+    }
 }
 
 /// Verifies a key and records the use. An error means the database could

@@ -56,7 +56,7 @@ pub fn document() -> Value {
                         "scopes": { "type": "array", "items": { "type": "string" } },
                         "expires_at": { "type": "string", "format": "date-time", "nullable": true },
                         "scope": { "type": "string", "nullable": true, "description": "The scope checked." },
-                        "retry_after": { "type": "integer", "format": "int64", "minimum": 0, "nullable": true, "description": "With rate_limited: whole seconds to wait, rounded up, so that a request after that long is allowed." }
+                        "retry_after": { "type": "integer", "format": "int64", "minimum": 0, "nullable": true, "description": "With rate_limited: whole seconds to wait, rounded up, so that a request after that long is allowed. With quota_exceeded: whole seconds until the month ends (UTC), when the quota starts again." }
                     }
                 },
                 "Error": {
@@ -122,7 +122,7 @@ pub fn document() -> Value {
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
                         },
                         "429": {
-                            "description": "rate_limited; Retry-After gives whole seconds.",
+                            "description": "rate_limited or quota_exceeded; Retry-After gives whole seconds.",
                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } }
                         },
                         "503": error_response("The database cannot be reached.")

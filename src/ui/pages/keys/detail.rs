@@ -6,8 +6,8 @@ use crate::{
         alerts::{key_alerts, AlertView, SetAlertState},
         approvals::WithdrawKeyRequest,
         keys::{
-            get_key, AuditEntry, KeyDetail, ReinstateKey, RetireKey, RevokeKey, RotateKey,
-            SuspendKey, UpdateKey,
+            get_key, AuditEntry, KeyDetail, QuotaView, ReinstateKey, RetireKey, RevokeKey,
+            RotateKey, SetKeyQuota, SuspendKey, UpdateKey,
         },
         orgs::GiveKey,
         support::support_key,
@@ -49,6 +49,7 @@ struct KeyActions {
     give: ServerAction<GiveKey>,
     set_alert: ServerAction<SetAlertState>,
     withdraw: ServerAction<WithdrawKeyRequest>,
+    set_quota: ServerAction<SetKeyQuota>,
 }
 
 /// The page of one key, for its owner and the organisation's admins.
@@ -78,6 +79,7 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
             give: ServerAction::new(),
             set_alert: ServerAction::new(),
             withdraw: ServerAction::new(),
+            set_quota: ServerAction::new(),
         };
         // Created here, before any suspense, so that the server and the
         // browser create the page's resources in the same order.
@@ -97,6 +99,7 @@ fn KeyPageFor(staff: bool) -> impl IntoView {
                     actions.reinstate.version().get(),
                     actions.give.version().get(),
                     actions.withdraw.version().get(),
+                    actions.set_quota.version().get(),
                 )
             },
             move |(id, ..)| async move {
@@ -318,6 +321,20 @@ fn KeyView(
                         "request per minute",
                         "requests per minute",
                     )}
+                </dd>
+                <dt>"Monthly quota"</dt>
+                <dd data-testid="quota">
+                    <QuotaLine quota=detail.quota.clone() />
+                    {(detail.permissions.administer && !s.status.is_final())
+                        .then(|| {
+                            view! {
+                                <QuotaForm
+                                    key_id=s.key_id.clone()
+                                    current=detail.quota.as_ref().map(|q| q.monthly)
+                                    action=actions.set_quota
+                                />
+                            }
+                        })}
                 </dd>
             </dl>
         </section>
@@ -1002,4 +1019,65 @@ pub fn History(entries: Vec<AuditEntry>) -> impl IntoView {
 /// (`?do=rotate`), as the review's fix links do.
 fn asked_for(name: &str) -> bool {
     leptos_router::hooks::use_query_map().with_untracked(|q| q.get("do").as_deref() == Some(name))
+}
+
+/// This month's use of the quota, in words and as a meter.
+#[component]
+fn QuotaLine(quota: Option<QuotaView>) -> impl IntoView {
+    match quota {
+        None => Either::Left(view! { <span>"None: only the rate limit applies"</span> }),
+        Some(q) => {
+            let words = format!(
+                "{} of {} used this month ({} %), {} left; starts again {}",
+                format::number(q.used),
+                format::count(q.monthly as usize, "request", "requests"),
+                q.percent_used(),
+                format::number(q.left()),
+                format::date(q.resets_at),
+            );
+            Either::Right(view! {
+                <span>{words}</span>
+                <meter
+                    class="quota-meter"
+                    min="0"
+                    max=q.monthly.to_string()
+                    low=(q.monthly * 8 / 10).to_string()
+                    high=(q.monthly * 8 / 10).to_string()
+                    optimum="0"
+                    value=q.used.min(q.monthly).to_string()
+                    aria-label="Share of the monthly quota used"
+                ></meter>
+            })
+        }
+    }
+}
+
+/// The admins' control for a key's quota: set, change or remove it.
+#[component]
+fn QuotaForm(
+    key_id: String,
+    current: Option<i64>,
+    action: ServerAction<SetKeyQuota>,
+) -> impl IntoView {
+    let error = action_error(action);
+    view! {
+        <details class="action quota">
+            <summary>{if current.is_some() { "Change the quota" } else { "Set a quota" }}</summary>
+            <ActionForm action attr:class="stack">
+                <input type="hidden" name="key_id" value=key_id />
+                <Field
+                    label="Requests a month"
+                    name="monthly_quota"
+                    kind="text"
+                    value=current.map(|n| n.to_string()).unwrap_or_default()
+                    hint="Accepted requests a calendar month (UTC). Empty: no quota. At the quota, verification answers quota_exceeded until the month ends; the owner and admins are told at 80 % and 100 %."
+                    error=field_error(error, "monthly_quota")
+                />
+                <FormMessage error />
+                <button type="submit" class="button button-small">
+                    "Save the quota"
+                </button>
+            </ActionForm>
+        </details>
+    }
 }

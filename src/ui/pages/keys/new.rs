@@ -296,6 +296,12 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
                 error=field_error(error, "ip_allowlist")
             />
             <Field
+                label="Monthly quota (optional)"
+                name="monthly_quota"
+                hint="Accepted requests a calendar month (UTC). At the quota, verification answers quota_exceeded until the month ends. Empty: no quota."
+                error=field_error(error, "monthly_quota")
+            />
+            <Field
                 label="Rate limit (requests per minute)"
                 name="rate_limit"
                 kind="number"
