@@ -121,7 +121,7 @@ test("a key made with a monthly quota shows its use, and an admin raises it from
   await done(page);
   await expect(page.getByRole("heading", { level: 1, name: "Partner feed" })).toBeVisible();
   const quota = page.getByTestId("quota");
-  await expect(quota).toContainText("0 of 3 requests used this month (0 %), 3 left");
+  await expect(quota).toContainText(/0 of 3 requests used this month \(0\s%\), 3 left/);
   await expect(quota.getByRole("meter", { name: "Share of the monthly quota used" })).toBeVisible();
 
   await hydrated(page);

@@ -13,15 +13,37 @@ pub const NOTICE_PERCENTS: [i64; 2] = [80, 100];
 /// A monthly quota as typed: empty means none. Errors: a message for the
 /// person, naming the range.
 pub fn parse_monthly_quota(input: &str) -> Result<Option<i64>, String> {
-    let text = input.trim().replace([',', '_', ' '], "");
+    let bad = || {
+        format!(
+            "Enter a whole number of requests a month from 1 to {}, or leave it empty for no quota.",
+            super::format::number(MAX_MONTHLY_QUOTA)
+        )
+    };
+    let text: String = input
+        .trim()
+        .chars()
+        .filter(|c| *c != ' ' && *c != '_')
+        .collect();
     if text.is_empty() {
         return Ok(None);
     }
-    match text.parse::<i64>() {
+    // Commas only between groups of three digits: `10,000`, not `1,5`.
+    if text.contains(',') {
+        let groups: Vec<&str> = text.split(',').collect();
+        let well_grouped = groups[0].len() <= 3
+            && !groups[0].is_empty()
+            && groups[1..].iter().all(|g| g.len() == 3);
+        if !well_grouped {
+            return Err(bad());
+        }
+    }
+    let digits = text.replace(',', "");
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    match digits.parse::<i64>() {
         Ok(n) if (1..=MAX_MONTHLY_QUOTA).contains(&n) => Ok(Some(n)),
-        _ => Err(format!(
-            "Enter a whole number of requests a month from 1 to {MAX_MONTHLY_QUOTA}, or leave it empty for no quota."
-        )),
+        _ => Err(bad()),
     }
 }
 
@@ -68,7 +90,19 @@ mod tests {
         assert_eq!(parse_monthly_quota(""), Ok(None));
         assert_eq!(parse_monthly_quota(" 100,000 "), Ok(Some(100_000)));
         assert_eq!(parse_monthly_quota("1_000"), Ok(Some(1000)));
-        for bad in ["0", "-5", "1.5", "lots", "1000000001"] {
+        assert_eq!(parse_monthly_quota("1,000,000"), Ok(Some(1_000_000)));
+        for bad in [
+            "0",
+            "-5",
+            "+5",
+            "1.5",
+            "1,5",
+            "10,0,0",
+            "5,",
+            ",500",
+            "lots",
+            "1000000001",
+        ] {
             assert!(parse_monthly_quota(bad).is_err(), "{bad}");
         }
     }

@@ -257,6 +257,8 @@ pub struct KeyPrefill {
     pub ip_allowlist: String,
     /// The shared key's rate limit (requests per minute).
     pub rate_limit: u32,
+    /// The shared key's monthly quota, if it has one.
+    pub monthly_quota: Option<i64>,
 }
 
 /// A key just made: its secret, shown once and never again.

@@ -84,6 +84,7 @@ fn refuse(err: AppError, browser: bool, path_and_query: &str, stylesheet: &str) 
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Export not available · Portico</title>\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
          <body><main id=\"main\"><section class=\"auth-card\"><h1>Export not available</h1>\
          <p class=\"panel panel-error\" role=\"alert\">{message}</p>\

@@ -36,6 +36,17 @@ async fn the_bundle_and_pages_are_compressed_and_secrets_never() {
     let (status, encoding, body) = get("/pkg/app.js", Some("br, gzip")).await;
     assert_eq!((status, encoding.as_deref()), (200, Some("br")));
     assert_eq!(&body[..], b"stored brotli bytes");
+    // Caches keep one copy per encoding.
+    let res = http
+        .get(app.url("/pkg/app.js"))
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers().get("vary").map(|v| v.to_str().unwrap()),
+        Some("accept-encoding")
+    );
     let (_, encoding, body) = get("/pkg/app.js", Some("gzip")).await;
     assert_eq!(
         (encoding.as_deref(), &body[..]),

@@ -76,3 +76,26 @@ on_both_databases! {
         assert!(doc.to_string().contains("quota_exceeded"));
     }
 }
+
+on_both_databases! {
+    async fn a_quota_lowered_under_traffic_holds_at_once(app) {
+        let w = world(&app, "lowered@usage.example").await;
+        let key = crate::helpers::create_key(&w.client, &w.org_id, &[("monthly_quota", "1000")]).await.unwrap();
+        let http = reqwest::Client::new();
+        let ask = || {
+            let req = http.post(app.url("/v1/verify")).bearer_auth(&w.gateway)
+                .json(&json!({"key": key.secret, "method": "GET", "path": "/v1/records/1"}));
+            async move { req.send().await.unwrap().json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned() }
+        };
+        let first: Vec<String> = futures_util::future::join_all((0..10).map(|_| ask())).await;
+        assert!(first.iter().all(|c| c == "ok"), "{first:?}");
+        // Lowered to what was just used, before the usage writer has
+        // stored those requests: the instance's own count still holds.
+        w.client.call::<()>("set_key_quota", &[("key_id", key.key.key_id.as_str()), ("monthly_quota", "10")]).await.unwrap();
+        let mut after = Vec::new();
+        for _ in 0..5 {
+            after.push(ask().await);
+        }
+        assert!(after.iter().all(|c| c == "quota_exceeded"), "{after:?}");
+    }
+}

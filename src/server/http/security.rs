@@ -155,7 +155,9 @@ pub async fn security(
             .into_response();
     }
     let path = req.uri().path();
-    let is_static = path.starts_with("/pkg/");
+    let is_bundle = path.starts_with("/pkg/");
+    // The bundle, and the files of `public/` (served from the site root).
+    let is_static = is_bundle || path == "/favicon.svg";
     // Only pages need a nonce; machine traffic and files never render HTML.
     let nonce = (!is_machine_path(path) && !is_static && !path.starts_with("/api/"))
         .then(|| hex::encode(crate::server::secrets::tokens::random_bytes::<16>()));
@@ -196,10 +198,10 @@ pub async fn security(
     // stored (pages and answers, which may carry personal data).
     set(
         header::CACHE_CONTROL,
-        match (is_static, config.hashed_bundle && found) {
-            (true, true) => "public, max-age=31536000, immutable",
-            (true, false) => "no-cache",
-            (false, _) => "no-store",
+        match (is_bundle && config.hashed_bundle && found, is_static) {
+            (true, _) => "public, max-age=31536000, immutable",
+            (false, true) => "no-cache",
+            (false, false) => "no-store",
         },
     );
     if config.hsts {
@@ -207,6 +209,15 @@ pub async fn security(
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=31536000; includeSubDomains",
         );
+    }
+    // A file may go out as a stored compressed copy: caches must keep one
+    // per Accept-Encoding.
+    let varies = headers.get_all(header::VARY).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+    });
+    if is_static && !varies {
+        headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     res
 }

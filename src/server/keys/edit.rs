@@ -187,8 +187,8 @@ pub async fn set_quota(
     })
     .await?;
     tx.commit().await?;
-    // Count again from the database: a lower quota holds at once, a higher
-    // one lets requests through again.
-    state.local_quotas.forget(row.id);
+    // Count again from the database (keeping this instance's own count):
+    // a lower quota holds at once, a higher one lets requests through again.
+    state.local_quotas.recount_soon(row.id);
     Ok(())
 }

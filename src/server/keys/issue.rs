@@ -295,6 +295,7 @@ async fn prefill_for_client(
         ip_allowlist: client.to_string(),
         rate_limit: u32::try_from(row.rate_limit_per_minute)
             .unwrap_or(state.config.default_rate_limit),
+        monthly_quota: row.monthly_quota,
     })
 }
 

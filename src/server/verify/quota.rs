@@ -55,9 +55,15 @@ pub struct LocalQuotas {
 }
 
 impl LocalQuotas {
-    /// Forgets every count (a key's quota changed: count again).
-    pub fn forget(&self, key_row_id: i64) {
-        self.counts.lock().expect("quota lock").remove(&key_row_id);
+    /// Makes the next request of a key read the month's count again (its
+    /// quota changed), keeping this instance's own count, which the
+    /// database may not hold yet: the higher of the two is used.
+    pub fn recount_soon(&self, key_row_id: i64) {
+        if let Some(count) = self.counts.lock().expect("quota lock").get_mut(&key_row_id) {
+            count.counted_at = Instant::now()
+                .checked_sub(RECOUNT_EVERY)
+                .unwrap_or(count.counted_at);
+        }
     }
 }
 
@@ -89,9 +95,12 @@ pub async fn take(
     Ok(outcome)
 }
 
-/// Seconds until a used-up quota works again (the month's end), at least 1.
+/// Whole seconds until a used-up quota works again (the month's end),
+/// rounded up and at least 1: a client that waits that long is let through
+/// (RFC 9110 §10.2.3).
 pub fn seconds_to_reset(now: DateTime<Utc>) -> u64 {
-    (next_month_start(now) - now).num_seconds().max(1) as u64
+    let millis = (next_month_start(now) - now).num_milliseconds();
+    ((millis + 999) / 1000).max(1) as u64
 }
 
 /// Through Redis; `None` when it is not configured or does not answer.
@@ -197,16 +206,18 @@ async fn tell(
             (
                 format!("{} has used its monthly quota", row.name),
                 format!(
-                    "The key {} has had all {quota} requests its quota allows this month. Until the month ends (UTC), verification refuses it with quota_exceeded; an admin can raise the quota on its page.",
-                    row.name
+                    "The key {} ({key_id}) has had the {} its quota allows this month. Until the month ends (UTC), verification refuses it with quota_exceeded; an admin can raise the quota on its page.",
+                    row.name,
+                    crate::domain::format::count(quota as usize, "request", "requests"),
                 ),
             )
         } else {
             (
                 format!("{} has used {percent} % of its monthly quota", row.name),
                 format!(
-                    "The key {} has had {percent} % of the {quota} requests its quota allows this month. At 100 % verification refuses it until the month ends (UTC).",
-                    row.name
+                    "The key {} ({key_id}) has had {percent} % of the {} its quota allows this month. At 100 % verification refuses it until the month ends (UTC).",
+                    row.name,
+                    crate::domain::format::count(quota as usize, "request", "requests"),
                 ),
             )
         };
@@ -224,4 +235,19 @@ async fn tell(
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seconds_to_reset;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn the_wait_to_the_month_end_rounds_up() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 56).unwrap()
+            + chrono::Duration::milliseconds(200);
+        assert_eq!(seconds_to_reset(t), 4);
+        let exact = Utc.with_ymd_and_hms(2026, 11, 30, 23, 59, 57).unwrap();
+        assert_eq!(seconds_to_reset(exact), 3);
+    }
 }

@@ -1027,14 +1027,23 @@ fn QuotaLine(quota: Option<QuotaView>) -> impl IntoView {
     match quota {
         None => Either::Left(view! { <span>"None: only the rate limit applies"</span> }),
         Some(q) => {
-            let words = format!(
-                "{} of {} used this month ({} %), {} left; starts again {}",
-                format::number(q.used),
-                format::count(q.monthly as usize, "request", "requests"),
-                q.percent_used(),
-                format::number(q.left()),
-                format::date(q.resets_at),
-            );
+            let words = if q.used >= q.monthly {
+                format!(
+                    "{} of {} used this month: used up, so verification refuses the key until {}",
+                    format::number(q.used),
+                    format::count(q.monthly as usize, "request", "requests"),
+                    format::date(q.resets_at),
+                )
+            } else {
+                format!(
+                    "{} of {} used this month ({}\u{a0}%), {} left; starts again {}",
+                    format::number(q.used),
+                    format::count(q.monthly as usize, "request", "requests"),
+                    q.percent_used(),
+                    format::number(q.left()),
+                    format::date(q.resets_at),
+                )
+            };
             Either::Right(view! {
                 <span>{words}</span>
                 <meter

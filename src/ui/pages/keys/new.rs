@@ -142,6 +142,7 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
     let purpose_value = text(|p| p.purpose.clone());
     let service_value = text(|p| p.service.clone().unwrap_or_default());
     let allowlist_value = text(|p| p.ip_allowlist.clone());
+    let quota_value = text(|p| p.monthly_quota.map(|n| n.to_string()).unwrap_or_default());
     let rate_limit_value = prefill
         .as_ref()
         .map_or(data.default_rate_limit, |p| p.rate_limit)
@@ -298,6 +299,7 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
             <Field
                 label="Monthly quota (optional)"
                 name="monthly_quota"
+                value=quota_value
                 hint="Accepted requests a calendar month (UTC). At the quota, verification answers quota_exceeded until the month ends. Empty: no quota."
                 error=field_error(error, "monthly_quota")
             />
