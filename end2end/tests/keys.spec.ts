@@ -123,6 +123,7 @@ test("a key made with a monthly quota shows its use, and an admin raises it from
   const quota = page.getByTestId("quota");
   await expect(quota).toContainText(/0 of 3 requests used this month \(0\s%\), 3 left/);
   await expect(quota.getByRole("meter", { name: "Share of the monthly quota used" })).toBeVisible();
+  await expect(page.getByTestId("audit-trail").or(page.locator("body"))).toContainText("at most 3 requests a month");
 
   await hydrated(page);
   await quota.getByText("Change the quota").click();

@@ -79,6 +79,12 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
             if !list(&d["ip_allowlist"]).is_empty() {
                 text.push_str(&format!("; only from {}", list(&d["ip_allowlist"])));
             }
+            if let Some(quota) = d["monthly_quota"].as_i64() {
+                text.push_str(&format!(
+                    "; at most {} a month",
+                    crate::domain::format::count(quota as usize, "request", "requests")
+                ));
+            }
             text
         }
         AuditAction::Rotated => {

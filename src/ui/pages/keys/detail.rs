@@ -1078,6 +1078,7 @@ fn QuotaForm(
                     label="Requests a month"
                     name="monthly_quota"
                     kind="text"
+                    inputmode="numeric"
                     value=current.map(|n| n.to_string()).unwrap_or_default()
                     hint="Accepted requests a calendar month (UTC). Empty: no quota. At the quota, verification answers quota_exceeded until the month ends; the owner and admins are told at 80 % and 100 %."
                     error=field_error(error, "monthly_quota")

@@ -299,8 +299,9 @@ fn KeyForm(org_id: i64, data: KeyFormData, create: ServerAction<CreateKey>) -> i
             <Field
                 label="Monthly quota (optional)"
                 name="monthly_quota"
+                inputmode="numeric"
                 value=quota_value
-                hint="Accepted requests a calendar month (UTC). At the quota, verification answers quota_exceeded until the month ends. Empty: no quota."
+                hint="Accepted requests a calendar month (UTC). At the quota, verification answers quota_exceeded until the month ends. Empty: no quota. Only an admin can change it later."
                 error=field_error(error, "monthly_quota")
             />
             <Field
