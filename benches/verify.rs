@@ -459,20 +459,27 @@ struct HttpResults {
     verify_at_rate: WrkResult,
 }
 
+/// A `wrk` script that POSTs `body` to `/v1/verify` with the gateway
+/// `token`, written to a temporary file named after `tag`.
+fn verify_script(tag: &str, body: &str, token: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("portico-bench-{tag}-{}.lua", std::process::id()));
+    std::fs::write(
+        &path,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = [[{body}]]\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 async fn over_http(fixed_rate_runs: bool) -> HttpResults {
     let (state, secret, token) = setup("http").await;
     let (addr, stop, handle) = start_server(state.clone()).await;
     let body = serde_json::json!({
         "key": secret, "method": "GET", "path": "/v1/records/42", "client_ip": "203.0.113.7", "environment": "sandbox"
     });
-    let script = std::env::temp_dir().join(format!("portico-bench-{}.lua", std::process::id()));
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = [[{body}]]\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
-        ),
-    )
-    .unwrap();
+    let script = verify_script("http", &body.to_string(), &token);
     // Check the request is the valid-key path before measuring it.
     let check: serde_json::Value = reqwest::Client::new()
         .post(format!("http://{addr}/v1/verify"))

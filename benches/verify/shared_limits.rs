@@ -3,7 +3,9 @@
 //! with `PORTICO_REDIS_URL` (a Lua script on Redis per verification).
 //! Redis: `BENCH_REDIS_URL`, by default the machine's at 127.0.0.1:6379.
 
-use super::{oha, runs, setup_with, start_server, wrk, WrkResult, CONNECTIONS, HTTP_SECONDS};
+use super::{
+    oha, runs, setup_with, start_server, verify_script, wrk, WrkResult, CONNECTIONS, HTTP_SECONDS,
+};
 use portico::server::config::RedisUrl;
 use std::net::SocketAddr;
 
@@ -39,19 +41,7 @@ pub async fn with_and_without_redis() -> Result<SharedLimitResults, String> {
         serde_json::json!({"key": secret, "method": "GET", "path": "/v1/records/42", "client_ip": "203.0.113.7"})
             .to_string()
     };
-    let script = |tag: &str, secret: &str, token: &str| {
-        let path =
-            std::env::temp_dir().join(format!("portico-bench-{tag}-{}.lua", std::process::id()));
-        std::fs::write(
-            &path,
-            format!(
-                "wrk.method = \"POST\"\nwrk.body = [[{}]]\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n",
-                body(secret)
-            ),
-        )
-        .unwrap();
-        path
-    };
+    let script = |tag: &str, secret: &str, token: &str| verify_script(tag, &body(secret), token);
     let targets = [
         (
             alone,

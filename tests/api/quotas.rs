@@ -99,3 +99,48 @@ on_both_databases! {
         assert!(after.iter().all(|c| c == "quota_exceeded"), "{after:?}");
     }
 }
+
+/// A quota lowered through one instance holds on another sharing the
+/// database at once (the change is announced like any other key change).
+#[tokio::test]
+async fn a_quota_change_holds_on_another_instance_at_once() {
+    let a = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await;
+    let b = a.second_instance().await;
+    let w = world(&a, "across@quota.example").await;
+    let key = crate::helpers::create_key(&w.client, &w.org_id, &[])
+        .await
+        .unwrap();
+    let ask = |app: &crate::helpers::TestApp| {
+        let req = reqwest::Client::new()
+            .post(app.url("/v1/verify"))
+            .bearer_auth(&w.gateway)
+            .json(&json!({"key": key.secret, "method": "GET", "path": "/v1/records/1"}));
+        async move {
+            req.send().await.unwrap().json::<Value>().await.unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // B has the key cached, without a quota.
+    assert_eq!(ask(&b).await, "ok");
+    assert_eq!(ask(&b).await, "ok");
+    w.client
+        .call::<()>(
+            "set_key_quota",
+            &[("key_id", key.key.key_id.as_str()), ("monthly_quota", "1")],
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if ask(&b).await == "quota_exceeded" {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "B still lets the key through"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

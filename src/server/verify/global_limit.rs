@@ -90,6 +90,15 @@ pub enum QuotaAnswer {
     Unavailable,
 }
 
+/// Why a script call got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unanswered {
+    /// Not sent: Redis is down and it is not yet time to try again.
+    NotSent,
+    /// Sent, and no answer came in time (it may still run).
+    Sent,
+}
+
 /// What the global limit said about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -115,7 +124,7 @@ pub struct GlobalLimiter {
     connection: ConnectionManager,
     script: redis::Script,
     quota_script: redis::Script,
-    /// Prefixes each key's window, so that installations may share a Redis.
+    /// Prefixes every Redis key (`portico:rate:…`, `portico:quota:…`).
     namespace: String,
     /// Makes each request's member unique within this instance; the
     /// instance's own random id makes it unique across instances.
@@ -155,7 +164,7 @@ impl GlobalLimiter {
             connection,
             script: redis::Script::new(SCRIPT),
             quota_script: redis::Script::new(QUOTA_SCRIPT),
-            namespace: "portico:rate:".to_owned(),
+            namespace: "portico:".to_owned(),
             sequence: AtomicU64::new(0),
             instance: crate::server::secrets::tokens::NewToken::generate()
                 .reveal()
@@ -176,47 +185,61 @@ impl GlobalLimiter {
     /// Decides one request of the key with public id `key_id`, limited to
     /// `per_minute` accepted requests in any 60 seconds.
     pub async fn check(&self, key_id: &str, per_minute: u32) -> Decision {
-        if !self.may_try(Instant::now()) {
-            self.fallbacks.fetch_add(1, Ordering::Relaxed);
-            return Decision::Unavailable;
-        }
         let member = format!(
             "{}:{}",
             self.instance,
             self.sequence.fetch_add(1, Ordering::Relaxed)
         );
-        let window = format!("{}{key_id}", self.namespace);
-        let mut connection = self.connection.clone();
+        let window = format!("{}rate:{key_id}", self.namespace);
         let mut invocation = self.script.key(&window);
         invocation
             .arg(per_minute.max(1))
             .arg(WINDOW_MS)
             .arg(&member);
-        let answer = tokio::time::timeout(
-            ANSWER_TIMEOUT,
-            invocation.invoke_async::<(i64, i64)>(&mut connection),
-        )
-        .await;
-        let decision = match answer {
-            Ok(Ok((1, _))) => Decision::Accepted,
-            Ok(Ok((_, wait_ms))) => Decision::Refused(Duration::from_millis(wait_ms.max(1) as u64)),
-            Ok(Err(e)) => {
+        match self.run(&invocation).await {
+            Ok((1, _)) => Decision::Accepted,
+            Ok((_, wait_ms)) => Decision::Refused(Duration::from_millis(wait_ms.max(1) as u64)),
+            Err(Unanswered::Sent) => {
+                // It may still run: take its entry out once Redis answers.
                 self.abandon(window, member);
+                Decision::Unavailable
+            }
+            Err(Unanswered::NotSent) => Decision::Unavailable,
+        }
+    }
+
+    /// Runs one script call, unless Redis is down and it is not yet time to
+    /// try again, within [`ANSWER_TIMEOUT`], and keeps the backend's health.
+    /// An error: no answer (the instance decides alone).
+    async fn run(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<(i64, i64), Unanswered> {
+        if !self.may_try(Instant::now()) {
+            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+            return Err(Unanswered::NotSent);
+        }
+        let mut connection = self.connection.clone();
+        let answer =
+            tokio::time::timeout(ANSWER_TIMEOUT, invocation.invoke_async(&mut connection)).await;
+        match answer {
+            Ok(Ok(answer)) => {
+                self.answered();
+                self.remove_abandoned(connection).await;
+                Ok(answer)
+            }
+            Ok(Err(e)) => {
                 self.failed(describe(&e));
-                return Decision::Unavailable;
+                Err(Unanswered::Sent)
             }
             Err(_) => {
-                self.abandon(window, member);
                 self.failed(format!(
                     "no answer within {} ms",
                     ANSWER_TIMEOUT.as_millis()
                 ));
-                return Decision::Unavailable;
+                Err(Unanswered::Sent)
             }
-        };
-        self.answered();
-        self.remove_abandoned(connection).await;
-        decision
+        }
     }
 
     /// Remembers the entry of a request Redis did not answer in time.
@@ -275,47 +298,18 @@ impl GlobalLimiter {
         count_so_far: Option<i64>,
         ttl: Duration,
     ) -> QuotaAnswer {
-        if !self.may_try(Instant::now()) {
-            self.fallbacks.fetch_add(1, Ordering::Relaxed);
-            return QuotaAnswer::Unavailable;
-        }
-        let mut connection = self.connection.clone();
         let mut invocation = self
             .quota_script
-            .key(format!("portico:quota:{key_id}:{month}"));
+            .key(format!("{}quota:{key_id}:{month}", self.namespace));
         invocation
             .arg(quota)
             .arg(count_so_far.map(|n| n.to_string()).unwrap_or_default())
             .arg(ttl.as_millis() as u64);
-        let answer = tokio::time::timeout(
-            ANSWER_TIMEOUT,
-            invocation.invoke_async::<(i64, i64)>(&mut connection),
-        )
-        .await;
-        match answer {
-            Ok(Ok((1, n))) => {
-                self.answered();
-                QuotaAnswer::Accepted(n)
-            }
-            Ok(Ok((0, n))) => {
-                self.answered();
-                QuotaAnswer::Exceeded(n)
-            }
-            Ok(Ok(_)) => {
-                self.answered();
-                QuotaAnswer::NeedsCount
-            }
-            Ok(Err(e)) => {
-                self.failed(describe(&e));
-                QuotaAnswer::Unavailable
-            }
-            Err(_) => {
-                self.failed(format!(
-                    "no answer within {} ms",
-                    ANSWER_TIMEOUT.as_millis()
-                ));
-                QuotaAnswer::Unavailable
-            }
+        match self.run(&invocation).await {
+            Ok((1, n)) => QuotaAnswer::Accepted(n),
+            Ok((0, n)) => QuotaAnswer::Exceeded(n),
+            Ok(_) => QuotaAnswer::NeedsCount,
+            Err(_) => QuotaAnswer::Unavailable,
         }
     }
 

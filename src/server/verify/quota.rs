@@ -99,8 +99,7 @@ pub async fn take(
 /// rounded up and at least 1: a client that waits that long is let through
 /// (RFC 9110 §10.2.3).
 pub fn seconds_to_reset(now: DateTime<Utc>) -> u64 {
-    let millis = (next_month_start(now) - now).num_milliseconds();
-    ((millis + 999) / 1000).max(1) as u64
+    super::rate_limit::whole_seconds((next_month_start(now) - now).to_std().unwrap_or_default())
 }
 
 /// Through Redis; `None` when it is not configured or does not answer.
