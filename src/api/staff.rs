@@ -26,7 +26,7 @@ pub async fn get_platform_status() -> Result<PlatformStatus, AppError> {
             }
             Ok(PlatformStatus {
                 usage: ctx.state.usage.stats(),
-                database: format!("{:?}", config.database_kind),
+                database: format!("{:?}", config.database_url.kind),
                 usage_retention_days: config.usage_retention_days,
                 rollup_retention_days: config.rollup_retention_days,
                 shared_limits: ctx.state.global_limiter.as_ref().map(|l| l.health()),

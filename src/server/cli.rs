@@ -218,7 +218,7 @@ pub async fn main() -> ExitCode {
             tracing::info!(
                 address = %state.config.listen,
                 public_url = %state.config.public_url,
-                database = ?state.config.database_kind,
+                database = ?state.config.database_url.kind,
                 "Portico is serving"
             );
             println!("Portico is serving at {}", state.config.public_url);

@@ -53,7 +53,7 @@ use tower_sessions::session_store::ExpiredDeletion;
 pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, String> {
     let catalog = catalog::load(config.scope_catalog.as_deref())
         .map_err(|e| format!("invalid scope catalog: {e}"))?;
-    let db = Db::connect(&config.database_url)
+    let db = Db::connect(&config.database_url.url)
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
     db.migrate()

@@ -42,9 +42,9 @@ pub struct Settings {
 
     /// The address people use to reach the portal (links in invitations and
     /// the setup URL). Defaults to http:// plus the listen address.
-    #[arg(long, env = "PORTICO_PUBLIC_URL", default_value = "", hide_default_value = true,
+    #[arg(long = "public-url", env = "PORTICO_PUBLIC_URL", default_value = "", hide_default_value = true,
           global = true, value_parser = public_url)]
-    pub public_url: Unset<String>,
+    pub given_public_url: Unset<String>,
 
     /// Mark the session cookie `Secure` (and name it `__Host-…`); turn on behind HTTPS.
     #[arg(long, env = "PORTICO_COOKIE_SECURE", default_value = "false", global = true,
@@ -160,7 +160,7 @@ pub struct Settings {
     /// never a forwarded header). Unset: every gateway presents its token.
     #[arg(long, env = "PORTICO_GATEWAY_ADDRESSES", default_value = "", hide_default_value = true,
           global = true, value_parser = gateway_addresses)]
-    pub gateway_addresses: Unset<IpAllowlist>,
+    pub gateway_addresses: IpAllowlist,
 
     /// The header `/v1/forward-auth` reads an API key from when the request
     /// has no `Authorization: Bearer …`.
@@ -210,67 +210,32 @@ pub enum LogFormat {
     Json,
 }
 
-/// Where the server secret comes from.
-#[derive(Clone, Debug)]
-pub enum SecretSource {
-    /// Given directly in `PORTICO_SECRET`.
-    Given(ServerSecret),
-    /// Read from (or, on first run, written to) this file.
-    File(PathBuf),
-}
-
-/// The settings checked against each other, as the server uses them.
+/// The settings checked against each other, as the server uses them: every
+/// setting as given (read through `Deref`, e.g. `config.listen`), plus the
+/// two values that are derived from several settings.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The database URL, as given.
-    pub database_url: String,
-    /// Which database it names.
-    pub database_kind: DatabaseKind,
-    /// The socket the server binds.
-    pub listen: SocketAddr,
-    /// Where people reach the portal, without a trailing slash.
+    settings: Settings,
+    /// Where people reach the portal, without a trailing slash: the given
+    /// public URL, else `http://` and the listen address.
     pub public_url: String,
-    /// Whether cookies are `Secure` (and HSTS is sent).
-    pub cookie_secure: bool,
-    /// Where the server secret comes from.
-    pub secret: SecretSource,
-    /// Log filter directives (tracing's `EnvFilter` syntax).
-    pub log: String,
-    /// Log output format.
-    pub log_format: LogFormat,
-    /// How long a session may go without a request.
-    pub session_idle: Duration,
-    /// How long a session lasts after sign-in at most.
-    pub session_lifetime: Duration,
-    /// Whether to take the client address from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
-    /// Folder holding the built site.
-    pub site_root: String,
-    /// The scope catalog file; `None` for the built-in sample.
-    pub scope_catalog: Option<PathBuf>,
-    /// The product prefix of API keys.
-    pub key_prefix: KeyPrefix,
-    /// Requests per minute for new keys by default.
-    pub default_rate_limit: u32,
-    /// Days raw usage events are kept.
-    pub usage_retention_days: i64,
-    /// Days hourly usage counts are kept.
-    pub rollup_retention_days: i64,
-    /// How many usage events may wait in memory for the writer.
-    pub usage_buffer: usize,
-    /// Where notification emails go out; `None`: the portal only.
+    /// Where notification emails go out (`PORTICO_SMTP_URL` with
+    /// `PORTICO_MAIL_FROM`); `None`: the portal only.
     pub smtp: Option<SmtpConfig>,
-    /// Redis for rate limits across instances (may hold a password: never
-    /// printed); `None`: each instance limits alone.
-    pub redis_url: Option<RedisUrl>,
-    /// The token `GET /metrics` asks for; `None`: no metrics endpoint.
-    pub metrics_token: Option<BearerToken>,
-    /// Sign-ups from one address in 15 minutes before they slow down.
-    pub sign_ups_per_address: u32,
-    /// Gateways trusted by their address at `/v1/forward-auth`; empty: none.
-    pub gateway_addresses: IpAllowlist,
-    /// The header `/v1/forward-auth` reads a key from besides `Authorization`.
-    pub forward_auth_key_header: axum::http::HeaderName,
+}
+
+impl std::ops::Deref for Config {
+    type Target = Settings;
+
+    fn deref(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+impl std::ops::DerefMut for Config {
+    fn deref_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
 }
 
 /// The Redis URL, which may hold a password: its `Debug` shows neither.
@@ -304,7 +269,7 @@ impl Settings {
     /// Checks the settings against each other and returns the configuration
     /// the server uses, or the first setting that does not fit the others.
     pub fn resolve(&self) -> Result<Config, SettingError> {
-        let public_url = match &self.public_url {
+        let public_url = match &self.given_public_url {
             Some(url) if self.cookie_secure && !url.starts_with("https://") => {
                 return Err(SettingError::against(
                     "PORTICO_PUBLIC_URL",
@@ -341,36 +306,12 @@ impl Settings {
             ));
         }
         Ok(Config {
-            database_url: self.database_url.url.clone(),
-            database_kind: self.database_url.kind,
-            listen: self.listen,
-            public_url,
-            cookie_secure: self.cookie_secure,
-            secret: match &self.secret {
-                Some(secret) => SecretSource::Given(secret.clone()),
-                None => SecretSource::File(self.secret_file.clone()),
-            },
-            log: self.log.clone(),
-            log_format: self.log_format,
-            session_idle: self.session_idle,
-            session_lifetime: self.session_lifetime,
-            trust_forwarded_for: self.trust_forwarded_for,
-            site_root: self.site_root.clone(),
-            scope_catalog: self.scope_catalog.clone(),
-            key_prefix: self.key_prefix.clone(),
-            default_rate_limit: self.default_rate_limit,
-            usage_retention_days: self.usage_retention_days,
-            rollup_retention_days: self.rollup_retention_days,
-            usage_buffer: self.usage_buffer,
             smtp: self.smtp_url.as_ref().map(|url| SmtpConfig {
                 url: url.clone(),
                 from: self.mail_from.clone(),
             }),
-            redis_url: self.redis_url.clone(),
-            metrics_token: self.metrics_token.clone(),
-            sign_ups_per_address: self.sign_ups_per_address,
-            gateway_addresses: self.gateway_addresses.clone().unwrap_or_default(),
-            forward_auth_key_header: self.forward_auth_key_header.clone(),
+            public_url,
+            settings: self.clone(),
         })
     }
 }
@@ -414,8 +355,8 @@ impl Config {
     /// Loads the server secret, generating and storing it on first run.
     pub fn load_secret(&self) -> Result<ServerSecret, String> {
         match &self.secret {
-            SecretSource::Given(secret) => Ok(secret.clone()),
-            SecretSource::File(path) => super::secrets::secret_file::load_or_create(path),
+            Some(secret) => Ok(secret.clone()),
+            None => super::secrets::secret_file::load_or_create(&self.secret_file),
         }
     }
 }

@@ -161,9 +161,8 @@ pub(super) fn mailbox(given: &str) -> Result<lettre::message::Mailbox, String> {
         .map_err(|e| format!("not an email address ({e})"))
 }
 
-pub(super) fn gateway_addresses(given: &str) -> Result<Unset<IpAllowlist>, String> {
-    let list = IpAllowlist::parse(given)?;
-    Ok((!list.is_empty()).then_some(list))
+pub(super) fn gateway_addresses(given: &str) -> Result<IpAllowlist, String> {
+    IpAllowlist::parse(given)
 }
 
 /// A header name for API keys: not one that carries other credentials.

@@ -26,7 +26,7 @@ fn parse(args: &[&str]) -> Result<Config, SettingError> {
 #[test]
 fn defaults_serve_sqlite_on_localhost() {
     let config = parse(&["--secret-file", "/tmp/x"]).unwrap();
-    assert_eq!(config.database_kind, DatabaseKind::Sqlite);
+    assert_eq!(config.database_url.kind, DatabaseKind::Sqlite);
     assert_eq!(config.public_url, "http://127.0.0.1:3000");
     assert!(!config.cookie_secure);
     assert_eq!(config.session_idle, Duration::from_secs(30 * 60));
