@@ -373,17 +373,6 @@ impl Approval {
             Approval::Rejected => "rejected",
         }
     }
-
-    /// Parses the stored form; anything unknown is treated as pending, so a
-    /// bad value never lets a key work.
-    pub fn parse(input: &str) -> Self {
-        match input {
-            "not_required" => Approval::NotRequired,
-            "approved" => Approval::Approved,
-            "rejected" => Approval::Rejected,
-            _ => Approval::Pending,
-        }
-    }
 }
 
 /// The timestamps and decisions a key's status is worked out from.
@@ -738,7 +727,7 @@ mod tests {
         assert_eq!(at(approval(Approval::Approved)), KeyStatus::Active);
         assert_eq!(at(approval(Approval::Rejected)), KeyStatus::Rejected);
         assert!(KeyStatus::Rejected.is_final() && !KeyStatus::Suspended.is_final());
-        assert_eq!(Approval::parse("bogus"), Approval::Pending);
+        assert!(Approval::try_from("bogus".to_owned()).is_err());
         for s in KeyStatus::ALL {
             assert_eq!(KeyStatus::parse(s.as_str()), Some(s));
         }

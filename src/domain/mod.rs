@@ -18,6 +18,7 @@ pub mod quota;
 pub mod request_path;
 pub mod scopes;
 pub mod second_factor;
+pub mod stored;
 pub mod throttle;
 pub mod verify;
 

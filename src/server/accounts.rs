@@ -184,7 +184,7 @@ pub async fn sign_up(
                 Joiner {
                     user_id,
                     email: email.as_str(),
-                    role: &inv.role,
+                    role: inv.role,
                     by: JoinedBy::Invitation,
                     addr: Some(addr),
                 },
@@ -276,7 +276,7 @@ pub(crate) async fn create_org_in(
         Joiner {
             user_id,
             email,
-            role: Role::Admin.as_str(),
+            role: Role::Admin,
             by: JoinedBy::CreatingIt,
             addr,
         },

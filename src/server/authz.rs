@@ -59,14 +59,12 @@ impl Actor {
         let memberships = memberships::for_user(conn.conn(), user_id)
             .await?
             .into_iter()
-            .filter_map(|m| {
-                Some(Membership {
-                    role: Role::parse(&m.role).ok()?,
-                    org_id: m.org_id,
-                    org_name: m.org_name,
-                    org_slug: m.org_slug,
-                    requires_second_factor: m.requires_second_factor,
-                })
+            .map(|m| Membership {
+                role: m.role,
+                org_id: m.org_id,
+                org_name: m.org_name,
+                org_slug: m.org_slug,
+                requires_second_factor: m.requires_second_factor,
             })
             .collect();
         let staff = staff::role_of(conn.conn(), user_id)

@@ -332,7 +332,7 @@ pub async fn main() -> ExitCode {
             }
             Ok(rows) => {
                 for (email, role) in rows {
-                    println!("{role:8} {email}");
+                    println!("{:8} {email}", role.as_str());
                 }
                 ExitCode::SUCCESS
             }

@@ -166,7 +166,7 @@ pub async fn confirm(
                 Joiner {
                     user_id: user.id,
                     email: &open.email,
-                    role: &invitation.role,
+                    role: invitation.role,
                     by: JoinedBy::Invitation,
                     addr: Some(addr),
                 },

@@ -33,7 +33,7 @@ pub struct Joiner<'a> {
     /// Their address (the audit trail's actor).
     pub email: &'a str,
     /// `developer` or `admin`.
-    pub role: &'a str,
+    pub role: Role,
     /// How.
     pub by: JoinedBy,
     /// The client address of the request, when a person's request did it.
@@ -50,7 +50,7 @@ pub(crate) async fn join(
     joiner: Joiner<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), AppError> {
-    memberships::insert(tx.conn(), org_id, joiner.user_id, joiner.role, now).await?;
+    memberships::insert(tx.conn(), org_id, joiner.user_id, joiner.role.as_str(), now).await?;
     record_event(
         tx,
         NewEvent {
@@ -63,7 +63,7 @@ pub(crate) async fn join(
             details: Some(
                 json!({
                     "member": joiner.email,
-                    "role": joiner.role,
+                    "role": joiner.role.as_str(),
                     "via": match joiner.by {
                         JoinedBy::CreatingIt => "created",
                         JoinedBy::Invitation => "invitation",
@@ -84,7 +84,7 @@ async fn member(tx: &mut Tx, org_id: i64, user_id: i64) -> Result<(String, Role)
         .await?
         .into_iter()
         .find(|m| m.user_id == user_id)
-        .and_then(|m| Some((m.email, Role::parse(&m.role).ok()?)))
+        .map(|m| (m.email, m.role))
         .ok_or_else(|| {
             AppError::NotFound("That person is not a member of this organisation.".to_owned())
         })
@@ -247,7 +247,7 @@ pub async fn give_key(
         )
     })
     .await?;
-    let shown = display_of(state, &row)?;
+    let shown = display_of(state, &row);
     let notice = Notice {
         kind: "owner_changed",
         org_id: row.org_id,

@@ -55,15 +55,13 @@ pub async fn members(
     Ok(memberships::members_of(conn.conn(), org_id)
         .await?
         .into_iter()
-        .filter_map(|m| {
-            Some(MemberView {
-                is_you: m.user_id == actor.user_id,
-                user_id: m.user_id,
-                email: m.email,
-                role: Role::parse(&m.role).ok()?,
-                joined_at: m.joined_at,
-                second_factor: admin.then_some(m.second_factor),
-            })
+        .map(|m| MemberView {
+            is_you: m.user_id == actor.user_id,
+            user_id: m.user_id,
+            email: m.email,
+            role: m.role,
+            joined_at: m.joined_at,
+            second_factor: admin.then_some(m.second_factor),
         })
         .collect())
 }
@@ -80,17 +78,15 @@ pub async fn invitations(
     Ok(invitations::list_for_org(conn.conn(), org_id)
         .await?
         .into_iter()
-        .filter_map(|i| {
-            Some(InvitationView {
-                id: i.id,
-                role: Role::parse(&i.role).ok()?,
-                status: InvitationStatus::at(now, i.expires_at, i.accepted_at, i.revoked_at),
-                created_by: i.created_by_email,
-                created_at: i.created_at,
-                expires_at: i.expires_at,
-                accepted_by: i.accepted_by_email,
-                email: i.email,
-            })
+        .map(|i| InvitationView {
+            id: i.id,
+            role: i.role,
+            status: InvitationStatus::at(now, i.expires_at, i.accepted_at, i.revoked_at),
+            created_by: i.created_by_email,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            accepted_by: i.accepted_by_email,
+            email: i.email,
         })
         .collect())
 }
@@ -250,7 +246,7 @@ pub async fn preview_invitation(
     );
     Ok(InvitationPreview {
         org_name: invitation.org_name,
-        role: Role::parse(&invitation.role).unwrap_or(Role::Developer),
+        role: invitation.role,
         invited_by: invitation.created_by_email,
         expires_at: invitation.expires_at,
         problem: status.problem().map(str::to_owned),
@@ -307,7 +303,7 @@ pub async fn accept_invitation(
         Joiner {
             user_id: actor.user_id,
             email: &actor.email,
-            role: &invitation.role,
+            role: invitation.role,
             by: JoinedBy::Invitation,
             addr,
         },

@@ -11,6 +11,7 @@ use super::{
     state::AppState,
     usage::clients,
 };
+use crate::domain::verify::VerifyCode;
 use crate::{
     domain::{
         audit::AuditAction,
@@ -38,7 +39,7 @@ fn subject_of(kind: FindingKind, row: &api_keys::KeyRow) -> String {
         FindingKind::Unused => row
             .last_used_at
             .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339()),
-        FindingKind::ExpiringSoon => row.expires_at.to_rfc3339(),
+        FindingKind::ExpiringSoon => row.standing.expires_at.to_rfc3339(),
         FindingKind::ProductionHighRisk | FindingKind::UnusedScopes => row.scopes.clone(),
         FindingKind::RetiredKeyTraffic | FindingKind::SharedByClients => String::new(),
     }
@@ -82,7 +83,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
             .iter()
             .map(|s| s.name.clone())
             .collect();
-        let env = Environment::parse(&row.environment).unwrap_or(Environment::Production);
+        let env = row.environment;
         let mut add = |kind: FindingKind, reason: String| {
             findings.push(Finding {
                 kind,
@@ -103,7 +104,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
             let refused = usage::hourly_for_key(conn.conn(), row.id, now - Duration::days(7))
                 .await?
                 .iter()
-                .filter(|h| h.outcome == "expired" || h.outcome == "revoked")
+                .filter(|h| matches!(h.outcome, VerifyCode::Expired | VerifyCode::Revoked))
                 .map(|h| h.requests)
                 .sum::<i64>();
             if refused > 0 {
@@ -154,7 +155,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
                 },
             );
         }
-        let left = row.expires_at - now;
+        let left = row.standing.expires_at - now;
         if left <= Duration::days(EXPIRING_DAYS) {
             add(
                 FindingKind::ExpiringSoon,
@@ -222,7 +223,7 @@ async fn build(state: &AppState, org_id: i64) -> Result<Review, AppError> {
     }
     for f in &mut findings {
         if let Some(row) = rows.iter().find(|r| r.key_id == f.key_id) {
-            f.display_id = display_of(state, row)?;
+            f.display_id = display_of(state, row);
         }
         if f.kind == FindingKind::SharedByClients {
             f.clients = shared

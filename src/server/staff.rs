@@ -59,7 +59,7 @@ pub async fn revoke(db: &Db, email: &str) -> Result<(), String> {
 }
 
 /// Every staff member as `(email, role)`.
-pub async fn list(db: &Db) -> Result<Vec<(String, String)>, String> {
+pub async fn list(db: &Db) -> Result<Vec<(String, StaffRole)>, String> {
     let mut conn = db.acquire().await.map_err(|e| e.to_string())?;
     Ok(staff::list(conn.conn())
         .await

@@ -370,6 +370,70 @@ on_both_databases! {
         assert_eq!(code_of(&app, &w, json!({"key": key.secret})).await, "expired");
     }
 
+    async fn a_decision_about_the_new_key_reaches_the_old_one_in_its_overlap(app) {
+        let w = world(&app, "family@edges.example", "Family Co").await;
+        let rotate = |key: CreatedKey| {
+            let client = &w.client;
+            async move {
+                client
+                    .call::<CreatedKey>("rotate_key", &[("key_id", key.key.key_id.as_str()), ("overlap", "7d")])
+                    .await
+                    .unwrap()
+            }
+        };
+        let status = |key_id: String| {
+            let client = &w.client;
+            async move {
+                client.call::<KeyDetail>("get_key", &[("key_id", &key_id)]).await.unwrap()
+            }
+        };
+        // Revoking the new key revokes the old one (and the one before it),
+        // with the same reason; an unrelated key is untouched.
+        let first = w.key(&[]).await;
+        let second = rotate(first.clone()).await;
+        let third = rotate(second.clone()).await;
+        let other = w.key(&[("name", "Other")]).await;
+        assert_eq!(code_of(&app, &w, json!({"key": first.secret})).await, "ok");
+        w.client.call::<()>("revoke_key", &[("key_id", &third.key.key_id), ("reason", "leaked with the old ones")]).await.unwrap();
+        for old in [&first, &second, &third] {
+            assert_eq!(code_of(&app, &w, json!({"key": old.secret})).await, "revoked");
+            let page = status(old.key.key_id.clone()).await;
+            assert_eq!(page.revoked_reason.as_deref(), Some("leaked with the old ones"));
+            assert_eq!(page.audit[0].action, "revoked");
+        }
+        assert_eq!(code_of(&app, &w, json!({"key": other.secret})).await, "ok");
+
+        // Suspending the new key retires the old one for good: reinstating
+        // brings back only the new key.
+        let old = w.key(&[("name", "Suspended family")]).await;
+        let new = rotate(old.clone()).await;
+        w.client.call::<()>("suspend_key", &[("key_id", &new.key.key_id), ("reason", "looking into it")]).await.unwrap();
+        assert_eq!(code_of(&app, &w, json!({"key": old.secret})).await, "expired");
+        let page = status(old.key.key_id.clone()).await;
+        assert_eq!(page.summary.status.as_str(), "expired");
+        assert_eq!(page.audit[0].action, "retired");
+        w.client.call::<()>("reinstate_key", &[("key_id", &new.key.key_id), ("reason", "all clear")]).await.unwrap();
+        assert_eq!(code_of(&app, &w, json!({"key": new.secret})).await, "ok");
+        assert_eq!(code_of(&app, &w, json!({"key": old.secret})).await, "expired");
+
+        // Removing a scope from the new key removes it from the old one too;
+        // the old key's other scopes stay for its overlap.
+        let old = w.key(&[("name", "Narrowed family"), ("scopes", "records:read records:write")]).await;
+        let new = rotate(old.clone()).await;
+        let write = json!({"key": old.secret, "scope": "records:write"});
+        assert_eq!(code_of(&app, &w, write.clone()).await, "ok");
+        w.client
+            .call::<()>("update_key", &[("key_id", new.key.key_id.as_str()), ("name", "Narrowed family"), ("purpose", "p"), ("scopes[0]", "records:read")])
+            .await
+            .unwrap();
+        assert_eq!(code_of(&app, &w, write).await, "scope_denied");
+        assert_eq!(code_of(&app, &w, json!({"key": old.secret, "scope": "records:read"})).await, "ok");
+        let page = status(old.key.key_id.clone()).await;
+        assert_eq!(page.summary.scopes, vec!["records:read"]);
+        assert_eq!(page.summary.status.as_str(), "rotating");
+        assert_eq!(page.audit[0].action, "scopes_changed");
+    }
+
     async fn wrong_secrets_are_not_the_keys_traffic(app) {
         let w = world(&app, "forged@edges.example", "Forged Co").await;
         let key = w.key(&[]).await;
@@ -555,6 +619,34 @@ async fn on_sqlite_a_change_from_another_process_arrives_within_a_second() {
         );
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
+}
+
+/// A stored word that names no value (SQLite has no check constraint on
+/// `approval`) is never guessed at: verification answers `unavailable`, not
+/// some status, and the key's page fails instead of showing one.
+#[tokio::test]
+async fn a_damaged_standing_is_refused_not_guessed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let w = world(&app, "damaged@edges.example", "Damaged Co").await;
+    let key = w.key(&[]).await;
+    let mut other = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query("update api_keys set approval = 'Approved' where key_id = $1")
+        .bind(&key.key.key_id)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let (status, body) = raw_verify(&app, &w.gateway, "Bearer", &json!({"key": key.secret})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "unavailable");
+    assert!(!body.to_string().contains(&key.secret));
+    let page = w
+        .client
+        .call::<KeyDetail>("get_key", &[("key_id", &key.key.key_id)])
+        .await
+        .unwrap_err();
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 /// Every kind of change made through A is seen by B, which had the key

@@ -24,7 +24,7 @@ use crate::{
             audit::NewEvent,
             usage,
         },
-        keys::{change::KeyChange, display_of, status_of, SYSTEM_ACTOR},
+        keys::{change::KeyChange, display_of, family, status_of, SYSTEM_ACTOR},
         notify::{self, Notice},
         state::AppState,
     },
@@ -97,7 +97,7 @@ async fn run_batch(state: &AppState) -> Result<DetectReport, AppError> {
     for e in &events {
         let key_id = match (e.key_id, e.presented_key_id.as_deref()) {
             (Some(id), _) => id,
-            (None, Some(presented)) if e.outcome == VerifyCode::Unknown.as_str() => {
+            (None, Some(presented)) if e.outcome == VerifyCode::Unknown => {
                 let id = match named.get(presented) {
                     Some(id) => *id,
                     None => {
@@ -147,18 +147,17 @@ async fn run_batch(state: &AppState) -> Result<DetectReport, AppError> {
 }
 
 fn collect(f: &mut KeyFindings, e: &DetectRow) {
-    let outcome = VerifyCode::parse(&e.outcome);
     let addr = e.client_addr.clone();
     f.last_at = Some(f.last_at.map_or(e.at, |t| t.max(e.at)));
-    if outcome == Some(VerifyCode::Unknown) {
+    if e.outcome == VerifyCode::Unknown {
         // The key id exists but the secret was wrong: not the key's holder.
         f.wrong_secret.0 += 1;
         f.wrong_secret.1 = addr;
         return;
     }
     f.events += 1;
-    match outcome {
-        Some(VerifyCode::ScopeDenied) => {
+    match e.outcome {
+        VerifyCode::ScopeDenied => {
             let entry = f
                 .scope_denied
                 .entry(e.scope.clone().unwrap_or_default())
@@ -166,7 +165,7 @@ fn collect(f: &mut KeyFindings, e: &DetectRow) {
             entry.0 += 1;
             entry.1 = addr.clone();
         }
-        Some(VerifyCode::IpDenied) => {
+        VerifyCode::IpDenied => {
             if let Some(ip) = addr.as_deref().and_then(|a| a.parse().ok()) {
                 let entry = f
                     .ip_denied
@@ -176,7 +175,7 @@ fn collect(f: &mut KeyFindings, e: &DetectRow) {
                 entry.1 = addr.clone().unwrap_or_default();
             }
         }
-        Some(code @ (VerifyCode::Expired | VerifyCode::Revoked)) => {
+        code @ (VerifyCode::Expired | VerifyCode::Revoked) => {
             f.retired.0 += 1;
             f.retired.1 = addr.clone();
             f.retired.2 = code.as_str().to_owned();
@@ -185,8 +184,8 @@ fn collect(f: &mut KeyFindings, e: &DetectRow) {
     }
     // Networks count from accepted use: refusals have alerts of their own.
     let accepted = matches!(
-        outcome,
-        Some(VerifyCode::Ok | VerifyCode::RateLimited | VerifyCode::QuotaExceeded)
+        e.outcome,
+        VerifyCode::Ok | VerifyCode::RateLimited | VerifyCode::QuotaExceeded
     );
     if let (true, Some(ip)) = (accepted, addr.as_deref().and_then(|a| a.parse().ok())) {
         f.networks
@@ -362,7 +361,7 @@ impl Detection<'_, '_> {
         )
         .await?;
         self.report.opened += 1;
-        let shown = display_of(self.state, self.row)?;
+        let shown = display_of(self.state, self.row);
         let what = describe(kind, &evidence);
         let notice = Notice {
             kind: "alert",
@@ -412,7 +411,9 @@ impl Detection<'_, '_> {
                 at: self.now,
             })
             .await?;
-        let shown = display_of(self.state, row)?;
+        let shown = display_of(self.state, row);
+        family::retire_predecessors(self.tx, row, &shown, &family::Decider::system(), self.now)
+            .await?;
         let notice = Notice {
             kind: "suspended",
             org_id: row.org_id,

@@ -17,8 +17,8 @@ use super::{
 use crate::domain::audit::AuditAction;
 use crate::{
     domain::{
-        alerts::{AlertKind, AlertSettings, AlertState},
-        key_format::{display_id, Environment},
+        alerts::{AlertSettings, AlertState},
+        key_format::display_id,
     },
     error::{AppError, FieldError},
     model::alerts::AlertView,
@@ -41,9 +41,9 @@ pub(crate) async fn settings_in(tx: &mut Tx, org_id: i64) -> Result<AlertSetting
 }
 
 fn view(state: &AppState, r: alerts::AlertRow) -> AlertView {
-    let kind = AlertKind::parse(&r.kind).unwrap_or(AlertKind::Spike);
+    let kind = r.kind;
     let evidence: serde_json::Value = serde_json::from_str(&r.evidence).unwrap_or_default();
-    let env = Environment::parse(&r.key_environment).unwrap_or(Environment::Production);
+    let env = r.key_environment;
     AlertView {
         id: r.id,
         kind,

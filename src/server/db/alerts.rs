@@ -3,6 +3,7 @@
 //! organisations' alert settings.
 
 use super::Conn;
+use crate::domain::{alerts::AlertKind, key_format::Environment, verify::VerifyCode};
 use crate::on_conn;
 use chrono::{DateTime, Utc};
 
@@ -21,7 +22,8 @@ pub struct DetectRow {
     /// The scope checked.
     pub scope: Option<String>,
     /// The verification code.
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: VerifyCode,
     /// The client's address.
     pub client_addr: Option<String>,
 }
@@ -186,11 +188,13 @@ pub struct AlertRow {
     /// The key's current name.
     pub key_name: String,
     /// The key's environment as stored (`sandbox` or `production`), to build its display id.
-    pub key_environment: String,
+    #[sqlx(try_from = "String")]
+    pub key_environment: Environment,
     /// The organisation's display name.
     pub org_name: String,
-    /// The stored form of its `AlertKind` (`spike`, `new_network`, `scope_denied`, …).
-    pub kind: String,
+    /// What kind of alert it is.
+    #[sqlx(try_from = "String")]
+    pub kind: AlertKind,
     /// What tells this alert from others of its kind on the key.
     pub fingerprint: String,
     /// First event.

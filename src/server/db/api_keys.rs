@@ -1,8 +1,13 @@
 //! Queries on `api_keys`.
 
 use super::Conn;
+use crate::domain::{
+    key_format::Environment,
+    keys::{Approval, KeyState},
+};
 use crate::on_conn;
 use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 /// A key with the emails of the people named on it. Holds the secret's
 /// HMAC, never the secret.
@@ -27,8 +32,9 @@ pub struct KeyRow {
     pub purpose: String,
     /// Service or app.
     pub service: String,
-    /// `sandbox` or `production`.
-    pub environment: String,
+    /// Sandbox or production.
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
     /// Scope names separated by spaces.
     pub scopes: String,
     /// CIDR blocks separated by spaces; empty for anywhere.
@@ -37,9 +43,10 @@ pub struct KeyRow {
     pub secret_hash: String,
     /// When this row was issued (UTC); for a successor, when the rotation made it.
     pub created_at: DateTime<Utc>,
-    /// The expiry set at issue (UTC); the end of a rotation overlap
-    /// (`rotating_until`) may stop the key sooner.
-    pub expires_at: DateTime<Utc>,
+    /// What the key's status is worked out from: expiry, rotation overlap,
+    /// revocation, suspension and approval.
+    #[sqlx(flatten)]
+    pub standing: KeyState,
     /// Last verified.
     pub last_used_at: Option<DateTime<Utc>>,
     /// Address of the last verification.
@@ -48,10 +55,6 @@ pub struct KeyRow {
     pub predecessor_id: Option<i64>,
     /// The key that replaced this one.
     pub successor_id: Option<i64>,
-    /// End of the rotation overlap.
-    pub rotating_until: Option<DateTime<Utc>>,
-    /// When the key was revoked (UTC); `None` unless revoked, which is permanent.
-    pub revoked_at: Option<DateTime<Utc>>,
     /// Who revoked it.
     pub revoked_by_email: Option<String>,
     /// The reason the revoker gave, 3 to 500 characters; `None` unless revoked.
@@ -64,16 +67,10 @@ pub struct KeyRow {
     pub org_name: String,
     /// Whether the owner is still a member of the organisation.
     pub owner_is_member: bool,
-    /// When the key was suspended (UTC); cleared on reinstatement.
-    pub suspended_at: Option<DateTime<Utc>>,
     /// By whom.
     pub suspended_by_email: Option<String>,
     /// The reason for the suspension: a person's words, or the detector's `Automatic: …`.
     pub suspended_reason: Option<String>,
-    /// The suspension ends by itself at.
-    pub suspended_until: Option<DateTime<Utc>>,
-    /// `not_required`, `pending`, `approved` or `rejected`.
-    pub approval: String,
     /// Who decided the approval.
     pub approval_decided_by_email: Option<String>,
     /// When an admin approved or rejected the key (UTC); `None` until decided.
@@ -81,6 +78,30 @@ pub struct KeyRow {
     /// The deciding admin's comment: required for a rejection, possibly empty for an
     /// approval; `None` until decided.
     pub approval_comment: Option<String>,
+}
+
+/// A key's standing read from the columns of the same names, with the
+/// approval parsed from its stored word (an unknown word fails the read).
+impl<'r, R: Row> FromRow<'r, R> for KeyState
+where
+    &'r str: ColumnIndex<R>,
+    DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> sqlx::Result<Self> {
+        let approval: String = row.try_get("approval")?;
+        Ok(KeyState {
+            expires_at: row.try_get("expires_at")?,
+            rotating_until: row.try_get("rotating_until")?,
+            revoked_at: row.try_get("revoked_at")?,
+            suspended_at: row.try_get("suspended_at")?,
+            suspended_until: row.try_get("suspended_until")?,
+            approval: Approval::try_from(approval).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "approval".to_owned(),
+                source: Box::new(e),
+            })?,
+        })
+    }
 }
 
 const SELECT: &str = "select k.id, k.key_id, k.org_id, k.owner_id, owner.email as owner_email,
@@ -120,8 +141,8 @@ pub struct NewKey<'a> {
     pub purpose: &'a str,
     /// The service or app using the key: at most 80 characters, possibly empty.
     pub service: &'a str,
-    /// `sandbox` or `production` (the table's check constraint allows nothing else).
-    pub environment: &'a str,
+    /// Sandbox or production.
+    pub environment: Environment,
     /// Scopes, space-separated.
     pub scopes: &'a str,
     /// Allowlist, space-separated.
@@ -140,8 +161,8 @@ pub struct NewKey<'a> {
     pub rate_limit_per_minute: i64,
     /// Accepted verifications allowed a month; `None`: no quota.
     pub monthly_quota: Option<i64>,
-    /// `not_required` or `pending`.
-    pub approval: &'a str,
+    /// `NotRequired` or `Pending`.
+    pub approval: Approval,
 }
 
 /// Stores a new key and returns its row id.
@@ -161,7 +182,7 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         .bind(key.name)
         .bind(key.purpose)
         .bind(key.service)
-        .bind(key.environment)
+        .bind(key.environment.as_str())
         .bind(key.scopes)
         .bind(key.ip_allowlist)
         .bind(key.secret_hash)
@@ -170,7 +191,7 @@ pub async fn insert(conn: Conn<'_>, key: &NewKey<'_>) -> sqlx::Result<i64> {
         .bind(key.predecessor_id)
         .bind(key.create_token)
         .bind(key.rate_limit_per_minute)
-        .bind(key.approval)
+        .bind(key.approval.as_str())
         .bind(key.monthly_quota)
         .fetch_one(c)
         .await
@@ -343,27 +364,18 @@ pub struct VerifyRow {
     pub key_id: String,
     /// The key's organisation (`organisations.id`), told to callers as `org_id`.
     pub org_id: i64,
-    /// `sandbox` or `production`.
-    pub environment: String,
+    /// Sandbox or production.
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
     /// Scopes, space-separated.
     pub scopes: String,
     /// CIDR blocks, space-separated.
     pub ip_allowlist: String,
     /// HMAC of the secret, hex.
     pub secret_hash: String,
-    /// The expiry set at issue (UTC); verification refuses the key from the sooner
-    /// of this and `rotating_until`.
-    pub expires_at: DateTime<Utc>,
-    /// End of the rotation overlap.
-    pub rotating_until: Option<DateTime<Utc>>,
-    /// When it was revoked (UTC); any value refuses the key for good.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// When it was suspended (UTC); `None` once reinstated.
-    pub suspended_at: Option<DateTime<Utc>>,
-    /// Suspension ends by itself at.
-    pub suspended_until: Option<DateTime<Utc>>,
-    /// `not_required`, `pending`, `approved` or `rejected`.
-    pub approval: String,
+    /// What verification refuses or accepts the key by.
+    #[sqlx(flatten)]
+    pub standing: KeyState,
     /// Requests per minute allowed.
     pub rate_limit_per_minute: i64,
     /// Accepted verifications allowed a month; `None`: no quota.

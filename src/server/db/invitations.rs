@@ -2,7 +2,7 @@
 //! organisation.
 
 use super::Conn;
-use crate::on_conn;
+use crate::{domain::Role, on_conn};
 use chrono::{DateTime, Utc};
 
 /// An invitation with the names needed to show it.
@@ -15,7 +15,8 @@ pub struct InvitationRow {
     /// That organisation's name.
     pub org_name: String,
     /// The role it grants.
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// Who made it.
     pub created_by_email: String,
     /// When it was made.

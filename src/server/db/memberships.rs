@@ -1,7 +1,7 @@
 //! Queries on `memberships`: who belongs to which organisation, in which role.
 
 use super::Conn;
-use crate::on_conn;
+use crate::{domain::Role, on_conn};
 use chrono::{DateTime, Utc};
 
 /// One of a user's memberships, with the organisation's names.
@@ -15,7 +15,8 @@ pub struct MembershipRow {
     /// organisations by it.
     pub org_slug: String,
     /// `developer` or `admin`.
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// Whether the organisation requires its members to sign in with a
     /// second factor.
     pub requires_second_factor: bool,
@@ -29,7 +30,8 @@ pub struct MemberRow {
     /// The address they sign in with, lower-case.
     pub email: String,
     /// `developer` or `admin`.
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
     /// Whether they sign in with a second factor.

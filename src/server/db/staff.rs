@@ -1,7 +1,7 @@
 //! Queries on `staff`: the platform's own people.
 
 use super::Conn;
-use crate::on_conn;
+use crate::{domain::StaffRole, on_conn};
 use chrono::{DateTime, Utc};
 
 /// A staff member, for listing.
@@ -10,7 +10,8 @@ pub struct StaffRow {
     /// The address the staff member signs in with, lower-case.
     pub email: String,
     /// `support` or `owner`.
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: StaffRole,
     /// Since when.
     pub granted_at: DateTime<Utc>,
 }

@@ -97,7 +97,8 @@ pub struct RefusalRow {
     /// The client address, when the raw event is still kept.
     pub client_addr: Option<String>,
     /// The answer (a verification code other than `ok`).
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: VerifyCode,
 }
 
 /// A key's last refused verification, if any is recorded. The hourly counts
@@ -125,6 +126,10 @@ pub async fn last_refusal(conn: Conn<'_>, key_row_id: i64) -> sqlx::Result<Optio
         .bind(hour + chrono::Duration::hours(1))
         .fetch_optional(&mut *c)
         .await?;
+        let outcome = VerifyCode::try_from(outcome).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "outcome".to_owned(),
+            source: Box::new(e),
+        })?;
         Ok(Some(event.unwrap_or(RefusalRow {
             at: hour,
             client_addr: None,
@@ -266,7 +271,8 @@ pub struct HourlyRow {
     /// The scope checked ("" when none).
     pub scope: String,
     /// The answer.
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: VerifyCode,
     /// How many.
     pub requests: i64,
 }
@@ -387,7 +393,8 @@ pub struct EventGroup {
     /// The client's address.
     pub client_addr: Option<String>,
     /// The answer.
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: VerifyCode,
     /// The scope checked.
     pub scope: Option<String>,
     /// How many events.
@@ -437,7 +444,8 @@ pub struct KeyEventRow {
     /// The client's address.
     pub client_addr: Option<String>,
     /// The answer.
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: VerifyCode,
     /// The scope checked.
     pub scope: Option<String>,
 }
@@ -492,7 +500,8 @@ pub struct EventRow {
     /// The checked request's canonical path, cut to 512 characters; `None` when not sent.
     pub path: Option<String>,
     /// The answer.
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: VerifyCode,
     /// Client address.
     pub client_addr: Option<String>,
 }

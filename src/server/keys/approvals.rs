@@ -139,7 +139,7 @@ pub async fn decide(
         at: now,
     })
     .await?;
-    let shown = display_of(state, &row)?;
+    let shown = display_of(state, &row);
     let said = if comment.is_empty() {
         String::new()
     } else {

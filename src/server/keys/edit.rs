@@ -1,8 +1,8 @@
 //! Editing a key: name, purpose, service, and removing scopes (a key never
 //! gains power in place).
 
-use super::change::KeyChange;
-use super::row::{load_for, scopes_of, status_of};
+use super::row::{display_of, load_for, scopes_of, status_of};
+use super::{change::KeyChange, family};
 use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{Actor, KeyAction},
@@ -130,6 +130,9 @@ pub async fn update(
             Some(json!({"removed": removed, "scopes": scopes}).to_string()),
         ))
         .await?;
+        let shown = display_of(state, &row);
+        let by = family::Decider::person(actor, addr);
+        family::narrow_predecessors(&mut tx, &row, &shown, &by, &removed, now).await?;
     }
     if purpose != row.purpose || service != row.service {
         tx.audit(event(

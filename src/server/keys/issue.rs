@@ -4,7 +4,7 @@
 
 use super::change::KeyChange;
 use super::read::summary;
-use super::row::{display_of, environment_of, load_for, scopes_of};
+use super::row::{display_of, load_for, scopes_of};
 use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{authorize_org, key_not_found, Actor, KeyAction, OrgAction},
@@ -137,7 +137,7 @@ impl AsyncInsert for KeyTemplate<'_> {
                 name: self.name,
                 purpose: self.purpose,
                 service: self.service,
-                environment: self.environment.as_str(),
+                environment: self.environment,
                 scopes: self.scopes,
                 ip_allowlist: self.ip_allowlist,
                 secret_hash: hash,
@@ -147,7 +147,7 @@ impl AsyncInsert for KeyTemplate<'_> {
                 create_token: self.create_token,
                 rate_limit_per_minute: self.rate_limit_per_minute,
                 monthly_quota: self.monthly_quota,
-                approval: self.approval.as_str(),
+                approval: self.approval,
             },
         )
         .await
@@ -267,8 +267,8 @@ async fn prefill_for_client(
     } else {
         use_.scopes.clone()
     };
-    let display = display_of(state, &row)?;
-    let environment = environment_of(&row)?;
+    let display = display_of(state, &row);
+    let environment = row.environment;
     let environment = if environments.contains(&environment) {
         environment
     } else {
@@ -464,7 +464,7 @@ pub async fn create(
         memberships::members_of(conn.conn(), org_id)
             .await?
             .into_iter()
-            .filter(|m| m.role == Role::Admin.as_str())
+            .filter(|m| m.role == Role::Admin)
             .map(|m| m.email)
             .collect()
     } else {

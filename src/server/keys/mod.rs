@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod change;
 pub mod edit;
 pub mod expiry;
+pub(crate) mod family;
 
 pub mod issue;
 pub mod quiet;

@@ -72,7 +72,7 @@ pub async fn retire_quiet(state: &AppState) -> Result<usize, AppError> {
             at: now,
         })
         .await?;
-        let shown = display_of(state, &row)?;
+        let shown = display_of(state, &row);
         let notice = Notice {
             kind: "retired",
             org_id: row.org_id,

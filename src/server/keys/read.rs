@@ -1,6 +1,6 @@
 //! The read model: keys as lists and pages show them, with filters.
 
-use super::row::{environment_of, load_for, scopes_of, state_of, status_of};
+use super::row::{load_for, scopes_of, status_of};
 use crate::server::audit::audit_entry;
 use crate::server::{
     authz::{authorize_org, key_permissions, Actor, KeyAction, OrgAction},
@@ -14,8 +14,7 @@ use crate::server::{
 use crate::{
     domain::{
         key_format::{display_id, Environment},
-        keys::{Approval, KeyStatus},
-        verify::VerifyCode,
+        keys::KeyStatus,
         Role,
     },
     error::AppError,
@@ -75,7 +74,7 @@ pub(crate) fn summary(
     row: &KeyRow,
     now: DateTime<Utc>,
 ) -> Result<KeySummary, AppError> {
-    let environment = environment_of(row)?;
+    let environment = row.environment;
     let status = status_of(row, now);
     Ok(KeySummary {
         display_id: display_id(state.config.key_prefix.as_str(), environment, &row.key_id),
@@ -88,9 +87,12 @@ pub(crate) fn summary(
         created_at: row.created_at,
         last_used_at: row.last_used_at,
         // The one effective expiry: a rotating key's overlap end, if sooner.
-        expires_at: super::row::state_of(row).ends_at(),
+        expires_at: row.standing.ends_at(),
         status,
-        rotating_until: row.rotating_until.filter(|_| status == KeyStatus::Rotating),
+        rotating_until: row
+            .standing
+            .rotating_until
+            .filter(|_| status == KeyStatus::Rotating),
         owner_left: !row.owner_is_member,
     })
 }
@@ -183,12 +185,10 @@ pub(crate) async fn detail_of(
     let refused_7d = usage::refused_since(conn.conn(), row.id, now - Duration::days(7)).await?;
     let last_refused = usage::last_refusal(conn.conn(), row.id)
         .await?
-        .and_then(|r| {
-            Some(Refusal {
-                code: VerifyCode::parse(&r.outcome)?,
-                at: r.at,
-                client_addr: r.client_addr,
-            })
+        .map(|r| Refusal {
+            code: r.outcome,
+            at: r.at,
+            client_addr: r.client_addr,
         });
     let audit = audit::for_key(conn.conn(), row.id)
         .await?
@@ -225,7 +225,7 @@ pub(crate) async fn detail_of(
         requests_7d,
         refused_7d,
         last_refused,
-        revoked_at: row.revoked_at,
+        revoked_at: row.standing.revoked_at,
         revoked_by: row.revoked_by_email.clone(),
         revoked_reason: row.revoked_reason.clone(),
         rate_limit_per_minute: row.rate_limit_per_minute,
@@ -237,8 +237,9 @@ pub(crate) async fn detail_of(
         org_id: row.org_id,
         org_name: row.org_name.clone(),
         suspension: row
+            .standing
             .suspended_at
-            .filter(|_| state_of(&row).is_suspended(now))
+            .filter(|_| row.standing.is_suspended(now))
             .map(|at| SuspensionView {
                 at,
                 by: row
@@ -246,9 +247,9 @@ pub(crate) async fn detail_of(
                     .clone()
                     .unwrap_or_else(|| "Portico (automatically)".to_owned()),
                 reason: row.suspended_reason.clone().unwrap_or_default(),
-                until: row.suspended_until,
+                until: row.standing.suspended_until,
             }),
-        approval: Approval::parse(&row.approval),
+        approval: row.standing.approval,
         approval_decision: row.approval_decided_at.map(|at| ApprovalDecision {
             by: row.approval_decided_by_email.clone().unwrap_or_default(),
             at,

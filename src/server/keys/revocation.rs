@@ -1,7 +1,7 @@
 //! Revocation: immediate and permanent, with a reason.
 
-use super::change::KeyChange;
 use super::row::{display_of, load_for};
+use super::{change::KeyChange, family};
 use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{Actor, KeyAction},
@@ -28,7 +28,8 @@ pub async fn revoke(
     let already = |row: &KeyRow| {
         AppError::Conflict(format!(
             "This key was already revoked{}{}. Revocation is permanent; nothing more to do.",
-            row.revoked_at
+            row.standing
+                .revoked_at
                 .map(|t| format!(" on {}", format::date_time(t)))
                 .unwrap_or_default(),
             row.revoked_by_email
@@ -37,7 +38,7 @@ pub async fn revoke(
                 .unwrap_or_default(),
         ))
     };
-    if row.revoked_at.is_some() {
+    if row.standing.revoked_at.is_some() {
         return Err(already(&row));
     }
     let n = reason.chars().count();
@@ -66,18 +67,20 @@ pub async fn revoke(
         at: now,
     })
     .await?;
+    let shown = display_of(state, &row);
+    let olds = family::revoke_predecessors(&mut tx, &row, &shown, actor, addr, reason, now).await?;
     if actor.user_id != row.owner_id {
-        let shown = display_of(state, &row)?;
         let notice = Notice {
             kind: "revoked",
             org_id: row.org_id,
             key_row_id: Some(row.id),
             subject: format!("Key {shown} ({}) was revoked", row.name),
             body: format!(
-                "{} revoked the key {shown} ({}) on {}. Reason: {reason}. Revocation is permanent: requests with this key are refused from now on. Create a new key if it is still needed.",
+                "{} revoked the key {shown} ({}) on {}. Reason: {reason}. Revocation is permanent: requests with this key{} are refused from now on. Create a new key if it is still needed.",
                 actor.email,
                 row.name,
-                format::date_time(now)
+                format::date_time(now),
+                if olds > 0 { " and with the keys it replaced" } else { "" },
             ),
             link: format!("/keys/{}", row.key_id),
             dedupe_key: None,

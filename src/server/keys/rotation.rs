@@ -4,7 +4,7 @@
 use super::change::KeyChange;
 use super::issue::{insert_new_key, KeyTemplate};
 use super::read::summary;
-use super::row::{environment_of, load_for, refuse_unless_active, scopes_of, status_of};
+use super::row::{load_for, refuse_unless_active, scopes_of, status_of};
 use crate::domain::audit::AuditAction;
 use crate::server::{
     authz::{Actor, KeyAction},
@@ -163,13 +163,13 @@ pub(crate) async fn rotate_row(
     } = rotation;
     let now = state.clock.now();
     refuse_unless_active(&old, now, "Rotate")?;
-    let environment = environment_of(&old)?;
+    let environment = old.environment;
     crate::server::authz::authorize_environment(actor, environment)?;
     let policy = {
         let mut conn = state.db.acquire().await?;
         crate::server::policy::load(conn.conn(), old.org_id).await?
     };
-    let lifetime = (old.expires_at - old.created_at)
+    let lifetime = (old.standing.expires_at - old.created_at)
         .clamp(Duration::days(1), Duration::days(policy.max_lifetime_days));
     let overlap_until = now + overlap.duration();
     let old_display = display_id(state.config.key_prefix.as_str(), environment, &old.key_id);
@@ -194,7 +194,7 @@ pub(crate) async fn rotate_row(
         rate_limit_per_minute: old.rate_limit_per_minute,
         monthly_quota: old.monthly_quota,
         // An approved key's successor has the same powers: the decision holds.
-        approval: match Approval::parse(&old.approval) {
+        approval: match old.standing.approval {
             Approval::Approved => Approval::Approved,
             _ => Approval::NotRequired,
         },

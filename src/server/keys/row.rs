@@ -4,13 +4,12 @@
 use crate::server::{
     authz::{authorize_key, key_not_found, Actor, KeyAction},
     db::api_keys::{self, KeyRow},
-    errors::internal,
     state::AppState,
 };
 use crate::{
     domain::{
-        key_format::{display_id, is_key_id, Environment},
-        keys::{Approval, KeyState, KeyStatus},
+        key_format::{display_id, is_key_id},
+        keys::KeyStatus,
     },
     error::AppError,
 };
@@ -19,42 +18,21 @@ use chrono::{DateTime, Utc};
 /// The name audit events use for the system itself.
 pub const SYSTEM_ACTOR: &str = "system";
 
-pub(crate) fn environment_of(row: &KeyRow) -> Result<Environment, AppError> {
-    Environment::parse(&row.environment).map_err(|_| {
-        internal(format_args!(
-            "key {} has environment {:?}",
-            row.key_id, row.environment
-        ))
-    })
-}
-
 /// The recognisable start of a stored key (`prt_live_AbCdEfGhIj`).
-pub(crate) fn display_of(state: &AppState, row: &KeyRow) -> Result<String, AppError> {
-    Ok(display_id(
+pub(crate) fn display_of(state: &AppState, row: &KeyRow) -> String {
+    display_id(
         state.config.key_prefix.as_str(),
-        environment_of(row)?,
+        row.environment,
         &row.key_id,
-    ))
+    )
 }
 
 pub(crate) fn scopes_of(row: &KeyRow) -> Vec<String> {
     row.scopes.split_whitespace().map(str::to_owned).collect()
 }
 
-/// The facts a key's status is worked out from.
-pub(crate) fn state_of(row: &KeyRow) -> KeyState {
-    KeyState {
-        expires_at: row.expires_at,
-        rotating_until: row.rotating_until,
-        revoked_at: row.revoked_at,
-        suspended_at: row.suspended_at,
-        suspended_until: row.suspended_until,
-        approval: Approval::parse(&row.approval),
-    }
-}
-
 pub(crate) fn status_of(row: &KeyRow, now: DateTime<Utc>) -> KeyStatus {
-    KeyStatus::of(&state_of(row), now)
+    KeyStatus::of(&row.standing, now)
 }
 
 /// The key with this public id, before any authorisation (the caller

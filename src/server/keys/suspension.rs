@@ -4,7 +4,7 @@
 //! Both take effect in verification at once, on every instance, through the
 //! change seam ([`super::change`]).
 
-use super::{change::KeyChange, display_of, find_row, status_of, SYSTEM_ACTOR};
+use super::{change::KeyChange, display_of, family, find_row, status_of, SYSTEM_ACTOR};
 use crate::domain::audit::AuditAction;
 use crate::{
     domain::format,
@@ -95,7 +95,9 @@ pub async fn suspend(
         at: now,
     })
     .await?;
-    let shown = display_of(state, &row)?;
+    let shown = display_of(state, &row);
+    let decider = family::Decider::person(actor, addr);
+    let retired = family::retire_predecessors(&mut tx, &row, &shown, &decider, now).await?;
     let lifts = match until {
         Some(t) => format!(
             "It works again from {} unless someone reinstates it sooner.",
@@ -109,10 +111,15 @@ pub async fn suspend(
         key_row_id: Some(row.id),
         subject: format!("Key {shown} ({}) was suspended", row.name),
         body: format!(
-            "{} suspended the key {shown} ({}) on {}. Reason: {reason}. Requests with this key are refused while it is suspended. {lifts} Suspension is reversible; revocation is not.",
+            "{} suspended the key {shown} ({}) on {}. Reason: {reason}. Requests with this key are refused while it is suspended. {lifts}{} Suspension is reversible; revocation is not.",
             actor.email,
             row.name,
-            format::date_time(now)
+            format::date_time(now),
+            if retired > 0 {
+                " The key it replaced, still in its rotation overlap, stopped for good."
+            } else {
+                ""
+            },
         ),
         link: format!("/keys/{}", row.key_id),
         dedupe_key: None,
@@ -137,6 +144,7 @@ pub async fn reinstate(
     let row = load(state, actor, key_id).await?;
     let now = state.clock.now();
     let Some(suspended_at) = row
+        .standing
         .suspended_at
         .filter(|_| status_of(&row, now) == KeyStatus::Suspended)
     else {
@@ -179,7 +187,7 @@ async fn reinstated_in(
         at: now,
     })
     .await?;
-    let shown = display_of(state, row)?;
+    let shown = display_of(state, row);
     let who = actor.map_or("Portico", |a| a.email.as_str());
     let notice = Notice {
         kind: "reinstated",
@@ -223,7 +231,8 @@ pub async fn reinstate_due(state: &AppState) -> Result<usize, AppError> {
         }
         let reason = format!(
             "The suspension ended on {}",
-            row.suspended_until
+            row.standing
+                .suspended_until
                 .map(format::date_time)
                 .unwrap_or_default()
         );

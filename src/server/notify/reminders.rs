@@ -8,7 +8,7 @@
 use super::{tell_about_key, Notice};
 use crate::{
     domain::format,
-    domain::key_format::{display_id, Environment},
+    domain::key_format::display_id,
     error::AppError,
     server::{db::api_keys, state::AppState},
 };
@@ -27,7 +27,7 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
     };
     let mut written = 0;
     for row in rows {
-        let left = row.expires_at - now;
+        let left = row.standing.expires_at - now;
         // The tightest reminder this key is within.
         let Some(days) = REMINDER_DAYS
             .iter()
@@ -37,10 +37,10 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
         else {
             continue;
         };
-        if row.created_at > row.expires_at - Duration::days(days) {
+        if row.created_at > row.standing.expires_at - Duration::days(days) {
             continue;
         }
-        let environment = Environment::parse(&row.environment).unwrap_or(Environment::Production);
+        let environment = row.environment;
         let shown = display_id(state.config.key_prefix.as_str(), environment, &row.key_id);
         let when = if days == 1 {
             "within a day".to_owned()
@@ -55,7 +55,7 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
             body: format!(
                 "The key {shown} ({}) stops working on {}. Rotate it before then so its users can move to the new key during the overlap.",
                 row.name,
-                format::date_time(row.expires_at)
+                format::date_time(row.standing.expires_at)
             ),
             link: format!("/keys/{}", row.key_id),
             dedupe_key: Some(format!("expiry-{days}:{}", row.key_id)),

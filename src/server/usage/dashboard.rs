@@ -80,22 +80,25 @@ impl Tally {
         else {
             return;
         };
-        if row.outcome == VerifyCode::Ok.as_str() {
+        if row.outcome == VerifyCode::Ok {
             bucket.ok += row.requests;
         } else {
             bucket.denied += row.requests;
         }
-        self.count(&row.outcome, &row.scope, row.requests);
+        self.count(row.outcome, &row.scope, row.requests);
     }
 
     /// Counts `requests` answered `outcome` for `scope` ("" for none) in the
     /// totals, without a bar.
-    fn count(&mut self, outcome: &str, scope: &str, requests: i64) {
-        if outcome != VerifyCode::Ok.as_str() {
+    fn count(&mut self, outcome: VerifyCode, scope: &str, requests: i64) {
+        if outcome != VerifyCode::Ok {
             self.denied += requests;
         }
         self.total += requests;
-        *self.by_outcome.entry(outcome.to_owned()).or_default() += requests;
+        *self
+            .by_outcome
+            .entry(outcome.as_str().to_owned())
+            .or_default() += requests;
         // A request that needed two scopes counts for each.
         for scope in scope.split_whitespace() {
             *self.by_scope.entry(scope.to_owned()).or_default() += requests;
@@ -201,7 +204,7 @@ pub async fn key_usage(
             .unwrap_or_else(|| "(not given)".to_owned());
         *addresses.entry(address).or_default() += group.requests;
         filtered.count(
-            &group.outcome,
+            group.outcome,
             group.scope.as_deref().unwrap_or(""),
             group.requests,
         );
@@ -235,7 +238,7 @@ pub async fn key_usage(
                 endpoint: endpoint_label(state, e.method.as_deref(), e.path.as_deref()),
                 at: e.at,
                 client_addr: e.client_addr,
-                outcome: VerifyCode::parse(&e.outcome).unwrap_or(VerifyCode::Unknown),
+                outcome: e.outcome,
                 scope: e.scope,
             };
             if wanted(&request.endpoint) && recent.len() < RECENT_REQUESTS {
@@ -284,7 +287,7 @@ pub async fn org_usage(
         if hourly.hour >= start {
             let entry = per_key.entry(hourly.key_id).or_default();
             entry.0 += hourly.requests;
-            if hourly.outcome != VerifyCode::Ok.as_str() {
+            if hourly.outcome != VerifyCode::Ok {
                 entry.1 += hourly.requests;
             }
         }
@@ -293,10 +296,10 @@ pub async fn org_usage(
     let keys = api_keys::list_for_org(conn.conn(), org_id, None).await?;
     let mut rows: Vec<OrgKeyUsage> = keys
         .iter()
-        .filter_map(|k| {
-            let environment = Environment::parse(&k.environment).ok()?;
+        .map(|k| {
+            let environment = k.environment;
             let (requests, denied) = per_key.get(&k.id).copied().unwrap_or_default();
-            Some(OrgKeyUsage {
+            OrgKeyUsage {
                 display_id: display_id(prefix, environment, &k.key_id),
                 key_id: k.key_id.clone(),
                 name: k.name.clone(),
@@ -304,7 +307,7 @@ pub async fn org_usage(
                 requests,
                 denied,
                 last_used_at: k.last_used_at,
-            })
+            }
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -328,7 +331,7 @@ pub async fn org_usage(
                     .as_ref()
                     .map(|id| (id.clone(), display_id(prefix, env, id))),
                 key_name: e.key_name,
-                outcome: VerifyCode::parse(&e.outcome).unwrap_or(VerifyCode::Unknown),
+                outcome: e.outcome,
                 scope: e.scope,
                 endpoint: match (e.method, e.path) {
                     (Some(m), Some(p)) => Some(format!("{m} {p}")),
@@ -379,7 +382,7 @@ mod tests {
             key_id: 1,
             hour,
             scope: "records:read".into(),
-            outcome: outcome.into(),
+            outcome: VerifyCode::parse(outcome).unwrap(),
             requests: n,
         };
         tally.add(

@@ -24,7 +24,7 @@ use super::{db::api_keys, secrets::key_hash, state::AppState, usage::UsageEvent}
 use crate::{
     domain::{
         key_format::{ApiKey, Environment},
-        keys::{Approval, IpAllowlist, KeyState, KeyStatus},
+        keys::{IpAllowlist, KeyStatus},
         request_path::CanonicalRequest,
         verify::VerifyCode,
     },
@@ -113,17 +113,10 @@ async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, 
             return Err(e);
         }
     };
-    let standing = KeyState {
-        expires_at: row.expires_at,
-        rotating_until: row.rotating_until,
-        revoked_at: row.revoked_at,
-        suspended_at: row.suspended_at,
-        suspended_until: row.suspended_until,
-        approval: Approval::parse(&row.approval),
-    };
+    let standing = row.standing;
     let key = Arc::new(VerifyKey {
         id: row.id,
-        environment: Environment::parse(&row.environment).unwrap_or(Environment::Production),
+        environment: row.environment,
         scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
         allowlist: IpAllowlist::parse(&row.ip_allowlist).unwrap_or_default(),
         secret_hash: hex::decode(&row.secret_hash).unwrap_or_default(),

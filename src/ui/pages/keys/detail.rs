@@ -707,6 +707,36 @@ fn KeyAlerts(
     }
 }
 
+/// Names the keys this one replaced that still work in their rotation
+/// overlap, which a decision about this key reaches too; nothing when none.
+#[component]
+fn PredecessorsNote(detail: KeyDetail, doing: &'static str) -> impl IntoView {
+    let own = detail
+        .chain
+        .iter()
+        .position(|l| l.key_id == detail.summary.key_id);
+    let working: Vec<String> = detail.chain[..own.unwrap_or(0)]
+        .iter()
+        .filter(|l| l.status == KeyStatus::Rotating)
+        .map(|l| l.display_id.clone())
+        .collect();
+    (!working.is_empty()).then(|| {
+        let (them, still) = if working.len() == 1 {
+            ("the key it replaced", "still works in its rotation overlap")
+        } else {
+            (
+                "the keys it replaced",
+                "still work in their rotation overlaps",
+            )
+        };
+        view! {
+            <p class="notice notice-warn" data-testid="predecessors-note">
+                {format!("{doing} {them} too ({}), which {still}.", working.join(", "))}
+            </p>
+        }
+    })
+}
+
 /// Suspend: a reversible stop, for the organisation's admins and support.
 #[component]
 fn SuspendPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
@@ -720,6 +750,10 @@ fn SuspendPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                     "Suspending stops every request with this key at once, and can be undone: reinstate it later, or set an end and it reinstates itself. "
                     "Its owner and the organisation's admins are told, with your reason. To stop a key for good, revoke it instead."
                 </p>
+                <PredecessorsNote
+                    detail=detail.clone()
+                    doing="Suspending this key stops for good"
+                />
                 <FormMessage error />
                 <ActionForm action=actions.suspend attr:novalidate=true attr:class="stack">
                     <input type="hidden" name="key_id" value=detail.summary.key_id.clone() />
@@ -866,6 +900,7 @@ fn KeyActionsPanel(detail: KeyDetail, actions: KeyActions) -> impl IntoView {
                     "Revoking is immediate and permanent: every request with this key fails from now on, and it cannot be undone. "
                     "To pause a key instead, suspend it (admins and support): suspension is reversible, revocation is not."
                 </p>
+                <PredecessorsNote detail=detail.clone() doing="Revoking this key revokes" />
                 <dl class="details">
                     <dt>"Last used"</dt>
                     <dd>{last_use(&detail)}</dd>
