@@ -31,7 +31,7 @@ else
 APT_GET := sudo apt-get
 endif
 
-.PHONY: help run test release tools build unit integration e2e lint fmt bench clean cluster cluster-stop \
+.PHONY: help run test release tools build unit integration e2e lint fmt bench bench-pages clean cluster cluster-stop \
         tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways tool-redis tool-brotli e2e-deps
 
 help: ## Show the targets
@@ -76,6 +76,9 @@ lint: tool-leptosfmt ## leptosfmt --check, cargo fmt --check and cargo clippy (s
 
 bench: tool-wrk tool-oha tool-valgrind tool-gateways ## Verification benchmarks: instruction counts, in-process, over HTTP under wrk, and the exact usage count (BENCH_DATABASE=postgres for Postgres)
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench verify
+
+bench-pages: ## Server-side rendering of /keys for an organisation with 10,000 keys against an empty one (release build, SQLite)
+	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench pages
 
 fmt: tool-leptosfmt ## Format the code (view! bodies with leptosfmt, then the rest with rustfmt)
 	leptosfmt --quiet src

@@ -1,6 +1,6 @@
 //! Anomaly alerts: on a key, for an organisation, for staff.
 
-pub use crate::model::alerts::AlertView;
+pub use crate::model::alerts::{AlertPage, AlertView};
 use crate::{domain::alerts::AlertSettings, error::AppError};
 use leptos::prelude::*;
 
@@ -23,13 +23,16 @@ pub async fn key_alerts(key_id: String) -> Result<Vec<AlertView>, AppError> {
 pub async fn org_alerts(
     org_id: i64,
     #[server(default)] all: bool,
-) -> Result<Vec<AlertView>, AppError> {
+    #[server(default)] after: Option<i64>,
+    #[server(default)] before: Option<i64>,
+) -> Result<AlertPage, AppError> {
     use crate::server::{alerts, context::request_context};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            alerts::for_org(&ctx.state, &actor, org_id, all).await
+            let cursor = alerts::cursor(after, before);
+            alerts::for_org(&ctx.state, &actor, org_id, all, cursor).await
         }
         .await,
     )
@@ -37,13 +40,16 @@ pub async fn org_alerts(
 
 /// Every organisation's live alerts (staff).
 #[server(endpoint = "staff_alerts")]
-pub async fn staff_alerts() -> Result<Vec<AlertView>, AppError> {
+pub async fn staff_alerts(
+    #[server(default)] after: Option<i64>,
+    #[server(default)] before: Option<i64>,
+) -> Result<AlertPage, AppError> {
     use crate::server::{alerts, context::request_context};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            alerts::for_staff(&ctx.state, &actor).await
+            alerts::for_staff(&ctx.state, &actor, alerts::cursor(after, before)).await
         }
         .await,
     )

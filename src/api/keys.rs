@@ -6,8 +6,8 @@
 
 use crate::error::AppError;
 pub use crate::model::keys::{
-    ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyDetail, KeyFormData,
-    KeyPermissions, KeyPrefill, KeySummary, QuotaView, SuspensionView,
+    ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyCounts, KeyDetail,
+    KeyFormData, KeyPage, KeyPermissions, KeyPrefill, KeySummary, QuotaView, SuspensionView,
 };
 use leptos::prelude::*;
 
@@ -75,14 +75,18 @@ pub async fn create_key(
     )
 }
 
-/// The keys the user may see in an organisation: their own, or all for admins.
+/// A page of the keys the user may see in an organisation (their own, or
+/// all for admins), filtered and ordered, after or before a key of another
+/// page (its public id).
 #[server(endpoint = "list_keys")]
 pub async fn list_keys(
     org_id: i64,
     environment: Option<String>,
     status: Option<String>,
     sort: Option<String>,
-) -> Result<Vec<KeySummary>, AppError> {
+    #[server(default)] after: Option<String>,
+    #[server(default)] before: Option<String>,
+) -> Result<KeyPage, AppError> {
     use crate::server::{context::request_context, keys};
     super::respond(
         async {
@@ -90,7 +94,23 @@ pub async fn list_keys(
             let actor = ctx.actor().await?;
             let filter =
                 keys::KeyFilter::parse(environment.as_deref(), status.as_deref(), sort.as_deref());
-            keys::list(&ctx.state, &actor, org_id, &filter).await
+            let cursor = keys::KeyCursor::parse(after.as_deref(), before.as_deref());
+            keys::list(&ctx.state, &actor, org_id, &filter, &cursor).await
+        }
+        .await,
+    )
+}
+
+/// How the keys the user may see in an organisation stand, counted over
+/// all of them (the dashboard).
+#[server(endpoint = "key_overview")]
+pub async fn key_overview(org_id: i64) -> Result<KeyCounts, AppError> {
+    use crate::server::{context::request_context, keys};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            keys::counts(&ctx.state, &actor, org_id).await
         }
         .await,
     )

@@ -1,7 +1,9 @@
 //! Organisations: switching, creating, members and invitations.
 
 use crate::error::AppError;
-pub use crate::model::orgs::{InvitationPreview, InvitationView, MemberView, NewInvitation};
+pub use crate::model::orgs::{
+    InvitationPreview, InvitationView, MemberPage, MemberView, NewInvitation,
+};
 use leptos::prelude::*;
 
 /// Acts in another of the user's organisations.
@@ -40,15 +42,29 @@ pub async fn create_org(name: String) -> Result<(), AppError> {
     )
 }
 
-/// The members of an organisation.
+/// A page of the members of an organisation, by email, after or before a
+/// member of another page (their email).
 #[server(endpoint = "members")]
-pub async fn list_members(org_id: i64) -> Result<Vec<MemberView>, AppError> {
+pub async fn list_members(
+    org_id: i64,
+    #[server(default)] after: Option<String>,
+    #[server(default)] before: Option<String>,
+) -> Result<MemberPage, AppError> {
     use crate::server::{context::request_context, orgs};
     super::respond(
         async {
             let ctx = request_context().await?;
             let actor = ctx.actor().await?;
-            orgs::members(&ctx.state, &actor, org_id).await
+            let given = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+            let (after, before) = (given(after), given(before));
+            orgs::members(
+                &ctx.state,
+                &actor,
+                org_id,
+                after.as_deref(),
+                before.as_deref(),
+            )
+            .await
         }
         .await,
     )

@@ -7,7 +7,7 @@
 //! guessed at, so a damaged row can never make a key work.
 
 use super::{
-    alerts::AlertKind,
+    alerts::{AlertKind, AlertState},
     key_format::Environment,
     keys::Approval,
     org::{Role, StaffRole},
@@ -65,6 +65,15 @@ stored_as_text!(
 );
 stored_as_text!(VerifyCode, "verification outcome", VerifyCode::ALL);
 stored_as_text!(AlertKind, "alert kind", AlertKind::ALL);
+stored_as_text!(
+    AlertState,
+    "alert state",
+    [
+        AlertState::Open,
+        AlertState::Acknowledged,
+        AlertState::Resolved
+    ]
+);
 stored_as_text!(Role, "role", Role::ALL);
 stored_as_text!(
     StaffRole,

@@ -42,6 +42,42 @@ pub struct KeySummary {
     pub owner_left: bool,
 }
 
+/// One page of the key inventory, paged by cursor (a key's public id), so
+/// that keys created meanwhile never shift a page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPage {
+    /// The page's keys, at most 50, in the inventory's order.
+    pub keys: Vec<KeySummary>,
+    /// How many keys match the filters, on every page.
+    pub total: usize,
+    /// The position of the page's first key among them, from 1 (0 when none).
+    pub first: usize,
+    /// The cursor of the next page (`?after=`), when there is one: the public
+    /// id of this page's last key.
+    pub next_after: Option<String>,
+    /// The cursor of the previous page (`?before=`), when there is one: the
+    /// public id of this page's first key.
+    pub previous_before: Option<String>,
+}
+
+/// How an organisation's keys stand, for the dashboard: counted over every
+/// key the person may see, not one page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCounts {
+    /// Every key, whatever its status.
+    pub total: usize,
+    /// Working sandbox keys.
+    pub sandbox: usize,
+    /// Working production keys.
+    pub production: usize,
+    /// Keys in their rotation overlap.
+    pub rotating: usize,
+    /// Working keys that stop within 14 days.
+    pub expiring_soon: usize,
+    /// Working keys never used.
+    pub never_used: usize,
+}
+
 /// A key's suspension.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspensionView {

@@ -16,7 +16,7 @@ use crate::{
         OrgName, Role,
     },
     error::AppError,
-    model::orgs::{InvitationPreview, InvitationView, MemberView, NewInvitation},
+    model::orgs::{InvitationPreview, InvitationView, MemberPage, MemberView, NewInvitation},
 };
 use std::net::IpAddr;
 
@@ -43,27 +43,67 @@ pub async fn create_org(
     Ok(org_id)
 }
 
-/// The members of an organisation the actor belongs to.
+/// Members shown on one page.
+pub const MEMBER_PAGE_SIZE: usize = 50;
+
+/// A page of the members of an organisation the actor belongs to, by
+/// email, after (or before) the member with the email `after` (`before`).
 pub async fn members(
     state: &AppState,
     actor: &Actor,
     org_id: i64,
-) -> Result<Vec<MemberView>, AppError> {
+    after: Option<&str>,
+    before: Option<&str>,
+) -> Result<MemberPage, AppError> {
     let membership = authorize_org(actor, org_id, OrgAction::View)?;
     let admin = membership.role == Role::Admin;
     let mut conn = state.db.acquire().await?;
-    Ok(memberships::members_of(conn.conn(), org_id)
-        .await?
-        .into_iter()
-        .map(|m| MemberView {
-            is_you: m.user_id == actor.user_id,
-            user_id: m.user_id,
-            email: m.email,
-            role: m.role,
-            joined_at: m.joined_at,
-            second_factor: admin.then_some(m.second_factor),
-        })
-        .collect())
+    let (cursor, backwards) = match (after, before) {
+        (Some(email), _) => (Some(email), false),
+        (None, Some(email)) => (Some(email), true),
+        (None, None) => (None, false),
+    };
+    let size = MEMBER_PAGE_SIZE as i64;
+    let mut rows =
+        memberships::members_page(conn.conn(), org_id, cursor, backwards, size + 1).await?;
+    if rows.len() > MEMBER_PAGE_SIZE {
+        if backwards {
+            rows.remove(0);
+        } else {
+            rows.pop();
+        }
+    }
+    if backwards && rows.len() < MEMBER_PAGE_SIZE {
+        // Back at the top: a full first page.
+        rows = memberships::members_page(conn.conn(), org_id, None, false, size).await?;
+    }
+    let first_email = rows.first().map(|m| m.email.clone());
+    let (total, earlier) =
+        memberships::count_members(conn.conn(), org_id, first_email.as_deref()).await?;
+    let (total, earlier) = (
+        usize::try_from(total).unwrap_or(0),
+        usize::try_from(earlier).unwrap_or(0),
+    );
+    let shown = rows.len();
+    Ok(MemberPage {
+        total,
+        first: if shown == 0 { 0 } else { earlier + 1 },
+        next_after: (earlier + shown < total)
+            .then(|| rows.last().map(|m| m.email.clone()))
+            .flatten(),
+        previous_before: (earlier > 0).then_some(first_email).flatten(),
+        members: rows
+            .into_iter()
+            .map(|m| MemberView {
+                is_you: m.user_id == actor.user_id,
+                user_id: m.user_id,
+                email: m.email,
+                role: m.role,
+                joined_at: m.joined_at,
+                second_factor: admin.then_some(m.second_factor),
+            })
+            .collect(),
+    })
 }
 
 /// The invitations of an organisation, for its admins.

@@ -8,6 +8,7 @@ pub mod forms;
 pub mod keys;
 pub mod layout;
 pub mod link_gate;
+pub mod pager;
 pub mod pages;
 pub mod session;
 pub mod shown_once;

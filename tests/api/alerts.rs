@@ -6,7 +6,7 @@ use crate::on_both_databases;
 use chrono::Duration;
 use portico::{
     api::{
-        alerts::AlertView,
+        alerts::{AlertPage, AlertView},
         keys::CreatedKey,
         notifications::NotificationList,
         orgs::{MemberView, NewInvitation},
@@ -77,10 +77,12 @@ async fn send(app: &TestApp, w: &World, n: usize, body: Value) -> String {
 }
 
 async fn alerts(w: &World) -> Vec<AlertView> {
-    w.admin
+    let page: AlertPage = w
+        .admin
         .call("org_alerts", &[("org_id", w.org_id.as_str())])
         .await
-        .unwrap()
+        .unwrap();
+    page.alerts
 }
 
 fn kinds(list: &[AlertView]) -> Vec<(AlertKind, String)> {
@@ -234,7 +236,7 @@ on_both_databases! {
         let gone = create(&w.admin, &w.org_id, &[("name", "Gone")]).await;
         w.admin.call::<()>("revoke_key", &[("key_id", gone.key.key_id.as_str()), ("reason", "replaced")]).await.unwrap();
         send(&app, &w, 2, json!({"key": gone.secret, "scope": "records:read"})).await;
-        let members: Vec<MemberView> = w.admin.call("members", &[("org_id", w.org_id.as_str())]).await.unwrap();
+        let members: Vec<MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().members;
         let leaver = members.iter().find(|m| m.email == "leaver@watch.example").unwrap().user_id.to_string();
         w.admin.call::<usize>("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &leaver)]).await.unwrap();
 
@@ -323,6 +325,66 @@ on_both_databases! {
         // Developers cannot read the review.
         let dev2 = app.sign_up("solo@else.example", "Else").await;
         assert!(dev2.call::<Review>("key_review", &[("org_id", w.org_id.as_str())]).await.is_err());
+    }
+
+    async fn the_alerts_list_is_paged_by_cursor_and_stable_under_new_alerts(app) {
+        use portico::server::db::{alerts::{self, NewAlert}, api_keys};
+        let w = world(&app).await;
+        let key = create(&w.admin, &w.org_id, &[]).await;
+        let mut conn = app.state.db.acquire().await.unwrap();
+        let key_row = api_keys::find_by_key_id(conn.conn(), &key.key.key_id).await.unwrap().unwrap();
+        let start = app.clock.now();
+        let open = |i: i64| NewAlert {
+            org_id: key_row.org_id,
+            key_id: key_row.id,
+            kind: "scope_denied",
+            fingerprint: "",
+            at: start + Duration::seconds(i),
+            count: 1,
+            evidence: "{}",
+        };
+        let mut ids = Vec::new();
+        for i in 0..55 {
+            let fingerprint = format!("scope-{i}");
+            ids.push(alerts::insert(conn.conn(), &NewAlert { fingerprint: &fingerprint, ..open(i) }).await.unwrap());
+        }
+        drop(conn);
+        let page = |query: Vec<(&'static str, String)>| {
+            let admin = &w.admin;
+            let org = w.org_id.clone();
+            async move {
+                let mut form = vec![("org_id", org)];
+                form.extend(query);
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                admin.call::<AlertPage>("org_alerts", &form).await.unwrap()
+            }
+        };
+        let newest_first: Vec<i64> = ids.iter().rev().copied().collect();
+        let one = page(vec![]).await;
+        assert_eq!((one.total, one.first, one.alerts.len()), (55, 1, 50));
+        assert_eq!(one.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..50]);
+        assert_eq!((one.previous_before, one.next_after), (None, Some(newest_first[49])));
+        // A new alert shifts no page.
+        let mut conn = app.state.db.acquire().await.unwrap();
+        let newest = alerts::insert(conn.conn(), &NewAlert { fingerprint: "late", ..open(100) }).await.unwrap();
+        drop(conn);
+        let two = page(vec![("after", newest_first[49].to_string())]).await;
+        assert_eq!(two.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[50..]);
+        assert_eq!((two.total, two.first, two.next_after), (56, 52, None));
+        let back = page(vec![("before", two.previous_before.unwrap().to_string())]).await;
+        assert_eq!(back.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..50]);
+        assert_eq!(back.previous_before, Some(newest_first[0]));
+        let top = page(vec![("before", newest_first[0].to_string())]).await;
+        assert_eq!((top.first, top.alerts.len(), top.alerts[0].id), (1, 50, newest));
+        assert_eq!(top.previous_before, None);
+        // Another organisation's alert as a cursor starts at the top, and
+        // its alerts are never listed here.
+        let other = app.sign_up("other@watch.example", "Elsewhere").await;
+        let other_org = other.me().await.unwrap().active_org_id.unwrap().to_string();
+        let theirs: AlertPage = other.call("org_alerts", &[("org_id", other_org.as_str()), ("after", &newest.to_string())]).await.unwrap();
+        assert_eq!((theirs.total, theirs.alerts.len()), (0, 0));
+        let mine = page(vec![("after", "999999".to_owned())]).await;
+        assert_eq!(mine.first, 1);
     }
 
     async fn use_of_a_rotated_out_key_can_suspend_its_successor(app) {

@@ -6,7 +6,7 @@ use crate::on_both_databases;
 use chrono::Duration;
 use portico::{
     api::{
-        keys::{AuditPage, CreatedKey, KeyDetail, KeyFormData, KeySummary},
+        keys::{AuditPage, CreatedKey, KeyDetail, KeyFormData, KeyPage, KeySummary},
         orgs::NewInvitation,
     },
     domain::{
@@ -105,10 +105,14 @@ async fn detail(client: &TestClient, key_id: &str) -> Result<KeyDetail, CallErro
     client.call("get_key", &[("key_id", key_id)]).await
 }
 
-async fn list(client: &TestClient, org_id: &str, query: &[(&str, &str)]) -> Vec<KeySummary> {
+async fn page(client: &TestClient, org_id: &str, query: &[(&str, &str)]) -> KeyPage {
     let mut form = vec![("org_id", org_id)];
     form.extend_from_slice(query);
     client.call("list_keys", &form).await.unwrap()
+}
+
+async fn list(client: &TestClient, org_id: &str, query: &[(&str, &str)]) -> Vec<KeySummary> {
+    page(client, org_id, query).await.keys
 }
 
 fn assert_not_found<T: std::fmt::Debug>(result: Result<T, CallError>) {
@@ -331,7 +335,7 @@ on_both_databases! {
         assert_not_found(
             a.call::<()>("update_key", &[("key_id", id), ("name", "x"), ("purpose", "x"), ("scopes[0]", "records:read")]).await,
         );
-        assert_not_found(a.call::<Vec<KeySummary>>("list_keys", &[("org_id", &b_org)]).await);
+        assert_not_found(a.call::<KeyPage>("list_keys", &[("org_id", &b_org)]).await);
         assert_not_found(a.call::<KeyFormData>("key_form", &[("org_id", &b_org)]).await);
         assert_not_found(a.call::<AuditPage>("org_audit", &[("org_id", &b_org)]).await);
         let direct = a
@@ -348,6 +352,66 @@ on_both_databases! {
         assert_eq!(detail(&b, id).await.unwrap().summary.status, KeyStatus::Active);
         // And A's own inventory does not include it.
         assert!(list(&a, &a_org, &[]).await.is_empty());
+    }
+
+    async fn the_inventory_is_paged_by_cursor_and_stable_under_inserts(app) {
+        let (client, org_id) = admin(&app, "pages@keys.example", "Pages").await;
+        let mut made = Vec::new();
+        for i in 0..60 {
+            let expiry = if i % 2 == 0 { "30" } else { "90" };
+            made.push(create(&client, &org_id, &[("name", &format!("Key {i:02}")), ("expiry", expiry)]).await.unwrap());
+            app.clock.advance(Duration::seconds(1));
+        }
+        let ids = |keys: &[KeySummary]| keys.iter().map(|k| k.key_id.clone()).collect::<Vec<_>>();
+        let newest_first: Vec<String> = made.iter().rev().map(|k| k.key.key_id.clone()).collect();
+
+        let one = page(&client, &org_id, &[]).await;
+        assert_eq!((one.total, one.first, one.keys.len()), (60, 1, 50));
+        assert_eq!(ids(&one.keys), newest_first[..50]);
+        assert_eq!(one.previous_before, None);
+        let after = one.next_after.clone().expect("a second page");
+        assert_eq!(after, newest_first[49]);
+
+        // A key created meanwhile shifts no page: the second page is the rest.
+        let late = create(&client, &org_id, &[("name", "Late")]).await.unwrap();
+        let two = page(&client, &org_id, &[("after", &after)]).await;
+        assert_eq!(ids(&two.keys), newest_first[50..]);
+        assert_eq!((two.total, two.first, two.next_after.as_deref()), (61, 52, None));
+        // Back from it: the fifty keys before it, then the late key at the top.
+        let back = page(&client, &org_id, &[("before", two.previous_before.as_deref().unwrap())]).await;
+        assert_eq!(ids(&back.keys), newest_first[..50]);
+        assert_eq!(back.first, 2);
+        let top = page(&client, &org_id, &[("before", back.previous_before.as_deref().unwrap())]).await;
+        assert_eq!(top.keys[0].key_id, late.key.key_id);
+        assert_eq!((top.first, top.previous_before.as_deref()), (1, None));
+
+        // Filters and sorts page the same way.
+        for key in &made[..3] {
+            client.call::<()>("revoke_key", &[("key_id", key.key.key_id.as_str()), ("reason", "paging test")]).await.unwrap();
+        }
+        let revoked = page(&client, &org_id, &[("status", "revoked")]).await;
+        assert_eq!((revoked.total, revoked.keys.len(), revoked.next_after.as_deref()), (3, 3, None));
+        let by_expiry = page(&client, &org_id, &[("sort", "expiry")]).await;
+        assert!(by_expiry.keys.windows(2).all(|w| w[0].expires_at <= w[1].expires_at));
+        let rest = page(&client, &org_id, &[("sort", "expiry"), ("after", by_expiry.next_after.as_deref().unwrap())]).await;
+        assert_eq!(rest.keys.len(), 11);
+        assert!(by_expiry.keys.last().unwrap().expires_at <= rest.keys[0].expires_at);
+        let mut seen = ids(&by_expiry.keys);
+        seen.extend(ids(&rest.keys));
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 61, "every key exactly once");
+
+        // A cursor naming no key this person sees starts at the top.
+        let stranger = page(&client, &org_id, &[("after", "ZZZZZZZZZZ")]).await;
+        assert_eq!((stranger.first, stranger.keys[0].key_id.as_str()), (1, late.key.key_id.as_str()));
+        // A developer pages through their own keys only.
+        let dev = invited(&app, &client, &org_id, "pager-dev@keys.example", "developer").await;
+        create(&dev, &org_id, &[("name", "Mine")]).await.unwrap();
+        let own = page(&dev, &org_id, &[]).await;
+        assert_eq!((own.total, own.keys.len()), (1, 1));
+        let probe = page(&dev, &org_id, &[("after", &newest_first[0])]).await;
+        assert_eq!(probe.total, 1, "another's key as a cursor reveals nothing");
     }
 
     async fn rotation_keeps_both_keys_working_through_the_overlap(app) {

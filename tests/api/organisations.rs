@@ -15,6 +15,54 @@ fn token_of(invite: &NewInvitation) -> String {
 }
 
 on_both_databases! {
+    async fn members_are_paged_by_cursor_and_stable_under_inserts(app) {
+        use portico::{api::orgs::MemberPage, server::db::{memberships, users}};
+        let admin = app.sign_up("pager@pages.example", "Pages").await;
+        let org_id = admin.me().await.unwrap().active_org_id.unwrap();
+        let now = app.clock.now();
+        let join = |email: String| {
+            let state = app.state.clone();
+            async move {
+                let mut conn = state.db.acquire().await.unwrap();
+                let id = users::insert(conn.conn(), &email, "not a password hash", now).await.unwrap();
+                memberships::insert(conn.conn(), org_id, id, "developer", now).await.unwrap();
+            }
+        };
+        for i in 0..59 {
+            join(format!("member-{i:02}@pages.example")).await;
+        }
+        let org = org_id.to_string();
+        let page = |query: Vec<(&'static str, String)>| {
+            let admin = &admin;
+            let org = org.clone();
+            async move {
+                let mut form = vec![("org_id", org)];
+                form.extend(query);
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                admin.call::<MemberPage>("members", &form).await.unwrap()
+            }
+        };
+        let emails = |p: &MemberPage| p.members.iter().map(|m| m.email.clone()).collect::<Vec<_>>();
+        let one = page(vec![]).await;
+        assert_eq!((one.total, one.first, one.members.len()), (60, 1, 50));
+        assert_eq!(one.members[0].email, "member-00@pages.example");
+        assert_eq!(one.previous_before, None);
+        assert_eq!(one.next_after.as_deref(), Some("member-49@pages.example"));
+        // Someone joining meanwhile shifts no page.
+        join("aaron@pages.example".to_owned()).await;
+        let two = page(vec![("after", one.next_after.clone().unwrap())]).await;
+        assert_eq!(two.members.len(), 10);
+        assert_eq!(two.members[0].email, "member-50@pages.example");
+        assert_eq!(two.members.last().unwrap().email, "pager@pages.example");
+        assert_eq!((two.total, two.first, two.next_after.as_deref()), (61, 52, None));
+        let back = page(vec![("before", two.previous_before.clone().unwrap())]).await;
+        assert_eq!(emails(&back), emails(&one));
+        assert_eq!(back.first, 2);
+        let top = page(vec![("before", back.previous_before.clone().unwrap())]).await;
+        assert_eq!((top.first, top.members[0].email.as_str()), (1, "aaron@pages.example"));
+        assert_eq!(top.members.len(), 50);
+    }
+
     async fn an_invited_person_joins_as_the_role_given(app) {
         let admin = app.sign_up("admin@acme.example", "Acme").await;
         let org_id = admin.me().await.unwrap().active_org_id.unwrap().to_string();
@@ -40,7 +88,7 @@ on_both_databases! {
         assert_eq!(me.active_org().unwrap().name, "Acme");
         assert_eq!(me.active_org().unwrap().role, Role::Developer);
 
-        let members: Vec<MemberView> = admin.call("members", &[("org_id", &org_id)]).await.unwrap();
+        let members: Vec<MemberView> = admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().members;
         let emails: Vec<_> = members.iter().map(|m| (m.email.as_str(), m.role)).collect();
         assert_eq!(emails, vec![("admin@acme.example", Role::Admin), ("dev@acme.example", Role::Developer)]);
 
@@ -123,7 +171,7 @@ on_both_databases! {
         let err = dev.call::<Vec<InvitationView>>("invitations", &[("org_id", &org_id)]).await.unwrap_err();
         assert_eq!(err.status, StatusCode::FORBIDDEN);
         // Developers may see who their colleagues are.
-        let members: Vec<MemberView> = dev.call("members", &[("org_id", &org_id)]).await.unwrap();
+        let members: Vec<MemberView> = dev.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().members;
         assert_eq!(members.len(), 2);
     }
 
@@ -137,7 +185,7 @@ on_both_databases! {
             assert_eq!(err.status, StatusCode::NOT_FOUND, "{:?}", err.error);
             assert!(matches!(err.error, AppError::NotFound(_)));
         };
-        not_found(a.call::<Vec<MemberView>>("members", &[("org_id", &b_id)]).await.unwrap_err());
+        not_found(a.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &b_id)]).await.unwrap_err());
         not_found(a.call::<Vec<InvitationView>>("invitations", &[("org_id", &b_id)]).await.unwrap_err());
         not_found(a.call::<NewInvitation>("create_invitation", &[("org_id", &b_id), ("role", "admin")]).await.unwrap_err());
         not_found(
@@ -160,7 +208,7 @@ on_both_databases! {
 
     async fn signed_out_callers_get_sign_in_errors(app) {
         let anonymous = app.client();
-        let err = anonymous.call::<Vec<MemberView>>("members", &[("org_id", "1")]).await.unwrap_err();
+        let err = anonymous.call::<portico::api::orgs::MemberPage>("members", &[("org_id", "1")]).await.unwrap_err();
         assert_eq!(err.status, StatusCode::UNAUTHORIZED);
         assert_eq!(err.error, AppError::Unauthenticated);
         let err = anonymous.call::<()>("create_org", &[("name", "Sneaky")]).await.unwrap_err();

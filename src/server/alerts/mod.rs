@@ -10,7 +10,11 @@ use super::{
     authz::{
         authorize_key, authorize_org, authorize_staff, Actor, KeyAction, OrgAction, StaffAction,
     },
-    db::{alerts, audit::NewEvent, Tx},
+    db::{
+        alerts::{self, AlertCursor, AlertScope},
+        audit::NewEvent,
+        Tx,
+    },
     keys::find_row,
     state::AppState,
 };
@@ -21,7 +25,7 @@ use crate::{
         key_format::display_id,
     },
     error::{AppError, FieldError},
-    model::alerts::AlertView,
+    model::alerts::{AlertPage, AlertView},
 };
 use serde_json::json;
 use std::net::IpAddr;
@@ -47,7 +51,7 @@ fn view(state: &AppState, r: alerts::AlertRow) -> AlertView {
     AlertView {
         id: r.id,
         kind,
-        state: AlertState::parse(&r.state).unwrap_or(AlertState::Open),
+        state: r.state,
         summary: detect::describe(kind, &evidence),
         evidence: r.evidence,
         first_seen: r.first_seen,
@@ -72,29 +76,124 @@ pub async fn for_key(
         authorize_key(actor, row.org_id, row.owner_id, KeyAction::View)?;
     }
     let mut conn = state.db.acquire().await?;
-    let rows = alerts::list(conn.conn(), None, Some(row.id), true, 100).await?;
+    let scope = AlertScope {
+        org_id: None,
+        key_id: Some(row.id),
+        include_resolved: true,
+    };
+    let rows = alerts::list(conn.conn(), scope, AlertCursor::Start, 100).await?;
     Ok(rows.into_iter().map(|r| view(state, r)).collect())
 }
 
-/// An organisation's alerts (admins), live only unless `include_resolved`.
+/// The cursor given in a page's address: `after` wins over `before`.
+pub fn cursor(after: Option<i64>, before: Option<i64>) -> AlertCursor {
+    match (after, before) {
+        (Some(id), _) => AlertCursor::After(id),
+        (None, Some(id)) => AlertCursor::Before(id),
+        (None, None) => AlertCursor::Start,
+    }
+}
+
+/// Alerts shown on one page of a list.
+pub const ALERT_PAGE_SIZE: usize = 50;
+
+/// The page of `scope` from `cursor`, with where it sits in the list.
+async fn page(
+    state: &AppState,
+    scope: AlertScope,
+    cursor: AlertCursor,
+) -> Result<AlertPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let size = ALERT_PAGE_SIZE as i64;
+    let mut rows = alerts::list(conn.conn(), scope, cursor, size + 1).await?;
+    // One more than a page tells whether the list goes on that way.
+    let more = rows.len() > ALERT_PAGE_SIZE;
+    if matches!(cursor, AlertCursor::Before(_)) && !more {
+        // Back at the top: a full first page.
+        rows = alerts::list(conn.conn(), scope, AlertCursor::Start, size + 1).await?;
+        rows.truncate(ALERT_PAGE_SIZE);
+    }
+    if more {
+        match cursor {
+            AlertCursor::Before(_) => {
+                rows.remove(0);
+            }
+            _ => {
+                rows.pop();
+            }
+        }
+    }
+    let (total, newer) = alerts::count(conn.conn(), scope, rows.first().map(|r| r.id)).await?;
+    let total = usize::try_from(total).unwrap_or(0);
+    let newer = usize::try_from(newer).unwrap_or(0);
+    let shown = rows.len();
+    Ok(AlertPage {
+        first: if shown == 0 { 0 } else { newer + 1 },
+        next_after: (newer + shown < total)
+            .then(|| rows.last().map(|r| r.id))
+            .flatten(),
+        previous_before: (newer > 0).then(|| rows.first().map(|r| r.id)).flatten(),
+        total,
+        alerts: rows.into_iter().map(|r| view(state, r)).collect(),
+    })
+}
+
+/// A page of an organisation's alerts (admins), live only unless
+/// `include_resolved`. A cursor naming an alert outside the list starts
+/// at the newest.
 pub async fn for_org(
     state: &AppState,
     actor: &Actor,
     org_id: i64,
     include_resolved: bool,
-) -> Result<Vec<AlertView>, AppError> {
+    cursor: AlertCursor,
+) -> Result<AlertPage, AppError> {
     authorize_org(actor, org_id, OrgAction::ViewUsage)?;
-    let mut conn = state.db.acquire().await?;
-    let rows = alerts::list(conn.conn(), Some(org_id), None, include_resolved, 200).await?;
-    Ok(rows.into_iter().map(|r| view(state, r)).collect())
+    let scope = AlertScope {
+        org_id: Some(org_id),
+        key_id: None,
+        include_resolved,
+    };
+    let cursor = within(state, cursor, |a| {
+        a.org_id == org_id && (include_resolved || a.state != AlertState::Resolved)
+    })
+    .await?;
+    page(state, scope, cursor).await
 }
 
-/// Every organisation's live alerts (staff).
-pub async fn for_staff(state: &AppState, actor: &Actor) -> Result<Vec<AlertView>, AppError> {
+/// A page of every organisation's live alerts (staff).
+pub async fn for_staff(
+    state: &AppState,
+    actor: &Actor,
+    cursor: AlertCursor,
+) -> Result<AlertPage, AppError> {
     authorize_staff(actor, StaffAction::SupportConsole)?;
+    let scope = AlertScope {
+        org_id: None,
+        key_id: None,
+        include_resolved: false,
+    };
+    let cursor = within(state, cursor, |a| a.state != AlertState::Resolved).await?;
+    page(state, scope, cursor).await
+}
+
+/// `cursor` if it names an alert of the list (`belongs`), else the start:
+/// another organisation's alert id reveals nothing.
+async fn within(
+    state: &AppState,
+    cursor: AlertCursor,
+    belongs: impl Fn(&alerts::AlertRow) -> bool,
+) -> Result<AlertCursor, AppError> {
+    let (AlertCursor::After(id) | AlertCursor::Before(id)) = cursor else {
+        return Ok(cursor);
+    };
     let mut conn = state.db.acquire().await?;
-    let rows = alerts::list(conn.conn(), None, None, false, 200).await?;
-    Ok(rows.into_iter().map(|r| view(state, r)).collect())
+    let found = alerts::find(conn.conn(), id).await?;
+    Ok(if found.as_ref().is_some_and(belongs) {
+        cursor
+    } else {
+        AlertCursor::Start
+    })
 }
 
 /// Acknowledges or resolves an alert (the key's owner, its organisation's
@@ -125,10 +224,7 @@ pub async fn set_state(
     if !alerts::set_state(tx.conn(), id, to.as_str(), &actor.email, now).await? {
         return Err(AppError::Conflict(format!(
             "This alert is already {}.",
-            AlertState::parse(&alert.state)
-                .unwrap_or(AlertState::Open)
-                .label()
-                .to_lowercase()
+            alert.state.label().to_lowercase()
         )));
     }
     record_event(

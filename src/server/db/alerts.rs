@@ -3,7 +3,11 @@
 //! organisations' alert settings.
 
 use super::Conn;
-use crate::domain::{alerts::AlertKind, key_format::Environment, verify::VerifyCode};
+use crate::domain::{
+    alerts::{AlertKind, AlertState},
+    key_format::Environment,
+    verify::VerifyCode,
+};
 use crate::on_conn;
 use chrono::{DateTime, Utc};
 
@@ -205,8 +209,9 @@ pub struct AlertRow {
     pub count: i64,
     /// Evidence, JSON.
     pub evidence: String,
-    /// `open`, `acknowledged` or `resolved`.
-    pub state: String,
+    /// Open, acknowledged or resolved.
+    #[sqlx(try_from = "String")]
+    pub state: AlertState,
     /// Who last changed the state.
     pub state_changed_by: Option<String>,
 }
@@ -300,26 +305,80 @@ pub async fn add_to(
     })
 }
 
-/// Alerts, newest activity first: of one key, of one organisation, or all
+/// Which alerts a list holds: of one key, of one organisation, or all
 /// (staff); only live ones unless `include_resolved`.
+#[derive(Clone, Copy, Debug)]
+pub struct AlertScope {
+    /// Only this organisation's (`organisations.id`).
+    pub org_id: Option<i64>,
+    /// Only this key's (`api_keys.id`).
+    pub key_id: Option<i64>,
+    /// Resolved alerts too.
+    pub include_resolved: bool,
+}
+
+const IN_SCOPE: &str = "($1 is null or a.org_id = $1) and ($2 is null or a.key_id = $2)
+             and ($3 or a.state <> 'resolved')";
+
+/// Where a page of alerts starts, by an alert's row id in the order of
+/// newest activity first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertCursor {
+    /// From the newest.
+    Start,
+    /// The alerts after (older than) this one.
+    After(i64),
+    /// The alerts before (newer than) this one.
+    Before(i64),
+}
+
+const CURSOR_ROW: &str = "(select b.last_seen, b.id from alerts b where b.id = $5)";
+
+/// At most `limit` alerts in `scope` from `cursor`, newest activity first.
 pub async fn list(
     conn: Conn<'_>,
-    org_id: Option<i64>,
-    key_id: Option<i64>,
-    include_resolved: bool,
+    scope: AlertScope,
+    cursor: AlertCursor,
     limit: i64,
 ) -> sqlx::Result<Vec<AlertRow>> {
+    let (condition, order, id) = match cursor {
+        AlertCursor::Start => ("$5 is null", "desc", None),
+        AlertCursor::After(id) => ("(a.last_seen, a.id) < {CURSOR}", "desc", Some(id)),
+        AlertCursor::Before(id) => ("(a.last_seen, a.id) > {CURSOR}", "asc", Some(id)),
+    };
+    let condition = condition.replace("{CURSOR}", CURSOR_ROW);
     let sql = format!(
-        "{SELECT} where ($1 is null or a.org_id = $1) and ($2 is null or a.key_id = $2)
-             and ($3 or a.state <> 'resolved')
-         order by a.last_seen desc, a.id desc limit $4"
+        "{SELECT} where {IN_SCOPE} and {condition}
+         order by a.last_seen {order}, a.id {order} limit $4"
+    );
+    let mut rows: Vec<AlertRow> = on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(scope.org_id)
+        .bind(scope.key_id)
+        .bind(scope.include_resolved)
+        .bind(limit)
+        .bind(id)
+        .fetch_all(c)
+        .await)?;
+    if matches!(cursor, AlertCursor::Before(_)) {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many alerts `scope` holds, and how many of them come before the
+/// alert `id` (newer activity) when given.
+pub async fn count(conn: Conn<'_>, scope: AlertScope, id: Option<i64>) -> sqlx::Result<(i64, i64)> {
+    let sql = format!(
+        "select count(*),
+                coalesce(sum(case when $4 is not null and (a.last_seen, a.id) > (select b.last_seen, b.id from alerts b where b.id = $4) then 1 else 0 end), 0)
+         from alerts a where {IN_SCOPE}"
     );
     on_conn!(conn, |c| sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(key_id)
-        .bind(include_resolved)
-        .bind(limit)
-        .fetch_all(c)
+        .bind(scope.org_id)
+        .bind(scope.key_id)
+        .bind(scope.include_resolved)
+        .bind(id)
+        .fetch_one(c)
         .await)
 }
 

@@ -234,6 +234,63 @@ pub async fn list_for_org(
     })
 }
 
+/// Where a key sits in the inventory: what its filters and orders read,
+/// without the joins a whole [`KeyRow`] needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyPosition {
+    /// Primary key.
+    pub id: i64,
+    /// Public key id, the inventory's page cursor.
+    pub key_id: String,
+    /// Sandbox or production.
+    #[sqlx(try_from = "String")]
+    pub environment: Environment,
+    /// When the key was issued (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last accepted verification (UTC).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// What its status is worked out from.
+    #[sqlx(flatten)]
+    pub standing: KeyState,
+}
+
+/// Every key of an organisation (or only `owner_id`'s) as the inventory
+/// orders and filters them, newest first.
+pub async fn positions_for_org(
+    conn: Conn<'_>,
+    org_id: i64,
+    owner_id: Option<i64>,
+) -> sqlx::Result<Vec<KeyPosition>> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select id, key_id, environment, created_at, last_used_at, expires_at, rotating_until,
+                    revoked_at, suspended_at, suspended_until, approval
+             from api_keys where org_id = $1 and ($2 is null or owner_id = $2)
+             order by created_at desc, id desc",
+        )
+        .bind(org_id)
+        .bind(owner_id)
+        .fetch_all(c)
+        .await
+    })
+}
+
+/// The keys with these row ids, in no particular order.
+pub async fn find_many(conn: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<KeyRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("{SELECT} where k.id in ({})", marks.join(", "));
+    on_conn!(conn, |c| {
+        let mut query = sqlx::query_as(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(c).await
+    })
+}
+
 /// Marks `id` as replaced by `successor_id`, working until `until`. Only a
 /// key not yet rotated or revoked changes; returns whether it did.
 pub async fn start_rotation(

@@ -93,6 +93,64 @@ pub async fn members_of(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Vec<MemberR
     })
 }
 
+/// At most `limit` members of an organisation by email, after (or, with
+/// `backwards`, before) the member with email `cursor` when given.
+pub async fn members_page(
+    conn: Conn<'_>,
+    org_id: i64,
+    cursor: Option<&str>,
+    backwards: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<MemberRow>> {
+    let (compare, order) = if backwards {
+        ("<", "desc")
+    } else {
+        (">", "asc")
+    };
+    let sql = format!(
+        concat!(
+            "select m.user_id, u.email, m.role, m.created_at as joined_at, ",
+            crate::has_second_factor!("m.user_id"),
+            " as second_factor
+             from memberships m join users u on u.id = m.user_id
+             where m.org_id = $1 and ($2 is null or u.email {} $2)
+             order by u.email {} limit $3",
+        ),
+        compare, order
+    );
+    let mut rows: Vec<MemberRow> = on_conn!(conn, |c| {
+        sqlx::query_as(&sql)
+            .bind(org_id)
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+    })?;
+    if backwards {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many members an organisation has, and how many of them sort
+/// before the email `before` when given.
+pub async fn count_members(
+    conn: Conn<'_>,
+    org_id: i64,
+    before: Option<&str>,
+) -> sqlx::Result<(i64, i64)> {
+    on_conn!(conn, |c| {
+        sqlx::query_as(
+            "select count(*), coalesce(sum(case when $2 is not null and u.email < $2 then 1 else 0 end), 0)
+             from memberships m join users u on u.id = m.user_id where m.org_id = $1",
+        )
+        .bind(org_id)
+        .bind(before)
+        .fetch_one(c)
+        .await
+    })
+}
+
 /// Changes a member's role. Returns whether they were a member.
 pub async fn set_role(conn: Conn<'_>, org_id: i64, user_id: i64, role: &str) -> sqlx::Result<bool> {
     on_conn!(conn, |c| {

@@ -19,7 +19,7 @@ pub mod suspension;
 pub use edit::{set_quota, update, KeyChanges};
 pub use expiry::record_expiries;
 pub use issue::{create, form_data, NewKeyForm};
-pub use read::{detail, list, KeyFilter, KeySort};
+pub use read::{counts, detail, list, KeyCursor, KeyFilter, KeySort, KEY_PAGE_SIZE};
 pub(crate) use read::{detail_of, summary};
 pub use revocation::revoke;
 pub use rotation::{narrow_to_used, retire, rotate, RotateForm};

@@ -5,7 +5,7 @@ use crate::server::audit::audit_entry;
 use crate::server::{
     authz::{authorize_org, key_permissions, Actor, KeyAction, OrgAction},
     db::{
-        api_keys::{self, KeyRow},
+        api_keys::{self, KeyPosition, KeyRow},
         audit::{self},
         usage,
     },
@@ -19,8 +19,8 @@ use crate::{
     },
     error::AppError,
     model::keys::{
-        ApprovalDecision, ChainLink, KeyDetail, KeyPermissions, KeySummary, QuotaView, Refusal,
-        SuspensionView,
+        ApprovalDecision, ChainLink, KeyCounts, KeyDetail, KeyPage, KeyPermissions, KeySummary,
+        QuotaView, Refusal, SuspensionView,
     },
 };
 use chrono::{DateTime, Duration, Utc};
@@ -97,29 +97,141 @@ pub(crate) fn summary(
     })
 }
 
-/// The keys `actor` may see in `org_id`: their own, or every key for admins.
+/// Keys shown on one page of the inventory.
+pub const KEY_PAGE_SIZE: usize = 50;
+
+/// Where a page of the inventory starts: at the beginning, or next to a key
+/// of another page (its public id), so that keys created meanwhile never
+/// shift a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyCursor {
+    /// The first page.
+    Start,
+    /// The keys that come after this key in the inventory's order.
+    After(String),
+    /// The keys that come before this key.
+    Before(String),
+}
+
+impl KeyCursor {
+    /// Reads the cursor from query values; none, or an empty one, means the start.
+    pub fn parse(after: Option<&str>, before: Option<&str>) -> Self {
+        let given = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        match (given(after), given(before)) {
+            (Some(after), _) => KeyCursor::After(after),
+            (None, Some(before)) => KeyCursor::Before(before),
+            (None, None) => KeyCursor::Start,
+        }
+    }
+}
+
+/// The inventory's order: the chosen sort, then newest first, then by row
+/// id, so that every key has exactly one place.
+fn order(sort: KeySort) -> impl Fn(&KeyPosition, &KeyPosition) -> std::cmp::Ordering {
+    move |a, b| {
+        let chosen = match sort {
+            KeySort::Newest => std::cmp::Ordering::Equal,
+            // Most recently used first (`None`, never used, sorts last).
+            KeySort::LastUsed => b.last_used_at.cmp(&a.last_used_at),
+            KeySort::Expiry => a.standing.ends_at().cmp(&b.standing.ends_at()),
+        };
+        chosen
+            .then_with(|| b.created_at.cmp(&a.created_at))
+            .then_with(|| b.id.cmp(&a.id))
+    }
+}
+
+/// One page of the keys `actor` may see in `org_id` (their own, or every
+/// key for admins) that pass `filter`, in its order, from `cursor`. A
+/// cursor naming no key the actor can see starts at the beginning.
+///
+/// Only the keys' positions are read for the whole organisation; whole
+/// rows are read for the page's keys alone.
 pub async fn list(
     state: &AppState,
     actor: &Actor,
     org_id: i64,
     filter: &KeyFilter,
-) -> Result<Vec<KeySummary>, AppError> {
+    cursor: &KeyCursor,
+) -> Result<KeyPage, AppError> {
     let membership = authorize_org(actor, org_id, OrgAction::View)?;
     let owner = (membership.role != Role::Admin).then_some(actor.user_id);
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
-    let rows = api_keys::list_for_org(conn.conn(), org_id, owner).await?;
-    let mut keys = rows
+    let mut all = api_keys::positions_for_org(conn.conn(), org_id, owner).await?;
+    all.sort_by(order(filter.sort));
+    let admitted = |p: &KeyPosition| {
+        filter.environment.is_none_or(|e| p.environment == e)
+            && filter
+                .status
+                .is_none_or(|s| KeyStatus::of(&p.standing, now) == s)
+    };
+    // Indices into `all` of the keys that pass the filter, in order.
+    let shown: Vec<usize> = (0..all.len()).filter(|&i| admitted(&all[i])).collect();
+    let place = |key_id: &str| all.iter().position(|p| p.key_id == key_id);
+    let start = (0, shown.len().min(KEY_PAGE_SIZE));
+    let (from, to) = match cursor {
+        KeyCursor::Start => start,
+        KeyCursor::After(key_id) => place(key_id).map_or(start, |at| {
+            let from = shown.partition_point(|&i| i <= at);
+            (from, (from + KEY_PAGE_SIZE).min(shown.len()))
+        }),
+        KeyCursor::Before(key_id) => place(key_id).map_or(start, |at| {
+            let to = shown.partition_point(|&i| i < at);
+            match to.checked_sub(KEY_PAGE_SIZE) {
+                Some(from) => (from, to),
+                // Back at the top: a full first page.
+                None => start,
+            }
+        }),
+    };
+    let ids: Vec<i64> = shown[from..to].iter().map(|&i| all[i].id).collect();
+    let mut rows = api_keys::find_many(conn.conn(), &ids).await?;
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    let keys = rows
         .iter()
         .map(|row| summary(state, row, now))
         .collect::<Result<Vec<_>, _>>()?;
-    keys.retain(|k| filter.admits(k));
-    match filter.sort {
-        KeySort::Newest => {}
-        KeySort::LastUsed => keys.sort_by_key(|k| std::cmp::Reverse(k.last_used_at)),
-        KeySort::Expiry => keys.sort_by_key(|k| k.expires_at),
+    Ok(KeyPage {
+        total: shown.len(),
+        first: if keys.is_empty() { 0 } else { from + 1 },
+        next_after: (to < shown.len())
+            .then(|| keys.last().map(|k| k.key_id.clone()))
+            .flatten(),
+        previous_before: (from > 0)
+            .then(|| keys.first().map(|k| k.key_id.clone()))
+            .flatten(),
+        keys,
+    })
+}
+
+/// How the keys `actor` may see in `org_id` stand (see [`KeyCounts`]).
+pub async fn counts(state: &AppState, actor: &Actor, org_id: i64) -> Result<KeyCounts, AppError> {
+    let membership = authorize_org(actor, org_id, OrgAction::View)?;
+    let owner = (membership.role != Role::Admin).then_some(actor.user_id);
+    let now = state.clock.now();
+    let soon = now + Duration::days(14);
+    let mut conn = state.db.acquire().await?;
+    let mut counts = KeyCounts::default();
+    for key in api_keys::positions_for_org(conn.conn(), org_id, owner).await? {
+        let status = KeyStatus::of(&key.standing, now);
+        counts.total += 1;
+        counts.rotating += usize::from(status == KeyStatus::Rotating);
+        if !status.is_usable() {
+            continue;
+        }
+        match key.environment {
+            Environment::Sandbox => counts.sandbox += 1,
+            Environment::Production => counts.production += 1,
+        }
+        counts.expiring_soon += usize::from(key.standing.ends_at() <= soon);
+        counts.never_used += usize::from(key.last_used_at.is_none());
     }
-    Ok(keys)
+    Ok(counts)
 }
 
 /// Everything about one key: fields, rotation chain, usage and history.

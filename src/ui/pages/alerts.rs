@@ -10,6 +10,7 @@ use crate::{
     ui::{
         format,
         forms::{action_error, field_error, ErrorPanel, Field, FormMessage, SubmitButton},
+        pager::Pager,
         session::signed_in,
     },
 };
@@ -124,10 +125,23 @@ pub fn AlertsPage() -> impl IntoView {
         let all = move || query.with(|q| q.get("all").is_some());
         let set_state = ServerAction::<SetAlertState>::new();
         let save = ServerAction::<SetAlertSettings>::new();
+        let number = move |name: &str| query.with(|q| q.get(name)).and_then(|v| v.parse().ok());
         let list = Resource::new(
-            move || (org_id, all(), set_state.version().get()),
-            |(org, all, _)| org_alerts(org, all),
+            move || {
+                (
+                    org_id,
+                    all(),
+                    set_state.version().get(),
+                    number("after"),
+                    number("before"),
+                )
+            },
+            |(org, all, _, after, before)| org_alerts(org, all, after, before),
         );
+        // Another page of the same list.
+        let page_href = move |cursor: &str, id: i64| {
+            format!("/alerts?{cursor}={id}{}", if all() { "&all=1" } else { "" })
+        };
         let settings = Resource::new(
             move || (org_id, save.version().get()),
             |(org, _)| get_alert_settings(org),
@@ -160,8 +174,20 @@ pub fn AlertsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(alerts) => {
-                            view! { <AlertList alerts set_state show_key=true /> }.into_any()
+                        Ok(page) => {
+                            let shown = page.alerts.len();
+                            view! {
+                                <AlertList alerts=page.alerts set_state show_key=true />
+                                <Pager
+                                    noun="alerts"
+                                    first=page.first
+                                    shown
+                                    total=page.total
+                                    previous=page.previous_before.map(|id| page_href("before", id))
+                                    next=page.next_after.map(|id| page_href("after", id))
+                                />
+                            }
+                                .into_any()
                         }
                     }
                 })}

@@ -231,17 +231,36 @@ pub fn AuditPage() -> impl IntoView {
                                     caption="Events, newest first"
                                     with_key=true
                                 />
-                                {page
-                                    .next_before
-                                    .map(|b| {
-                                        view! {
-                                            <p class="pager">
-                                                <A href=format!(
-                                                    "/audit?before={b}{filter_query}",
-                                                )>"Older events"</A>
-                                            </p>
-                                        }
-                                    })}
+                                <nav class="pager" aria-label="Pages of events">
+                                    <p class="pager-links">
+                                        {before()
+                                            .map(|_| {
+                                                let query = filter_query.trim_start_matches('&');
+                                                view! {
+                                                    <A
+                                                        href=format!("/audit?{query}")
+                                                        attr:rel="first"
+                                                        attr:class="button"
+                                                    >
+                                                        "← Newest events"
+                                                    </A>
+                                                }
+                                            })}
+                                        {page
+                                            .next_before
+                                            .map(|b| {
+                                                view! {
+                                                    <A
+                                                        href=format!("/audit?before={b}{filter_query}")
+                                                        attr:rel="next"
+                                                        attr:class="button"
+                                                    >
+                                                        "Older events →"
+                                                    </A>
+                                                }
+                                            })}
+                                    </p>
+                                </nav>
                             }
                                 .into_any()
                         }

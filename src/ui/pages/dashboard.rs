@@ -3,12 +3,11 @@
 use crate::{
     api::{
         account::{Me, OrgSummary},
-        keys::{list_keys, KeySummary},
+        keys::{key_overview, KeyCounts},
     },
-    domain::{key_format::Environment, keys::KeyStatus, Role},
+    domain::Role,
     ui::{format, forms::ErrorPanel, pages::keys::NoKeysYet, session::signed_in},
 };
-use chrono::{Duration, Utc};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -65,7 +64,7 @@ pub fn DashboardPage() -> impl IntoView {
 fn Overview(org: OrgSummary) -> impl IntoView {
     let org_id = org.id;
     let is_admin = org.role == Role::Admin;
-    let keys = Resource::new(move || org_id, |org_id| list_keys(org_id, None, None, None));
+    let keys = Resource::new(move || org_id, key_overview);
     view! {
         <Suspense fallback=|| {
             view! { <p role="status">"Loading your keys…"</p> }
@@ -73,7 +72,7 @@ fn Overview(org: OrgSummary) -> impl IntoView {
             {move || Suspend::new(async move {
                 match keys.await {
                     Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                    Ok(list) if list.is_empty() => {
+                    Ok(counts) if counts.total == 0 => {
                         view! {
                             <NoKeysYet />
                             {is_admin
@@ -88,7 +87,7 @@ fn Overview(org: OrgSummary) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(list) => view! { <KeyCounts keys=list is_admin /> }.into_any(),
+                    Ok(counts) => view! { <KeyStanding counts is_admin /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -96,33 +95,15 @@ fn Overview(org: OrgSummary) -> impl IntoView {
 }
 
 #[component]
-fn KeyCounts(keys: Vec<KeySummary>, is_admin: bool) -> impl IntoView {
-    let usable = |k: &&KeySummary| k.status.is_usable();
-    let sandbox = keys
-        .iter()
-        .filter(usable)
-        .filter(|k| k.environment == Environment::Sandbox)
-        .count();
-    let production = keys
-        .iter()
-        .filter(usable)
-        .filter(|k| k.environment == Environment::Production)
-        .count();
-    let rotating = keys
-        .iter()
-        .filter(|k| k.status == KeyStatus::Rotating)
-        .count();
-    let soon = Utc::now() + Duration::days(14);
-    let expiring = keys
-        .iter()
-        .filter(usable)
-        .filter(|k| k.expires_at <= soon)
-        .count();
-    let never_used = keys
-        .iter()
-        .filter(usable)
-        .filter(|k| k.last_used_at.is_none())
-        .count();
+fn KeyStanding(counts: KeyCounts, is_admin: bool) -> impl IntoView {
+    let KeyCounts {
+        sandbox,
+        production,
+        rotating,
+        expiring_soon: expiring,
+        never_used,
+        ..
+    } = counts;
     let scope = if is_admin {
         "in the organisation"
     } else {

@@ -13,12 +13,13 @@ use crate::{
     ui::{
         format,
         forms::{action_error, field_error, ErrorPanel, FormMessage, SubmitButton},
+        pager::Pager,
         session::signed_in,
     },
 };
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_query_map};
 
 /// The members page of the organisation the user acts in.
 #[component]
@@ -46,10 +47,26 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
     let withdraw = ServerAction::<WithdrawInvitation>::new();
     let change = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
+    let query = use_query_map();
+    let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
     let members = Resource::new(
-        move || (org_id, change.version().get(), remove.version().get()),
-        |(org_id, ..)| list_members(org_id),
+        move || {
+            (
+                org_id,
+                change.version().get(),
+                remove.version().get(),
+                param("after"),
+                param("before"),
+            )
+        },
+        |(org_id, _, _, after, before)| list_members(org_id, after, before),
     );
+    let page_href = |cursor: &str, email: String| {
+        format!(
+            "/members?{cursor}={}",
+            crate::domain::next_path::encode_component(&email)
+        )
+    };
     let change_error = action_error(change);
     let remove_error = action_error(remove);
     let removed = move || {
@@ -90,7 +107,18 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match members.await {
                         Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
-                        Ok(list) => {
+                        Ok(page) => {
+                            let pager = view! {
+                                <Pager
+                                    noun="members"
+                                    first=page.first
+                                    shown=page.members.len()
+                                    total=page.total
+                                    previous=page.previous_before.map(|e| page_href("before", e))
+                                    next=page.next_after.map(|e| page_href("after", e))
+                                />
+                            };
+                            let list = page.members;
                             Either::Right(
                                 view! {
                                     <table class="table" data-testid="members">
@@ -123,6 +151,7 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
                                                 .collect_view()}
                                         </tbody>
                                     </table>
+                                    {pager}
                                 },
                             )
                         }

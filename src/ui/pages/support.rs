@@ -11,6 +11,7 @@ use crate::{
         format,
         forms::ErrorPanel,
         keys::{EnvBadge, StatusBadge},
+        pager::Pager,
         pages::alerts::AlertList,
         session::signed_in,
     },
@@ -22,7 +23,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 /// Every organisation's live alerts, newest activity first.
 #[component]
 fn StaffAlerts(
-    list: Resource<Result<Vec<crate::api::alerts::AlertView>, crate::error::AppError>>,
+    list: Resource<Result<crate::api::alerts::AlertPage, crate::error::AppError>>,
     set_state: ServerAction<SetAlertState>,
 ) -> impl IntoView {
     view! {
@@ -34,8 +35,22 @@ fn StaffAlerts(
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                        Ok(alerts) => {
-                            view! { <AlertList alerts set_state show_key=true staff=true /> }
+                        Ok(page) => {
+                            let shown = page.alerts.len();
+                            let href = |cursor: &str, id: i64| {
+                                format!("/staff/support?{cursor}={id}")
+                            };
+                            view! {
+                                <AlertList alerts=page.alerts set_state show_key=true staff=true />
+                                <Pager
+                                    noun="alerts"
+                                    first=page.first
+                                    shown
+                                    total=page.total
+                                    previous=page.previous_before.map(|id| href("before", id))
+                                    next=page.next_after.map(|id| href("after", id))
+                                />
+                            }
                                 .into_any()
                         }
                     }
@@ -62,7 +77,11 @@ pub fn SupportPage() -> impl IntoView {
         let query = use_query_map();
         let q = move || query.with(|q| q.get("q")).unwrap_or_default();
         let set_alert = ServerAction::<SetAlertState>::new();
-        let live_alerts = Resource::new(move || set_alert.version().get(), |_| staff_alerts());
+        let number = move |name: &str| query.with(|q| q.get(name)).and_then(|v| v.parse().ok());
+        let live_alerts = Resource::new(
+            move || (set_alert.version().get(), number("after"), number("before")),
+            |(_, after, before)| staff_alerts(after, before),
+        );
         let results = Resource::new(q, |q| async move {
             if q.trim().is_empty() {
                 Ok(None)

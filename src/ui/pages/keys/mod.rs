@@ -7,13 +7,14 @@ pub mod usage;
 use crate::{
     api::{
         account::{Me, OrgSummary},
-        keys::{list_keys, KeySummary},
+        keys::{list_keys, KeyPage, KeySummary},
     },
     domain::{key_format::Environment, keys::KeyStatus, Role},
     ui::{
         format,
         forms::ErrorPanel,
         keys::{EnvBadge, StatusBadge},
+        pager::Pager,
         session::signed_in,
     },
 };
@@ -48,9 +49,33 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
     let param = move |name: &str| query.with(|q| q.get(name)).filter(|v| !v.is_empty());
     let org_id = org.id;
     let keys = Resource::new(
-        move || (org_id, param("env"), param("status"), param("sort")),
-        |(org_id, env, status, sort)| list_keys(org_id, env, status, sort),
+        move || {
+            (
+                org_id,
+                param("env"),
+                param("status"),
+                param("sort"),
+                param("after"),
+                param("before"),
+            )
+        },
+        |(org_id, env, status, sort, after, before)| {
+            list_keys(org_id, env, status, sort, after, before)
+        },
     );
+    // The address of another page: the filters and sort in force, and the cursor.
+    let page_href = move |cursor: &str, key_id: String| {
+        let mut href = format!("/keys?{cursor}={key_id}");
+        for name in ["env", "status", "sort"] {
+            if let Some(value) = param(name) {
+                href.push_str(&format!(
+                    "&{name}={}",
+                    crate::domain::next_path::encode_component(&value)
+                ));
+            }
+        }
+        href
+    };
     let filtered = move || param("env").is_some() || param("status").is_some();
     // The inventory export, with the filters in force on this list.
     let export_link = move |format: &str| {
@@ -169,7 +194,19 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
             {move || Suspend::new(async move {
                 match keys.await {
                     Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                    Ok(list) if list.is_empty() && filtered() => {
+                    Ok(page) if page.keys.is_empty() && page.total > 0 => {
+                        view! {
+                            <section class="empty-state">
+                                <h2>"No keys on this page"</h2>
+                                <p>
+                                    "The list ends before it. "
+                                    <A href="/keys">"Back to the first page"</A>
+                                </p>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Ok(page) if page.keys.is_empty() && filtered() => {
                         view! {
                             <section class="empty-state">
                                 <h2>"No keys match these filters"</h2>
@@ -180,11 +217,35 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(list) if list.is_empty() => view! { <NoKeysYet /> }.into_any(),
-                    Ok(list) => view! { <KeyTable keys=list /> }.into_any(),
+                    Ok(page) if page.keys.is_empty() => view! { <NoKeysYet /> }.into_any(),
+                    Ok(page) => view! { <KeyPageView page page_href /> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// One page of the inventory, with the links to the pages around it.
+#[component]
+fn KeyPageView(page: KeyPage, page_href: impl Fn(&str, String) -> String) -> impl IntoView {
+    let KeyPage {
+        keys,
+        total,
+        first,
+        next_after,
+        previous_before,
+    } = page;
+    let shown = keys.len();
+    view! {
+        <KeyTable keys />
+        <Pager
+            noun="keys"
+            first
+            shown
+            total
+            previous=previous_before.map(|k| page_href("before", k))
+            next=next_after.map(|k| page_href("after", k))
+        />
     }
 }
 
