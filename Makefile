@@ -21,6 +21,8 @@ LEPTOS_RUSTFLAGS := --cfg erase_components
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 # The SMTP server the integration tests read email from (aiosmtpd, from PyPI).
 AIOSMTPD_VERSION := 1.4.6
+# Lighthouse for `make lighthouse` (npm; the last release that runs on Debian's Node 20).
+LIGHTHOUSE_VERSION := 12.8.2
 TEST_VENV := $(CURDIR)/target/test-tools/venv
 TEST_PYTHON := $(TEST_VENV)/bin/python
 export TEST_POSTGRES_URL
@@ -31,7 +33,7 @@ else
 APT_GET := sudo apt-get
 endif
 
-.PHONY: help run test release tools build unit integration e2e lint fmt bench bench-pages clean cluster cluster-stop \
+.PHONY: help run test release tools build unit integration e2e lint fmt bench bench-pages lighthouse clean cluster cluster-stop \
         tool-wasm-target tool-cargo-leptos tool-leptosfmt tool-wasm-bindgen tool-wasm-opt tool-chromium tool-wrk tool-oha tool-valgrind tool-aiosmtpd tool-gateways tool-redis tool-brotli e2e-deps
 
 help: ## Show the targets
@@ -79,6 +81,9 @@ bench: tool-wrk tool-oha tool-valgrind tool-gateways ## Verification benchmarks:
 
 bench-pages: ## Server-side rendering of /keys for an organisation with 10,000 keys against an empty one (release build, SQLite)
 	RUSTFLAGS="$(LEPTOS_RUSTFLAGS)" cargo bench --features ssr --bench pages
+
+lighthouse: release tool-lighthouse ## Lighthouse scores (mobile, throttled) of /signin, /keys and /keys/new on the release build, in Debian's Chromium
+	benches/lighthouse.sh
 
 fmt: tool-leptosfmt ## Format the code (view! bodies with leptosfmt, then the rest with rustfmt)
 	leptosfmt --quiet src
@@ -194,6 +199,13 @@ e2e-deps: tool-chromium
 	@cd end2end && if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  echo "==> Installing Playwright from npm (Debian's Chromium is used; no browser download)"; \
 	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
+	fi
+
+tool-lighthouse: tool-chromium
+	@if [ "$$(target/test-tools/lighthouse/node_modules/.bin/lighthouse --version 2>/dev/null)" != "$(LIGHTHOUSE_VERSION)" ]; then \
+	  echo "==> Installing Lighthouse $(LIGHTHOUSE_VERSION) from npm into target/test-tools/lighthouse"; \
+	  mkdir -p target/test-tools/lighthouse && \
+	  npm install --no-audit --no-fund --prefix target/test-tools/lighthouse lighthouse@$(LIGHTHOUSE_VERSION); \
 	fi
 
 tool-brotli:

@@ -256,3 +256,42 @@ test("a reporting service gets a sandbox and a production key, and the productio
   await expect(rows.filter({ hasText: "Rotating" })).toHaveCount(1);
   await expect(page.getByRole("row", { name: /Reporting \(sandbox\)/ })).toContainText("Active");
 });
+
+test("a long inventory is paged, keeps its sort across pages and works without JavaScript @nojs", async ({ page }) => {
+  await signUp(page, uniqueEmail("pager"), "Pager Co");
+  const me = await (await page.request.post("/api/current_user")).json();
+  const orgId = String(me.active_org_id);
+  for (let i = 0; i < 53; i++) {
+    const form = await (await page.request.post("/api/key_form", { form: { org_id: orgId } })).json();
+    const made = await page.request.post("/api/create_key", {
+      form: {
+        org_id: orgId,
+        request_token: form.request_token,
+        name: `Paged key ${String(i).padStart(2, "0")}`,
+        purpose: "A long inventory",
+        environment: "sandbox",
+        expiry: String(30 + i),
+        "scopes[0]": "records:read",
+      },
+    });
+    expect(made.ok()).toBeTruthy();
+  }
+  await page.goto("/keys?sort=expiry");
+  const position = page.getByTestId("pager-position");
+  await expect(position).toHaveText("Showing 1–50 of 53 keys");
+  await expect(page.locator("table.key-table tbody tr")).toHaveCount(50);
+  await expect(page.locator("table.key-table tbody tr").first()).toContainText("Paged key 00");
+  await expect(page.getByRole("link", { name: "← Previous page" })).toHaveCount(0);
+
+  await page.getByRole("link", { name: "Next page →" }).click();
+  await expect(position).toHaveText("Showing 51–53 of 53 keys");
+  await expect(page).toHaveURL(/sort=expiry/);
+  await expect(page).toHaveURL(/after=/);
+  await expect(page.locator("table.key-table tbody tr")).toHaveCount(3);
+  await expect(page.locator("table.key-table tbody tr").last()).toContainText("Paged key 52");
+  await expect(page.getByRole("link", { name: "Next page →" })).toHaveCount(0);
+
+  await page.getByRole("link", { name: "← Previous page" }).click();
+  await expect(position).toHaveText("Showing 1–50 of 53 keys");
+  await expect(page.getByRole("navigation", { name: "Pages of keys" })).toBeVisible();
+});

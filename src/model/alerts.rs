@@ -4,21 +4,8 @@ use crate::domain::alerts::{AlertKind, AlertState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// One page of alerts, newest activity first, paged by cursor (an alert's
-/// id), so that alerts opened meanwhile never shift a page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertPage {
-    /// The page's alerts, at most 50.
-    pub alerts: Vec<AlertView>,
-    /// How many alerts the list holds, on every page.
-    pub total: usize,
-    /// The position of the page's first alert in the list, from 1 (0 when none).
-    pub first: usize,
-    /// The cursor of the next page (`?after=`), when there is one.
-    pub next_after: Option<i64>,
-    /// The cursor of the previous page (`?before=`), when there is one.
-    pub previous_before: Option<i64>,
-}
+/// One page of alerts, newest activity first; the cursor is an alert's id.
+pub type AlertPage = crate::model::page::Page<AlertView, i64>;
 
 /// One alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

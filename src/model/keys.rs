@@ -42,23 +42,8 @@ pub struct KeySummary {
     pub owner_left: bool,
 }
 
-/// One page of the key inventory, paged by cursor (a key's public id), so
-/// that keys created meanwhile never shift a page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyPage {
-    /// The page's keys, at most 50, in the inventory's order.
-    pub keys: Vec<KeySummary>,
-    /// How many keys match the filters, on every page.
-    pub total: usize,
-    /// The position of the page's first key among them, from 1 (0 when none).
-    pub first: usize,
-    /// The cursor of the next page (`?after=`), when there is one: the public
-    /// id of this page's last key.
-    pub next_after: Option<String>,
-    /// The cursor of the previous page (`?before=`), when there is one: the
-    /// public id of this page's first key.
-    pub previous_before: Option<String>,
-}
+/// One page of the key inventory; the cursor is a key's public id.
+pub type KeyPage = crate::model::page::Page<KeySummary, String>;
 
 /// How an organisation's keys stand, for the dashboard: counted over every
 /// key the person may see, not one page.

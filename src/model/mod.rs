@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod keys;
 pub mod notifications;
 pub mod orgs;
+pub mod page;
 pub mod policy;
 pub mod review;
 pub mod staff;

@@ -4,21 +4,8 @@ use crate::domain::{invitation::InvitationStatus, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// One page of an organisation's members by email, paged by cursor (a
-/// member's email), so that people joining meanwhile never shift a page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberPage {
-    /// The page's members, at most 50.
-    pub members: Vec<MemberView>,
-    /// How many members the organisation has.
-    pub total: usize,
-    /// The position of the page's first member, from 1 (0 when none).
-    pub first: usize,
-    /// The cursor of the next page (`?after=`), when there is one.
-    pub next_after: Option<String>,
-    /// The cursor of the previous page (`?before=`), when there is one.
-    pub previous_before: Option<String>,
-}
+/// One page of an organisation's members by email; the cursor is an email.
+pub type MemberPage = crate::model::page::Page<MemberView, String>;
 
 /// A member of an organisation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

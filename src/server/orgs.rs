@@ -10,6 +10,7 @@ use super::{
     state::AppState,
 };
 use crate::domain::audit::AuditAction;
+use crate::model::page::Page;
 use crate::{
     domain::{
         invitation::{InvitationStatus, INVITATION_VALIDITY},
@@ -85,14 +86,14 @@ pub async fn members(
         usize::try_from(earlier).unwrap_or(0),
     );
     let shown = rows.len();
-    Ok(MemberPage {
+    Ok(Page {
         total,
         first: if shown == 0 { 0 } else { earlier + 1 },
         next_after: (earlier + shown < total)
             .then(|| rows.last().map(|m| m.email.clone()))
             .flatten(),
         previous_before: (earlier > 0).then_some(first_email).flatten(),
-        members: rows
+        items: rows
             .into_iter()
             .map(|m| MemberView {
                 is_you: m.user_id == actor.user_id,

@@ -82,7 +82,7 @@ async fn alerts(w: &World) -> Vec<AlertView> {
         .call("org_alerts", &[("org_id", w.org_id.as_str())])
         .await
         .unwrap();
-    page.alerts
+    page.items
 }
 
 fn kinds(list: &[AlertView]) -> Vec<(AlertKind, String)> {
@@ -236,7 +236,7 @@ on_both_databases! {
         let gone = create(&w.admin, &w.org_id, &[("name", "Gone")]).await;
         w.admin.call::<()>("revoke_key", &[("key_id", gone.key.key_id.as_str()), ("reason", "replaced")]).await.unwrap();
         send(&app, &w, 2, json!({"key": gone.secret, "scope": "records:read"})).await;
-        let members: Vec<MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().members;
+        let members: Vec<MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().items;
         let leaver = members.iter().find(|m| m.email == "leaver@watch.example").unwrap().user_id.to_string();
         w.admin.call::<usize>("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &leaver)]).await.unwrap();
 
@@ -361,28 +361,28 @@ on_both_databases! {
         };
         let newest_first: Vec<i64> = ids.iter().rev().copied().collect();
         let one = page(vec![]).await;
-        assert_eq!((one.total, one.first, one.alerts.len()), (55, 1, 50));
-        assert_eq!(one.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..50]);
+        assert_eq!((one.total, one.first, one.items.len()), (55, 1, 50));
+        assert_eq!(one.items.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..50]);
         assert_eq!((one.previous_before, one.next_after), (None, Some(newest_first[49])));
         // A new alert shifts no page.
         let mut conn = app.state.db.acquire().await.unwrap();
         let newest = alerts::insert(conn.conn(), &NewAlert { fingerprint: "late", ..open(100) }).await.unwrap();
         drop(conn);
         let two = page(vec![("after", newest_first[49].to_string())]).await;
-        assert_eq!(two.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[50..]);
+        assert_eq!(two.items.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[50..]);
         assert_eq!((two.total, two.first, two.next_after), (56, 52, None));
         let back = page(vec![("before", two.previous_before.unwrap().to_string())]).await;
-        assert_eq!(back.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..50]);
+        assert_eq!(back.items.iter().map(|a| a.id).collect::<Vec<_>>(), newest_first[..50]);
         assert_eq!(back.previous_before, Some(newest_first[0]));
         let top = page(vec![("before", newest_first[0].to_string())]).await;
-        assert_eq!((top.first, top.alerts.len(), top.alerts[0].id), (1, 50, newest));
+        assert_eq!((top.first, top.items.len(), top.items[0].id), (1, 50, newest));
         assert_eq!(top.previous_before, None);
         // Another organisation's alert as a cursor starts at the top, and
         // its alerts are never listed here.
         let other = app.sign_up("other@watch.example", "Elsewhere").await;
         let other_org = other.me().await.unwrap().active_org_id.unwrap().to_string();
         let theirs: AlertPage = other.call("org_alerts", &[("org_id", other_org.as_str()), ("after", &newest.to_string())]).await.unwrap();
-        assert_eq!((theirs.total, theirs.alerts.len()), (0, 0));
+        assert_eq!((theirs.total, theirs.items.len()), (0, 0));
         let mine = page(vec![("after", "999999".to_owned())]).await;
         assert_eq!(mine.first, 1);
     }

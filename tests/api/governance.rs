@@ -123,7 +123,7 @@ on_both_databases! {
         w.support.call::<()>("suspend_key", &[("key_id", id), ("reason", "Unusual traffic")]).await.unwrap();
         assert_eq!(notifications(&w.dev).await.unread, 1, "a member hears about their key");
 
-        let members: Vec<MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().members;
+        let members: Vec<MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().items;
         let dev_id = members.iter().find(|m| m.email == "dev@acme.example").unwrap().user_id.to_string();
         w.admin.call::<usize>("remove_member", &[("org_id", w.org_id.as_str()), ("user_id", &dev_id)]).await.unwrap();
 
@@ -441,7 +441,7 @@ on_both_databases! {
 
     async fn admins_change_roles_and_remove_members_whose_keys_are_flagged(app) {
         let w = world(&app).await;
-        let members: Vec<portico::api::orgs::MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().members;
+        let members: Vec<portico::api::orgs::MemberView> = w.admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", w.org_id.as_str())]).await.unwrap().items;
         let id_of = |email: &str| members.iter().find(|m| m.email == email).unwrap().user_id.to_string();
         let (admin_id, dev_id) = (id_of("admin@acme.example"), id_of("dev@acme.example"));
         // Developers cannot; the last admin cannot step down.

@@ -112,7 +112,7 @@ async fn page(client: &TestClient, org_id: &str, query: &[(&str, &str)]) -> KeyP
 }
 
 async fn list(client: &TestClient, org_id: &str, query: &[(&str, &str)]) -> Vec<KeySummary> {
-    page(client, org_id, query).await.keys
+    page(client, org_id, query).await.items
 }
 
 fn assert_not_found<T: std::fmt::Debug>(result: Result<T, CallError>) {
@@ -366,8 +366,8 @@ on_both_databases! {
         let newest_first: Vec<String> = made.iter().rev().map(|k| k.key.key_id.clone()).collect();
 
         let one = page(&client, &org_id, &[]).await;
-        assert_eq!((one.total, one.first, one.keys.len()), (60, 1, 50));
-        assert_eq!(ids(&one.keys), newest_first[..50]);
+        assert_eq!((one.total, one.first, one.items.len()), (60, 1, 50));
+        assert_eq!(ids(&one.items), newest_first[..50]);
         assert_eq!(one.previous_before, None);
         let after = one.next_after.clone().expect("a second page");
         assert_eq!(after, newest_first[49]);
@@ -375,14 +375,14 @@ on_both_databases! {
         // A key created meanwhile shifts no page: the second page is the rest.
         let late = create(&client, &org_id, &[("name", "Late")]).await.unwrap();
         let two = page(&client, &org_id, &[("after", &after)]).await;
-        assert_eq!(ids(&two.keys), newest_first[50..]);
+        assert_eq!(ids(&two.items), newest_first[50..]);
         assert_eq!((two.total, two.first, two.next_after.as_deref()), (61, 52, None));
         // Back from it: the fifty keys before it, then the late key at the top.
         let back = page(&client, &org_id, &[("before", two.previous_before.as_deref().unwrap())]).await;
-        assert_eq!(ids(&back.keys), newest_first[..50]);
+        assert_eq!(ids(&back.items), newest_first[..50]);
         assert_eq!(back.first, 2);
         let top = page(&client, &org_id, &[("before", back.previous_before.as_deref().unwrap())]).await;
-        assert_eq!(top.keys[0].key_id, late.key.key_id);
+        assert_eq!(top.items[0].key_id, late.key.key_id);
         assert_eq!((top.first, top.previous_before.as_deref()), (1, None));
 
         // Filters and sorts page the same way.
@@ -390,28 +390,77 @@ on_both_databases! {
             client.call::<()>("revoke_key", &[("key_id", key.key.key_id.as_str()), ("reason", "paging test")]).await.unwrap();
         }
         let revoked = page(&client, &org_id, &[("status", "revoked")]).await;
-        assert_eq!((revoked.total, revoked.keys.len(), revoked.next_after.as_deref()), (3, 3, None));
+        assert_eq!((revoked.total, revoked.items.len(), revoked.next_after.as_deref()), (3, 3, None));
         let by_expiry = page(&client, &org_id, &[("sort", "expiry")]).await;
-        assert!(by_expiry.keys.windows(2).all(|w| w[0].expires_at <= w[1].expires_at));
+        assert!(by_expiry.items.windows(2).all(|w| w[0].expires_at <= w[1].expires_at));
         let rest = page(&client, &org_id, &[("sort", "expiry"), ("after", by_expiry.next_after.as_deref().unwrap())]).await;
-        assert_eq!(rest.keys.len(), 11);
-        assert!(by_expiry.keys.last().unwrap().expires_at <= rest.keys[0].expires_at);
-        let mut seen = ids(&by_expiry.keys);
-        seen.extend(ids(&rest.keys));
+        assert_eq!(rest.items.len(), 11);
+        assert!(by_expiry.items.last().unwrap().expires_at <= rest.items[0].expires_at);
+        let mut seen = ids(&by_expiry.items);
+        seen.extend(ids(&rest.items));
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 61, "every key exactly once");
 
         // A cursor naming no key this person sees starts at the top.
         let stranger = page(&client, &org_id, &[("after", "ZZZZZZZZZZ")]).await;
-        assert_eq!((stranger.first, stranger.keys[0].key_id.as_str()), (1, late.key.key_id.as_str()));
+        assert_eq!((stranger.first, stranger.items[0].key_id.as_str()), (1, late.key.key_id.as_str()));
         // A developer pages through their own keys only.
         let dev = invited(&app, &client, &org_id, "pager-dev@keys.example", "developer").await;
         create(&dev, &org_id, &[("name", "Mine")]).await.unwrap();
         let own = page(&dev, &org_id, &[]).await;
-        assert_eq!((own.total, own.keys.len()), (1, 1));
+        assert_eq!((own.total, own.items.len()), (1, 1));
         let probe = page(&dev, &org_id, &[("after", &newest_first[0])]).await;
         assert_eq!(probe.total, 1, "another's key as a cursor reveals nothing");
+    }
+
+    async fn inventory_status_matches_the_domain_rule(app) {
+        // Every combination of a key's standing, told apart by the SQL the
+        // inventory filters and counts with and by `KeyStatus::of`.
+        use portico::domain::keys::{Approval, KeyStatus};
+        use portico::server::db::api_keys;
+        let (client, org_id) = admin(&app, "rule@keys.example", "Rule").await;
+        let template = create(&client, &org_id, &[]).await.unwrap();
+        let now = app.clock.now();
+        let (past, future) = (now - Duration::hours(1), now + Duration::hours(1));
+        let mut conn = app.state.db.acquire().await.unwrap();
+        let row = api_keys::find_by_key_id(conn.conn(), &template.key.key_id).await.unwrap().unwrap();
+        let mut n = 0;
+        for revoked in [None, Some(past)] {
+            for approval in [Approval::NotRequired, Approval::Pending, Approval::Approved, Approval::Rejected] {
+                for expires in [past, future, now] {
+                    for rotating in [None, Some(past), Some(future), Some(now)] {
+                        for suspension in [None, Some((past, None)), Some((past, Some(past))), Some((past, Some(future))), Some((past, Some(now)))] {
+                            n += 1;
+                            let key_id = format!("r{n:09}");
+                            let hash = format!("{n:064x}");
+                            let id = api_keys::insert(conn.conn(), &api_keys::NewKey {
+                                key_id: &key_id, org_id: row.org_id, owner_id: row.owner_id, created_by: row.owner_id,
+                                name: "Rule", purpose: "Rule", service: "", environment: row.environment,
+                                scopes: "records:read", ip_allowlist: "", secret_hash: &hash,
+                                created_at: now - Duration::days(1), expires_at: expires, predecessor_id: None,
+                                create_token: None, rate_limit_per_minute: 60, monthly_quota: None, approval,
+                            }).await.unwrap();
+                            let (suspended_at, suspended_until) = suspension.map_or((None, None), |(at, until)| (Some(at), until));
+                            portico::on_conn!(conn.conn(), |c| sqlx::query(
+                                "update api_keys set revoked_at = $2, rotating_until = $3, suspended_at = $4, suspended_until = $5 where id = $1")
+                                .bind(id).bind(revoked).bind(rotating).bind(suspended_at).bind(suspended_until)
+                                .execute(c).await.map(|_| ())).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+        let by_sql = api_keys::statuses_by_sql(conn.conn(), row.org_id, now).await.unwrap();
+        assert_eq!(by_sql.len(), n + 1);
+        let mut seen = std::collections::HashSet::new();
+        for (id, sql_status) in by_sql {
+            let key = api_keys::find(conn.conn(), id).await.unwrap().unwrap();
+            let rule = KeyStatus::of(&key.standing, now);
+            assert_eq!(sql_status, rule.as_str(), "key {id}: {:?}", key.standing);
+            seen.insert(rule);
+        }
+        assert_eq!(seen.len(), KeyStatus::ALL.len(), "every status is exercised");
     }
 
     async fn rotation_keeps_both_keys_working_through_the_overlap(app) {

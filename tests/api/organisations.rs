@@ -42,25 +42,25 @@ on_both_databases! {
                 admin.call::<MemberPage>("members", &form).await.unwrap()
             }
         };
-        let emails = |p: &MemberPage| p.members.iter().map(|m| m.email.clone()).collect::<Vec<_>>();
+        let emails = |p: &MemberPage| p.items.iter().map(|m| m.email.clone()).collect::<Vec<_>>();
         let one = page(vec![]).await;
-        assert_eq!((one.total, one.first, one.members.len()), (60, 1, 50));
-        assert_eq!(one.members[0].email, "member-00@pages.example");
+        assert_eq!((one.total, one.first, one.items.len()), (60, 1, 50));
+        assert_eq!(one.items[0].email, "member-00@pages.example");
         assert_eq!(one.previous_before, None);
         assert_eq!(one.next_after.as_deref(), Some("member-49@pages.example"));
         // Someone joining meanwhile shifts no page.
         join("aaron@pages.example".to_owned()).await;
         let two = page(vec![("after", one.next_after.clone().unwrap())]).await;
-        assert_eq!(two.members.len(), 10);
-        assert_eq!(two.members[0].email, "member-50@pages.example");
-        assert_eq!(two.members.last().unwrap().email, "pager@pages.example");
+        assert_eq!(two.items.len(), 10);
+        assert_eq!(two.items[0].email, "member-50@pages.example");
+        assert_eq!(two.items.last().unwrap().email, "pager@pages.example");
         assert_eq!((two.total, two.first, two.next_after.as_deref()), (61, 52, None));
         let back = page(vec![("before", two.previous_before.clone().unwrap())]).await;
         assert_eq!(emails(&back), emails(&one));
         assert_eq!(back.first, 2);
         let top = page(vec![("before", back.previous_before.clone().unwrap())]).await;
-        assert_eq!((top.first, top.members[0].email.as_str()), (1, "aaron@pages.example"));
-        assert_eq!(top.members.len(), 50);
+        assert_eq!((top.first, top.items[0].email.as_str()), (1, "aaron@pages.example"));
+        assert_eq!(top.items.len(), 50);
     }
 
     async fn an_invited_person_joins_as_the_role_given(app) {
@@ -88,7 +88,7 @@ on_both_databases! {
         assert_eq!(me.active_org().unwrap().name, "Acme");
         assert_eq!(me.active_org().unwrap().role, Role::Developer);
 
-        let members: Vec<MemberView> = admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().members;
+        let members: Vec<MemberView> = admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().items;
         let emails: Vec<_> = members.iter().map(|m| (m.email.as_str(), m.role)).collect();
         assert_eq!(emails, vec![("admin@acme.example", Role::Admin), ("dev@acme.example", Role::Developer)]);
 
@@ -171,7 +171,7 @@ on_both_databases! {
         let err = dev.call::<Vec<InvitationView>>("invitations", &[("org_id", &org_id)]).await.unwrap_err();
         assert_eq!(err.status, StatusCode::FORBIDDEN);
         // Developers may see who their colleagues are.
-        let members: Vec<MemberView> = dev.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().members;
+        let members: Vec<MemberView> = dev.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().items;
         assert_eq!(members.len(), 2);
     }
 

@@ -281,7 +281,7 @@ on_both_databases! {
             .await
             .unwrap();
         assert_eq!(without, vec!["dev@acme.example".to_owned()]);
-        let members: Vec<MemberView> = admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().members;
+        let members: Vec<MemberView> = admin.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().items;
                 let flags: Vec<(String, Option<bool>)> =
             members.iter().map(|m| (m.email.clone(), m.second_factor)).collect();
         assert_eq!(
@@ -326,7 +326,7 @@ on_both_databases! {
             .await
             .expect("opens once the developer has a second factor");
         // Who has a second factor is for admins' eyes.
-        let seen: Vec<MemberView> = dev.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().members;
+        let seen: Vec<MemberView> = dev.call::<portico::api::orgs::MemberPage>("members", &[("org_id", &org_id)]).await.unwrap().items;
         assert!(seen.iter().all(|m| m.second_factor.is_none()));
         // The notices held back are shown now.
         let shown: portico::model::notifications::NotificationList =

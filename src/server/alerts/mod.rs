@@ -19,6 +19,7 @@ use super::{
     state::AppState,
 };
 use crate::domain::audit::AuditAction;
+use crate::model::page::Page;
 use crate::{
     domain::{
         alerts::{AlertSettings, AlertState},
@@ -127,14 +128,14 @@ async fn page(
     let total = usize::try_from(total).unwrap_or(0);
     let newer = usize::try_from(newer).unwrap_or(0);
     let shown = rows.len();
-    Ok(AlertPage {
+    Ok(Page {
         first: if shown == 0 { 0 } else { newer + 1 },
         next_after: (newer + shown < total)
             .then(|| rows.last().map(|r| r.id))
             .flatten(),
         previous_before: (newer > 0).then(|| rows.first().map(|r| r.id)).flatten(),
         total,
-        alerts: rows.into_iter().map(|r| view(state, r)).collect(),
+        items: rows.into_iter().map(|r| view(state, r)).collect(),
     })
 }
 

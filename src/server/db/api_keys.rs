@@ -3,7 +3,7 @@
 use super::Conn;
 use crate::domain::{
     key_format::Environment,
-    keys::{Approval, KeyState},
+    keys::{Approval, KeyState, KeyStatus},
 };
 use crate::on_conn;
 use chrono::{DateTime, Utc};
@@ -234,47 +234,6 @@ pub async fn list_for_org(
     })
 }
 
-/// Where a key sits in the inventory: what its filters and orders read,
-/// without the joins a whole [`KeyRow`] needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct KeyPosition {
-    /// Primary key.
-    pub id: i64,
-    /// Public key id, the inventory's page cursor.
-    pub key_id: String,
-    /// Sandbox or production.
-    #[sqlx(try_from = "String")]
-    pub environment: Environment,
-    /// When the key was issued (UTC).
-    pub created_at: DateTime<Utc>,
-    /// Last accepted verification (UTC).
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// What its status is worked out from.
-    #[sqlx(flatten)]
-    pub standing: KeyState,
-}
-
-/// Every key of an organisation (or only `owner_id`'s) as the inventory
-/// orders and filters them, newest first.
-pub async fn positions_for_org(
-    conn: Conn<'_>,
-    org_id: i64,
-    owner_id: Option<i64>,
-) -> sqlx::Result<Vec<KeyPosition>> {
-    on_conn!(conn, |c| {
-        sqlx::query_as(
-            "select id, key_id, environment, created_at, last_used_at, expires_at, rotating_until,
-                    revoked_at, suspended_at, suspended_until, approval
-             from api_keys where org_id = $1 and ($2 is null or owner_id = $2)
-             order by created_at desc, id desc",
-        )
-        .bind(org_id)
-        .bind(owner_id)
-        .fetch_all(c)
-        .await
-    })
-}
-
 /// The keys with these row ids, in no particular order.
 pub async fn find_many(conn: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<KeyRow>> {
     if ids.is_empty() {
@@ -289,6 +248,246 @@ pub async fn find_many(conn: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<KeyRow>>
         }
         query.fetch_all(c).await
     })
+}
+
+/// When a key stops working by time, in SQL: [`KeyState::ends_at`].
+const ENDS_AT: &str = "(case when k.rotating_until is not null and k.rotating_until < k.expires_at
+        then k.rotating_until else k.expires_at end)";
+
+/// [`KeyStatus::of`] in SQL, as the status's stored word, at the time bound
+/// to the parameter `now` (e.g. `$7`): the same rule, step for step, so that the database can filter
+/// and count by status. `inventory_status_matches_the_domain_rule` (tests)
+/// compares the two over every combination of a key's standing.
+fn status_at(now: &str) -> String {
+    format!(
+        "(case
+            when k.revoked_at is not null then 'revoked'
+            when k.approval = 'rejected' then 'rejected'
+            when {ENDS_AT} <= {now} then 'expired'
+            when k.suspended_at is not null and (k.suspended_until is null or {now} < k.suspended_until)
+                then 'suspended'
+            when k.approval = 'pending' then 'pending_approval'
+            when k.rotating_until is not null then 'rotating'
+            else 'active'
+        end)"
+    )
+}
+
+/// How an inventory is ordered; ties go to the newest key, then the
+/// highest row id, so that every key has one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InventoryOrder {
+    /// Newest first.
+    Newest,
+    /// Most recently used first, never-used last.
+    LastUsed,
+    /// Soonest to stop working first.
+    Expiry,
+}
+
+/// Which keys an inventory lists: an organisation's (or one owner's), with
+/// filters, at a moment.
+#[derive(Clone, Copy, Debug)]
+pub struct Inventory {
+    /// The organisation (`organisations.id`).
+    pub org_id: i64,
+    /// Only this owner's keys (`users.id`).
+    pub owner_id: Option<i64>,
+    /// Only this environment.
+    pub environment: Option<Environment>,
+    /// Only keys with this status at `now`.
+    pub status: Option<KeyStatus>,
+    /// The order.
+    pub order: InventoryOrder,
+    /// The moment statuses are worked out at.
+    pub now: DateTime<Utc>,
+}
+
+/// Where a page of an inventory starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InventoryCursor<'a> {
+    /// At the top.
+    Start,
+    /// After the key with this public id, in the inventory's order (whether
+    /// or not that key passes the filters now).
+    After(&'a str),
+    /// Before it.
+    Before(&'a str),
+}
+
+/// A key of an inventory page: its row id and its place among the keys
+/// that pass the filters, from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Listed {
+    /// The key's row id.
+    pub id: i64,
+    /// Its place in the filtered inventory, from 1.
+    pub rank: i64,
+}
+
+/// At most `limit` keys of `inventory` from `cursor`, in its order. The
+/// database reads every key of the organisation to order them, but only
+/// the page's ids come back.
+pub async fn inventory_page(
+    conn: Conn<'_>,
+    inventory: &Inventory,
+    cursor: InventoryCursor<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<Listed>> {
+    let order = match inventory.order {
+        InventoryOrder::Newest => "k.created_at desc, k.id desc".to_owned(),
+        InventoryOrder::LastUsed => {
+            "k.last_used_at is null, k.last_used_at desc, k.created_at desc, k.id desc".to_owned()
+        }
+        InventoryOrder::Expiry => format!("{ENDS_AT} asc, k.created_at desc, k.id desc"),
+    };
+    let (from_cursor, direction, cursor_key) = match cursor {
+        InventoryCursor::Start => ("$6 is null", "asc", None),
+        InventoryCursor::After(key) => (
+            "place > coalesce((select place from ordered where key_id = $6), 0)",
+            "asc",
+            Some(key),
+        ),
+        InventoryCursor::Before(key) => (
+            "place < coalesce((select place from ordered where key_id = $6), 0)",
+            "desc",
+            Some(key),
+        ),
+    };
+    let status = status_at("$7");
+    if cursor == InventoryCursor::Start {
+        // The first page needs no places: the order, cut short.
+        let sql = format!(
+            "select k.id, cast(0 as bigint) as rank from api_keys k
+             where k.org_id = $1 and ($2 is null or k.owner_id = $2)
+               and ($3 is null or k.environment = $3) and ($4 is null or {status} = $4)
+               and $6 is null
+             order by {order} limit $5"
+        );
+        let mut rows: Vec<Listed> = on_conn!(conn, |c| sqlx::query_as(&sql)
+            .bind(inventory.org_id)
+            .bind(inventory.owner_id)
+            .bind(inventory.environment.map(Environment::as_str))
+            .bind(inventory.status.map(KeyStatus::as_str))
+            .bind(limit)
+            .bind(None::<&str>)
+            .bind(inventory.now)
+            .fetch_all(c)
+            .await)?;
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.rank = i as i64 + 1;
+        }
+        return Ok(rows);
+    }
+    let sql = format!(
+        "with ordered as (
+            select k.id, k.key_id, row_number() over (order by {order}) as place,
+                   ($3 is null or k.environment = $3) and ($4 is null or {status} = $4) as matches
+            from api_keys k where k.org_id = $1 and ($2 is null or k.owner_id = $2)
+         ), listed as (
+            select id, key_id, place, row_number() over (order by place) as rank
+            from ordered where matches
+         )
+         select id, rank from listed where {from_cursor} order by place {direction} limit $5"
+    );
+    let mut rows: Vec<Listed> = on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(inventory.org_id)
+        .bind(inventory.owner_id)
+        .bind(inventory.environment.map(Environment::as_str))
+        .bind(inventory.status.map(KeyStatus::as_str))
+        .bind(limit)
+        .bind(cursor_key)
+        .bind(inventory.now)
+        .fetch_all(c)
+        .await)?;
+    if matches!(cursor, InventoryCursor::Before(_)) {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many keys pass `inventory`'s filters.
+pub async fn inventory_total(conn: Conn<'_>, inventory: &Inventory) -> sqlx::Result<i64> {
+    let status = status_at("$5");
+    let sql = format!(
+        "select count(*) from api_keys k
+         where k.org_id = $1 and ($2 is null or k.owner_id = $2)
+           and ($3 is null or k.environment = $3) and ($4 is null or {status} = $4)"
+    );
+    on_conn!(conn, |c| sqlx::query_scalar(&sql)
+        .bind(inventory.org_id)
+        .bind(inventory.owner_id)
+        .bind(inventory.environment.map(Environment::as_str))
+        .bind(inventory.status.map(KeyStatus::as_str))
+        .bind(inventory.now)
+        .fetch_one(c)
+        .await)
+}
+
+/// How an organisation's (or one owner's) keys stand: working keys by
+/// environment, keys rotating, working keys stopping by `soon`, and working
+/// keys never used. "Working" is active or rotating.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct InventoryCounts {
+    /// Every key.
+    pub total: i64,
+    /// Working sandbox keys.
+    pub sandbox: i64,
+    /// Working production keys.
+    pub production: i64,
+    /// Keys in their rotation overlap.
+    pub rotating: i64,
+    /// Working keys that stop by `soon`.
+    pub expiring_soon: i64,
+    /// Working keys never used.
+    pub never_used: i64,
+}
+
+/// Counts the keys of an organisation (or one owner's) at `now`.
+pub async fn inventory_counts(
+    conn: Conn<'_>,
+    org_id: i64,
+    owner_id: Option<i64>,
+    now: DateTime<Utc>,
+    soon: DateTime<Utc>,
+) -> sqlx::Result<InventoryCounts> {
+    let status = status_at("$3");
+    let sql = format!(
+        "with s as (
+            select k.environment, k.last_used_at, {ENDS_AT} as ends_at, {status} as status
+            from api_keys k where k.org_id = $1 and ($2 is null or k.owner_id = $2)
+         )
+         select count(*) as total,
+            coalesce(sum(case when status in ('active', 'rotating') and environment = 'sandbox' then 1 else 0 end), 0) as sandbox,
+            coalesce(sum(case when status in ('active', 'rotating') and environment = 'production' then 1 else 0 end), 0) as production,
+            coalesce(sum(case when status = 'rotating' then 1 else 0 end), 0) as rotating,
+            coalesce(sum(case when status in ('active', 'rotating') and ends_at <= $4 then 1 else 0 end), 0) as expiring_soon,
+            coalesce(sum(case when status in ('active', 'rotating') and last_used_at is null then 1 else 0 end), 0) as never_used
+         from s"
+    );
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(owner_id)
+        .bind(now)
+        .bind(soon)
+        .fetch_one(c)
+        .await)
+}
+
+/// Every key's status at `now` by the SQL rule, by row id (for the test that
+/// holds it to the domain rule).
+pub async fn statuses_by_sql(
+    conn: Conn<'_>,
+    org_id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    let status = status_at("$2");
+    let sql = format!("select k.id, {status} from api_keys k where k.org_id = $1 order by k.id");
+    on_conn!(conn, |c| sqlx::query_as(&sql)
+        .bind(org_id)
+        .bind(now)
+        .fetch_all(c)
+        .await)
 }
 
 /// Marks `id` as replaced by `successor_id`, working until `until`. Only a

@@ -1,11 +1,12 @@
 //! The read model: keys as lists and pages show them, with filters.
 
 use super::row::{load_for, scopes_of, status_of};
+use crate::model::page::Page;
 use crate::server::audit::audit_entry;
 use crate::server::{
     authz::{authorize_org, key_permissions, Actor, KeyAction, OrgAction},
     db::{
-        api_keys::{self, KeyPosition, KeyRow},
+        api_keys::{self, Inventory, InventoryCursor, InventoryOrder, KeyRow},
         audit::{self},
         usage,
     },
@@ -129,28 +130,13 @@ impl KeyCursor {
     }
 }
 
-/// The inventory's order: the chosen sort, then newest first, then by row
-/// id, so that every key has exactly one place.
-fn order(sort: KeySort) -> impl Fn(&KeyPosition, &KeyPosition) -> std::cmp::Ordering {
-    move |a, b| {
-        let chosen = match sort {
-            KeySort::Newest => std::cmp::Ordering::Equal,
-            // Most recently used first (`None`, never used, sorts last).
-            KeySort::LastUsed => b.last_used_at.cmp(&a.last_used_at),
-            KeySort::Expiry => a.standing.ends_at().cmp(&b.standing.ends_at()),
-        };
-        chosen
-            .then_with(|| b.created_at.cmp(&a.created_at))
-            .then_with(|| b.id.cmp(&a.id))
-    }
-}
-
 /// One page of the keys `actor` may see in `org_id` (their own, or every
 /// key for admins) that pass `filter`, in its order, from `cursor`. A
-/// cursor naming no key the actor can see starts at the beginning.
+/// cursor naming no key the actor can see starts at the top.
 ///
-/// Only the keys' positions are read for the whole organisation; whole
-/// rows are read for the page's keys alone.
+/// The database orders and filters the whole organisation's keys (the
+/// status by the same rule as [`KeyStatus::of`]); whole rows are read for
+/// the page's keys alone.
 pub async fn list(
     state: &AppState,
     actor: &Actor,
@@ -159,79 +145,89 @@ pub async fn list(
     cursor: &KeyCursor,
 ) -> Result<KeyPage, AppError> {
     let membership = authorize_org(actor, org_id, OrgAction::View)?;
-    let owner = (membership.role != Role::Admin).then_some(actor.user_id);
     let now = state.clock.now();
+    let inventory = Inventory {
+        org_id,
+        owner_id: (membership.role != Role::Admin).then_some(actor.user_id),
+        environment: filter.environment,
+        status: filter.status,
+        order: match filter.sort {
+            KeySort::Newest => InventoryOrder::Newest,
+            KeySort::LastUsed => InventoryOrder::LastUsed,
+            KeySort::Expiry => InventoryOrder::Expiry,
+        },
+        now,
+    };
+    let size = KEY_PAGE_SIZE as i64;
     let mut conn = state.db.acquire().await?;
-    let mut all = api_keys::positions_for_org(conn.conn(), org_id, owner).await?;
-    all.sort_by(order(filter.sort));
-    let admitted = |p: &KeyPosition| {
-        filter.environment.is_none_or(|e| p.environment == e)
-            && filter
-                .status
-                .is_none_or(|s| KeyStatus::of(&p.standing, now) == s)
+    let from = match cursor {
+        KeyCursor::Start => InventoryCursor::Start,
+        KeyCursor::After(key_id) => InventoryCursor::After(key_id),
+        KeyCursor::Before(key_id) => InventoryCursor::Before(key_id),
     };
-    // Indices into `all` of the keys that pass the filter, in order.
-    let shown: Vec<usize> = (0..all.len()).filter(|&i| admitted(&all[i])).collect();
-    let place = |key_id: &str| all.iter().position(|p| p.key_id == key_id);
-    let start = (0, shown.len().min(KEY_PAGE_SIZE));
-    let (from, to) = match cursor {
-        KeyCursor::Start => start,
-        KeyCursor::After(key_id) => place(key_id).map_or(start, |at| {
-            let from = shown.partition_point(|&i| i <= at);
-            (from, (from + KEY_PAGE_SIZE).min(shown.len()))
-        }),
-        KeyCursor::Before(key_id) => place(key_id).map_or(start, |at| {
-            let to = shown.partition_point(|&i| i < at);
-            match to.checked_sub(KEY_PAGE_SIZE) {
-                Some(from) => (from, to),
-                // Back at the top: a full first page.
-                None => start,
-            }
-        }),
-    };
-    let ids: Vec<i64> = shown[from..to].iter().map(|&i| all[i].id).collect();
+    let mut listed = api_keys::inventory_page(conn.conn(), &inventory, from, size + 1).await?;
+    let backwards = matches!(cursor, KeyCursor::Before(_));
+    if backwards && listed.len() <= KEY_PAGE_SIZE {
+        // Back at the top: a full first page.
+        listed =
+            api_keys::inventory_page(conn.conn(), &inventory, InventoryCursor::Start, size).await?;
+    } else if listed.len() > KEY_PAGE_SIZE {
+        if backwards {
+            listed.remove(0);
+        } else {
+            listed.pop();
+        }
+    }
+    let total =
+        usize::try_from(api_keys::inventory_total(conn.conn(), &inventory).await?).unwrap_or(0);
+    let ids: Vec<i64> = listed.iter().map(|l| l.id).collect();
     let mut rows = api_keys::find_many(conn.conn(), &ids).await?;
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
     let keys = rows
         .iter()
         .map(|row| summary(state, row, now))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(KeyPage {
-        total: shown.len(),
-        first: if keys.is_empty() { 0 } else { from + 1 },
-        next_after: (to < shown.len())
+    let first = listed
+        .first()
+        .map_or(0, |l| usize::try_from(l.rank).unwrap_or(0));
+    let last = listed
+        .last()
+        .map_or(0, |l| usize::try_from(l.rank).unwrap_or(0));
+    Ok(Page {
+        total,
+        first,
+        next_after: (last < total)
             .then(|| keys.last().map(|k| k.key_id.clone()))
             .flatten(),
-        previous_before: (from > 0)
+        previous_before: (first > 1)
             .then(|| keys.first().map(|k| k.key_id.clone()))
             .flatten(),
-        keys,
+        items: keys,
     })
 }
 
 /// How the keys `actor` may see in `org_id` stand (see [`KeyCounts`]).
 pub async fn counts(state: &AppState, actor: &Actor, org_id: i64) -> Result<KeyCounts, AppError> {
     let membership = authorize_org(actor, org_id, OrgAction::View)?;
-    let owner = (membership.role != Role::Admin).then_some(actor.user_id);
     let now = state.clock.now();
-    let soon = now + Duration::days(14);
     let mut conn = state.db.acquire().await?;
-    let mut counts = KeyCounts::default();
-    for key in api_keys::positions_for_org(conn.conn(), org_id, owner).await? {
-        let status = KeyStatus::of(&key.standing, now);
-        counts.total += 1;
-        counts.rotating += usize::from(status == KeyStatus::Rotating);
-        if !status.is_usable() {
-            continue;
-        }
-        match key.environment {
-            Environment::Sandbox => counts.sandbox += 1,
-            Environment::Production => counts.production += 1,
-        }
-        counts.expiring_soon += usize::from(key.standing.ends_at() <= soon);
-        counts.never_used += usize::from(key.last_used_at.is_none());
-    }
-    Ok(counts)
+    let c = api_keys::inventory_counts(
+        conn.conn(),
+        org_id,
+        (membership.role != Role::Admin).then_some(actor.user_id),
+        now,
+        now + Duration::days(14),
+    )
+    .await?;
+    let n = |v: i64| usize::try_from(v).unwrap_or(0);
+    Ok(KeyCounts {
+        total: n(c.total),
+        sandbox: n(c.sandbox),
+        production: n(c.production),
+        rotating: n(c.rotating),
+        expiring_soon: n(c.expiring_soon),
+        never_used: n(c.never_used),
+    })
 }
 
 /// Everything about one key: fields, rotation chain, usage and history.

@@ -175,9 +175,9 @@ pub fn AlertsPage() -> impl IntoView {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
                         Ok(page) => {
-                            let shown = page.alerts.len();
+                            let shown = page.items.len();
                             view! {
-                                <AlertList alerts=page.alerts set_state show_key=true />
+                                <AlertList alerts=page.items set_state show_key=true />
                                 <Pager
                                     noun="alerts"
                                     first=page.first

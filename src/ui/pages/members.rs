@@ -112,13 +112,13 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
                                 <Pager
                                     noun="members"
                                     first=page.first
-                                    shown=page.members.len()
+                                    shown=page.items.len()
                                     total=page.total
                                     previous=page.previous_before.map(|e| page_href("before", e))
                                     next=page.next_after.map(|e| page_href("after", e))
                                 />
                             };
-                            let list = page.members;
+                            let list = page.items;
                             Either::Right(
                                 view! {
                                     <table class="table" data-testid="members">

@@ -36,12 +36,12 @@ fn StaffAlerts(
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
                         Ok(page) => {
-                            let shown = page.alerts.len();
+                            let shown = page.items.len();
                             let href = |cursor: &str, id: i64| {
                                 format!("/staff/support?{cursor}={id}")
                             };
                             view! {
-                                <AlertList alerts=page.alerts set_state show_key=true staff=true />
+                                <AlertList alerts=page.items set_state show_key=true staff=true />
                                 <Pager
                                     noun="alerts"
                                     first=page.first

@@ -194,7 +194,7 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
             {move || Suspend::new(async move {
                 match keys.await {
                     Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
-                    Ok(page) if page.keys.is_empty() && page.total > 0 => {
+                    Ok(page) if page.items.is_empty() && page.total > 0 => {
                         view! {
                             <section class="empty-state">
                                 <h2>"No keys on this page"</h2>
@@ -206,7 +206,7 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(page) if page.keys.is_empty() && filtered() => {
+                    Ok(page) if page.items.is_empty() && filtered() => {
                         view! {
                             <section class="empty-state">
                                 <h2>"No keys match these filters"</h2>
@@ -217,7 +217,7 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(page) if page.keys.is_empty() => view! { <NoKeysYet /> }.into_any(),
+                    Ok(page) if page.items.is_empty() => view! { <NoKeysYet /> }.into_any(),
                     Ok(page) => view! { <KeyPageView page page_href /> }.into_any(),
                 }
             })}
@@ -229,7 +229,7 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
 #[component]
 fn KeyPageView(page: KeyPage, page_href: impl Fn(&str, String) -> String) -> impl IntoView {
     let KeyPage {
-        keys,
+        items: keys,
         total,
         first,
         next_after,
