@@ -401,6 +401,15 @@ on_both_databases! {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 61, "every key exactly once");
+        // Never-used keys sort last by last use, newest first among them,
+        // and the pages still hold every key once.
+        let used = page(&client, &org_id, &[("sort", "last_used")]).await;
+        let more = page(&client, &org_id, &[("sort", "last_used"), ("after", used.next_after.as_deref().unwrap())]).await;
+        let mut all = ids(&used.items);
+        all.extend(ids(&more.items));
+        assert_eq!(all.len(), 61);
+        assert_eq!(all[0], late.key.key_id);
+        assert_eq!((more.first, more.next_after.as_deref()), (51, None));
 
         // A cursor naming no key this person sees starts at the top.
         let stranger = page(&client, &org_id, &[("after", "ZZZZZZZZZZ")]).await;

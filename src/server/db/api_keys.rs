@@ -250,20 +250,25 @@ pub async fn find_many(conn: Conn<'_>, ids: &[i64]) -> sqlx::Result<Vec<KeyRow>>
     })
 }
 
-/// When a key stops working by time, in SQL: [`KeyState::ends_at`].
-const ENDS_AT: &str = "(case when k.rotating_until is not null and k.rotating_until < k.expires_at
-        then k.rotating_until else k.expires_at end)";
+/// When the key aliased `a` stops working by time, in SQL: [`KeyState::ends_at`].
+fn ends_at(a: &str) -> String {
+    format!(
+        "(case when {a}.rotating_until is not null and {a}.rotating_until < {a}.expires_at
+            then {a}.rotating_until else {a}.expires_at end)"
+    )
+}
 
 /// [`KeyStatus::of`] in SQL, as the status's stored word, at the time bound
 /// to the parameter `now` (e.g. `$7`): the same rule, step for step, so that the database can filter
 /// and count by status. `inventory_status_matches_the_domain_rule` (tests)
 /// compares the two over every combination of a key's standing.
 fn status_at(now: &str) -> String {
+    let ends_at = ends_at("k");
     format!(
         "(case
             when k.revoked_at is not null then 'revoked'
             when k.approval = 'rejected' then 'rejected'
-            when {ENDS_AT} <= {now} then 'expired'
+            when {ends_at} <= {now} then 'expired'
             when k.suspended_at is not null and (k.suspended_until is null or {now} < k.suspended_until)
                 then 'suspended'
             when k.approval = 'pending' then 'pending_approval'
@@ -325,95 +330,135 @@ pub struct Listed {
     pub rank: i64,
 }
 
-/// At most `limit` keys of `inventory` from `cursor`, in its order. The
-/// database reads every key of the organisation to order them, but only
-/// the page's ids come back.
+/// The inventory's sort keys for the key aliased `a`, each with whether it
+/// ascends; the last (the row id) tells every two keys apart.
+fn sort_keys(order: InventoryOrder, a: &str) -> Vec<(String, bool)> {
+    let newest = [
+        (format!("{a}.created_at"), false),
+        (format!("{a}.id"), false),
+    ];
+    let mut keys = match order {
+        InventoryOrder::Newest => Vec::new(),
+        // Used keys first (`false` sorts before `true`), most recent first.
+        InventoryOrder::LastUsed => vec![
+            (format!("({a}.last_used_at is null)"), true),
+            (format!("{a}.last_used_at"), false),
+        ],
+        InventoryOrder::Expiry => vec![(ends_at(a), true)],
+    };
+    keys.extend(newest);
+    keys
+}
+
+/// SQL that holds when the key `k` comes after (`later`) or before the key
+/// `c` in the order of `keys` (for `k`; the same expressions over `c`).
+fn comes(keys_k: &[(String, bool)], keys_c: &[(String, bool)], later: bool) -> String {
+    let ((k, ascending), (c, _)) = (&keys_k[0], &keys_c[0]);
+    let op = if *ascending == later { ">" } else { "<" };
+    if keys_k.len() == 1 {
+        return format!("{k} {op} {c}");
+    }
+    format!(
+        "({k} {op} {c} or ({k} is not distinct from {c} and {}))",
+        comes(&keys_k[1..], &keys_c[1..], later)
+    )
+}
+
+/// The `order by` of `keys`, or of its reverse.
+fn order_by(keys: &[(String, bool)], reverse: bool) -> String {
+    keys.iter()
+        .map(|(e, ascending)| {
+            let up = *ascending != reverse;
+            format!("{e} {}", if up { "asc" } else { "desc" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The filters of an inventory over the key `k`, with the status at `$5`.
+const INVENTORY_FILTERS: &str = "k.org_id = $1 and ($2 is null or k.owner_id = $2)
+       and ($3 is null or k.environment = $3) and ($4 is null or {status} = $4)";
+
+/// At most `limit` keys of `inventory` from `cursor`, in its order, each
+/// with its place among the keys that pass the filters. Found by the sort
+/// keys (keyset), so a later page costs about what the first does.
 pub async fn inventory_page(
     conn: Conn<'_>,
     inventory: &Inventory,
     cursor: InventoryCursor<'_>,
     limit: i64,
 ) -> sqlx::Result<Vec<Listed>> {
-    let order = match inventory.order {
-        InventoryOrder::Newest => "k.created_at desc, k.id desc".to_owned(),
-        InventoryOrder::LastUsed => {
-            "k.last_used_at is null, k.last_used_at desc, k.created_at desc, k.id desc".to_owned()
-        }
-        InventoryOrder::Expiry => format!("{ENDS_AT} asc, k.created_at desc, k.id desc"),
+    let filters = INVENTORY_FILTERS.replace("{status}", &status_at("$5"));
+    let keys_k = sort_keys(inventory.order, "k");
+    let keys_c = sort_keys(inventory.order, "c");
+    let (cursor_key, later) = match cursor {
+        InventoryCursor::Start => (None, true),
+        InventoryCursor::After(key) => (Some(key), true),
+        InventoryCursor::Before(key) => (Some(key), false),
     };
-    let (from_cursor, direction, cursor_key) = match cursor {
-        InventoryCursor::Start => ("$6 is null", "asc", None),
-        InventoryCursor::After(key) => (
-            "place > coalesce((select place from ordered where key_id = $6), 0)",
-            "asc",
-            Some(key),
-        ),
-        InventoryCursor::Before(key) => (
-            "place < coalesce((select place from ordered where key_id = $6), 0)",
-            "desc",
-            Some(key),
-        ),
+    // The cursor's own row, for its sort keys: none (no page) when it is not
+    // a key of this organisation.
+    let from = if cursor_key.is_some() {
+        format!(
+            "api_keys k,
+                (select * from api_keys
+                 where key_id = $6 and org_id = $1 and ($2 is null or owner_id = $2)) c
+             where {filters} and {}",
+            comes(&keys_k, &keys_c, later)
+        )
+    } else {
+        format!("api_keys k where {filters} and $6 is null")
     };
-    let status = status_at("$7");
-    if cursor == InventoryCursor::Start {
-        // The first page needs no places: the order, cut short.
-        let sql = format!(
-            "select k.id, cast(0 as bigint) as rank from api_keys k
-             where k.org_id = $1 and ($2 is null or k.owner_id = $2)
-               and ($3 is null or k.environment = $3) and ($4 is null or {status} = $4)
-               and $6 is null
-             order by {order} limit $5"
-        );
-        let mut rows: Vec<Listed> = on_conn!(conn, |c| sqlx::query_as(&sql)
+    let sql = format!(
+        "select k.id, cast(0 as bigint) as rank from {from} order by {} limit $7",
+        order_by(&keys_k, !later)
+    );
+    // Places: the keys that pass the filters and come before the page's first.
+    let places = format!(
+        "select count(*) from api_keys k, (select * from api_keys where id = $6) c
+         where {filters} and {}",
+        comes(&keys_k, &keys_c, false)
+    );
+    let (mut rows, before) = on_conn!(conn, |c| {
+        let mut rows: Vec<Listed> = sqlx::query_as(&sql)
             .bind(inventory.org_id)
             .bind(inventory.owner_id)
             .bind(inventory.environment.map(Environment::as_str))
             .bind(inventory.status.map(KeyStatus::as_str))
-            .bind(limit)
-            .bind(None::<&str>)
             .bind(inventory.now)
-            .fetch_all(c)
-            .await)?;
-        for (i, row) in rows.iter_mut().enumerate() {
-            row.rank = i as i64 + 1;
+            .bind(cursor_key)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        if !later {
+            rows.reverse();
         }
-        return Ok(rows);
-    }
-    let sql = format!(
-        "with ordered as (
-            select k.id, k.key_id, row_number() over (order by {order}) as place,
-                   ($3 is null or k.environment = $3) and ($4 is null or {status} = $4) as matches
-            from api_keys k where k.org_id = $1 and ($2 is null or k.owner_id = $2)
-         ), listed as (
-            select id, key_id, place, row_number() over (order by place) as rank
-            from ordered where matches
-         )
-         select id, rank from listed where {from_cursor} order by place {direction} limit $5"
-    );
-    let mut rows: Vec<Listed> = on_conn!(conn, |c| sqlx::query_as(&sql)
-        .bind(inventory.org_id)
-        .bind(inventory.owner_id)
-        .bind(inventory.environment.map(Environment::as_str))
-        .bind(inventory.status.map(KeyStatus::as_str))
-        .bind(limit)
-        .bind(cursor_key)
-        .bind(inventory.now)
-        .fetch_all(c)
-        .await)?;
-    if matches!(cursor, InventoryCursor::Before(_)) {
-        rows.reverse();
+        let before: i64 = match rows.first() {
+            None => 0,
+            Some(first) => {
+                sqlx::query_scalar(&places)
+                    .bind(inventory.org_id)
+                    .bind(inventory.owner_id)
+                    .bind(inventory.environment.map(Environment::as_str))
+                    .bind(inventory.status.map(KeyStatus::as_str))
+                    .bind(inventory.now)
+                    .bind(first.id)
+                    .fetch_one(&mut *c)
+                    .await?
+            }
+        };
+        Ok::<_, sqlx::Error>((rows, before))
+    })?;
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.rank = before + i as i64 + 1;
     }
     Ok(rows)
 }
 
 /// How many keys pass `inventory`'s filters.
 pub async fn inventory_total(conn: Conn<'_>, inventory: &Inventory) -> sqlx::Result<i64> {
-    let status = status_at("$5");
-    let sql = format!(
-        "select count(*) from api_keys k
-         where k.org_id = $1 and ($2 is null or k.owner_id = $2)
-           and ($3 is null or k.environment = $3) and ($4 is null or {status} = $4)"
-    );
+    let filters = INVENTORY_FILTERS.replace("{status}", &status_at("$5"));
+    let sql = format!("select count(*) from api_keys k where {filters}");
     on_conn!(conn, |c| sqlx::query_scalar(&sql)
         .bind(inventory.org_id)
         .bind(inventory.owner_id)
@@ -452,9 +497,10 @@ pub async fn inventory_counts(
     soon: DateTime<Utc>,
 ) -> sqlx::Result<InventoryCounts> {
     let status = status_at("$3");
+    let ends_at = ends_at("k");
     let sql = format!(
         "with s as (
-            select k.environment, k.last_used_at, {ENDS_AT} as ends_at, {status} as status
+            select k.environment, k.last_used_at, {ends_at} as ends_at, {status} as status
             from api_keys k where k.org_id = $1 and ($2 is null or k.owner_id = $2)
          )
          select count(*) as total,

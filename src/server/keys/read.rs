@@ -167,8 +167,11 @@ pub async fn list(
     };
     let mut listed = api_keys::inventory_page(conn.conn(), &inventory, from, size + 1).await?;
     let backwards = matches!(cursor, KeyCursor::Before(_));
-    if backwards && listed.len() <= KEY_PAGE_SIZE {
-        // Back at the top: a full first page.
+    // A cursor that names no key of this list (or, before, too few keys to
+    // fill a page) starts at the top, with a full first page.
+    if (listed.is_empty() && *cursor != KeyCursor::Start)
+        || (backwards && listed.len() <= KEY_PAGE_SIZE)
+    {
         listed =
             api_keys::inventory_page(conn.conn(), &inventory, InventoryCursor::Start, size).await?;
     } else if listed.len() > KEY_PAGE_SIZE {
