@@ -56,3 +56,23 @@ pub fn Pager(
         }
     })
 }
+
+/// The [`Pager`] of `page`, with the addresses of its neighbours made by
+/// `href("before" | "after", cursor)`. Call it before the page's items move.
+pub fn pager_of<T, C>(
+    noun: &'static str,
+    page: &crate::model::page::Page<T, C>,
+    href: impl Fn(&str, &C) -> String,
+) -> AnyView {
+    view! {
+        <Pager
+            noun
+            first=page.first
+            shown=page.items.len()
+            total=page.total
+            previous=page.previous_before.as_ref().map(|c| href("before", c))
+            next=page.next_after.as_ref().map(|c| href("after", c))
+        />
+    }
+    .into_any()
+}

@@ -10,7 +10,7 @@ use crate::{
     ui::{
         format,
         forms::{action_error, field_error, ErrorPanel, Field, FormMessage, SubmitButton},
-        pager::Pager,
+        pager::pager_of,
         session::signed_in,
     },
 };
@@ -175,17 +175,10 @@ pub fn AlertsPage() -> impl IntoView {
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
                         Ok(page) => {
-                            let shown = page.items.len();
+                            let pager = pager_of("alerts", &page, |k, id| page_href(k, *id));
                             view! {
                                 <AlertList alerts=page.items set_state show_key=true />
-                                <Pager
-                                    noun="alerts"
-                                    first=page.first
-                                    shown
-                                    total=page.total
-                                    previous=page.previous_before.map(|id| page_href("before", id))
-                                    next=page.next_after.map(|id| page_href("after", id))
-                                />
+                                {pager}
                             }
                                 .into_any()
                         }

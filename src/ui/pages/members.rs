@@ -13,7 +13,7 @@ use crate::{
     ui::{
         format,
         forms::{action_error, field_error, ErrorPanel, FormMessage, SubmitButton},
-        pager::Pager,
+        pager::pager_of,
         session::signed_in,
     },
 };
@@ -108,16 +108,7 @@ fn OrgMembers(org: OrgSummary) -> impl IntoView {
                     match members.await {
                         Err(err) => Either::Left(view! { <ErrorPanel error=err /> }),
                         Ok(page) => {
-                            let pager = view! {
-                                <Pager
-                                    noun="members"
-                                    first=page.first
-                                    shown=page.items.len()
-                                    total=page.total
-                                    previous=page.previous_before.map(|e| page_href("before", e))
-                                    next=page.next_after.map(|e| page_href("after", e))
-                                />
-                            };
+                            let pager = pager_of("members", &page, |k, e| page_href(k, e.clone()));
                             let list = page.items;
                             Either::Right(
                                 view! {

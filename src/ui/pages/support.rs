@@ -11,7 +11,7 @@ use crate::{
         format,
         forms::ErrorPanel,
         keys::{EnvBadge, StatusBadge},
-        pager::Pager,
+        pager::pager_of,
         pages::alerts::AlertList,
         session::signed_in,
     },
@@ -36,20 +36,14 @@ fn StaffAlerts(
                     match list.await {
                         Err(err) => view! { <ErrorPanel error=err /> }.into_any(),
                         Ok(page) => {
-                            let shown = page.items.len();
-                            let href = |cursor: &str, id: i64| {
-                                format!("/staff/support?{cursor}={id}")
-                            };
+                            let pager = pager_of(
+                                "alerts",
+                                &page,
+                                |cursor, id| format!("/staff/support?{cursor}={id}"),
+                            );
                             view! {
                                 <AlertList alerts=page.items set_state show_key=true staff=true />
-                                <Pager
-                                    noun="alerts"
-                                    first=page.first
-                                    shown
-                                    total=page.total
-                                    previous=page.previous_before.map(|id| href("before", id))
-                                    next=page.next_after.map(|id| href("after", id))
-                                />
+                                {pager}
                             }
                                 .into_any()
                         }

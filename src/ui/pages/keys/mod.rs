@@ -14,7 +14,7 @@ use crate::{
         format,
         forms::ErrorPanel,
         keys::{EnvBadge, StatusBadge},
-        pager::Pager,
+        pager::pager_of,
         session::signed_in,
     },
 };
@@ -228,24 +228,10 @@ fn KeyInventory(org: OrgSummary) -> impl IntoView {
 /// One page of the inventory, with the links to the pages around it.
 #[component]
 fn KeyPageView(page: KeyPage, page_href: impl Fn(&str, String) -> String) -> impl IntoView {
-    let KeyPage {
-        items: keys,
-        total,
-        first,
-        next_after,
-        previous_before,
-    } = page;
-    let shown = keys.len();
+    let pager = pager_of("keys", &page, |k, key_id| page_href(k, key_id.clone()));
     view! {
-        <KeyTable keys />
-        <Pager
-            noun="keys"
-            first
-            shown
-            total
-            previous=previous_before.map(|k| page_href("before", k))
-            next=next_after.map(|k| page_href("after", k))
-        />
+        <KeyTable keys=page.items />
+        {pager}
     }
 }
 
