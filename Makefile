@@ -23,6 +23,10 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 AIOSMTPD_VERSION := 1.4.6
 # Lighthouse for `make lighthouse` (npm; the last release that runs on Debian's Node 20).
 LIGHTHOUSE_VERSION := 12.8.2
+# wasm-opt from Binaryen's npm package (Debian's 108 breaks wasm-bindgen
+# 0.2.130's externref table: the optimised bundle fails to start).
+BINARYEN_VERSION := 132.0.0
+WASM_OPT_BIN := $(CURDIR)/target/test-tools/binaryen/node_modules/.bin
 TEST_VENV := $(CURDIR)/target/test-tools/venv
 TEST_PYTHON := $(TEST_VENV)/bin/python
 export TEST_POSTGRES_URL
@@ -49,7 +53,7 @@ test: tools tool-chromium ## Run every test tier: lint, unit, integration (SQLit
 	@$(MAKE) --no-print-directory lint unit integration e2e
 
 release: tools tool-wasm-opt tool-brotli ## Build an optimised server and bundle into target/release and target/site, the bundle also precompressed (.br, .gz)
-	env -u RUSTFLAGS cargo leptos build --release
+	env -u RUSTFLAGS PATH="$(WASM_OPT_BIN):$$PATH" cargo leptos build --release
 	@for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do \
 	  [ -e "$$f" ] || continue; brotli -q 11 -f -k "$$f"; gzip -9 -f -k "$$f"; done
 	@ls -l target/site/pkg
@@ -159,9 +163,10 @@ tool-wasm-bindgen:
 	fi
 
 tool-wasm-opt:
-	@if ! command -v wasm-opt >/dev/null; then \
-	  echo "==> Installing wasm-opt (Debian's binaryen), which shrinks the release WebAssembly"; \
-	  $(APT_GET) install -y binaryen || { $(APT_GET) update && $(APT_GET) install -y binaryen; }; \
+	@if [ "$$($(WASM_OPT_BIN)/wasm-opt --version 2>/dev/null)" != "wasm-opt version $(firstword $(subst ., ,$(BINARYEN_VERSION))) (version_$(firstword $(subst ., ,$(BINARYEN_VERSION))))" ]; then \
+	  echo "==> Installing wasm-opt (Binaryen $(BINARYEN_VERSION) from npm) into target/test-tools/binaryen, which shrinks the release WebAssembly"; \
+	  mkdir -p target/test-tools/binaryen && \
+	  npm install --no-audit --no-fund --prefix target/test-tools/binaryen binaryen@$(BINARYEN_VERSION); \
 	fi
 
 tool-wrk:

@@ -211,6 +211,7 @@ fn input(secret: &str) -> VerifyInput {
         request: Some(CanonicalRequest::parse("GET", "/v1/records/42").unwrap()),
         client_ip: Some("203.0.113.7".parse::<IpAddr>().unwrap()),
         environment: Some(Environment::Sandbox),
+        requested_scopes: Vec::new(),
     }
 }
 

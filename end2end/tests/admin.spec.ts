@@ -15,6 +15,13 @@ test("an admin sets the key policy, alert thresholds and reads the review and al
   await expect(page.getByText("Policy saved.")).toBeVisible();
   await expect(page.getByTestId("policy")).toContainText("30 days");
   await expect(page.getByTestId("policy")).toContainText("Sandbox (admins may use both)");
+  await expect(page.getByTestId("token-lifetime")).toContainText("10 minutes");
+  await page.getByLabel("Access tokens live (minutes)").fill("61");
+  await page.getByRole("button", { name: "Save policy" }).click();
+  await expect(page.getByText("Enter a whole number of minutes from 1 to 60.")).toBeVisible();
+  await page.getByLabel("Access tokens live (minutes)").fill("5");
+  await page.getByRole("button", { name: "Save policy" }).click();
+  await expect(page.getByTestId("token-lifetime")).toContainText("5 minutes");
 
   // New keys follow it: the form offers 30 days at most, 14 by default.
   await page.goto("/keys/new");

@@ -269,3 +269,35 @@ test("the header keeps the account menu beside the brand, chart labels stay insi
   const headingBox = (await card.getByRole("heading", { name: "Invite someone" }).boundingBox())!;
   expect(headingBox.y - cardBox.y).toBeLessThan(36);
 });
+
+test("a key is exchanged for a short-lived token that the sample API accepts, and its page counts it", async ({ page, request }) => {
+  await signUp(page, uniqueEmail("tokens"), "Token Co");
+  const { secret, url } = await createKey(page, "Token key");
+
+  const line = (await page.getByTestId("token-request").textContent())!;
+  expect(line).toContain("grant_type=client_credentials");
+  const keyId = /-u "([^:]+):\$PORTICO_KEY"/.exec(line)![1];
+  await expect(page.getByTestId("tokens-minted")).toHaveText("No tokens minted in the last 24 hours.");
+  await expect(page.getByRole("region", { name: "Exchange for short-lived tokens" })).toContainText("10 minutes");
+
+  const basic = Buffer.from(`${keyId}:${secret}`).toString("base64");
+  const granted = await request.post("/oauth/token", {
+    headers: { Authorization: `Basic ${basic}` },
+    form: { grant_type: "client_credentials" },
+  });
+  expect(granted.status()).toBe(200);
+  const token = (await granted.json()).access_token as string;
+  const ok = await request.get("/sample/v1/records", { headers: { Authorization: `Bearer ${token}` } });
+  expect(ok.status()).toBe(200);
+  const wrong = await request.post("/oauth/token", {
+    headers: { Authorization: `Basic ${Buffer.from(`${keyId}:nope`).toString("base64")}` },
+    form: { grant_type: "client_credentials" },
+  });
+  expect(wrong.status()).toBe(401);
+  expect((await wrong.json()).error).toBe("invalid_client");
+
+  await page.goto(url);
+  await expect(page.getByTestId("tokens-minted")).toHaveText("1 token minted in the last 24 hours.");
+  await page.getByRole("link", { name: "access tokens in the guide" }).click();
+  await expect(page.getByRole("heading", { name: "Short-lived access tokens" })).toBeVisible();
+});

@@ -6,8 +6,9 @@
 
 use crate::error::AppError;
 pub use crate::model::keys::{
-    ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyCounts, KeyDetail,
-    KeyFormData, KeyPage, KeyPermissions, KeyPrefill, KeySummary, QuotaView, SuspensionView,
+    AccessTokensView, ApprovalDecision, AuditEntry, AuditPage, ChainLink, CreatedKey, KeyCounts,
+    KeyDetail, KeyFormData, KeyPage, KeyPermissions, KeyPrefill, KeySummary, QuotaView,
+    SuspensionView,
 };
 use leptos::prelude::*;
 

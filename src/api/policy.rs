@@ -1,5 +1,8 @@
 //! The organisation's key policy.
 
+// A server function's arguments are its form's fields.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::AppError;
 pub use crate::model::policy::PolicyView;
 use leptos::prelude::*;
@@ -28,6 +31,7 @@ pub async fn set_org_policy(
     #[server(default)] approval_for_high_risk_production: Option<String>,
     #[server(default)] rotate_high_risk_days: String,
     #[server(default)] rotate_low_risk_days: String,
+    #[server(default)] access_token_lifetime_minutes: String,
 ) -> Result<(), AppError> {
     use crate::server::{
         context::request_context,
@@ -49,6 +53,7 @@ pub async fn set_org_policy(
                         .is_some_and(|v| v == "on" || v == "true"),
                     rotate_high_risk_days,
                     rotate_low_risk_days,
+                    access_token_lifetime_minutes,
                 },
                 ctx.client_addr,
             )

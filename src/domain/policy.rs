@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 /// The longest lifetime any policy may allow, in days.
 pub const LIFETIME_CEILING_DAYS: i64 = 365;
 
+/// How long an access token lives when the policy says nothing else, in
+/// seconds (10 minutes).
+pub const ACCESS_TOKEN_LIFETIME_DEFAULT_SECS: i64 = 600;
+
+/// The longest lifetime any policy may give an access token, in seconds
+/// (1 hour): old signing keys stay published this long after they stop
+/// signing.
+pub const ACCESS_TOKEN_LIFETIME_CEILING_SECS: i64 = 3600;
+
 /// An organisation's key policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPolicy {
@@ -24,6 +33,24 @@ pub struct OrgPolicy {
     pub rotate_high_risk_days: i64,
     /// Days after which the review expects any other key to have been rotated.
     pub rotate_low_risk_days: i64,
+    /// How long the access tokens a key is traded for live, in seconds (60
+    /// to [`ACCESS_TOKEN_LIFETIME_CEILING_SECS`]).
+    pub access_token_lifetime_secs: i64,
+}
+
+/// Parses an access token lifetime given in whole minutes (1 to 60) into
+/// seconds; empty means `default_secs`.
+pub fn parse_token_lifetime_minutes(input: &str, default_secs: i64) -> Result<i64, String> {
+    match input.trim() {
+        "" => Ok(default_secs),
+        text => match text.parse::<i64>() {
+            Ok(n) if (1..=ACCESS_TOKEN_LIFETIME_CEILING_SECS / 60).contains(&n) => Ok(n * 60),
+            _ => Err(format!(
+                "Enter a whole number of minutes from 1 to {}.",
+                ACCESS_TOKEN_LIFETIME_CEILING_SECS / 60
+            )),
+        },
+    }
 }
 
 /// Parses a rotation interval in days (1 to 3650); empty means `default`.
@@ -46,6 +73,7 @@ impl Default for OrgPolicy {
             approval_for_high_risk_production: true,
             rotate_high_risk_days: 90,
             rotate_low_risk_days: 365,
+            access_token_lifetime_secs: ACCESS_TOKEN_LIFETIME_DEFAULT_SECS,
         }
     }
 }

@@ -211,6 +211,8 @@ pub struct KeyDetail {
     /// A ready `curl` line against the sample API, the secret as
     /// `$PORTICO_KEY`.
     pub try_it: Option<String>,
+    /// Exchanging the key for short-lived access tokens.
+    pub access_tokens: AccessTokensView,
     /// The organisation's id.
     pub org_id: i64,
     /// The organisation's name.
@@ -226,6 +228,18 @@ pub struct KeyDetail {
     /// When the owner left and the viewer is an admin: the members who
     /// could own the key, `(user id, email)`.
     pub new_owner_choices: Vec<(i64, String)>,
+}
+
+/// A key's short-lived access tokens, as its page shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokensView {
+    /// Tokens minted from the key in the last 24 hours.
+    pub minted_24h: i64,
+    /// How long a token lives under the organisation's policy, in seconds.
+    pub lifetime_secs: i64,
+    /// A ready `curl` line that asks `/oauth/token` for one, the secret as
+    /// `$PORTICO_KEY`.
+    pub request_line: String,
 }
 
 /// What the create form needs.

@@ -146,6 +146,12 @@ pub(crate) fn describe(action: AuditAction, details: Option<&str>) -> Option<Str
                 format::count(l as usize, "day", "days")
             ),
             _ => String::new(),
+        } + &match d["access_token_lifetime_secs"].as_i64() {
+            Some(secs) => format!(
+                "; access tokens live {}",
+                format::count((secs / 60) as usize, "minute", "minutes")
+            ),
+            None => String::new(),
         },
         AuditAction::SecondFactorRequirementChanged => {
             if d["required"] == true {

@@ -36,6 +36,10 @@ enum Command {
     /// Manage the tokens the platform's gateway presents to /v1/verify.
     #[command(subcommand, name = "gateway-token")]
     GatewayToken(GatewayTokenCommand),
+    /// The keys access tokens are signed with (published at
+    /// /.well-known/jwks.json).
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
@@ -90,6 +94,20 @@ enum GatewayTokenCommand {
         name: String,
     },
     /// List the tokens (never the tokens themselves).
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum SigningKeyCommand {
+    /// Make a new signing key that signs at once (the schedule rotates keys
+    /// every 30 days by itself; this is for an emergency).
+    Rotate {
+        /// Also take every other key out of the JWKS: tokens they signed
+        /// stop verifying at once (for a key that may have leaked).
+        #[arg(long)]
+        withdraw_previous: bool,
+    },
+    /// List the signing keys, newest first (never their private halves).
     List,
 }
 
@@ -309,6 +327,71 @@ pub async fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::SigningKey(SigningKeyCommand::Rotate { withdraw_previous }) => {
+            match crate::server::oauth::signing_keys::rotate(&state, withdraw_previous).await {
+                Ok(rotated) => {
+                    println!("signing key {} signs from now", rotated.kid);
+                    if withdraw_previous {
+                        println!(
+                            "{} withdrawn: the tokens they signed no longer verify",
+                            crate::domain::format::count(
+                                rotated.withdrawn as usize,
+                                "other key",
+                                "other keys"
+                            )
+                        );
+                    } else {
+                        println!(
+                            "the previous keys stay published until the tokens they signed expire"
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::SigningKey(SigningKeyCommand::List) => {
+            let rows = async {
+                let mut conn = state.db.acquire().await?;
+                Ok::<_, crate::error::AppError>(
+                    crate::server::db::signing_keys::all(conn.conn()).await?,
+                )
+            }
+            .await;
+            match rows {
+                Ok(rows) if rows.is_empty() => {
+                    println!(
+                        "no signing keys yet: the first is made when a token is first asked for"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(rows) => {
+                    let now = state.clock.now();
+                    let mut signer_seen = false;
+                    for k in rows {
+                        let status = if k.withdrawn_at.is_some() {
+                            "withdrawn"
+                        } else if k.signs_from > now {
+                            "scheduled"
+                        } else if !signer_seen {
+                            signer_seen = true;
+                            "signing"
+                        } else {
+                            "retired"
+                        };
+                        println!(
+                            "{status:9} {:24} {} signs from {}",
+                            k.kid,
+                            k.algorithm,
+                            k.signs_from
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
         Command::Review { org, format } => {
             match crate::server::review::for_slug(&state, &org).await {
                 Ok(review) => {

@@ -20,6 +20,7 @@ pub mod http;
 pub mod keys;
 pub mod members;
 pub mod notify;
+pub mod oauth;
 pub mod ops;
 pub mod orgs;
 pub mod password_reset;
@@ -97,6 +98,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Strin
         local_quotas: Default::default(),
         usage,
         mailer: notify::mailer::Mailer::default(),
+        signing_keys: Default::default(),
     });
     verify::invalidation::spawn_listener(&state);
     notify::mailer::spawn(&state);

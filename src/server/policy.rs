@@ -15,7 +15,7 @@ use crate::domain::audit::AuditAction;
 use crate::{
     domain::{
         key_format::Environment,
-        policy::{parse_rotation_days, OrgPolicy},
+        policy::{parse_rotation_days, parse_token_lifetime_minutes, OrgPolicy},
     },
     error::{AppError, FieldError},
     model::policy::PolicyView,
@@ -37,6 +37,7 @@ pub async fn load(conn: Conn<'_>, org_id: i64) -> Result<OrgPolicy, AppError> {
             approval_for_high_risk_production: row.approval_for_high_risk_production,
             rotate_high_risk_days: i64::from(row.rotate_high_risk_days),
             rotate_low_risk_days: i64::from(row.rotate_low_risk_days),
+            access_token_lifetime_secs: row.access_token_lifetime_secs,
         },
         None => OrgPolicy::default(),
     })
@@ -79,6 +80,8 @@ pub struct PolicyForm {
     pub rotate_high_risk_days: String,
     /// Days; empty for 365.
     pub rotate_low_risk_days: String,
+    /// Minutes, 1 to 60; empty for 10.
+    pub access_token_lifetime_minutes: String,
 }
 
 /// Sets the organisation's policy (admins only). Existing keys keep their
@@ -94,6 +97,10 @@ pub async fn update(
     let defaults = OrgPolicy::default();
     let high = parse_rotation_days(&form.rotate_high_risk_days, defaults.rotate_high_risk_days);
     let low = parse_rotation_days(&form.rotate_low_risk_days, defaults.rotate_low_risk_days);
+    let token_lifetime = parse_token_lifetime_minutes(
+        &form.access_token_lifetime_minutes,
+        defaults.access_token_lifetime_secs,
+    );
     let mut errors: Vec<FieldError> = match OrgPolicy::validate(
         &form.max_lifetime_days,
         &form.default_expiry_days,
@@ -112,12 +119,16 @@ pub async fn update(
     if let Err(m) = &low {
         errors.push(FieldError::new("rotate_low_risk_days", m.clone()));
     }
+    if let Err(m) = &token_lifetime {
+        errors.push(FieldError::new("access_token_lifetime_minutes", m.clone()));
+    }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
     let policy = OrgPolicy {
         rotate_high_risk_days: high.expect("checked"),
         rotate_low_risk_days: low.expect("checked"),
+        access_token_lifetime_secs: token_lifetime.expect("checked"),
         ..OrgPolicy::validate(
             &form.max_lifetime_days,
             &form.default_expiry_days,
@@ -143,6 +154,7 @@ pub async fn update(
             approval_for_high_risk_production: policy.approval_for_high_risk_production,
             rotate_high_risk_days: policy.rotate_high_risk_days as i32,
             rotate_low_risk_days: policy.rotate_low_risk_days as i32,
+            access_token_lifetime_secs: policy.access_token_lifetime_secs,
         },
         actor.user_id,
         now,
@@ -165,6 +177,7 @@ pub async fn update(
                     "approval_for_high_risk_production": policy.approval_for_high_risk_production,
                     "rotate_high_risk_days": policy.rotate_high_risk_days,
                     "rotate_low_risk_days": policy.rotate_low_risk_days,
+                    "access_token_lifetime_secs": policy.access_token_lifetime_secs,
                 })
                 .to_string(),
             ),

@@ -81,6 +81,8 @@ pub struct AppParts {
     pub usage: UsagePipeline,
     /// Wakes the email sender after notifications are stored.
     pub mailer: Mailer,
+    /// The keys access tokens are signed and checked with.
+    pub signing_keys: crate::server::oauth::signing_keys::SigningKeys,
     /// What `GET /metrics` reports.
     pub metrics: Arc<crate::server::ops::metrics::Metrics>,
 }

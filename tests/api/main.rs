@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_tokens;
 mod accounts;
 mod alerts;
 mod audit_trail;

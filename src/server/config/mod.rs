@@ -46,6 +46,13 @@ pub struct Settings {
           global = true, value_parser = public_url)]
     pub given_public_url: Unset<String>,
 
+    /// The audience (`aud`) of the access tokens minted at `/oauth/token`:
+    /// the URL that names the platform's API, which checks them (RFC 9068
+    /// §3). Defaults to the public URL.
+    #[arg(long = "access-token-audience", env = "PORTICO_ACCESS_TOKEN_AUDIENCE", default_value = "",
+          hide_default_value = true, global = true, value_parser = public_url)]
+    pub given_access_token_audience: Unset<String>,
+
     /// Mark the session cookie `Secure` (and name it `__Host-…`); turn on behind HTTPS.
     #[arg(long, env = "PORTICO_COOKIE_SECURE", default_value = "false", global = true,
           action = clap::ArgAction::Set, value_parser = boolean)]
@@ -212,13 +219,15 @@ pub enum LogFormat {
 
 /// The settings checked against each other, as the server uses them: every
 /// setting as given (read through `Deref`, e.g. `config.listen`), plus the
-/// two values that are derived from several settings.
+/// values that are derived from several settings.
 #[derive(Clone, Debug)]
 pub struct Config {
     settings: Settings,
     /// Where people reach the portal, without a trailing slash: the given
     /// public URL, else `http://` and the listen address.
     pub public_url: String,
+    /// The `aud` of access tokens: the given audience, else the public URL.
+    pub access_token_audience: String,
     /// Where notification emails go out (`PORTICO_SMTP_URL` with
     /// `PORTICO_MAIL_FROM`); `None`: the portal only.
     pub smtp: Option<SmtpConfig>,
@@ -310,6 +319,10 @@ impl Settings {
                 url: url.clone(),
                 from: self.mail_from.clone(),
             }),
+            access_token_audience: self
+                .given_access_token_audience
+                .clone()
+                .unwrap_or_else(|| public_url.clone()),
             public_url,
             settings: self.clone(),
         })

@@ -4,7 +4,8 @@
 
 use super::Conn;
 
-/// One change: `(seq, kind, ref)`, kind `key` or `gateway`, ref the public id.
+/// One change: `(seq, kind, ref)`, kind `key`, `gateway` or `signing`, ref the
+/// public id (a signing key's `kid`).
 pub type Change = (i64, String, String);
 
 /// The newest sequence number, or 0 for an empty log (and on Postgres).

@@ -20,6 +20,8 @@ pub struct PolicyRow {
     pub rotate_high_risk_days: i32,
     /// Rotation interval for other keys, days.
     pub rotate_low_risk_days: i32,
+    /// How long access tokens live, seconds.
+    pub access_token_lifetime_secs: i64,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
     /// By whom.
@@ -32,7 +34,7 @@ pub async fn find(conn: Conn<'_>, org_id: i64) -> sqlx::Result<Option<PolicyRow>
         sqlx::query_as(
             "select p.max_lifetime_days, p.default_expiry_days, p.developer_environments,
                     p.approval_for_high_risk_production, p.rotate_high_risk_days, p.rotate_low_risk_days,
-                    p.updated_at, u.email as updated_by_email
+                    p.access_token_lifetime_secs, p.updated_at, u.email as updated_by_email
              from org_policies p left join users u on u.id = p.updated_by
              where p.org_id = $1",
         )
@@ -57,6 +59,8 @@ pub struct NewPolicy<'a> {
     pub rotate_high_risk_days: i32,
     /// Rotation interval, other keys, days.
     pub rotate_low_risk_days: i32,
+    /// Access token lifetime, seconds.
+    pub access_token_lifetime_secs: i64,
 }
 
 /// Stores `org_id`'s policy, replacing any earlier one.
@@ -70,15 +74,17 @@ pub async fn upsert(
     on_conn!(conn, |c| {
         sqlx::query(
             "insert into org_policies (org_id, max_lifetime_days, default_expiry_days, developer_environments,
-                 approval_for_high_risk_production, updated_at, updated_by, rotate_high_risk_days, rotate_low_risk_days)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 approval_for_high_risk_production, updated_at, updated_by, rotate_high_risk_days, rotate_low_risk_days,
+                 access_token_lifetime_secs)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              on conflict (org_id) do update set max_lifetime_days = excluded.max_lifetime_days,
                  default_expiry_days = excluded.default_expiry_days,
                  developer_environments = excluded.developer_environments,
                  approval_for_high_risk_production = excluded.approval_for_high_risk_production,
                  updated_at = excluded.updated_at, updated_by = excluded.updated_by,
                  rotate_high_risk_days = excluded.rotate_high_risk_days,
-                 rotate_low_risk_days = excluded.rotate_low_risk_days",
+                 rotate_low_risk_days = excluded.rotate_low_risk_days,
+                 access_token_lifetime_secs = excluded.access_token_lifetime_secs",
         )
         .bind(org_id)
         .bind(policy.max_lifetime_days)
@@ -89,6 +95,7 @@ pub async fn upsert(
         .bind(by)
         .bind(policy.rotate_high_risk_days)
         .bind(policy.rotate_low_risk_days)
+        .bind(policy.access_token_lifetime_secs)
         .execute(c)
         .await
         .map(|_| ())

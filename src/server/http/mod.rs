@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     // For machines: verification, the sample API and health. No sessions.
     let machines = Router::new()
         .merge(crate::server::verify::api::routes())
+        .merge(crate::server::oauth::routes())
         .merge(crate::server::sample_api::router(state.clone()))
         .merge(crate::server::ops::routes());
 

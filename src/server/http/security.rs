@@ -104,10 +104,12 @@ pub fn must_be_same_site(method: &Method, path: &str, headers: &HeaderMap) -> bo
         .is_some_and(|mode| mode.as_bytes() != b"navigate")
 }
 
-/// Whether a path serves machines (verification, the sample API, health)
-/// rather than people: no sessions, no pages, quiet logs.
+/// Whether a path serves machines (verification, access tokens and their
+/// keys, the sample API, health) rather than people: no sessions, no pages, quiet logs.
 pub fn is_machine_path(path: &str) -> bool {
     path.starts_with("/v1/")
+        || path.starts_with("/oauth/")
+        || path.starts_with("/.well-known/")
         || path.starts_with("/sample/")
         || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }

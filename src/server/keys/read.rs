@@ -8,7 +8,7 @@ use crate::server::{
     db::{
         api_keys::{self, Inventory, InventoryCursor, InventoryOrder, KeyRow},
         audit::{self},
-        usage,
+        token_grants, usage,
     },
     state::AppState,
 };
@@ -20,8 +20,8 @@ use crate::{
     },
     error::AppError,
     model::keys::{
-        ApprovalDecision, ChainLink, KeyCounts, KeyDetail, KeyPage, KeyPermissions, KeySummary,
-        QuotaView, Refusal, SuspensionView,
+        AccessTokensView, ApprovalDecision, ChainLink, KeyCounts, KeyDetail, KeyPage,
+        KeyPermissions, KeySummary, QuotaView, Refusal, SuspensionView,
     },
 };
 use chrono::{DateTime, Duration, Utc};
@@ -314,6 +314,17 @@ pub(crate) async fn detail_of(
         .map(|s| s.name.clone())
         .collect();
     let try_it = try_it_line(state, &scopes);
+    let access_tokens = AccessTokensView {
+        minted_24h: token_grants::count_since(conn.conn(), row.id, now - Duration::hours(24))
+            .await?,
+        lifetime_secs: crate::server::policy::load(conn.conn(), row.org_id)
+            .await?
+            .access_token_lifetime_secs,
+        request_line: format!(
+            "curl -u \"{}:$PORTICO_KEY\" -d grant_type=client_credentials {}/oauth/token",
+            row.key_id, state.config.public_url
+        ),
+    };
     let new_owner_choices = if !row.owner_is_member && permissions.administer {
         crate::server::db::memberships::members_of(conn.conn(), row.org_id)
             .await?
@@ -345,6 +356,7 @@ pub(crate) async fn detail_of(
         audit,
         high_risk_scopes,
         try_it,
+        access_tokens,
         org_id: row.org_id,
         org_name: row.org_name.clone(),
         suspension: row

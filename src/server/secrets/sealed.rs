@@ -1,5 +1,6 @@
-//! Secrets the server must read back (a TOTP authenticator's shared secret),
-//! sealed before they are stored.
+//! Secrets the server must read back (a TOTP authenticator's shared secret,
+//! the private keys access tokens are signed with), sealed before they are
+//! stored.
 //!
 //! Sealing is XChaCha20-Poly1305 (RFC 8439 with the extended 192-bit nonce
 //! of draft-irtf-cfrg-xchacha), keyed with HMAC-SHA256(server secret,
@@ -21,12 +22,15 @@ const NONCE_LEN: usize = 24;
 pub enum Purpose {
     /// A TOTP authenticator's shared secret (RFC 6238).
     TotpSecret,
+    /// An access-token signing key's private key (PKCS #8), bound to its `kid`.
+    SigningKey,
 }
 
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Purpose::TotpSecret => b"portico sealed v1: totp secret",
+            Purpose::SigningKey => b"portico sealed v1: signing key",
         }
     }
 }
@@ -41,14 +45,19 @@ fn cipher(secret: &ServerSecret, purpose: Purpose) -> XChaCha20Poly1305 {
 /// Seals `plaintext` for `owner` (a user id): hex of nonce then ciphertext
 /// and tag, `2 × (24 + len + 16)` characters.
 pub fn seal(secret: &ServerSecret, purpose: Purpose, owner: i64, plaintext: &[u8]) -> String {
+    seal_bound(secret, purpose, &owner.to_be_bytes(), plaintext)
+}
+
+/// Seals `plaintext` bound to `aad` (e.g. a signing key's `kid`) instead of
+/// a user id: it opens only with the same bytes.
+pub fn seal_bound(secret: &ServerSecret, purpose: Purpose, aad: &[u8], plaintext: &[u8]) -> String {
     let nonce = random_bytes::<NONCE_LEN>();
-    let aad = owner.to_be_bytes();
     let sealed = cipher(secret, purpose)
         .encrypt(
             XNonce::from_slice(&nonce),
             Payload {
                 msg: plaintext,
-                aad: &aad,
+                aad,
             },
         )
         .expect("XChaCha20-Poly1305 seals any message under 256 GiB");
@@ -60,20 +69,23 @@ pub fn seal(secret: &ServerSecret, purpose: Purpose, owner: i64, plaintext: &[u8
 /// Opens what [`seal`] made for the same purpose and owner; `None` if it was
 /// altered, sealed with another server secret, or for someone else.
 pub fn open(secret: &ServerSecret, purpose: Purpose, owner: i64, sealed: &str) -> Option<Vec<u8>> {
+    open_bound(secret, purpose, &owner.to_be_bytes(), sealed)
+}
+
+/// Opens what [`seal_bound`] made for the same purpose and `aad`.
+pub fn open_bound(
+    secret: &ServerSecret,
+    purpose: Purpose,
+    aad: &[u8],
+    sealed: &str,
+) -> Option<Vec<u8>> {
     let bytes = hex::decode(sealed).ok()?;
     if bytes.len() < NONCE_LEN {
         return None;
     }
     let (nonce, body) = bytes.split_at(NONCE_LEN);
-    let aad = owner.to_be_bytes();
     cipher(secret, purpose)
-        .decrypt(
-            XNonce::from_slice(nonce),
-            Payload {
-                msg: body,
-                aad: &aad,
-            },
-        )
+        .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad })
         .ok()
 }
 

@@ -69,7 +69,8 @@ pub struct VerifyResponse {
     pub org_id: Option<i64>,
     /// The key's environment; `None` unless the key was identified.
     pub environment: Option<Environment>,
-    /// Every scope the key holds; empty unless the key was identified.
+    /// Every scope the key holds (for an access token: those it was granted
+    /// that its key still holds); empty unless the key was identified.
     pub scopes: Vec<String>,
     /// When it expires.
     pub expires_at: Option<DateTime<Utc>>,
@@ -104,7 +105,7 @@ impl<'a> From<&'a super::Verdict> for VerifyAnswer<'a> {
             key_id: key.map(|k| k.key_id.as_str()),
             org_id: key.map(|k| k.org_id),
             environment: key.map(|k| k.environment),
-            scopes: key.map(|k| k.scopes.as_slice()).unwrap_or_default(),
+            scopes: if key.is_some() { v.scopes() } else { &[] },
             expires_at: key.map(|k| k.answered_expiry_text.as_str()),
             scope: v.scope.as_deref(),
             retry_after: v.retry_after_secs,
@@ -268,6 +269,7 @@ fn checked_input(request: VerifyRequest) -> Result<VerifyInput, String> {
         request: request_line,
         client_ip,
         environment,
+        requested_scopes: Vec::new(),
     })
 }
 
@@ -313,6 +315,7 @@ mod tests {
             key: Some(Arc::new(key)),
             scope: Some("records:read".into()),
             retry_after_secs: (code == VerifyCode::RateLimited).then_some(12),
+            granted: None,
         }
     }
 

@@ -198,6 +198,7 @@ fn question(req: &Request, key_header: &HeaderName) -> Result<VerifyInput, Strin
         request: Some(request),
         client_ip: client_address(headers)?,
         environment,
+        requested_scopes: Vec::new(),
     })
 }
 

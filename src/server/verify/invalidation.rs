@@ -1,4 +1,5 @@
-//! Telling every instance that a key (or gateway token) changed.
+//! Telling every instance that a key (or gateway token, or signing key)
+//! changed.
 //!
 //! The database announces every change to what verification reads of a key
 //! or gateway token, from triggers, in the transaction that makes it (see the
@@ -46,6 +47,7 @@ pub fn forget_everything(state: &AppState) {
     state.unknown_keys.clear();
     state.gateway_cache.clear();
     state.unknown_gateway_tokens.clear();
+    state.signing_keys.invalidate();
 }
 
 /// Forgets the cached state of the gateway token with public id `id`
@@ -55,11 +57,12 @@ pub fn forget_gateway_token(state: &AppState, id: &str) {
     state.unknown_gateway_tokens.invalidate(id);
 }
 
-/// Applies one announcement, `key:ID` or `gateway:ID`.
+/// Applies one announcement, `key:ID`, `gateway:ID` or `signing:KID`.
 fn apply(state: &AppState, kind: &str, id: &str) {
     match kind {
         "key" => forget_key(state, id),
         "gateway" => forget_gateway_token(state, id),
+        "signing" => state.signing_keys.invalidate(),
         _ => tracing::warn!(kind, "unknown change announcement"),
     }
 }

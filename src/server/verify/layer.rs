@@ -46,7 +46,8 @@ pub struct VerifiedKey {
     pub org_id: i64,
     /// The key's environment: sandbox or production.
     pub environment: Environment,
-    /// Every scope the key holds, not only the one this request needed.
+    /// Every scope the key holds (for an access token, those it was granted
+    /// that the key still holds), not only the one this request needed.
     pub scopes: Vec<String>,
 }
 
@@ -177,6 +178,7 @@ where
                     .get::<ClientAddr>()
                     .map(|ClientAddr(ip)| ip.to_canonical()),
                 environment: layer.environment,
+                requested_scopes: Vec::new(),
             };
             let verdict = match verify(&layer.state, &input).await {
                 Ok(v) => v,
@@ -187,7 +189,7 @@ where
                     key_id: key.key_id.clone(),
                     org_id: key.org_id,
                     environment: key.environment,
-                    scopes: key.scopes.clone(),
+                    scopes: verdict.scopes().to_vec(),
                 });
                 return inner.call(req).await;
             }

@@ -6,8 +6,12 @@
 //! Every answer, allowed or denied, becomes a usage event without waiting.
 //!
 //! The same core serves `POST /v1/verify` ([`api`]), stock gateways'
-//! forward-auth requests ([`forward_auth`]) and the tower layer that Rust
-//! services mount in-process ([`layer`]).
+//! forward-auth requests ([`forward_auth`]), the tower layer that Rust
+//! services mount in-process ([`layer`]) and the token endpoint
+//! (`/oauth/token`). Where a key is expected, a short-lived access token
+//! minted from one is accepted too: its signature, audience and expiry are
+//! checked offline, then its parent key's standing and limits as for the key
+//! itself, with the token's scopes as the most it may do.
 
 pub mod api;
 pub mod cache;
@@ -20,7 +24,13 @@ pub mod openapi;
 pub mod quota;
 pub mod rate_limit;
 
-use super::{db::api_keys, secrets::key_hash, state::AppState, usage::UsageEvent};
+use super::{
+    db::api_keys,
+    oauth::access_token::{self, TokenRefusal},
+    secrets::key_hash,
+    state::AppState,
+    usage::UsageEvent,
+};
 use crate::{
     domain::{
         key_format::{ApiKey, Environment},
@@ -53,6 +63,9 @@ pub struct VerifyInput {
     pub client_ip: Option<IpAddr>,
     /// The environment the caller serves.
     pub environment: Option<Environment>,
+    /// Further scopes the key must hold, every one (a token request's
+    /// `scope`); usually none.
+    pub requested_scopes: Vec<String>,
 }
 
 /// The answer.
@@ -66,6 +79,9 @@ pub struct Verdict {
     pub scope: Option<String>,
     /// With `rate_limited`: seconds until a request may succeed.
     pub retry_after_secs: Option<u64>,
+    /// For an access token: the scopes it may use (those it was granted that
+    /// its key still holds). `None` for a key, which may use all of its own.
+    pub granted: Option<Vec<String>>,
 }
 
 impl Verdict {
@@ -75,12 +91,26 @@ impl Verdict {
             key: None,
             scope: None,
             retry_after_secs: None,
+            granted: None,
+        }
+    }
+
+    /// The scopes the presented credential may use: the token's grant, else
+    /// every scope of the key; empty when no key was identified.
+    pub fn scopes(&self) -> &[String] {
+        match (&self.granted, &self.key) {
+            (Some(granted), _) => granted,
+            (None, Some(key)) => &key.scopes,
+            (None, None) => &[],
         }
     }
 }
 
 /// Loads a key for verification: from the cache, else from the database.
-async fn load(state: &AppState, key_id: &str) -> Result<Option<Arc<VerifyKey>>, AppError> {
+pub(crate) async fn load(
+    state: &AppState,
+    key_id: &str,
+) -> Result<Option<Arc<VerifyKey>>, AppError> {
     if let Some(key) = state.key_cache.get_or_claim(key_id) {
         state.metrics.cache_lookup(true);
         return Ok(Some(key));
@@ -139,6 +169,9 @@ async fn decide(
     input: &VerifyInput,
     now: DateTime<Utc>,
 ) -> Result<(Verdict, Option<String>), AppError> {
+    if access_token::looks_like_jwt(input.key.trim()) {
+        return decide_token(state, input, now).await;
+    }
     let Ok(presented) = ApiKey::parse(input.key.trim(), &state.config.key_prefix) else {
         return Ok((Verdict::new(VerifyCode::Malformed), None));
     };
@@ -146,16 +179,61 @@ async fn decide(
     let Some(key) = load(state, presented.key_id()).await? else {
         return Ok((Verdict::new(VerifyCode::Unknown), presented_id));
     };
+    if !key_hash::key_matches_bytes(&state.secret, presented.expose(), &key.secret_hash) {
+        let mut verdict = Verdict::new(VerifyCode::Unknown);
+        verdict.key = Some(key);
+        return Ok((verdict, presented_id));
+    }
+    Ok((judge(state, input, key, None, now).await?, presented_id))
+}
+
+/// Decides on an access token: checked offline first, then as its parent
+/// key, limited to the scopes the token was granted.
+async fn decide_token(
+    state: &AppState,
+    input: &VerifyInput,
+    now: DateTime<Utc>,
+) -> Result<(Verdict, Option<String>), AppError> {
+    let claims = match access_token::check(state, input.key.trim(), now).await? {
+        Ok(claims) => claims,
+        Err(TokenRefusal::Malformed) => return Ok((Verdict::new(VerifyCode::Malformed), None)),
+        Err(TokenRefusal::Unknown) => return Ok((Verdict::new(VerifyCode::Unknown), None)),
+        Err(TokenRefusal::Expired) => return Ok((Verdict::new(VerifyCode::Expired), None)),
+    };
+    let presented_id = Some(claims.sub.clone());
+    let key = match load(state, &claims.sub).await? {
+        Some(key) if key.org_id == claims.org_id => key,
+        _ => return Ok((Verdict::new(VerifyCode::Unknown), presented_id)),
+    };
+    let granted = key
+        .scopes
+        .iter()
+        .filter(|held| claims.scopes().any(|g| g == held.as_str()))
+        .cloned()
+        .collect();
+    Ok((
+        judge(state, input, key, Some(granted), now).await?,
+        presented_id,
+    ))
+}
+
+/// Checks an identified key (or token, with its `granted` scopes) against
+/// the request: standing, environment, client address, scope, rate, quota.
+async fn judge(
+    state: &AppState,
+    input: &VerifyInput,
+    key: Arc<VerifyKey>,
+    granted: Option<Vec<String>>,
+    now: DateTime<Utc>,
+) -> Result<Verdict, AppError> {
     let mut verdict = Verdict {
         code: VerifyCode::Ok,
         key: Some(key.clone()),
         scope: None,
         retry_after_secs: None,
+        granted: None,
     };
-    if !key_hash::key_matches_bytes(&state.secret, presented.expose(), &key.secret_hash) {
-        verdict.code = VerifyCode::Unknown;
-        return Ok((verdict, presented_id));
-    }
+    let usable: &[String] = granted.as_deref().unwrap_or(&key.scopes);
 
     // The scope this request needs: the endpoint's (none for an endpoint
     // the catalog does not list, which no key may call), and the one given.
@@ -165,7 +243,7 @@ async fn decide(
             .endpoint_for(request)
             .map(|e| e.scope.name.as_str())
     });
-    let holds = |scope: &str| key.scopes.iter().any(|k| k == scope);
+    let holds = |scope: &str| usable.iter().any(|k| k == scope);
     let scope_allowed = match (&input.scope, endpoint_scope) {
         (None, None) => true,
         (Some(given), None) => {
@@ -186,6 +264,16 @@ async fn decide(
             endpoint_held && given_held
         }
     };
+    // Every scope a token request asks for, the first missing one named.
+    let scope_allowed = scope_allowed
+        && match input.requested_scopes.iter().find(|s| !holds(s)) {
+            Some(missing) => {
+                verdict.scope = Some(missing.clone());
+                false
+            }
+            None => true,
+        };
+    verdict.granted = granted;
 
     verdict.code = if let Some(refusal) = VerifyCode::for_status(KeyStatus::of(&key.standing, now))
     {
@@ -207,7 +295,7 @@ async fn decide(
     } else {
         VerifyCode::Ok
     };
-    Ok((verdict, presented_id))
+    Ok(verdict)
 }
 
 /// Takes one request from the key's rate limit: across instances when Redis

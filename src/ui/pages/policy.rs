@@ -94,6 +94,17 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
                         format::count(p.rotate_low_risk_days as usize, "day", "days"),
                     )}
                 </dd>
+                <dt>"Access token lifetime"</dt>
+                <dd data-testid="token-lifetime">
+                    {format!(
+                        "{} (short-lived tokens a key is exchanged for at /oauth/token)",
+                        format::count(
+                            (p.access_token_lifetime_secs / 60) as usize,
+                            "minute",
+                            "minutes",
+                        ),
+                    )}
+                </dd>
                 <dt>"Last changed"</dt>
                 <dd>
                     {match view.updated.clone() {
@@ -183,6 +194,14 @@ fn PolicyDetails(view: PolicyView, org_id: i64, set: ServerAction<SetOrgPolicy>)
                                 kind="number"
                                 value=p.rotate_low_risk_days.to_string()
                                 error=field_error(error, "rotate_low_risk_days")
+                            />
+                            <Field
+                                label="Access tokens live (minutes)"
+                                name="access_token_lifetime_minutes"
+                                kind="number"
+                                value=(p.access_token_lifetime_secs / 60).to_string()
+                                hint="1 to 60. Tokens minted from now on; a shorter life means a leaked token is worth less."
+                                error=field_error(error, "access_token_lifetime_minutes")
                             />
                             <label class="checkbox">
                                 <input

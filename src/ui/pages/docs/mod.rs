@@ -1,8 +1,11 @@
-//! `/docs`: how the platform's gateway and Rust services verify keys.
+//! `/docs`: how the platform's gateway and Rust services verify keys, and
+//! trade them for short-lived access tokens.
 
+pub mod access_tokens;
 pub mod gateways;
 
 use crate::domain::verify::VerifyCode;
+use access_tokens::AccessTokensGuide;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -172,6 +175,8 @@ pub fn DocsPage() -> impl IntoView {
             <pre class="code">
                 <code>{RUST_CLIENT}</code>
             </pre>
+
+            <AccessTokensGuide />
 
             <h2 id="try">"Try it"</h2>
             <p>

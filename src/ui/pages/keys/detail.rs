@@ -6,8 +6,8 @@ use crate::{
         alerts::{key_alerts, AlertView, SetAlertState},
         approvals::WithdrawKeyRequest,
         keys::{
-            get_key, AuditEntry, KeyDetail, QuotaView, ReinstateKey, RetireKey, RevokeKey,
-            RotateKey, SetKeyQuota, SuspendKey, UpdateKey,
+            get_key, AccessTokensView, AuditEntry, KeyDetail, QuotaView, ReinstateKey, RetireKey,
+            RevokeKey, RotateKey, SetKeyQuota, SuspendKey, UpdateKey,
         },
         orgs::GiveKey,
         support::support_key,
@@ -347,6 +347,7 @@ fn KeyView(
                     />
                 }
             })}
+        {open.then(|| view! { <AccessTokens view=detail.access_tokens.clone() /> })}
         {(detail.chain.len() > 1).then(|| view! { <Chain detail=detail.clone() /> })}
         <KeyAlerts alerts set_state=actions.set_alert staff />
         {suspendable.then(|| view! { <SuspendPanel detail=detail.clone() actions /> })}
@@ -455,6 +456,41 @@ fn TryIt(line: String, display_id: String) -> impl IntoView {
             <p class="hint">
                 "Requests appear on the key's usage page. See the "
                 <A href="/docs">"verification guide"</A> " for the gateway API."
+            </p>
+        </section>
+    }
+}
+
+/// Exchanging the key for short-lived access tokens (OAuth 2.0 client
+/// credentials), with a ready request and how many were minted.
+#[component]
+fn AccessTokens(view: AccessTokensView) -> impl IntoView {
+    view! {
+        <section aria-labelledby="tokens-heading" class="panel">
+            <h2 id="tokens-heading">"Exchange for short-lived tokens"</h2>
+            <p>
+                "A service can trade this key for an access token that lives "
+                {format::count((view.lifetime_secs / 60) as usize, "minute", "minutes")}
+                " (the organisation's policy) and that any service checks without calling Portico. A leaked token is worth minutes, not months. Add "
+                <span class="mono">"-d scope=…"</span> " to ask for fewer scopes."
+            </p>
+            <pre class="code">
+                <code data-testid="token-request">{view.request_line}</code>
+            </pre>
+            <p data-testid="tokens-minted">
+                {match view.minted_24h {
+                    0 => "No tokens minted in the last 24 hours.".to_owned(),
+                    n => {
+                        format!(
+                            "{} in the last 24 hours.",
+                            format::count(n as usize, "token minted", "tokens minted"),
+                        )
+                    }
+                }}
+            </p>
+            <p class="hint">
+                "When to use tokens instead of keys, and how to check one offline: "
+                <A href="/docs#access-tokens">"access tokens in the guide"</A> "."
             </p>
         </section>
     }
