@@ -64,13 +64,47 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                <DeferredHydration options />
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Starts the WebAssembly once the page has loaded and the browser is idle,
+/// and does not preload it: the server's HTML is a working page (every form
+/// posts without JavaScript), so its first paint never waits for, or
+/// competes with, the bundle. (Leptos's `HydrationScripts` preloads the
+/// bundle at once.)
+#[component]
+fn DeferredHydration(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let (script, wasm) = (
+        crate::server::http::bundle::script_href(&options),
+        crate::server::http::bundle::wasm_href(&options),
+    );
+    #[cfg(not(feature = "ssr"))]
+    let (script, wasm) = {
+        let _ = options;
+        (String::new(), String::new())
+    };
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce();
+    view! {
+        <script type="module" nonce=nonce>
+            {format!(
+                "(function (js, wasm) {{\n\
+                   const start = () => import(js).then((m) => m.default({{ module_or_path: wasm }}).then(() => m.hydrate()));\n\
+                   const idle = () => ('requestIdleCallback' in window ? requestIdleCallback(start, {{ timeout: 2000 }}) : setTimeout(start, 0));\n\
+                   if (document.readyState === 'complete') idle(); else addEventListener('load', idle, {{ once: true }});\n\
+                 }})({}, {});",
+                quote(&script),
+                quote(&wasm),
+            )}
+        </script>
     }
 }
 

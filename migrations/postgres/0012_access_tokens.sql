@@ -36,6 +36,7 @@ create table token_grants (
     constraint token_grants_kid_fkey foreign key (kid) references signing_keys (kid)
 );
 create index token_grants_key_idx on token_grants (key_id, issued_at);
+create index token_grants_expiry_idx on token_grants (expires_at);
 
 -- How long an organisation's access tokens live, in seconds (1 minute to
 -- 1 hour).

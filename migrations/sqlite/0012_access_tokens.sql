@@ -31,6 +31,7 @@ create table token_grants (
     expires_at text not null
 );
 create index token_grants_key_idx on token_grants (key_id, issued_at);
+create index token_grants_expiry_idx on token_grants (expires_at);
 
 -- How long an organisation's access tokens live, in seconds (1 minute to
 -- 1 hour).

@@ -185,6 +185,10 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                     if let Err(e) = db::usage::prune_hourly(conn.conn(), hourly).await {
                         tracing::warn!(error = %e, "could not prune old usage counts");
                     }
+                    // Minted tokens are kept as long as usage events.
+                    if let Err(e) = db::token_grants::prune(conn.conn(), events).await {
+                        tracing::warn!(error = %e, "could not prune old token grants");
+                    }
                     let networks = now - chrono::Duration::days(30);
                     if let Err(e) = db::alerts::prune_networks(conn.conn(), networks).await {
                         tracing::warn!(error = %e, "could not prune old client networks");

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// Asks for a token with HTTP Basic (`client_secret_basic`).
-async fn token(
+async fn ask_token(
     app: &TestApp,
     key_id: &str,
     secret: &str,
@@ -42,7 +42,7 @@ async fn grant(app: &TestApp, key_id: &str, secret: &str, scope: Option<&str>) -
     if let Some(scope) = scope {
         form.push(("scope", scope));
     }
-    let (status, body) = token(app, key_id, secret, &form).await;
+    let (status, body) = ask_token(app, key_id, secret, &form).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -153,6 +153,27 @@ on_both_databases! {
         assert_eq!(denied["code"], "scope_denied", "{denied}");
         let allowed = verify(&app, &w, &narrow, "/v1/records/1").await;
         assert_eq!(allowed["scopes"], json!(["records:read"]));
+        // Its expiry is the token's, not the key's.
+        let exp: chrono::DateTime<chrono::Utc> = serde_json::from_value(allowed["expires_at"].clone()).unwrap();
+        assert_eq!(exp.timestamp(), narrow_claims.exp);
+        // Forward-auth names the token's scopes to the upstream, not the key's.
+        let forwarded = reqwest::Client::new().get(app.url("/v1/forward-auth"))
+            .header("portico-gateway-token", &w.gateway)
+            .header("x-forwarded-method", "GET").header("x-forwarded-uri", "/v1/records/1")
+            .header("x-forwarded-for", "127.0.0.1")
+            .bearer_auth(&narrow).send().await.unwrap();
+        assert_eq!(forwarded.status(), StatusCode::OK);
+        assert_eq!(forwarded.headers()["portico-scopes"], "records:read");
+        // A token is not a client secret: it cannot be traded for a fresh or
+        // wider one, whatever client id comes with it.
+        for client_id in [id, "anything"] {
+            let (s, b) = ask_token(&app, client_id, &narrow, &[("grant_type", "client_credentials")]).await;
+            assert_eq!((s, b["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "{b}");
+        }
+        let res = reqwest::Client::new().post(app.url("/oauth/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", id), ("client_secret", narrow.as_str())])
+            .send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         // Through the tower layer over the sample API, as a Bearer token.
         let sample = reqwest::Client::new().get(app.url("/sample/v1/records")).bearer_auth(&narrow).send().await.unwrap();
         assert_eq!(sample.status(), StatusCode::OK);
@@ -190,15 +211,19 @@ on_both_databases! {
         let error = |body: &Value| (body["error"].as_str().unwrap_or("").to_owned(), body["portico_code"].as_str().unwrap_or("").to_owned());
 
         // Bad requests, each with its RFC 6749 §5.2 code.
-        let (s, b) = token(&app, id, &key.secret, &[]).await;
+        let (s, b) = ask_token(&app, id, &key.secret, &[]).await;
         assert_eq!((s, error(&b).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_request"), "{b}");
-        let (s, b) = token(&app, id, &key.secret, &[("grant_type", "password")]).await;
+        let (s, b) = ask_token(&app, id, &key.secret, &[("grant_type", "password")]).await;
         assert_eq!((s, error(&b).0.as_str()), (StatusCode::BAD_REQUEST, "unsupported_grant_type"));
-        let (s, b) = token(&app, id, &key.secret, &[cc, cc]).await;
+        let (s, b) = ask_token(&app, id, &key.secret, &[cc, cc]).await;
         assert_eq!((s, error(&b).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
-        let (s, b) = token(&app, id, &key.secret, &[cc, ("scope", "Records")]).await;
+        let (s, b) = ask_token(&app, id, &key.secret, &[cc, ("scope", "Records")]).await;
         assert_eq!((s, error(&b).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_scope"));
-        let (s, b) = token(&app, id, &key.secret, &[cc, ("scope", "records:read customers:write")]).await;
+        let long = format!("{}:read", "a".repeat(8000));
+        let (s, b) = ask_token(&app, id, &key.secret, &[cc, ("scope", long.as_str())]).await;
+        assert_eq!((s, error(&b).0.as_str()), (StatusCode::BAD_REQUEST, "invalid_scope"));
+        assert!(b.to_string().len() < 400, "{b}");
+        let (s, b) = ask_token(&app, id, &key.secret, &[cc, ("scope", "records:read customers:write")]).await;
         assert_eq!((s, error(&b)), (StatusCode::BAD_REQUEST, ("invalid_scope".into(), "scope_denied".into())), "{b}");
         assert!(b["error_description"].as_str().unwrap().contains("customers:write"));
         let json_body = reqwest::Client::new().post(app.url("/oauth/token")).json(&json!({"grant_type": "client_credentials"})).send().await.unwrap();
@@ -215,17 +240,17 @@ on_both_databases! {
         let mut wrong = key.secret.clone();
         let last = wrong.pop().unwrap();
         wrong.push(if last == 'a' { 'b' } else { 'a' });
-        let (s, b) = token(&app, id, &wrong, &[cc]).await;
+        let (s, b) = ask_token(&app, id, &wrong, &[cc]).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
         assert_eq!(error(&b).0, "invalid_client");
         let other = w.key(&[("name", "Other")]).await;
-        let (s, b) = token(&app, &other.key.key_id, &key.secret, &[cc]).await;
+        let (s, b) = ask_token(&app, &other.key.key_id, &key.secret, &[cc]).await;
         assert_eq!((s, error(&b).0.as_str()), (StatusCode::UNAUTHORIZED, "invalid_client"));
         assert!(!b.to_string().contains(&key.secret), "no secret echoed");
 
         // Whatever verification refuses, the token endpoint refuses.
         let fenced = w.key(&[("name", "Fenced"), ("ip_allowlist", "203.0.113.0/24")]).await;
-        let (s, b) = token(&app, &fenced.key.key_id, &fenced.secret, &[cc]).await;
+        let (s, b) = ask_token(&app, &fenced.key.key_id, &fenced.secret, &[cc]).await;
         assert_eq!((s, error(&b)), (StatusCode::BAD_REQUEST, ("unauthorized_client".into(), "ip_denied".into())), "{b}");
         let slow = w.key(&[("name", "Slow"), ("rate_limit", "2")]).await;
         grant(&app, &slow.key.key_id, &slow.secret, None).await;
@@ -237,15 +262,20 @@ on_both_databases! {
         assert_eq!(error(&b), ("slow_down".into(), "rate_limited".into()));
         let suspended = w.key(&[("name", "Suspended")]).await;
         w.client.call::<()>("suspend_key", &[("key_id", suspended.key.key_id.as_str()), ("reason", "Unusual traffic")]).await.unwrap();
-        let (s, b) = token(&app, &suspended.key.key_id, &suspended.secret, &[cc]).await;
+        let (s, b) = ask_token(&app, &suspended.key.key_id, &suspended.secret, &[cc]).await;
         assert_eq!((s, error(&b)), (StatusCode::UNAUTHORIZED, ("invalid_client".into(), "suspended".into())), "{b}");
         w.client.call::<()>("revoke_key", &[("key_id", id), ("reason", "replaced")]).await.unwrap();
-        let (s, b) = token(&app, id, &key.secret, &[cc]).await;
+        let (s, b) = ask_token(&app, id, &key.secret, &[cc]).await;
         assert_eq!((s, error(&b)), (StatusCode::UNAUTHORIZED, ("invalid_client".into(), "revoked".into())), "{b}");
-        let (_, b) = token(&app, &other.key.key_id, &other.secret, &[cc]).await;
+        let (_, b) = ask_token(&app, &other.key.key_id, &other.secret, &[cc]).await;
         assert!(b["access_token"].is_string(), "{b}");
+        // Five minutes before the key expires, a token lives five minutes.
+        let ends = other.key.expires_at;
+        app.clock.advance(ends - app.clock.now() - Duration::minutes(5));
+        let (_, b) = ask_token(&app, &other.key.key_id, &other.secret, &[cc]).await;
+        assert_eq!(b["expires_in"], 300, "{b}");
         app.clock.advance(Duration::days(400));
-        let (s, b) = token(&app, &other.key.key_id, &other.secret, &[cc]).await;
+        let (s, b) = ask_token(&app, &other.key.key_id, &other.secret, &[cc]).await;
         assert_eq!((s, error(&b)), (StatusCode::UNAUTHORIZED, ("invalid_client".into(), "expired".into())), "{b}");
 
         // Each refusal is the key's usage, like a verification's.

@@ -207,12 +207,15 @@ impl Detection<'_, '_> {
     async fn findings(&mut self, found: KeyFindings) -> Result<(), AppError> {
         let at = found.last_at.unwrap_or(self.now);
         for (scope, (n, addr)) in &found.scope_denied {
+            // A scope the key holds was refused to an access token that was
+            // not granted it.
+            let held = self.row.scopes.split_whitespace().any(|s| s == scope);
             self.raise(
                 AlertKind::ScopeDenied,
                 scope,
                 *n,
                 at,
-                json!({"scope": scope, "last_address": addr}),
+                json!({"scope": scope, "last_address": addr, "held": held}),
             )
             .await?;
         }
@@ -461,6 +464,10 @@ pub fn describe(kind: AlertKind, e: &Value) -> String {
             None => format!("First use from {} in 30 days.", or("network", "a new network")),
         },
         AlertKind::ScopeDenied => match fact("scope") {
+            Some(scope) if e["held"] == true => format!(
+                "Requests for {scope} with access tokens that were not granted it ({}).",
+                from()
+            ),
             Some(scope) => format!("Requests for {scope}, a scope the key does not hold ({}).", from()),
             None => format!(
                 "Requests for an endpoint not in the catalog, which no key may call ({}).",
@@ -519,6 +526,13 @@ mod tests {
                 &json!({"scope": "payments:refund", "last_address": "203.0.113.7"})
             ),
             "Requests for payments:refund, a scope the key does not hold (last from 203.0.113.7)."
+        );
+        assert_eq!(
+            describe(
+                AlertKind::ScopeDenied,
+                &json!({"scope": "customers:read", "last_address": "203.0.113.7", "held": true})
+            ),
+            "Requests for customers:read with access tokens that were not granted it (last from 203.0.113.7)."
         );
     }
 }

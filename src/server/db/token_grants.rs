@@ -55,3 +55,15 @@ pub async fn count_since(
     .fetch_one(c)
     .await)
 }
+
+/// Deletes the records of tokens that expired before `before`; returns how
+/// many.
+pub async fn prune(conn: Conn<'_>, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_conn!(conn, |c| sqlx::query(
+        "delete from token_grants where expires_at < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}

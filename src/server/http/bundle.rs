@@ -36,19 +36,34 @@ fn parse(text: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// The stylesheet's address: `/pkg/portico.HASH.css`, or `/pkg/portico.css`
-/// for an unhashed build.
-pub fn stylesheet_href(options: &LeptosOptions) -> String {
+/// The address of the bundle's file of `kind` (`css`, `js` or `wasm`):
+/// `/pkg/portico.HASH.css`, or `/pkg/portico.css` for an unhashed build.
+fn href(options: &LeptosOptions, kind: &str) -> String {
     let hash = options
         .hash_files
-        .then(|| hashes().get("css"))
+        .then(|| hashes().get(kind))
         .flatten()
         .map(|h| format!(".{h}"))
         .unwrap_or_default();
     format!(
-        "/{}/{}{hash}.css",
+        "/{}/{}{hash}.{kind}",
         options.site_pkg_dir, options.output_name
     )
+}
+
+/// The stylesheet's address.
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    href(options, "css")
+}
+
+/// The JavaScript glue's address (it loads the WebAssembly).
+pub fn script_href(options: &LeptosOptions) -> String {
+    href(options, "js")
+}
+
+/// The WebAssembly's address.
+pub fn wasm_href(options: &LeptosOptions) -> String {
+    href(options, "wasm")
 }
 
 #[cfg(test)]

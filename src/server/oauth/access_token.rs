@@ -73,7 +73,8 @@ pub struct Minted {
 }
 
 /// Mints a token for `key` carrying `scopes` (already checked to be the
-/// key's), living `lifetime`, and records the grant.
+/// key's), living `lifetime` (less if the key ends sooner), and records the
+/// grant.
 pub async fn mint(
     state: &AppState,
     key: &VerifyKey,
@@ -87,6 +88,8 @@ pub async fn mint(
             "no signing key can sign: check the server secret (portico signing-key list)",
         ));
     };
+    // Never past the key's own end (its expiry, or its rotation overlap's).
+    let expires_at = (now + lifetime).min(key.answered_expiry());
     let claims = AccessTokenClaims {
         iss: state.config.public_url.clone(),
         sub: key.key_id.clone(),
@@ -94,7 +97,7 @@ pub async fn mint(
         client_id: key.key_id.clone(),
         scope: scopes.join(" "),
         iat: now.timestamp(),
-        exp: (now + lifetime).timestamp(),
+        exp: expires_at.timestamp(),
         jti: URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
         org_id: key.org_id,
         environment: key.environment,
@@ -114,13 +117,13 @@ pub async fn mint(
             scope: &claims.scope,
             kid: &signer.kid,
             issued_at: now,
-            expires_at: now + lifetime,
+            expires_at,
         },
     )
     .await?;
     Ok(Minted {
         access_token,
-        expires_in: lifetime.num_seconds(),
+        expires_in: (expires_at - now).num_seconds(),
         scope: claims.scope,
     })
 }

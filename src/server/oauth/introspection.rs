@@ -12,7 +12,7 @@ use crate::{
     domain::{key_format::Environment, keys::KeyStatus, verify::VerifyCode},
     server::{
         state::AppState,
-        verify::{api, cache::VerifyKey, gateway},
+        verify::{api, cache::VerifyKey},
     },
 };
 use axum::{
@@ -71,21 +71,8 @@ pub fn parent_allows(key: &VerifyKey, now: chrono::DateTime<chrono::Utc>) -> boo
 
 /// Handles `POST /oauth/introspect`.
 pub async fn introspect(State(state): State<AppState>, req: Request) -> Response {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    match gateway::authenticate(&state, authorization.as_deref()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return api::error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Send a live gateway token: Authorization: Bearer gwt_…",
-            )
-        }
-        Err(e) => return api::unavailable(&e),
+    if let Err(refusal) = api::require_gateway(&state, req.headers()).await {
+        return refusal;
     }
     let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_BODY).await else {
         return api::error(

@@ -10,6 +10,7 @@
 use super::{access_token, client_auth::ClientCredentials};
 use crate::{
     domain::{scopes::check_scope_name, verify::VerifyCode},
+    server::verify::api::MAX_SCOPE_BYTES,
     server::{
         http::client_addr::ClientAddr,
         policy,
@@ -88,13 +89,14 @@ pub fn oauth_error(
 /// (RFC 6749 §5.2).
 fn printable(text: &str) -> String {
     text.chars()
-        .filter_map(|c| match c {
-            '"' => Some('\''),
-            '\\' => Some('/'),
-            '—' | '–' => Some('-'),
-            '…' => Some('.'),
-            ' '..='~' => Some(c),
-            _ => None,
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            '—' | '–' => '-',
+            '…' => '.',
+            ' '..='~' => c,
+            // Shown, not hidden: a tab or a NUL in a scope is the mistake.
+            _ => '?',
         })
         .collect()
 }
@@ -160,6 +162,11 @@ fn requested_scopes(scope: Option<&str>) -> Result<Vec<String>, String> {
     }
     let mut scopes: Vec<String> = Vec::new();
     for name in scope.split(' ').filter(|s| !s.is_empty()) {
+        if name.len() > MAX_SCOPE_BYTES {
+            return Err(format!(
+                "A scope name has at most {MAX_SCOPE_BYTES} characters, such as records:read."
+            ));
+        }
         if check_scope_name(name).is_err() {
             return Err(format!(
                 "{} is not a scope name: scopes look like records:read and are separated by single spaces.",
@@ -255,6 +262,8 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
         key: credentials.secret,
         client_ip,
         requested_scopes: scopes.clone(),
+        // A token is not a client secret: it cannot buy a fresh token.
+        keys_only: true,
         ..Default::default()
     };
     let verdict = match verify(&state, &input).await {
@@ -338,7 +347,7 @@ mod tests {
         assert!(text
             .chars()
             .all(|c| c == ' ' || c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c)));
-        assert_eq!(text, "The key 'x' isnt - valid/ .");
+        assert_eq!(text, "The key 'x' isn?t - valid/ .?");
     }
 
     #[test]
@@ -351,6 +360,11 @@ mod tests {
         assert!(requested_scopes(Some("  ")).is_err());
         assert!(requested_scopes(Some("records:read RECORDS")).is_err());
         assert!(requested_scopes(Some("a\"b")).unwrap_err().contains("a'b"));
+        assert!(requested_scopes(Some("records:read\tcustomers:read"))
+            .unwrap_err()
+            .contains("records:read?customers:read"));
+        let long = format!("{}:read", "a".repeat(200));
+        assert!(requested_scopes(Some(&long)).unwrap_err().len() < 200);
     }
 
     #[test]

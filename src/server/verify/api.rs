@@ -10,7 +10,7 @@ use crate::{
 };
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -72,7 +72,8 @@ pub struct VerifyResponse {
     /// Every scope the key holds (for an access token: those it was granted
     /// that its key still holds); empty unless the key was identified.
     pub scopes: Vec<String>,
-    /// When it expires.
+    /// When it expires (for an access token: the token, or its key if
+    /// sooner).
     pub expires_at: Option<DateTime<Utc>>,
     /// The scope checked.
     pub scope: Option<String>,
@@ -106,7 +107,11 @@ impl<'a> From<&'a super::Verdict> for VerifyAnswer<'a> {
             org_id: key.map(|k| k.org_id),
             environment: key.map(|k| k.environment),
             scopes: if key.is_some() { v.scopes() } else { &[] },
-            expires_at: key.map(|k| k.answered_expiry_text.as_str()),
+            expires_at: key.map(|k| {
+                v.token_expiry_text
+                    .as_deref()
+                    .unwrap_or(k.answered_expiry_text.as_str())
+            }),
             scope: v.scope.as_deref(),
             retry_after: v.retry_after_secs,
         }
@@ -169,22 +174,27 @@ async fn ping() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "ok": true }))
 }
 
-async fn verify_handler(State(state): State<AppState>, req: Request) -> Response {
-    let authorization = req
-        .headers()
+/// Checks the gateway token a request carries (`Authorization: Bearer
+/// gwt_…`); `Err` is the answer to give instead: 401, or 503 when the
+/// database cannot be reached.
+pub async fn require_gateway(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let authorization = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    match gateway::authenticate(&state, authorization.as_deref()).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Send a live gateway token: Authorization: Bearer gwt_…",
-            )
-        }
-        Err(e) => return unavailable(&e),
+        .and_then(|v| v.to_str().ok());
+    match gateway::authenticate(state, authorization).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send a live gateway token: Authorization: Bearer gwt_…",
+        )),
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
+async fn verify_handler(State(state): State<AppState>, req: Request) -> Response {
+    if let Err(refusal) = require_gateway(&state, req.headers()).await {
+        return refusal;
     }
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(body) => body,
@@ -270,6 +280,7 @@ fn checked_input(request: VerifyRequest) -> Result<VerifyInput, String> {
         client_ip,
         environment,
         requested_scopes: Vec::new(),
+        keys_only: false,
     })
 }
 
@@ -316,6 +327,7 @@ mod tests {
             scope: Some("records:read".into()),
             retry_after_secs: (code == VerifyCode::RateLimited).then_some(12),
             granted: None,
+            token_expiry_text: None,
         }
     }
 

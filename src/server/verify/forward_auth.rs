@@ -199,6 +199,7 @@ fn question(req: &Request, key_header: &HeaderName) -> Result<VerifyInput, Strin
         client_ip: client_address(headers)?,
         environment,
         requested_scopes: Vec::new(),
+        keys_only: false,
     })
 }
 
@@ -308,7 +309,7 @@ fn answer(verdict: &Verdict) -> Response {
                         ENVIRONMENT,
                         Ok(HeaderValue::from_static(key.environment.as_str())),
                     ),
-                    (SCOPES, HeaderValue::from_str(&key.scopes.join(" "))),
+                    (SCOPES, HeaderValue::from_str(&verdict.scopes().join(" "))),
                 ];
                 for (name, value) in identity {
                     if let Ok(value) = value {

@@ -179,6 +179,7 @@ where
                     .map(|ClientAddr(ip)| ip.to_canonical()),
                 environment: layer.environment,
                 requested_scopes: Vec::new(),
+                keys_only: false,
             };
             let verdict = match verify(&layer.state, &input).await {
                 Ok(v) => v,

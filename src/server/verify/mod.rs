@@ -66,6 +66,9 @@ pub struct VerifyInput {
     /// Further scopes the key must hold, every one (a token request's
     /// `scope`); usually none.
     pub requested_scopes: Vec<String>,
+    /// Only an API key will do: an access token is refused as `malformed`
+    /// (the token endpoint, where a token must not buy a new token).
+    pub keys_only: bool,
 }
 
 /// The answer.
@@ -82,6 +85,9 @@ pub struct Verdict {
     /// For an access token: the scopes it may use (those it was granted that
     /// its key still holds). `None` for a key, which may use all of its own.
     pub granted: Option<Vec<String>>,
+    /// For an access token: when it stops working (its `exp`, or its key's
+    /// end if sooner), as answers write it.
+    pub token_expiry_text: Option<String>,
 }
 
 impl Verdict {
@@ -92,6 +98,7 @@ impl Verdict {
             scope: None,
             retry_after_secs: None,
             granted: None,
+            token_expiry_text: None,
         }
     }
 
@@ -169,7 +176,7 @@ async fn decide(
     input: &VerifyInput,
     now: DateTime<Utc>,
 ) -> Result<(Verdict, Option<String>), AppError> {
-    if access_token::looks_like_jwt(input.key.trim()) {
+    if !input.keys_only && access_token::looks_like_jwt(input.key.trim()) {
         return decide_token(state, input, now).await;
     }
     let Ok(presented) = ApiKey::parse(input.key.trim(), &state.config.key_prefix) else {
@@ -211,10 +218,11 @@ async fn decide_token(
         .filter(|held| claims.scopes().any(|g| g == held.as_str()))
         .cloned()
         .collect();
-    Ok((
-        judge(state, input, key, Some(granted), now).await?,
-        presented_id,
-    ))
+    let mut verdict = judge(state, input, key.clone(), Some(granted), now).await?;
+    let ends =
+        DateTime::from_timestamp(claims.exp, 0).map_or(now, |exp| exp.min(key.answered_expiry()));
+    verdict.token_expiry_text = Some(cache::answer_time(ends));
+    Ok((verdict, presented_id))
 }
 
 /// Checks an identified key (or token, with its `granted` scopes) against
@@ -232,6 +240,7 @@ async fn judge(
         scope: None,
         retry_after_secs: None,
         granted: None,
+        token_expiry_text: None,
     };
     let usable: &[String] = granted.as_deref().unwrap_or(&key.scopes);
 
