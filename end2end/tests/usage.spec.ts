@@ -133,6 +133,8 @@ test("three clients on one key: found on its usage page by address and endpoint,
   // What else does that client call? Swap the endpoint for its address.
   await callers.getByRole("link", { name: "203.0.113.30" }).click();
   await expect(page).toHaveURL(/addr=203.0.113.30/);
+  // The address changes before the page does: wait for the page narrowed by both.
+  await expect(page.getByRole("region", { name: "Filter" })).toContainText("203.0.113.30");
   await page.getByRole("link", { name: "Stop filtering by GET /v1/customers/export" }).click();
   await expect(page).not.toHaveURL(/endpoint=/);
   await expect(page.locator(".stat").first()).toContainText("1");

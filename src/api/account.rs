@@ -412,6 +412,7 @@ pub async fn confirm_totp(code: String, password: String) -> Result<RecoveryCode
     super::respond(
         async {
             let ctx = request_context().await?;
+            ctx.refuse_plain_form_post("Turning on two-factor authentication")?;
             let actor = ctx.actor().await?;
             let current = ctx.session.handle().await?;
             second_factor::confirm_totp(
@@ -450,6 +451,7 @@ pub async fn replace_recovery_codes(password: String) -> Result<RecoveryCodes, A
     super::respond(
         async {
             let ctx = request_context().await?;
+            ctx.refuse_plain_form_post("Making new recovery codes")?;
             let actor = ctx.actor().await?;
             second_factor::replace_recovery_codes(&ctx.state, &actor, password, ctx.client_addr)
                 .await

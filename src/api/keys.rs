@@ -54,7 +54,7 @@ pub async fn create_key(
     super::respond(
         async {
             let ctx = request_context().await?;
-            ctx.refuse_plain_form_post()?;
+            ctx.refuse_plain_form_post("Creating a key")?;
             let actor = ctx.actor().await?;
             let form = keys::NewKeyForm {
                 request_token,
@@ -144,7 +144,7 @@ pub async fn rotate_key(
     super::respond(
         async {
             let ctx = request_context().await?;
-            ctx.refuse_plain_form_post()?;
+            ctx.refuse_plain_form_post("Rotating a key")?;
             let actor = ctx.actor().await?;
             keys::rotate(
                 &ctx.state,

@@ -37,7 +37,7 @@ pub async fn narrow_key(
     super::respond(
         async {
             let ctx = request_context().await?;
-            ctx.refuse_plain_form_post()?;
+            ctx.refuse_plain_form_post("Replacing the key with a narrower one")?;
             let actor = ctx.actor().await?;
             if keep.is_empty() {
                 return Err(AppError::field(

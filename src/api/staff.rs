@@ -66,7 +66,7 @@ pub async fn create_gateway_token(name: String) -> Result<NewGatewayToken, AppEr
     super::respond(
         async {
             let ctx = request_context().await?;
-            ctx.refuse_plain_form_post()?;
+            ctx.refuse_plain_form_post("Making a gateway token")?;
             let actor = ctx.actor().await?;
             authorize_staff(&actor, StaffAction::ManageGateways)?;
             gateway::create(&ctx.state, &name, Some(actor.user_id)).await

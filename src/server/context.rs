@@ -105,20 +105,21 @@ impl RequestContext {
         self.session.end(&self.state.db).await
     }
 
-    /// Refuses a plain HTML form post (the page's JavaScript is off). Calls
-    /// that return a secret need the page to show it: after a plain post the
-    /// browser follows a redirect and the secret would be lost.
-    pub fn refuse_plain_form_post(&self) -> Result<(), AppError> {
+    /// Refuses a plain HTML form post (the page's JavaScript is off, or has
+    /// not started yet). Calls that return something shown once (a key, a
+    /// gateway token, recovery codes) need the page to show it: after a
+    /// plain post the browser follows a redirect and it would be lost. `doing` names the action ("Creating a key").
+    pub fn refuse_plain_form_post(&self, doing: &str) -> Result<(), AppError> {
         let plain = use_context::<axum::http::request::Parts>()
             .and_then(|p| p.headers.get(axum::http::header::ACCEPT).cloned())
             .and_then(|v| v.to_str().ok().map(|v| v.contains("text/html")))
             .unwrap_or(false);
         if plain {
-            return Err(AppError::Conflict(
-                "Creating a key needs JavaScript, so that its secret is shown once, in your browser only. \
-                 Turn JavaScript on and try again."
-                    .to_owned(),
-            ));
+            return Err(AppError::Conflict(format!(
+                "{doing} needs JavaScript, so that what it shows once appears in your browser only. \
+                 If JavaScript is on, wait until the page has finished loading; otherwise turn it on. \
+                 Nothing was changed: try again."
+            )));
         }
         Ok(())
     }

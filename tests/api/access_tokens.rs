@@ -264,6 +264,14 @@ on_both_databases! {
         w.client.call::<()>("suspend_key", &[("key_id", suspended.key.key_id.as_str()), ("reason", "Unusual traffic")]).await.unwrap();
         let (s, b) = ask_token(&app, &suspended.key.key_id, &suspended.secret, &[cc]).await;
         assert_eq!((s, error(&b)), (StatusCode::UNAUTHORIZED, ("invalid_client".into(), "suspended".into())), "{b}");
+        let pending = w.key(&[("name", "Pending")]).await;
+        crate::verify::set_column(&app, &pending.key.key_id, "approval = 'pending'").await;
+        let (s, b) = ask_token(&app, &pending.key.key_id, &pending.secret, &[cc]).await;
+        assert_eq!((s, error(&b)), (StatusCode::UNAUTHORIZED, ("invalid_client".into(), "pending_approval".into())), "{b}");
+        let metered = w.key(&[("name", "Metered"), ("monthly_quota", "1")]).await;
+        grant(&app, &metered.key.key_id, &metered.secret, None).await;
+        let (s, b) = ask_token(&app, &metered.key.key_id, &metered.secret, &[cc]).await;
+        assert_eq!((s, error(&b)), (StatusCode::TOO_MANY_REQUESTS, ("slow_down".into(), "quota_exceeded".into())), "{b}");
         w.client.call::<()>("revoke_key", &[("key_id", id), ("reason", "replaced")]).await.unwrap();
         let (s, b) = ask_token(&app, id, &key.secret, &[cc]).await;
         assert_eq!((s, error(&b)), (StatusCode::UNAUTHORIZED, ("invalid_client".into(), "revoked".into())), "{b}");

@@ -676,7 +676,30 @@ on_both_databases! {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::FOUND, "back to the form, with the error in the address");
-        assert!(res.headers()["location"].to_str().unwrap().contains("__err="));
+        // The error travels in the address as base64 of its JSON.
+        let said = |res: &reqwest::Response| {
+            use base64::Engine;
+            let location = res.headers()["location"].to_str().unwrap().to_owned();
+            let err = location.split("__err=").nth(1).unwrap_or_default();
+            let err = percent_encoding::percent_decode_str(err).decode_utf8_lossy().into_owned();
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(err).unwrap_or_default()).unwrap_or_default()
+        };
+        assert!(said(&res).contains("Creating a key needs JavaScript"), "{}", said(&res));
         assert!(list(&client, &org_id, &[]).await.is_empty());
+
+        // Each such action names itself: a rotation is not "creating a key".
+        let key = crate::helpers::create_key(&client, &org_id, &[]).await.unwrap();
+        let res = client
+            .http
+            .post(format!("{}/api/rotate_key", client.base))
+            .header("accept", "text/html")
+            .header("referer", format!("{}/keys/{}", client.base, key.key.key_id))
+            .form(&[("key_id", key.key.key_id.as_str()), ("overlap", "24h")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert!(said(&res).contains("Rotating a key needs JavaScript"), "{}", said(&res));
+        assert_eq!(list(&client, &org_id, &[]).await.len(), 1, "nothing was rotated");
     }
 }

@@ -202,6 +202,21 @@ on_both_databases! {
         let err = again.sign_in_with_code(email, &codes[3]).await.unwrap_err();
         assert!(field_message(&err.error, "code").contains("not right"));
 
+        // New codes need the page's JavaScript, which shows them: a plain
+        // form post (JavaScript off, or not started yet) changes nothing.
+        let res = client
+            .http
+            .post(format!("{}/api/replace_recovery_codes", client.base))
+            .header("accept", "text/html")
+            .header("referer", format!("{}/account", client.base))
+            .form(&[("password", GOOD_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert!(res.headers()["location"].to_str().unwrap().contains("__err="));
+        assert_eq!(status(&client).await.recovery_codes_left, 9, "the codes were not replaced");
+
         // New codes need the password; the old ones stop working.
         let err = client
             .call::<RecoveryCodes>("replace_recovery_codes", &[("password", "not my password at all")])

@@ -88,7 +88,7 @@ pub async fn introspect(State(state): State<AppState>, req: Request) -> Response
         return api::error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "token is missing: send token=… form-encoded (RFC 7662 §2.1).",
+            "token is missing: send token=… form-encoded (RFC 7662 section 2.1).",
         );
     };
     let answer = match inspect(&state, token.trim()).await {

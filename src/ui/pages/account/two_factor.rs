@@ -74,6 +74,23 @@ pub fn TwoFactorPanel() -> impl IntoView {
     view! {
         <section class="panel" id="two-factor" aria-labelledby="two-factor-heading">
             <h2 id="two-factor-heading">"Two-factor authentication"</h2>
+            // Outside the status below, which reloads when the codes are
+            // made: the panel (and its "I have saved these" check) stays put.
+            {move || match shown.get() {
+                Some(codes) => {
+                    view! {
+                        <RecoveryCodesShown
+                            codes
+                            on_done=Callback::new(move |_| {
+                                shown.set(None);
+                                session.me.refetch();
+                            })
+                        />
+                    }
+                        .into_any()
+                }
+                None => ().into_any(),
+            }}
             <Transition fallback=|| {
                 view! {
                     <p class="loading" role="status">
@@ -97,21 +114,6 @@ pub fn TwoFactorPanel() -> impl IntoView {
                                             </p>
                                         }
                                     })}
-                                {move || match shown.get() {
-                                    Some(codes) => {
-                                        view! {
-                                            <RecoveryCodesShown
-                                                codes
-                                                on_done=Callback::new(move |_| {
-                                                    shown.set(None);
-                                                    session.me.refetch();
-                                                })
-                                            />
-                                        }
-                                            .into_any()
-                                    }
-                                    None => ().into_any(),
-                                }}
                                 {match st.totp_since {
                                     Some(_) => {
                                         view! { <TwoFactorOn st=st.clone() turn_off replace /> }
