@@ -51,6 +51,15 @@ impl AccessTokenClaims {
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split_whitespace()
     }
+
+    /// What the token may use now: the scopes it was granted that its key
+    /// (`held`, as verification caches it) still holds, in the key's order.
+    pub fn usable(&self, held: &[String]) -> Vec<String> {
+        held.iter()
+            .filter(|h| self.scopes().any(|g| g == h.as_str()))
+            .cloned()
+            .collect()
+    }
 }
 
 /// Whether `presented` is shaped like a JWT (a JOSE header, then two more

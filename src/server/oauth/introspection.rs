@@ -117,11 +117,7 @@ pub async fn inspect(
         Some(key) if key.org_id == claims.org_id && parent_allows(&key, now) => key,
         _ => return Ok(Introspection::default()),
     };
-    let scope = claims
-        .scopes()
-        .filter(|granted| key.scopes.iter().any(|held| held == granted))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let scope = claims.usable(&key.scopes).join(" ");
     Ok(Introspection {
         active: true,
         scope: Some(scope),

@@ -205,17 +205,25 @@ impl SigningKeys {
 async fn load(state: &AppState) -> Result<KeyRing, AppError> {
     let mut conn = state.db.acquire().await?;
     let rows = signing_keys::live(conn.conn()).await?;
-    let keys = rows
-        .into_iter()
-        .filter_map(|row| match open(&state.secret, &row) {
-            Ok(key) => Some(key),
-            Err(why) => {
-                tracing::error!(kid = %row.kid, why, "signing key skipped");
-                None
-            }
-        })
-        .collect();
-    Ok(KeyRing { keys })
+    Ok(KeyRing::of_rows(&state.secret, &rows))
+}
+
+impl KeyRing {
+    /// The ring of stored keys (in signing order); a key that cannot be read
+    /// is left out and logged.
+    fn of_rows(secret: &ServerSecret, rows: &[SigningKeyRow]) -> Self {
+        let keys = rows
+            .iter()
+            .filter_map(|row| match open(secret, row) {
+                Ok(key) => Some(key),
+                Err(why) => {
+                    tracing::error!(kid = %row.kid, why, "signing key skipped");
+                    None
+                }
+            })
+            .collect();
+        KeyRing { keys }
+    }
 }
 
 /// Turns a stored key into one that checks (and, if its private key opens,
@@ -303,12 +311,7 @@ fn generate(secret: &ServerSecret, now: DateTime<Utc>, signs_from: DateTime<Utc>
 async fn schedule(state: &AppState, now: DateTime<Utc>) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
     let live = signing_keys::live(tx.conn()).await?;
-    let ring = KeyRing {
-        keys: live
-            .iter()
-            .filter_map(|r| open(&state.secret, r).ok())
-            .collect(),
-    };
+    let ring = KeyRing::of_rows(&state.secret, &live);
     let signs_from = match (ring.signer(now), live.last()) {
         // None signs now (none yet, or none whose private key opens).
         (None, _) | (_, None) => now,
@@ -342,14 +345,9 @@ pub async fn rotate(state: &AppState, withdraw_previous: bool) -> Result<Rotated
     // A key scheduled for later would otherwise take over from this one.
     let live = signing_keys::live(tx.conn()).await?;
     let after = live.iter().filter(|k| k.signs_from > now).count();
-    let published = KeyRing {
-        keys: live
-            .iter()
-            .filter_map(|r| open(&state.secret, r).ok())
-            .collect(),
-    }
-    .published(now)
-    .count() as u64;
+    let published = KeyRing::of_rows(&state.secret, &live)
+        .published(now)
+        .count() as u64;
     signing_keys::insert(tx.conn(), &row).await?;
     // Keys no longer published are marked too, so that none comes back.
     let withdrawn = if withdraw_previous {

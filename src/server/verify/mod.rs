@@ -212,12 +212,7 @@ async fn decide_token(
         Some(key) if key.org_id == claims.org_id => key,
         _ => return Ok((Verdict::new(VerifyCode::Unknown), presented_id)),
     };
-    let granted = key
-        .scopes
-        .iter()
-        .filter(|held| claims.scopes().any(|g| g == held.as_str()))
-        .cloned()
-        .collect();
+    let granted = claims.usable(&key.scopes);
     let mut verdict = judge(state, input, key.clone(), Some(granted), now).await?;
     let ends =
         DateTime::from_timestamp(claims.exp, 0).map_or(now, |exp| exp.min(key.answered_expiry()));
