@@ -23,7 +23,9 @@ export default async function globalSetup(): Promise<void> {
   const binary = process.env.PORTICO_BIN ?? join(root, "target", "debug", "portico");
   const dir = mkdtempSync(join(tmpdir(), "portico-e2e-"));
   const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}`;
+  // `localhost`, not an IP address: browsers allow WebAuthn only under a
+  // domain name (and treat localhost as a secure context).
+  const baseURL = `http://localhost:${port}`;
 
     // A real SMTP server on loopback (aiosmtpd, installed by `make e2e`): every
   // email the portal sends lands as a file in mail/new, where tests read it.

@@ -235,6 +235,109 @@ test("two-factor: set up an authenticator app, sign in with password and code by
   await expect(again.getByText(/That code is not right/)).toBeVisible();
 });
 
+test("two-factor: add a security key, sign in with it by keyboard, fall back to a recovery code, and remove it", async ({ page }) => {
+  const email = uniqueEmail("webauthn");
+  await signUp(page, email, "Key Co");
+  // Chromium's virtual authenticator: a USB security key whose touch the
+  // browser simulates, kept for this page across sign-out and sign-in.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "usb",
+      hasResidentKey: false,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+
+  await page.goto("/account");
+  await hydrated(page);
+  await page.getByText("Add a security key").click();
+  await page.getByLabel("Name").fill("Desk key");
+  await page.getByTestId("add-security-key").getByLabel("Current password").fill("not the password");
+  await page.getByTestId("add-security-key").getByLabel("Current password").press("Enter");
+  await expect(page.getByTestId("add-security-key").getByLabel("Current password")).toHaveAttribute("aria-invalid", "true");
+  let credentials = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  expect(credentials, "a wrong password never reaches the key").toHaveLength(0);
+  await page.getByTestId("add-security-key").getByLabel("Current password").fill(GOOD_PASSWORD);
+  await page.getByTestId("add-security-key").getByLabel("Current password").press("Enter");
+
+  // The first second factor brings the recovery codes, shown once.
+  const shown = page.getByTestId("recovery-codes");
+  await expect(shown).toBeFocused();
+  const recoveryCodes = (await shown.locator("li").allTextContents()).map((c) => c.trim());
+  expect(recoveryCodes).toHaveLength(10);
+  await shown.getByLabel("I have saved these codes somewhere safe").check();
+  await shown.getByRole("button", { name: "Done" }).click();
+  await expect(page.getByTestId("two-factor-on")).toBeVisible();
+  await expect(page.getByTestId("security-keys")).toContainText("Desk key");
+  await expect(page.getByTestId("security-keys")).toContainText("not used yet");
+  credentials = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  expect(credentials).toHaveLength(1);
+  await expect.poll(() => mailTo(email).some((m) => m.includes("A security key was added"))).toBe(true);
+
+  // The same key again: the browser refuses it, as the portal excluded it.
+  await page.getByText("Add a security key").click();
+  await page.getByLabel("Name").fill("Same key");
+  await page.getByTestId("add-security-key").getByLabel("Current password").fill(GOOD_PASSWORD);
+  await page.getByTestId("add-security-key").getByLabel("Current password").press("Enter");
+  await expect(page.getByText("This security key is registered to your account already.")).toBeVisible();
+  await expect(page.getByTestId("security-keys").locator("li")).toHaveCount(1);
+
+  // Sign out, then in: the password, then the key, by keyboard.
+  await page.locator(".account-menu summary").click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await page.goto("/keys");
+  await expect(page).toHaveURL(/\/signin\?next=/);
+  await hydrated(page);
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(GOOD_PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/signin\/code\?next=\/keys/);
+  await hydrated(page);
+  await expect(page.getByText("Touch your security key to finish signing in.")).toBeVisible();
+  const useKey = page.getByRole("button", { name: "Use your security key" });
+  await useKey.focus();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.getByRole("heading", { level: 1, name: "API keys" })).toBeVisible();
+  credentials = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  expect(credentials[0].signCount).toBeGreaterThan(0);
+
+  // The key lost: the browser finds no credential for the portal; a
+  // recovery code signs in instead.
+  await cdp.send("WebAuthn.clearCredentials", { authenticatorId });
+  await page.locator(".account-menu summary").click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await signIn(page, email);
+  await expect(page).toHaveURL(/\/signin\/code/);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Use your security key" }).click();
+  await expect(page.getByText(/The security key did not answer/)).toBeVisible({ timeout: 70_000 });
+  await page.getByLabel("Recovery code").fill(recoveryCodes[0]);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Key Co" })).toBeVisible();
+
+  // Removing the only second factor needs the password, and turns two-factor off.
+  await page.goto("/account");
+  await hydrated(page);
+  await expect(page.getByTestId("security-keys")).toContainText(/last used/);
+  await page.getByText("Remove a security key").click();
+  await expect(page.getByText("It is your only second factor")).toBeVisible();
+  await page.getByLabel("Key", { exact: true }).selectOption({ label: "Desk key" });
+  const removeForm = page.locator("details", { hasText: "Remove a security key" });
+  await removeForm.getByLabel("Current password").fill(GOOD_PASSWORD);
+  await removeForm.getByRole("button", { name: "Remove the security key" }).click();
+  await expect(page.getByTestId("security-keys")).toHaveCount(0);
+  await expect(page.getByTestId("two-factor-on")).toHaveCount(0);
+});
+
 test("an organisation that requires two factors sends a member without one to set it up first", async ({ page }) => {
   const email = uniqueEmail("policy2fa");
   await signUp(page, email, "Strict Co");

@@ -2,7 +2,8 @@
 
 use crate::error::AppError;
 pub use crate::model::account::{
-    Me, OrgSummary, RecoveryCodes, SecondFactorStatus, SessionView, TotpEnrolment, SIGN_IN_AGAIN,
+    Me, OrgSummary, RecoveryCodes, SecondFactorChoice, SecondFactorStatus, SessionView,
+    TotpEnrolment, SIGN_IN_AGAIN,
 };
 use leptos::prelude::*;
 
@@ -149,18 +150,20 @@ pub async fn sign_in_code(code: String, next: Option<String>) -> Result<(), AppE
     )
 }
 
-/// Whether this browser is between the password and the code of a sign-in.
+/// The second factors that can finish the sign-in waiting on this browser
+/// (between the password and the code), or `None` when none waits.
 #[server(endpoint = "sign_in_code_due")]
-pub async fn sign_in_code_due() -> Result<bool, AppError> {
-    use crate::server::context::request_context;
+pub async fn sign_in_code_due() -> Result<Option<SecondFactorChoice>, AppError> {
+    use crate::server::{context::request_context, second_factor};
     super::respond(
         async {
             let ctx = request_context().await?;
-            Ok(ctx
-                .session
-                .second_factor_due(ctx.state.clock.now())
-                .await?
-                .is_some())
+            match ctx.session.second_factor_due(ctx.state.clock.now()).await? {
+                Some(due) => second_factor::choice(&ctx.state, due.user_id)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
         }
         .await,
     )

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod policy;
 pub mod review;
+pub mod security_keys;
 pub mod setup;
 pub mod staff;
 pub mod support;

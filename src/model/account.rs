@@ -98,6 +98,11 @@ pub const CONFIRMATION_LINK_CLOSED: &str = "This confirmation link has expired o
 pub struct SecondFactorStatus {
     /// When their authenticator app was set up; `None` without one.
     pub totp_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Their security keys (WebAuthn), oldest first.
+    pub security_keys: Vec<SecurityKeyView>,
+    /// Whether this portal can register security keys: WebAuthn needs the
+    /// portal's public URL to name a domain, not an IP address.
+    pub security_keys_supported: bool,
     /// Recovery codes not yet used (0 to 10).
     pub recovery_codes_left: i64,
     /// Organisations whose policy requires a second factor, by name: while
@@ -106,6 +111,43 @@ pub struct SecondFactorStatus {
     /// Whether they are platform staff (who need a second factor for the
     /// staff pages).
     pub staff: bool,
+}
+
+impl SecondFactorStatus {
+    /// Whether the account has a second factor of any kind.
+    pub fn on(&self) -> bool {
+        self.totp_since.is_some() || !self.security_keys.is_empty()
+    }
+
+    /// Since when the account has had a second factor: its oldest one.
+    pub fn on_since(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.totp_since
+            .into_iter()
+            .chain(self.security_keys.iter().map(|k| k.created_at))
+            .min()
+    }
+}
+
+/// A security key (or passkey) registered as a second factor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityKeyView {
+    /// Its id, for removing it.
+    pub id: i64,
+    /// The name its owner gave it.
+    pub name: String,
+    /// When it was registered.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it last signed in; `None` if never.
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The second factors a waiting sign-in can finish with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorChoice {
+    /// A code from an authenticator app.
+    pub totp: bool,
+    /// A security key.
+    pub security_key: bool,
 }
 
 /// An authenticator app being set up: what the app needs, shown once.
@@ -119,8 +161,9 @@ pub struct TotpEnrolment {
     pub qr_svg: String,
 }
 
-/// Recovery codes, shown once: each stands in for the authenticator app
-/// once (`xxxxx-xxxxx`).
+/// Recovery codes, shown once: each stands in for the second factor once
+/// (`xxxxx-xxxxx`). Empty when a second factor was added to an account that
+/// had one (its codes stay as they were).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodes {
     /// The codes, ten of them.

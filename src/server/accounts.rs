@@ -4,7 +4,7 @@ use super::{
     auth::{passwords, throttle},
     db::{
         account_sessions, email_verifications::OpenVerification, invitations, memberships,
-        organisations, totp_authenticators, unique_violation, users, Tx,
+        organisations, second_factors, unique_violation, users, Tx,
     },
     members::{join, JoinedBy, Joiner},
     state::AppState,
@@ -330,7 +330,7 @@ pub async fn sign_in(
         return Err(AppError::BadCredentials);
     };
     let mut conn = state.db.acquire().await?;
-    let second_factor_due = totp_authenticators::is_confirmed(conn.conn(), user_id).await?;
+    let second_factor_due = second_factors::any(conn.conn(), user_id).await?;
     let first_org = memberships::for_user(conn.conn(), user_id)
         .await?
         .first()

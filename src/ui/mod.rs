@@ -12,3 +12,4 @@ pub mod pager;
 pub mod pages;
 pub mod session;
 pub mod shown_once;
+pub mod webauthn;

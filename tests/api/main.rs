@@ -20,6 +20,7 @@ mod password_reset;
 mod quotas;
 mod second_factor;
 mod security;
+mod security_keys;
 mod setup;
 mod shared_limits;
 mod usage_filters;

@@ -8,7 +8,7 @@ use chrono::Duration;
 use portico::{
     error::AppError,
     model::{
-        account::{RecoveryCodes, SecondFactorStatus, TotpEnrolment},
+        account::{RecoveryCodes, SecondFactorChoice, SecondFactorStatus, TotpEnrolment},
         keys::AuditPage,
         orgs::{MemberView, NewInvitation},
     },
@@ -113,7 +113,8 @@ on_both_databases! {
             "/signin/code?next=/keys"
         );
         assert!(browser.me().await.is_none(), "not signed in before the code");
-        assert!(browser.call::<bool>("sign_in_code_due", &[]).await.unwrap());
+        let due: Option<SecondFactorChoice> = browser.call("sign_in_code_due", &[]).await.unwrap();
+        assert_eq!(due, Some(SecondFactorChoice { totp: true, security_key: false }));
         let err = browser
             .call::<()>("sign_in_code", &[("code", "12345")])
             .await
@@ -147,7 +148,8 @@ on_both_databases! {
             .await
             .unwrap_err();
         assert_eq!(err.status, StatusCode::UNAUTHORIZED);
-        assert!(!stranger.call::<bool>("sign_in_code_due", &[]).await.unwrap());
+        let due: Option<SecondFactorChoice> = stranger.call("sign_in_code_due", &[]).await.unwrap();
+        assert_eq!(due, None);
         let err = stranger
             .call::<()>("sign_in_code", &[("code", &phone.code_at(app.clock.now()))])
             .await

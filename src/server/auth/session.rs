@@ -34,6 +34,27 @@ const PENDING_ORG: &str = "second_factor_org";
 const PENDING_SINCE: &str = "second_factor_since";
 const PENDING_TAG: &str = "second_factor_credential";
 const PENDING_WARNED: &str = "second_factor_warned";
+const CEREMONY: &str = "webauthn_ceremony";
+
+/// How long a WebAuthn ceremony (registering a security key, or signing in
+/// with one) may take between its challenge and the browser's answer: five
+/// minutes, the timeout the relying party asks the browser for.
+pub const CEREMONY_WINDOW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The server's half of a WebAuthn ceremony, kept in the session between
+/// the challenge and the answer (WebAuthn §13.4.3: a challenge is used once,
+/// by the session it was given to).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Ceremony {
+    /// What it is for ("register", "sign_in").
+    purpose: String,
+    /// The account it is for.
+    user_id: i64,
+    /// When it began (Unix seconds).
+    since: i64,
+    /// The relying party's state, as webauthn-rs serialises it.
+    state: serde_json::Value,
+}
 
 /// How long after the password the second factor may be given: five minutes,
 /// then the password is asked for again.
@@ -153,6 +174,49 @@ impl AuthSession {
         self.0.insert(PENDING_TAG, &pending.credential_tag).await?;
         self.0.insert(PENDING_SINCE, now.timestamp()).await?;
         Ok(())
+    }
+
+    /// Keeps the server's half of a WebAuthn ceremony for `user_id` until
+    /// [`take_ceremony`](Self::take_ceremony); a ceremony begun earlier on
+    /// this session is dropped.
+    pub async fn begin_ceremony<T: serde::Serialize>(
+        &self,
+        purpose: &str,
+        user_id: i64,
+        state: &T,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let state = serde_json::to_value(state)
+            .map_err(|e| crate::server::errors::internal(format_args!("a WebAuthn state: {e}")))?;
+        let ceremony = Ceremony {
+            purpose: purpose.to_owned(),
+            user_id,
+            since: now.timestamp(),
+            state,
+        };
+        self.0.insert(CEREMONY, ceremony).await?;
+        Ok(())
+    }
+
+    /// Takes (once) the state of the ceremony for `purpose` and `user_id`
+    /// begun on this session less than [`CEREMONY_WINDOW`] ago.
+    pub async fn take_ceremony<T: serde::de::DeserializeOwned>(
+        &self,
+        purpose: &str,
+        user_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<T>, AppError> {
+        let Some(ceremony) = self.0.remove::<Ceremony>(CEREMONY).await? else {
+            return Ok(None);
+        };
+        let age = now.timestamp() - ceremony.since;
+        if ceremony.purpose != purpose
+            || ceremony.user_id != user_id
+            || !(0..CEREMONY_WINDOW.num_seconds()).contains(&age)
+        {
+            return Ok(None);
+        }
+        Ok(serde_json::from_value(ceremony.state).ok())
     }
 
     /// Whether the account was already emailed about a wrong code in this

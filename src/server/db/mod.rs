@@ -21,6 +21,8 @@ pub mod organisations;
 pub mod password_resets;
 pub mod recovery_codes;
 pub mod review_acceptances;
+pub mod second_factors;
+pub mod security_keys;
 pub mod setup_tokens;
 pub mod sign_in_failures;
 pub mod signing_keys;

@@ -1,20 +1,6 @@
 //! Queries on `totp_authenticators`: one TOTP authenticator per account,
 //! pending until its first code is confirmed.
 
-/// The SQL condition "the user whose id is the expression `$user` has a
-/// confirmed second factor", written once for every query that asks
-/// (`has_second_factor!("u.id")`).
-#[macro_export]
-macro_rules! has_second_factor {
-    ($user:literal) => {
-        concat!(
-            "exists (select 1 from totp_authenticators t where t.user_id = ",
-            $user,
-            " and t.confirmed_at is not null)"
-        )
-    };
-}
-
 use super::Conn;
 use crate::on_conn;
 use chrono::{DateTime, Utc};
@@ -42,16 +28,6 @@ pub async fn find(conn: Conn<'_>, user_id: i64) -> sqlx::Result<Option<Authentic
         .bind(user_id)
         .fetch_optional(c)
         .await
-    })
-}
-
-/// Whether `user_id` has a confirmed authenticator.
-pub async fn is_confirmed(conn: Conn<'_>, user_id: i64) -> sqlx::Result<bool> {
-    on_conn!(conn, |c| {
-        sqlx::query_scalar(concat!("select ", crate::has_second_factor!("$1")))
-            .bind(user_id)
-            .fetch_one(c)
-            .await
     })
 }
 

@@ -1,11 +1,14 @@
 //! Second factors for portal accounts: an authenticator app (TOTP, RFC 6238)
-//! with ten single-use recovery codes, checked after the password at
-//! sign-in; and the organisation policy that requires one of every member.
+//! and security keys (WebAuthn, [`security_keys`]), with ten single-use
+//! recovery codes made with the first of them, checked after the password
+//! at sign-in; and the organisation policy that requires one of every
+//! member.
 //!
 //! Wrong codes count in the sign-in throttle (per account and per client
 //! address), so a stolen password does not open unlimited guessing
 //! (OWASP Multifactor Authentication Cheat Sheet).
 
+pub mod security_keys;
 pub mod totp;
 
 use super::{
@@ -14,8 +17,8 @@ use super::{
     auth::throttle,
     authz::{authorize_org, Actor, OrgAction},
     db::{
-        account_sessions, audit::NewEvent, organisations, recovery_codes, totp_authenticators,
-        users,
+        account_sessions, audit::NewEvent, organisations, recovery_codes, second_factors,
+        security_keys as security_key_rows, totp_authenticators, users,
     },
     notify::mailer::send_soon,
     secrets::{
@@ -34,7 +37,9 @@ use crate::{
         },
     },
     error::AppError,
-    model::account::{RecoveryCodes, SecondFactorStatus, TotpEnrolment, SIGN_IN_AGAIN},
+    model::account::{
+        RecoveryCodes, SecondFactorChoice, SecondFactorStatus, TotpEnrolment, SIGN_IN_AGAIN,
+    },
 };
 use hmac::Mac;
 use serde_json::json;
@@ -119,12 +124,27 @@ pub async fn status(state: &AppState, actor: &Actor) -> Result<SecondFactorStatu
     let mut conn = state.db.acquire().await?;
     let authenticator = totp_authenticators::find(conn.conn(), actor.user_id).await?;
     let recovery_codes_left = recovery_codes::unused(conn.conn(), actor.user_id).await?;
+    drop(conn);
     Ok(SecondFactorStatus {
         totp_since: authenticator.and_then(|a| a.confirmed_at),
+        security_keys: security_keys::list(state, actor.user_id).await?,
+        security_keys_supported: security_keys::supported(state),
         recovery_codes_left,
         required_by: required_by(actor),
         staff: actor.staff.is_some(),
     })
+}
+
+/// The second factors `user_id` can finish a sign-in with.
+pub async fn choice(state: &AppState, user_id: i64) -> Result<SecondFactorChoice, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let totp = totp_authenticators::find(conn.conn(), user_id)
+        .await?
+        .is_some_and(|a| a.confirmed_at.is_some());
+    let security_key = !security_key_rows::list(conn.conn(), user_id)
+        .await?
+        .is_empty();
+    Ok(SecondFactorChoice { totp, security_key })
 }
 
 /// Starts setting up an authenticator app: a new 160-bit secret, sealed and
@@ -200,7 +220,10 @@ pub async fn confirm_totp(
         tracing::warn!(user_id = actor.user_id, %addr, "wrong first authenticator code");
         return Err(AppError::field("code", WRONG_FIRST_CODE));
     };
-    let (codes, hashes) = new_recovery_codes(&state.secret);
+    let first = {
+        let mut conn = state.db.acquire().await?;
+        !second_factors::any(conn.conn(), actor.user_id).await?
+    };
     let mut tx = state.db.begin().await?;
     if !totp_authenticators::confirm(tx.conn(), actor.user_id, &pending.sealed_secret, step, now)
         .await?
@@ -209,8 +232,16 @@ pub async fn confirm_totp(
             "Setting up was started again or finished in another tab a moment ago. Reload the page and scan the QR code shown there.".to_owned(),
         ));
     }
-    recovery_codes::replace(tx.conn(), actor.user_id, &hashes, now).await?;
-    let sessions_ended = account_sessions::end_all(tx.conn(), actor.user_id, keep_session).await?;
+    // The first second factor brings the recovery codes and signs out the
+    // sessions that began with the password alone.
+    let (codes, sessions_ended) = if first {
+        let (codes, hashes) = new_recovery_codes(&state.secret);
+        recovery_codes::replace(tx.conn(), actor.user_id, &hashes, now).await?;
+        let ended = account_sessions::end_all(tx.conn(), actor.user_id, keep_session).await?;
+        (codes, ended)
+    } else {
+        (Vec::new(), 0)
+    };
     tx.commit().await?;
     attempt.succeeded(&state.db).await?;
     tracing::info!(
@@ -223,11 +254,16 @@ pub async fn confirm_totp(
         &actor.email,
         "Two-factor authentication is on",
         format!(
-            "Signing in to your Portico account {} now needs a code from your authenticator app \
-             after the password (set up at {} UTC from {addr}). Every other session was signed out.\n\n\
+            "Signing in to your Portico account {} can now use a code from your authenticator app \
+             after the password (set up at {} UTC from {addr}).{}\n\n\
              If this was not you, reset your password now and tell your organisation's admins.",
             actor.email,
             now.format("%Y-%m-%d %H:%M"),
+            if first {
+                " Every other session was signed out."
+            } else {
+                ""
+            },
         ),
     );
     Ok(RecoveryCodes {
@@ -244,20 +280,9 @@ fn open_secret(state: &AppState, user_id: i64, sealed: &str) -> Result<Vec<u8>, 
     })
 }
 
-/// Turns two-factor authentication off (the current password is needed):
-/// the app and the recovery codes are forgotten. Refused while an
-/// organisation of the person requires a second factor, or they are staff.
-pub async fn turn_off(
-    state: &AppState,
-    actor: &Actor,
-    password: String,
-    addr: IpAddr,
-) -> Result<(), AppError> {
-    if !actor.second_factor {
-        return Err(AppError::Conflict(
-            "Two-factor authentication is not on for your account.".to_owned(),
-        ));
-    }
+/// Refuses to leave `actor` without a second factor while an organisation
+/// of theirs requires one, or they are staff.
+fn refuse_if_required(actor: &Actor) -> Result<(), AppError> {
     let orgs = required_by(actor);
     if !orgs.is_empty() {
         return Err(AppError::Conflict(format!(
@@ -271,12 +296,31 @@ pub async fn turn_off(
                 .to_owned(),
         ));
     }
+    Ok(())
+}
+
+/// Turns two-factor authentication off (the current password is needed):
+/// the app, the security keys and the recovery codes are forgotten. Refused while an
+/// organisation of the person requires a second factor, or they are staff.
+pub async fn turn_off(
+    state: &AppState,
+    actor: &Actor,
+    password: String,
+    addr: IpAddr,
+) -> Result<(), AppError> {
+    if !actor.second_factor {
+        return Err(AppError::Conflict(
+            "Two-factor authentication is not on for your account.".to_owned(),
+        ));
+    }
+    refuse_if_required(actor)?;
     check_current_password(state, actor, password, "password", addr).await?;
     let mut tx = state.db.begin().await?;
-    let had = totp_authenticators::delete(tx.conn(), actor.user_id).await?;
+    let had_app = totp_authenticators::delete(tx.conn(), actor.user_id).await?;
+    let had_keys = security_key_rows::delete_all(tx.conn(), actor.user_id).await?;
     recovery_codes::delete_all(tx.conn(), actor.user_id).await?;
     tx.commit().await?;
-    if had {
+    if had_app || had_keys > 0 {
         tracing::info!(user_id = actor.user_id, "two-factor authentication off");
         tell(
             state,
@@ -285,7 +329,7 @@ pub async fn turn_off(
             format!(
                 "Two-factor authentication was turned off for your Portico account {} from {addr}: \
                  signing in needs only the password now.\n\n\
-                 If this was not you, reset your password now, then set up your authenticator app again.",
+                 If this was not you, reset your password now, then set up two-factor authentication again.",
                 actor.email
             ),
         );
@@ -303,7 +347,7 @@ pub async fn replace_recovery_codes(
 ) -> Result<RecoveryCodes, AppError> {
     if !actor.second_factor {
         return Err(AppError::Conflict(
-            "Recovery codes come with an authenticator app: set one up first.".to_owned(),
+            "Recovery codes come with a second factor: set up an authenticator app or add a security key first.".to_owned(),
         ));
     }
     check_current_password(state, actor, password, "password", addr).await?;
@@ -340,42 +384,43 @@ pub async fn check_at_sign_in(
 ) -> Result<(), AppError> {
     let code = SecondFactorCode::parse(code).map_err(|m| AppError::field("code", m))?;
     let now = state.clock.now();
-    let (email, authenticator, password_hash) = {
+    let (email, authenticator, any, password_hash) = {
         let mut conn = state.db.acquire().await?;
         let user = users::find(conn.conn(), user_id).await?;
         let authenticator = totp_authenticators::find(conn.conn(), user_id)
             .await?
             .filter(|a| a.confirmed_at.is_some());
+        let any = second_factors::any(conn.conn(), user_id).await?;
         let hash = match &user {
             Some(u) => users::credentials(conn.conn(), &u.email)
                 .await?
                 .map(|(_, h)| h),
             None => None,
         };
-        (user.map(|u| u.email), authenticator, hash)
+        (user.map(|u| u.email), authenticator, any, hash)
     };
     // The password given was for this credential: a password changed or
     // reset since then (or the second factor turned off) voids the sign-in.
     let current = password_hash.as_deref().map(credential_tag_of);
-    let (Some(email), Some(authenticator), true) = (
-        email,
-        authenticator,
-        current.as_deref() == Some(credential_tag),
-    ) else {
+    let (Some(email), true, true) = (email, any, current.as_deref() == Some(credential_tag)) else {
         return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
     };
     let attempt = throttle::admit(&state.db, &email, addr, now).await?;
     let accepted = match &code {
-        SecondFactorCode::Totp(code) => {
-            let secret = open_secret(state, user_id, &authenticator.sealed_secret)?;
-            match totp::matching_step(&totp::generator(secret, &email), code, now.timestamp()) {
-                Some(step) => {
-                    let mut conn = state.db.acquire().await?;
-                    totp_authenticators::use_step(conn.conn(), user_id, step).await?
+        // An app code for an account with security keys only is wrong too.
+        SecondFactorCode::Totp(code) => match &authenticator {
+            Some(authenticator) => {
+                let secret = open_secret(state, user_id, &authenticator.sealed_secret)?;
+                match totp::matching_step(&totp::generator(secret, &email), code, now.timestamp()) {
+                    Some(step) => {
+                        let mut conn = state.db.acquire().await?;
+                        totp_authenticators::use_step(conn.conn(), user_id, step).await?
+                    }
+                    None => false,
                 }
-                None => false,
             }
-        }
+            None => false,
+        },
         SecondFactorCode::Recovery(code) => {
             let hash = hash_recovery_code(&state.secret, code);
             let mut conn = state.db.acquire().await?;
@@ -388,7 +433,7 @@ pub async fn check_at_sign_in(
                     "A recovery code was used",
                     format!(
                         "Someone signed in to your Portico account {email} from {addr} with a recovery code \
-                         instead of the authenticator app. {}\n\n\
+                         instead of the authenticator app or security key. {}\n\n\
                          If this was not you, reset your password now and make new recovery codes from your Account page.",
                         crate::domain::format::count(left as usize, "recovery code is left.", "recovery codes are left."),
                     ),
@@ -461,10 +506,10 @@ pub async fn set_org_requirement(
     Ok(if required { without } else { Vec::new() })
 }
 
-/// Removes the second factor of the account `email` for someone who lost
-/// both their phone and their recovery codes, once the operator has checked
-/// who they are (`portico second-factor reset EMAIL`): the app and the codes
-/// are forgotten, every session of the account ends, and the account is
+/// Removes the second factors of the account `email` for someone who lost
+/// their authenticator app or security keys and their recovery codes, once
+/// the operator has checked who they are (`portico second-factor reset
+/// EMAIL`): the app, the keys and the codes are forgotten, every session of the account ends, and the account is
 /// told (the email is sent before this returns). Organisations that require
 /// a second factor send the person to set one up again at their next
 /// sign-in. Returns how many sessions ended.
@@ -474,7 +519,9 @@ pub async fn reset(state: &AppState, email: &str) -> Result<u64, AppError> {
     let Some(user) = users::find_by_email(tx.conn(), email.as_str()).await? else {
         return Err(AppError::NotFound(format!("No account uses {email}.")));
     };
-    if !totp_authenticators::delete(tx.conn(), user.id).await? {
+    let had_app = totp_authenticators::delete(tx.conn(), user.id).await?;
+    let had_keys = security_key_rows::delete_all(tx.conn(), user.id).await?;
+    if !had_app && had_keys == 0 {
         return Err(AppError::Conflict(format!(
             "{email} has no second factor to reset."
         )));
@@ -493,8 +540,8 @@ pub async fn reset(state: &AppState, email: &str) -> Result<u64, AppError> {
         "Your two-factor authentication was reset",
         &format!(
             "The platform's operators reset two-factor authentication on your Portico account {email}, \
-             and every session of it was signed out. Sign in with your password, then set up your \
-             authenticator app again from your Account page.\n\n\
+             and every session of it was signed out. Sign in with your password, then set up an \
+             authenticator app or a security key again from your Account page.\n\n\
              If you did not ask for this, reset your password now and contact the platform's support."
         ),
     )

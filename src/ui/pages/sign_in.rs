@@ -1,7 +1,11 @@
 //! `/signin`, and `/signin/code` for the second factor.
 
 use crate::{
-    api::account::{sign_in_code_due, SIGN_IN_AGAIN},
+    api::{
+        account::{sign_in_code_due, SecondFactorChoice, SIGN_IN_AGAIN},
+        security_keys::{begin_security_key_sign_in, finish_security_key_sign_in},
+    },
+    error::AppError,
     ui::{
         forms::{
             action_error, field_error, ErrorPanel, Field, FormMessage, PasswordField, SubmitButton,
@@ -73,8 +77,9 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-/// `/signin/code`: the second step of signing in, for accounts with an
-/// authenticator app. `?next=/path` says where to go afterwards.
+/// `/signin/code`: the second step of signing in, for accounts with a
+/// second factor: a security key, a code from the authenticator app, or a
+/// recovery code. `?next=/path` says where to go afterwards.
 #[component]
 pub fn SignInCodePage() -> impl IntoView {
     let action = use_session().sign_in_code;
@@ -94,22 +99,54 @@ pub fn SignInCodePage() -> impl IntoView {
             }>
                 {move || Suspend::new(async move {
                     match due.await {
-                        Ok(true) => {
-                            view! {
-                                <p class="lede">
+                        Ok(Some(choice)) => {
+                            let SecondFactorChoice { totp, security_key } = choice;
+                            let lede = match (security_key, totp) {
+                                (true, true) => {
+                                    "Use your security key, or enter the 6-digit code your authenticator app shows for Portico."
+                                }
+                                (true, false) => "Touch your security key to finish signing in.",
+                                _ => {
                                     "Enter the 6-digit code your authenticator app shows for Portico."
-                                </p>
+                                }
+                            };
+                            let (label, hint) = if totp {
+                                (
+                                    "Code",
+                                    "Lost your phone? Enter one of your recovery codes instead (like 4k7qm-x2c9d).",
+                                )
+                            } else {
+                                (
+                                    "Recovery code",
+                                    "Lost your security key? Enter one of your recovery codes (like 4k7qm-x2c9d).",
+                                )
+                            };
+                            view! {
+                                <p class="lede">{lede}</p>
+                                {security_key
+                                    .then(|| {
+                                        view! {
+                                            <SecurityKeySignIn next=next() />
+                                            <p class="or-divider js-only">
+                                                {if totp {
+                                                    "or enter a code"
+                                                } else {
+                                                    "or use a recovery code"
+                                                }}
+                                            </p>
+                                        }
+                                    })}
                                 <FormMessage error />
                                 <ActionForm action attr:novalidate=true attr:class="stack">
                                     <input type="hidden" name="next" value=next />
                                     <Field
-                                        label="Code"
+                                        label=label
                                         name="code"
                                         autocomplete="one-time-code"
-                                        inputmode="numeric"
-                                        hint="Lost your phone? Enter one of your recovery codes instead (like 4k7qm-x2c9d)."
+                                        inputmode=if totp { "numeric" } else { "text" }
+                                        hint=hint
                                         required=true
-                                        autofocus=true
+                                        autofocus=!security_key
                                         error=field_error(error, "code")
                                     />
                                     <SubmitButton
@@ -121,7 +158,7 @@ pub fn SignInCodePage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Ok(false) => {
+                        Ok(None) => {
                             view! {
                                 <p class="notice" role="status">
                                     {SIGN_IN_AGAIN}
@@ -140,5 +177,63 @@ pub fn SignInCodePage() -> impl IntoView {
                 "No code and no recovery codes? Ask the platform's support team: once they have checked who you are, they can reset your second factor."
             </p>
         </section>
+    }
+}
+
+/// Signing in with a security key: the browser asks for the key, and the
+/// sign-in finishes with its answer (a full page load to `next`, so every
+/// part of the page sees the new session).
+#[component]
+fn SecurityKeySignIn(next: String) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let use_key = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let next = next.clone();
+        leptos::task::spawn_local(async move {
+            let outcome: Result<(), AppError> = async {
+                let options = begin_security_key_sign_in().await?;
+                let answer = crate::ui::webauthn::get_credential(options)
+                    .await
+                    .map_err(AppError::Conflict)?;
+                finish_security_key_sign_in(answer, Some(next.clone())).await?;
+                let target = crate::domain::next_path::safe_next_path(Some(&next));
+                let _ = window().location().set_href(&target);
+                Ok(())
+            }
+            .await;
+            if let Err(e) = outcome {
+                busy.set(false);
+                error.set(e.form_message().or_else(|| e.message_for("credential")));
+            }
+        });
+    };
+    view! {
+        <div class="stack js-only" data-testid="security-key-sign-in">
+            <div class="form-message" role="alert" aria-live="assertive">
+                {move || error.get().map(|m| view! { <p>{m}</p> })}
+            </div>
+            <button
+                type="button"
+                class="button button-primary"
+                disabled=move || busy.get()
+                aria-busy=move || busy.get().then_some("true")
+                on:click=use_key
+                autofocus=true
+            >
+                {move || {
+                    if busy.get() { "Waiting for the key…" } else { "Use your security key" }
+                }}
+            </button>
+        </div>
+        <noscript>
+            <p class="hint">
+                "Signing in with a security key needs JavaScript, which is off in this browser. Use a recovery code or a code from your authenticator app."
+            </p>
+        </noscript>
     }
 }

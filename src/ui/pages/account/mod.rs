@@ -1,6 +1,7 @@
 //! `/account`: the signed-in person's own account: their address, password,
 //! second factor and the places they are signed in.
 
+mod security_keys;
 mod two_factor;
 
 use crate::{

@@ -1,11 +1,16 @@
-//! The Account page's two-factor panel: setting up an authenticator app,
-//! the recovery codes (shown once), and turning it off.
+//! The Account page's two-factor panel: an authenticator app, security
+//! keys (in `security_keys`), the recovery codes (shown once), and turning
+//! it all off.
 
+use super::security_keys::SecurityKeys;
 use crate::ui::shown_once::{CopyButton, StoredThenDone};
 use crate::{
-    api::account::{
-        get_second_factor_status, BeginTotp, ConfirmTotp, RecoveryCodes, ReplaceRecoveryCodes,
-        SecondFactorStatus, TotpEnrolment, TurnOffSecondFactor,
+    api::{
+        account::{
+            get_second_factor_status, BeginTotp, ConfirmTotp, RecoveryCodes, ReplaceRecoveryCodes,
+            SecondFactorStatus, TotpEnrolment, TurnOffSecondFactor,
+        },
+        security_keys::RemoveSecurityKey,
     },
     domain::format::join_names,
     ui::{
@@ -27,6 +32,9 @@ pub fn TwoFactorPanel() -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotp>::new();
     let turn_off = ServerAction::<TurnOffSecondFactor>::new();
     let replace = ServerAction::<ReplaceRecoveryCodes>::new();
+    let remove_key = ServerAction::<RemoveSecurityKey>::new();
+    // Bumped when a security key is added (outside any action).
+    let keys_added = RwSignal::new(0u32);
     let session = use_session();
     let status = Resource::new(
         move || {
@@ -34,6 +42,8 @@ pub fn TwoFactorPanel() -> impl IntoView {
                 confirm.version().get(),
                 turn_off.version().get(),
                 replace.version().get(),
+                remove_key.version().get(),
+                keys_added.get(),
             )
         },
         |_| get_second_factor_status(),
@@ -44,8 +54,23 @@ pub fn TwoFactorPanel() -> impl IntoView {
     let replaced = success_of(replace);
     Effect::new(move |_| {
         if let Some(codes) = confirmed.get() {
-            shown.set(Some(codes));
+            if !codes.codes.is_empty() {
+                shown.set(Some(codes));
+            }
             begin.clear();
+        }
+    });
+    // Who is signed in is fetched again once the codes are saved (as after
+    // setting up an app): fetching it now would redraw the page under them.
+    let key_added = Callback::new(move |codes: RecoveryCodes| {
+        if !codes.codes.is_empty() {
+            shown.set(Some(codes));
+        }
+        keys_added.update(|n| *n += 1);
+    });
+    Effect::new(move |_| {
+        if matches!(remove_key.value().get(), Some(Ok(()))) {
+            session.me.refetch();
         }
     });
     Effect::new(move |_| {
@@ -103,27 +128,43 @@ pub fn TwoFactorPanel() -> impl IntoView {
                         Err(error) => view! { <ErrorPanel error /> }.into_any(),
                         Ok(st) => {
                             view! {
-                                {(sent_here() && st.totp_since.is_none())
+                                {(sent_here() && !st.on())
                                     .then(|| {
                                         view! {
                                             <p class="notice notice-warn" role="alert">
                                                 {format!(
-                                                    "{} requires two-factor authentication. Set up an authenticator app below to go on.",
+                                                    "{} requires two-factor authentication. Set up an authenticator app or add a security key below to go on.",
                                                     join_names(&st.required_by),
                                                 )}
                                             </p>
                                         }
                                     })}
-                                {match st.totp_since {
-                                    Some(_) => {
-                                        view! { <TwoFactorOn st=st.clone() turn_off replace /> }
-                                            .into_any()
-                                    }
-                                    None => {
-                                        view! { <TwoFactorOff st=st.clone() begin confirm /> }
-                                            .into_any()
-                                    }
-                                }}
+                                <TwoFactorSummary st=st.clone() />
+                                <section class="second-factor" aria-labelledby="totp-heading">
+                                    <h3 id="totp-heading">"Authenticator app"</h3>
+                                    {match st.totp_since {
+                                        Some(since) => {
+                                            view! {
+                                                <p data-testid="totp-on">
+                                                    {format!(
+                                                        "Set up on {}: signing in can use the 6-digit code it shows.",
+                                                        format::date(since),
+                                                    )}
+                                                </p>
+                                            }
+                                                .into_any()
+                                        }
+                                        None => view! { <TotpOff begin confirm /> }.into_any(),
+                                    }}
+                                </section>
+                                <SecurityKeys st=st.clone() on_added=key_added remove=remove_key />
+                                {st
+                                    .on()
+                                    .then(|| {
+                                        view! {
+                                            <RecoveryAndTurnOff st=st.clone() turn_off replace />
+                                        }
+                                    })}
                             }
                                 .into_any()
                         }
@@ -134,26 +175,50 @@ pub fn TwoFactorPanel() -> impl IntoView {
     }
 }
 
-/// Two-factor authentication is off: what it is, and setting up an app.
+/// Whether two-factor authentication is on, since when, and what it is.
 #[component]
-fn TwoFactorOff(
-    st: SecondFactorStatus,
-    begin: ServerAction<BeginTotp>,
-    confirm: ServerAction<ConfirmTotp>,
-) -> impl IntoView {
-    let begin_error = action_error(begin);
-    let enrolment = success_of(begin);
+fn TwoFactorSummary(st: SecondFactorStatus) -> impl IntoView {
     view! {
-        <p>
-            "After your password, Portico will ask for a 6-digit code from an authenticator app on your phone (such as 1Password, Google Authenticator, Authy or Microsoft Authenticator), so a stolen password alone cannot open your account."
-        </p>
-        {st
-            .staff
+        {match st.on_since() {
+            Some(since) => {
+                view! {
+                    <p data-testid="two-factor-on">
+                        <span class="badge badge-ok">"On"</span>
+                        {format!(
+                            " since {}. After your password, signing in asks for a code from your authenticator app or your security key.",
+                            format::date(since),
+                        )}
+                    </p>
+                }
+                    .into_any()
+            }
+            None => {
+                view! {
+                    <p>
+                        "After your password, Portico will ask for a second factor (a code from an authenticator app on your phone, or a security key), so a stolen password alone cannot open your account."
+                    </p>
+                }
+                    .into_any()
+            }
+        }}
+        {(st.staff && !st.on())
             .then(|| {
                 view! {
                     <p class="note">"As platform staff, you need it to use the staff pages."</p>
                 }
             })}
+    }
+}
+
+/// No authenticator app yet: setting one up.
+#[component]
+fn TotpOff(begin: ServerAction<BeginTotp>, confirm: ServerAction<ConfirmTotp>) -> impl IntoView {
+    let begin_error = action_error(begin);
+    let enrolment = success_of(begin);
+    view! {
+        <p>
+            "Such as 1Password, Google Authenticator, Authy or Microsoft Authenticator: it shows a 6-digit code for Portico that changes every 30 seconds."
+        </p>
         <FormMessage error=begin_error />
         {move || match enrolment.get() {
             Some(enrolment) => view! { <TotpSetup enrolment confirm /> }.into_any(),
@@ -215,7 +280,7 @@ fn TotpSetup(enrolment: TotpEnrolment, confirm: ServerAction<ConfirmTotp>) -> im
                         error=field_error(error, "password")
                     />
                     <SubmitButton
-                        label="Turn on two-factor authentication"
+                        label="Turn on the authenticator app"
                         busy_label="Checking…"
                         pending=confirm.pending()
                     />
@@ -225,17 +290,16 @@ fn TotpSetup(enrolment: TotpEnrolment, confirm: ServerAction<ConfirmTotp>) -> im
     }
 }
 
-/// Two-factor authentication is on: since when, the recovery codes left,
-/// new codes, and turning it off.
+/// Two-factor authentication is on: the recovery codes left, new codes,
+/// and turning it all off.
 #[component]
-fn TwoFactorOn(
+fn RecoveryAndTurnOff(
     st: SecondFactorStatus,
     turn_off: ServerAction<TurnOffSecondFactor>,
     replace: ServerAction<ReplaceRecoveryCodes>,
 ) -> impl IntoView {
     let replace_error = action_error(replace);
     let off_error = action_error(turn_off);
-    let since = st.totp_since.map(format::date).unwrap_or_default();
     let left = st.recovery_codes_left;
     let kept_on = if !st.required_by.is_empty() {
         Some(format!(
@@ -251,16 +315,11 @@ fn TwoFactorOn(
         None
     };
     view! {
-        <p data-testid="two-factor-on">
-            <span class="badge badge-ok">"On"</span>
-            {format!(
-                " since {since}. Signing in asks for a code from your authenticator app after your password.",
-            )}
-        </p>
+        <h3 class="second-factor">"Recovery codes"</h3>
         <p class:notice-warn=left
             <= 3>
             {format!(
-                "{}. Each works once, if you lose your phone.",
+                "{}. Each works once, if you lose your phone or security key.",
                 format::count(left as usize, "recovery code left", "recovery codes left"),
             )}
         </p>
@@ -290,7 +349,7 @@ fn TwoFactorOn(
                     <details class="action action-danger">
                         <summary>"Turn off two-factor authentication"</summary>
                         <p>
-                            "Signing in will need only your password, and your recovery codes stop working."
+                            "Your authenticator app and security keys are forgotten, signing in will need only your password, and your recovery codes stop working."
                         </p>
                         <FormMessage error=off_error />
                         <ActionForm action=turn_off attr:novalidate=true attr:class="stack">
@@ -349,7 +408,7 @@ fn RecoveryCodesShown(codes: RecoveryCodes, on_done: Callback<()>) -> impl IntoV
                     }
                 })}
             <p class="secret-warning">
-                "If you lose your phone, each of these codes signs you in once instead of the app. This is the only time Portico shows them: keep them in your password manager."
+                "If you lose your phone or security key, each of these codes signs you in once instead. This is the only time Portico shows them: keep them in your password manager."
             </p>
             <ul class="recovery-codes">
                 {codes.codes.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}
