@@ -278,6 +278,7 @@ test("two-factor: add a security key, sign in with it by keyboard, fall back to 
   credentials = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
   expect(credentials).toHaveLength(1);
   await expect.poll(() => mailTo(email).some((m) => m.includes("A security key was added"))).toBe(true);
+  await expect(page.getByTestId("security-activity")).toContainText("A security key was added");
 
   // The same key again: the browser refuses it, as the portal excluded it.
   await page.getByText("Add a security key").click();
@@ -328,6 +329,7 @@ test("two-factor: add a security key, sign in with it by keyboard, fall back to 
   await page.goto("/account");
   await hydrated(page);
   await expect(page.getByTestId("security-keys")).toContainText(/last used/);
+  await expect(page.getByTestId("security-activity").locator("summary").first()).toContainText("A recovery code was used");
   await page.getByText("Remove a security key").click();
   await expect(page.getByText("It is your only second factor")).toBeVisible();
   await page.getByLabel("Key", { exact: true }).selectOption({ label: "Desk key" });

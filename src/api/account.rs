@@ -2,8 +2,8 @@
 
 use crate::error::AppError;
 pub use crate::model::account::{
-    Me, OrgSummary, RecoveryCodes, SecondFactorChoice, SecondFactorStatus, SessionView,
-    TotpEnrolment, SIGN_IN_AGAIN,
+    Me, OrgSummary, RecoveryCodes, SecondFactorChoice, SecondFactorStatus, SecurityKeyView,
+    SecurityNoticeView, SessionView, TotpEnrolment, SIGN_IN_AGAIN,
 };
 use leptos::prelude::*;
 
@@ -458,6 +458,21 @@ pub async fn replace_recovery_codes(password: String) -> Result<RecoveryCodes, A
             let actor = ctx.actor().await?;
             second_factor::replace_recovery_codes(&ctx.state, &actor, password, ctx.client_addr)
                 .await
+        }
+        .await,
+    )
+}
+
+/// What the signed-in person was told about their account's security,
+/// newest first (the latest 20).
+#[server(endpoint = "security_activity")]
+pub async fn security_activity() -> Result<Vec<SecurityNoticeView>, AppError> {
+    use crate::server::{context::request_context, notify::security_notice};
+    super::respond(
+        async {
+            let ctx = request_context().await?;
+            let actor = ctx.actor().await?;
+            security_notice::recent(&ctx.state, actor.user_id).await
         }
         .await,
     )

@@ -141,6 +141,17 @@ pub struct SecurityKeyView {
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// A security notice the account was sent, for its Account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityNoticeView {
+    /// One line ("Your password was changed").
+    pub subject: String,
+    /// What happened, from where, and what to do if it was not them.
+    pub body: String,
+    /// When it was sent.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The second factors a waiting sign-in can finish with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecondFactorChoice {

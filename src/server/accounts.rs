@@ -423,11 +423,13 @@ pub async fn change_password(
         actor.email,
         now.format("%Y-%m-%d %H:%M"),
     );
-    super::notify::mailer::send_soon(
+    super::notify::security_notice::tell(
         state,
-        actor.email.clone(),
+        actor.user_id,
+        &actor.email,
         "Your password was changed",
         body,
-    );
+    )
+    .await;
     Ok(ended)
 }

@@ -192,12 +192,15 @@ pub async fn confirm(
             open.email,
             now.format("%Y-%m-%d %H:%M"),
         );
-        mailer::send_soon(
+        // To the old address (the new one confirmed it).
+        super::notify::security_notice::tell(
             state,
-            user.email.clone(),
+            user.id,
+            &user.email,
             "Your email address was changed",
             body,
-        );
+        )
+        .await;
     }
     Ok(Confirmed {
         user_id: user.id,
@@ -255,11 +258,13 @@ pub async fn request_change(
         actor.email,
         new_email.as_str(),
     );
-    mailer::send_soon(
+    super::notify::security_notice::tell(
         state,
-        actor.email.clone(),
+        actor.user_id,
+        &actor.email,
         "A change of your email address was asked for",
         body,
-    );
+    )
+    .await;
     Ok(())
 }

@@ -125,6 +125,13 @@ pub async fn complete(state: &AppState, token: &str, new_password: String) -> Re
         user.email,
         now.format("%Y-%m-%d %H:%M"),
     );
-    mailer::send_soon(state, user.email.clone(), "Your password was reset", body);
+    super::notify::security_notice::tell(
+        state,
+        user.id,
+        &user.email,
+        "Your password was reset",
+        body,
+    )
+    .await;
     Ok(())
 }

@@ -3,7 +3,10 @@
 use crate::helpers::{TestApp, GOOD_PASSWORD};
 use crate::on_both_databases;
 use chrono::Duration;
-use portico::{error::AppError, model::account::SessionView};
+use portico::{
+    error::AppError,
+    model::account::{SecurityNoticeView, SessionView},
+};
 use reqwest::StatusCode;
 
 fn field_message(err: &AppError, field: &str) -> String {
@@ -361,6 +364,18 @@ on_both_databases! {
         assert_eq!(ended, 1);
         assert_eq!(elsewhere.me().await, None);
         assert!(here.me().await.is_some());
+        // Told on the Account page, though this portal sends no email; the
+        // refused attempts were not changes, so they are not listed.
+        assert!(app.state.config.smtp.is_none());
+        let told: Vec<SecurityNoticeView> = here.call("security_activity", &[]).await.unwrap();
+        let subjects: Vec<&str> = told.iter().map(|n| n.subject.as_str()).collect();
+        assert_eq!(subjects, ["Your password was changed"]);
+        assert!(told[0].body.contains("127.0.0.1") && told[0].body.contains("signed out"), "{}", told[0].body);
+        assert_eq!(told[0].at, app.clock.now());
+        let stranger = app.sign_up("stranger@example.com", "Elsewhere").await;
+        let theirs: Vec<SecurityNoticeView> = stranger.call("security_activity", &[]).await.unwrap();
+        assert!(theirs.is_empty(), "{theirs:?}");
+        assert!(app.client().call::<Vec<SecurityNoticeView>>("security_activity", &[]).await.is_err());
         let err = app.client()
             .call::<()>("sign_in", &[("email", "changer@example.com"), ("password", GOOD_PASSWORD)])
             .await

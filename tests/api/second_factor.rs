@@ -545,6 +545,14 @@ on_both_databases! {
         let again = app.client();
         again.sign_in(email).await;
         assert!(!again.me().await.unwrap().second_factor, "the password alone signs in");
+        // What happened is on the Account page, newest first.
+        let told: Vec<portico::model::account::SecurityNoticeView> =
+            again.call("security_activity", &[]).await.unwrap();
+        let subjects: Vec<&str> = told.iter().map(|n| n.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            ["Your two-factor authentication was reset", "Two-factor authentication is on"]
+        );
         let err = portico::server::second_factor::reset(&app.state, email).await.unwrap_err();
         assert!(matches!(err, AppError::Conflict(_)), "nothing left to reset");
         again.enrol_totp(&app).await;

@@ -23,6 +23,7 @@ pub mod recovery_codes;
 pub mod review_acceptances;
 pub mod second_factors;
 pub mod security_keys;
+pub mod security_notices;
 pub mod setup_tokens;
 pub mod sign_in_failures;
 pub mod signing_keys;

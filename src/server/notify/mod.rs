@@ -8,6 +8,7 @@
 
 pub mod mailer;
 pub mod reminders;
+pub mod security_notice;
 
 use super::{
     authz::Actor,

@@ -20,7 +20,7 @@ use super::{
         account_sessions, audit::NewEvent, organisations, recovery_codes, second_factors,
         security_keys as security_key_rows, totp_authenticators, users,
     },
-    notify::mailer::send_soon,
+    notify::security_notice,
     secrets::{
         sealed::{self, Purpose},
         tokens::random_bytes,
@@ -72,8 +72,9 @@ pub async fn warn_of_failed_code(
         }
     };
     tracing::warn!(user_id, %addr, "right password, wrong second-factor code");
-    tell(
+    security_notice::tell(
         state,
+        user_id,
         &email,
         "Your password was used, but the code was wrong",
         format!(
@@ -82,7 +83,8 @@ pub async fn warn_of_failed_code(
              If this was you, nothing more to do. If it was not, your password is known to someone else: \
              change it now from your Account page."
         ),
-    );
+    )
+    .await;
     Ok(())
 }
 
@@ -249,8 +251,9 @@ pub async fn confirm_totp(
         sessions_ended,
         "two-factor authentication on"
     );
-    tell(
+    security_notice::tell(
         state,
+        actor.user_id,
         &actor.email,
         "Two-factor authentication is on",
         format!(
@@ -265,7 +268,8 @@ pub async fn confirm_totp(
                 ""
             },
         ),
-    );
+    )
+    .await;
     Ok(RecoveryCodes {
         codes,
         sessions_ended,
@@ -322,8 +326,9 @@ pub async fn turn_off(
     tx.commit().await?;
     if had_app || had_keys > 0 {
         tracing::info!(user_id = actor.user_id, "two-factor authentication off");
-        tell(
+        security_notice::tell(
             state,
+        actor.user_id,
             &actor.email,
             "Two-factor authentication is off",
             format!(
@@ -332,7 +337,8 @@ pub async fn turn_off(
                  If this was not you, reset your password now, then set up two-factor authentication again.",
                 actor.email
             ),
-        );
+        )
+    .await;
     }
     Ok(())
 }
@@ -355,8 +361,9 @@ pub async fn replace_recovery_codes(
     let mut conn = state.db.acquire().await?;
     recovery_codes::replace(conn.conn(), actor.user_id, &hashes, state.clock.now()).await?;
     tracing::info!(user_id = actor.user_id, "new recovery codes");
-    tell(
+    security_notice::tell(
         state,
+        actor.user_id,
         &actor.email,
         "New recovery codes were made",
         format!(
@@ -364,7 +371,8 @@ pub async fn replace_recovery_codes(
              If this was not you, reset your password now and tell your organisation's admins.",
             actor.email
         ),
-    );
+    )
+    .await;
     Ok(RecoveryCodes {
         codes,
         sessions_ended: 0,
@@ -427,8 +435,9 @@ pub async fn check_at_sign_in(
             let used = recovery_codes::use_code(conn.conn(), user_id, &hash, now).await?;
             if used {
                 let left = recovery_codes::unused(conn.conn(), user_id).await?;
-                tell(
+                security_notice::tell(
                     state,
+        user_id,
                     &email,
                     "A recovery code was used",
                     format!(
@@ -437,7 +446,8 @@ pub async fn check_at_sign_in(
                          If this was not you, reset your password now and make new recovery codes from your Account page.",
                         crate::domain::format::count(left as usize, "recovery code is left.", "recovery codes are left."),
                     ),
-                );
+                )
+    .await;
             }
             used
         }
@@ -534,22 +544,27 @@ pub async fn reset(state: &AppState, email: &str) -> Result<u64, AppError> {
         sessions_ended = ended,
         "second factor reset by an operator"
     );
-    super::notify::mailer::send_now(
-        state,
-        email.as_str(),
-        "Your two-factor authentication was reset",
-        &format!(
+    // Recorded for the Account page, and sent before this returns (the
+    // operator's command ends the process).
+    let body = format!(
             "The platform's operators reset two-factor authentication on your Portico account {email}, \
              and every session of it was signed out. Sign in with your password, then set up an \
              authenticator app or a security key again from your Account page.\n\n\
              If you did not ask for this, reset your password now and contact the platform's support."
-        ),
+    );
+    let subject = "Your two-factor authentication was reset";
+    let mut conn = state.db.acquire().await?;
+    let now = state.clock.now();
+    crate::server::db::security_notices::insert(
+        conn.conn(),
+        user.id,
+        subject,
+        &body,
+        now,
+        now - chrono::Duration::days(365),
     )
-    .await;
+    .await?;
+    drop(conn);
+    super::notify::mailer::send_now(state, email.as_str(), subject, &body).await;
     Ok(ended)
-}
-
-/// Sends an account a security notice in the background.
-fn tell(state: &AppState, email: &str, subject: &'static str, body: String) {
-    send_soon(state, email.to_owned(), subject, body);
 }

@@ -9,7 +9,7 @@
 //! public URL, so a portal served under an IP address cannot use them
 //! (browsers refuse WebAuthn there); its people use an authenticator app.
 
-use super::{credential_tag_of, tell};
+use super::credential_tag_of;
 use crate::{
     error::AppError,
     model::account::{RecoveryCodes, SecurityKeyView, SIGN_IN_AGAIN},
@@ -18,6 +18,7 @@ use crate::{
         auth::{session::AuthSession, throttle},
         authz::Actor,
         db::{account_sessions, recovery_codes, second_factors, security_keys, users},
+        notify::security_notice,
         state::AppState,
     },
 };
@@ -250,8 +251,9 @@ pub async fn finish_registration(
     };
     tx.commit().await?;
     tracing::info!(user_id = actor.user_id, first, "security key added");
-    tell(
+    security_notice::tell(
         state,
+        actor.user_id,
         &actor.email,
         "A security key was added",
         format!(
@@ -262,7 +264,8 @@ pub async fn finish_registration(
             now.format("%Y-%m-%d %H:%M"),
             if first { " Every other session was signed out." } else { "" },
         ),
-    );
+    )
+    .await;
     Ok(RecoveryCodes {
         codes,
         sessions_ended,
@@ -311,8 +314,9 @@ pub async fn remove(
     }
     tx.commit().await?;
     tracing::info!(user_id = actor.user_id, key = id, "security key removed");
-    tell(
+    security_notice::tell(
         state,
+        actor.user_id,
         &actor.email,
         "A security key was removed",
         format!(
@@ -326,7 +330,8 @@ pub async fn remove(
                 ""
             },
         ),
-    );
+    )
+    .await;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! `/account`: the signed-in person's own account: their address, password,
-//! second factor and the places they are signed in.
+//! second factors, the places they are signed in and their security
+//! activity.
 
+mod security_activity;
 mod security_keys;
 mod two_factor;
 
@@ -19,9 +21,32 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// Bumped by the Account page's panels after a change that sends a
+/// security notice, so that the activity list fetches it.
+#[derive(Clone, Copy)]
+pub(super) struct AccountChanged(RwSignal<u32>);
+
+impl AccountChanged {
+    /// Says that the account changed.
+    fn bump(self) {
+        self.0.update(|n| *n += 1);
+    }
+
+    /// Reruns `f` after each change (not when the page opens).
+    fn after_each<T: 'static>(self, version: impl Fn() -> T + 'static) {
+        Effect::new(move |seen: Option<()>| {
+            version();
+            if seen.is_some() {
+                self.bump();
+            }
+        });
+    }
+}
+
 /// The Account page.
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    provide_context(AccountChanged(RwSignal::new(0)));
     signed_in(|me: Me| {
         view! {
             <Title text="Account" />
@@ -33,6 +58,7 @@ pub fn AccountPage() -> impl IntoView {
             <ChangePasswordPanel />
             <two_factor::TwoFactorPanel />
             <SessionsPanel />
+            <security_activity::SecurityActivityPanel />
         }
     })
 }
@@ -40,6 +66,7 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn ChangeEmailPanel() -> impl IntoView {
     let action = ServerAction::<ChangeEmail>::new();
+    expect_context::<AccountChanged>().after_each(move || action.version().get());
     let error = action_error(action);
     let sent = move || matches!(action.value().get(), Some(Ok(())));
     view! {
@@ -95,6 +122,7 @@ fn ChangeEmailPanel() -> impl IntoView {
 #[component]
 fn ChangePasswordPanel() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
+    expect_context::<AccountChanged>().after_each(move || action.version().get());
     let error = action_error(action);
     let done = move || match action.value().get() {
         Some(Ok(0)) => {

@@ -48,6 +48,15 @@ pub fn TwoFactorPanel() -> impl IntoView {
         },
         |_| get_second_factor_status(),
     );
+    expect_context::<super::AccountChanged>().after_each(move || {
+        (
+            confirm.version().get(),
+            turn_off.version().get(),
+            replace.version().get(),
+            remove_key.version().get(),
+            keys_added.get(),
+        )
+    });
     // The codes, shown once: after the app is set up, or new ones made.
     let shown = RwSignal::new(None::<RecoveryCodes>);
     let confirmed = success_of(confirm);

@@ -1,0 +1,14 @@
+-- Security notices to an account (its password, address or second factors
+-- changed, a recovery code used, a wrong code after the right password):
+-- listed on its Account page, and emailed when SMTP is configured, so that
+-- they are seen on a portal without email too. Kept for a year.
+create table security_notices (
+    id integer primary key,
+    user_id integer not null,
+    subject text not null,
+    body text not null,
+    created_at text not null,
+    constraint security_notices_user_fkey foreign key (user_id) references users (id) on delete cascade
+);
+
+create index security_notices_user_idx on security_notices (user_id, id);
