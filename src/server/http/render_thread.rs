@@ -17,11 +17,13 @@
 //! the render threads.
 
 use axum::{
+    body::{Body, Bytes},
     extract::Request,
     http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use futures_util::StreamExt;
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     OnceLock,
@@ -61,8 +63,8 @@ fn render_threads() -> &'static [RenderThread] {
     })
 }
 
-/// Counts a request in flight on a thread until its render task ends
-/// (whether or not the client is still waiting), so that a stuck thread
+/// Counts a request in flight on a thread until its render task has sent
+/// the last of the body (or the client went away), so that a stuck thread
 /// keeps its count and is passed over.
 struct InFlight(&'static RenderThread);
 
@@ -85,10 +87,31 @@ pub async fn on_render_thread(req: Request, next: Next) -> Response {
     let (tx, rx) = tokio::sync::oneshot::channel();
     thread.handle.spawn(async move {
         let response = next.run(req).await;
-        // Done here before the answer goes back, so that the client's next
-        // request already sees this thread free.
+        // A page streams: its body is polled here too, on this thread,
+        // and the chunks are handed over as they come (at most a few
+        // waiting), so that none of the render's work runs elsewhere.
+        let (parts, body) = response.into_parts();
+        let (chunk_tx, chunk_rx) = tokio::sync::mpsc::channel::<Result<Bytes, axum::Error>>(4);
+        let handed_over = Body::from_stream(
+            futures_util::stream::unfold(chunk_rx, |mut rx| async move {
+                rx.recv().await.map(|chunk| (chunk, rx))
+            })
+            // Read again after its end (a compression layer does): still ended.
+            .fuse(),
+        );
+        if tx.send(Response::from_parts(parts, handed_over)).is_err() {
+            return;
+        }
+        let mut chunks = body.into_data_stream();
+        while let Some(chunk) = chunks.next().await {
+            if chunk_tx.send(chunk).await.is_err() {
+                // The client went away.
+                break;
+            }
+        }
+        // Done here after the last chunk, so that the client's next request
+        // already sees this thread free.
         drop(in_flight);
-        let _ = tx.send(response);
     });
     rx.await.unwrap_or_else(|_| {
         tracing::error!("a page's render task ended without an answer");
@@ -157,6 +180,39 @@ mod tests {
             assert!(name.starts_with("portal-render-"), "{name}");
             assert_ne!(name, stuck_thread, "the busy thread is passed over");
         }
+        // A streamed body is produced on the render thread too, chunk by
+        // chunk, not by whoever reads it.
+        let streaming = axum::Router::new()
+            .route(
+                "/stream",
+                axum::routing::get(|| async {
+                    let polls = futures_util::stream::poll_fn(|_| {
+                        let name = std::thread::current().name().unwrap_or("").to_owned();
+                        std::task::Poll::Ready(Some(Ok::<_, std::io::Error>(Bytes::from(format!(
+                            "{name}\n"
+                        )))))
+                    });
+                    Body::from_stream(polls.take(3))
+                }),
+            )
+            .layer(axum::middleware::from_fn(on_render_thread));
+        let res = tower::ServiceExt::oneshot(
+            streaming,
+            Request::builder()
+                .uri("/stream")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        let names: Vec<&str> = std::str::from_utf8(&body).unwrap().lines().collect();
+        assert_eq!(names.len(), 3);
+        assert!(
+            names.iter().all(|n| n.starts_with("portal-render-")),
+            "{names:?}"
+        );
+
         // The client gives up; the thread is still stuck, and still counted.
         stuck.abort();
         let _ = stuck.await;
