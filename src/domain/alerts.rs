@@ -20,17 +20,21 @@ pub enum AlertKind {
     WrongSecret,
     /// Use of the key after it was revoked, expired or rotated out.
     RetiredKeyUse,
+    /// The key's secret was found in public (reported by a secret scanner
+    /// or by platform staff).
+    Leaked,
 }
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 7] = [
         AlertKind::Spike,
         AlertKind::NewNetwork,
         AlertKind::ScopeDenied,
         AlertKind::IpDenied,
         AlertKind::WrongSecret,
         AlertKind::RetiredKeyUse,
+        AlertKind::Leaked,
     ];
 
     /// The stored form.
@@ -42,6 +46,7 @@ impl AlertKind {
             AlertKind::IpDenied => "ip_denied",
             AlertKind::WrongSecret => "wrong_secret",
             AlertKind::RetiredKeyUse => "retired_key_use",
+            AlertKind::Leaked => "leaked",
         }
     }
 
@@ -59,6 +64,7 @@ impl AlertKind {
             AlertKind::IpDenied => "Requests from outside the allowlist",
             AlertKind::WrongSecret => "Wrong secret for this key id",
             AlertKind::RetiredKeyUse => "Use of a retired key",
+            AlertKind::Leaked => "Secret found in public",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod errors;
 pub mod exports;
 pub mod http;
 pub mod keys;
+pub mod leaks;
 pub mod members;
 pub mod notify;
 pub mod oauth;

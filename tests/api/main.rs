@@ -14,6 +14,7 @@ mod forward_auth;
 mod gateways;
 mod governance;
 mod keys;
+mod leaks;
 mod ops;
 mod organisations;
 mod password_reset;

@@ -343,42 +343,22 @@ impl Detection<'_, '_> {
         at: DateTime<Utc>,
         evidence: Value,
     ) -> Result<bool, AppError> {
-        let evidence_text = evidence.to_string();
-        if let Some((id, _)) =
-            alerts::find_live(self.tx.conn(), self.row.id, kind.as_str(), fingerprint).await?
+        if !raise_alert(
+            self.state,
+            self.tx,
+            self.row,
+            kind,
+            fingerprint,
+            count,
+            at,
+            &evidence,
+        )
+        .await?
         {
-            alerts::add_to(self.tx.conn(), id, count, at, &evidence_text).await?;
             return Ok(false);
         }
-        alerts::insert(
-            self.tx.conn(),
-            &NewAlert {
-                org_id: self.row.org_id,
-                key_id: self.row.id,
-                kind: kind.as_str(),
-                fingerprint,
-                at,
-                count,
-                evidence: &evidence_text,
-            },
-        )
-        .await?;
         self.report.opened += 1;
         let shown = display_of(self.state, self.row);
-        let what = describe(kind, &evidence);
-        let notice = Notice {
-            kind: "alert",
-            org_id: self.row.org_id,
-            key_row_id: Some(self.row.id),
-            subject: format!("Alert on key {shown} ({}): {}", self.row.name, kind.label()),
-            body: format!(
-                "{what} First seen {}. Review it on the key's page and acknowledge or resolve it.",
-                format::date_time(at)
-            ),
-            link: format!("/keys/{}", self.row.key_id),
-            dedupe_key: None,
-        };
-        notify::tell_about_key(self.state, self.tx, self.row.owner_id, None, &notice).await?;
         if kind == AlertKind::RetiredKeyUse && self.settings.auto_suspend_on_retired_use {
             if let Some(successor) = self.row.successor_id {
                 if let Some(next) = api_keys::find(self.tx.conn(), successor).await? {
@@ -395,42 +375,107 @@ impl Detection<'_, '_> {
     }
 
     async fn suspend(&mut self, row: &KeyRow, reason: &str) -> Result<(), AppError> {
-        if status_of(row, self.now) == KeyStatus::Suspended {
-            return Ok(());
+        if suspend_automatically(self.state, self.tx, row, reason, self.now).await? {
+            self.report.suspended += 1;
         }
-        if !api_keys::suspend(self.tx.conn(), row.id, None, reason, None, self.now).await? {
-            return Ok(());
-        }
-        self.tx
-            .audit(NewEvent {
-                org_id: row.org_id,
-                key_id: Some(row.id),
-                actor_id: None,
-                actor_email: SYSTEM_ACTOR,
-                action: AuditAction::Suspended,
-                reason: Some(reason),
-                details: Some(json!({"until": null, "automatic": true}).to_string()),
-                client_addr: None,
-                at: self.now,
-            })
-            .await?;
-        let shown = display_of(self.state, row);
-        family::retire_predecessors(self.tx, row, &shown, &family::Decider::system(), self.now)
-            .await?;
-        let notice = Notice {
-            kind: "suspended",
-            org_id: row.org_id,
-            key_row_id: Some(row.id),
-            subject: format!("Key {shown} ({}) was suspended automatically", row.name),
-            body: format!("Portico suspended the key {shown} ({}). Reason: {reason}. Reinstate it from its page once you have checked. Suspension is reversible; revocation is not.", row.name),
-            link: format!("/keys/{}", row.key_id),
-            dedupe_key: None,
-        };
-        notify::tell_about_key(self.state, self.tx, row.owner_id, None, &notice).await?;
-        self.tx.touch(row.key_id.clone());
-        self.report.suspended += 1;
         Ok(())
     }
+}
+
+/// Adds `count` events at `at` to the live alert of `kind` and
+/// `fingerprint` on the key `row`, or opens one and tells the key's owner
+/// and its organisation's admins. Returns whether it opened one.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn raise_alert(
+    state: &AppState,
+    tx: &mut KeyChange<'_>,
+    row: &KeyRow,
+    kind: AlertKind,
+    fingerprint: &str,
+    count: i64,
+    at: DateTime<Utc>,
+    evidence: &Value,
+) -> Result<bool, AppError> {
+    let evidence_text = evidence.to_string();
+    if let Some((id, _)) = alerts::find_live(tx.conn(), row.id, kind.as_str(), fingerprint).await? {
+        alerts::add_to(tx.conn(), id, count, at, &evidence_text).await?;
+        return Ok(false);
+    }
+    alerts::insert(
+        tx.conn(),
+        &NewAlert {
+            org_id: row.org_id,
+            key_id: row.id,
+            kind: kind.as_str(),
+            fingerprint,
+            at,
+            count,
+            evidence: &evidence_text,
+        },
+    )
+    .await?;
+    let shown = display_of(state, row);
+    let what = describe(kind, evidence);
+    let notice = Notice {
+        kind: "alert",
+        org_id: row.org_id,
+        key_row_id: Some(row.id),
+        subject: format!("Alert on key {shown} ({}): {}", row.name, kind.label()),
+        body: format!(
+            "{what} First seen {}. Review it on the key's page and acknowledge or resolve it.",
+            format::date_time(at)
+        ),
+        link: format!("/keys/{}", row.key_id),
+        dedupe_key: None,
+    };
+    notify::tell_about_key(state, tx, row.owner_id, None, &notice).await?;
+    Ok(true)
+}
+
+/// Suspends the key `row` on Portico's own decision (a policy, a leak),
+/// with `reason`, in the change `tx`: audited with the system as the actor,
+/// the older keys in its overlap retired with it, its owner and admins
+/// told. Returns `false`, changing nothing, when it was suspended already
+/// or is no longer usable.
+pub(crate) async fn suspend_automatically(
+    state: &AppState,
+    tx: &mut KeyChange<'_>,
+    row: &KeyRow,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    if status_of(row, now) == KeyStatus::Suspended {
+        return Ok(false);
+    }
+    if !api_keys::suspend(tx.conn(), row.id, None, reason, None, now).await? {
+        return Ok(false);
+    }
+    tx.audit(NewEvent {
+        org_id: row.org_id,
+        key_id: Some(row.id),
+        actor_id: None,
+        actor_email: SYSTEM_ACTOR,
+        action: AuditAction::Suspended,
+        reason: Some(reason),
+        details: Some(json!({"until": null, "automatic": true}).to_string()),
+        client_addr: None,
+        at: now,
+    })
+    .await?;
+    let shown = display_of(state, row);
+    family::retire_predecessors(tx, row, &shown, &family::Decider::system(), now).await?;
+    let notice = Notice {
+        kind: "suspended",
+        org_id: row.org_id,
+        key_row_id: Some(row.id),
+        subject: format!("Key {shown} ({}) was suspended automatically", row.name),
+        body: format!("Portico suspended the key {shown} ({}). Reason: {reason}. Reinstate it from its page once you have checked. Suspension is reversible; revocation is not.", row.name),
+        link: format!("/keys/{}", row.key_id),
+        dedupe_key: None,
+    };
+    notify::tell_about_key(state, tx, row.owner_id, None, &notice).await?;
+    tx.touch(row.key_id.clone());
+    Ok(true)
 }
 
 /// One sentence about an alert, from its evidence. A fact the evidence
@@ -493,6 +538,11 @@ pub fn describe(kind: AlertKind, e: &Value) -> String {
                     .map_or(code, |c| c.as_str().replace('_', " "))
             }),
             from()
+        ),
+        AlertKind::Leaked => format!(
+            "The key's secret was found in public{} and reported by {}. It no longer protects anything: replace it.",
+            fact("url").map(|u| format!(" at {u}")).unwrap_or_default(),
+            or("reporter", "a secret scanner")
         ),
     }
 }

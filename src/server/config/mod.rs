@@ -104,6 +104,14 @@ pub struct Settings {
           global = true, value_parser = existing_file)]
     pub scope_catalog: Unset<PathBuf>,
 
+    /// GitHub's secret-scanning public keys: the JSON that
+    /// `https://api.github.com/meta/public_keys/secret_scanning` answers,
+    /// saved to a file (no instance reaches GitHub to fetch it). Turns on
+    /// `POST /v1/leaks/github`; unset, that endpoint answers 404.
+    #[arg(long, env = "PORTICO_SECRET_SCANNING_KEYS", default_value = "", hide_default_value = true,
+          global = true, value_parser = existing_file)]
+    pub secret_scanning_keys: Unset<PathBuf>,
+
     /// The product prefix of API keys (`prt_live_…`): 2 to 16 lower-case
     /// letters or digits. Changing it makes existing keys unrecognisable.
     #[arg(long, env = "PORTICO_KEY_PREFIX", default_value = "prt", global = true,

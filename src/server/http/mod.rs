@@ -67,6 +67,10 @@ pub fn router(state: AppState) -> Router {
     let machines = Router::new()
         .merge(crate::server::verify::api::routes())
         .merge(crate::server::oauth::routes())
+        .route(
+            "/v1/leaks/github",
+            axum::routing::post(crate::server::leaks::github::report),
+        )
         .merge(crate::server::sample_api::router(state.clone()))
         .merge(crate::server::ops::routes());
 

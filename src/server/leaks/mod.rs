@@ -1,0 +1,95 @@
+//! Leaked keys: a key whose secret was found in public (pushed to a public
+//! repository, pasted in a forum) stops working within the request that
+//! reports it.
+//!
+//! A report names the secret itself. When it is a live key of this portal
+//! (its checksum, id and HMAC all match, and it is neither revoked nor
+//! expired) the key is suspended at once by Portico (reversible, audited
+//! with where it was found), an alert of kind `leaked` opens on it, and its
+//! owner and admins are told; all in one change, so every instance refuses
+//! the key as soon as it commits. Reports come from GitHub's secret
+//! scanning ([`github`]). Nothing here logs a reported secret.
+
+pub mod github;
+
+use crate::{
+    domain::{alerts::AlertKind, key_format::ApiKey},
+    error::AppError,
+    server::{
+        alerts::detect::{raise_alert, suspend_automatically},
+        db::api_keys,
+        keys::{change::KeyChange, status_of},
+        secrets::key_hash::key_matches,
+        state::AppState,
+    },
+};
+use serde_json::json;
+
+/// One secret reported as found in public.
+#[derive(Clone, Debug)]
+pub struct LeakReport {
+    /// The secret as found.
+    pub token: String,
+    /// Where it was found (a URL), if the reporter says.
+    pub url: Option<String>,
+    /// What kind of place (`content`, `commit`, `gist`…), if the reporter says.
+    pub source: Option<String>,
+}
+
+/// The longest URL or source kept from a report, in characters.
+const MAX_WHERE_CHARS: usize = 500;
+
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(|v| v.trim().chars().take(MAX_WHERE_CHARS).collect::<String>())
+        .filter(|v| !v.is_empty())
+}
+
+/// Handles one report from `reporter` ("GitHub secret scanning"). Returns
+/// whether the secret was a live key of this portal (then suspended, with
+/// an alert and a notice); anything else changes nothing.
+pub async fn handle(
+    state: &AppState,
+    reporter: &str,
+    report: &LeakReport,
+) -> Result<bool, AppError> {
+    let Ok(key) = ApiKey::parse(report.token.trim(), &state.config.key_prefix) else {
+        return Ok(false);
+    };
+    let now = state.clock.now();
+    let mut change = KeyChange::begin(state, [key.key_id().to_owned()]).await?;
+    let Some(row) = api_keys::find_by_key_id(change.conn(), key.key_id()).await? else {
+        return Ok(false);
+    };
+    if !key_matches(&state.secret, key.expose(), &row.secret_hash)
+        || status_of(&row, now).is_final()
+    {
+        return Ok(false);
+    }
+    let url = trimmed(&report.url);
+    let source = trimmed(&report.source);
+    let place = match (&url, &source) {
+        (Some(url), Some(source)) => format!(" at {url} ({source})"),
+        (Some(url), None) => format!(" at {url}"),
+        (None, Some(source)) => format!(" in a {source}"),
+        (None, None) => String::new(),
+    };
+    let reason = format!("Leaked: its secret was found in public{place}, reported by {reporter}");
+    suspend_automatically(state, &mut change, &row, &reason, now).await?;
+    raise_alert(
+        state,
+        &mut change,
+        &row,
+        AlertKind::Leaked,
+        url.as_deref().unwrap_or("reported"),
+        1,
+        now,
+        &json!({ "url": url, "source": source, "reporter": reporter }),
+    )
+    .await?;
+    change.commit().await?;
+    state.mailer.wake();
+    tracing::warn!(key_id = %row.key_id, reporter, "a leaked key was suspended");
+    Ok(true)
+}
