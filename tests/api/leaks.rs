@@ -11,12 +11,13 @@ use p256::{
     pkcs8::{EncodePublicKey, LineEnding},
 };
 use portico::{
+    api::support::LeakOutcome,
     api::{
         alerts::AlertPage,
         keys::{AuditPage, KeyDetail},
         notifications::NotificationList,
     },
-    domain::{alerts::AlertKind, keys::KeyStatus},
+    domain::{alerts::AlertKind, keys::KeyStatus, org::StaffRole},
     server::verify::gateway,
 };
 use reqwest::StatusCode;
@@ -203,6 +204,43 @@ on_both_databases! {
         let (_, answer) = post(&app, &body, Some("github-current"), Some(sign(&github, &body))).await;
         assert_eq!(answer[0]["label"], "false_positive");
         let _ = std::fs::remove_file(&file);
+    }
+
+    async fn staff_report_a_leak_found_elsewhere(app) {
+        let admin = app.sign_up("owner@example.com", "Pasted Co").await;
+        let org = admin.me().await.unwrap().active_org_id.unwrap().to_string();
+        let leaked = create_key(&admin, &org, &[("name", "In a forum post")]).await.unwrap();
+        async fn report(client: &TestClient, token: String, found_at: &str) -> Result<LeakOutcome, crate::helpers::CallError> {
+            client
+                .call::<LeakOutcome>("report_leak", &[("token", token.as_str()), ("found_at", found_at)])
+                .await
+        }
+        // Not staff: refused, nothing changes.
+        let err = report(&admin, leaked.secret.clone(), "https://forum.example/t/42").await.unwrap_err();
+        assert_eq!(err.status, StatusCode::FORBIDDEN);
+        assert_eq!(status_of(&admin, &leaked.key.key_id).await.summary.status, KeyStatus::Active);
+
+        let support = app.sign_up("help@platform.example", "Platform").await;
+        portico::server::staff::grant(&app.state.db, &app.state.clock, "help@platform.example", StaffRole::Support)
+            .await
+            .unwrap();
+        support.enrol_totp(&app).await;
+        let err = report(&support, leaked.secret.clone(), "  ").await.unwrap_err();
+        assert!(err.error.message_for("found_at").is_some(), "{:?}", err.error);
+        let err = report(&support, String::new(), "https://forum.example/t/42").await.unwrap_err();
+        assert!(err.error.message_for("token").is_some(), "{:?}", err.error);
+        let outcome = report(&support, "prt_live_nothing".to_owned(), "https://forum.example/t/42").await.unwrap();
+        assert_eq!(outcome.key, None);
+        assert_eq!(status_of(&admin, &leaked.key.key_id).await.summary.status, KeyStatus::Active);
+
+        let outcome = report(&support, format!("  {}  ", leaked.secret), "https://forum.example/t/42").await.unwrap();
+        let key = outcome.key.expect("a live key");
+        assert_eq!((key.key_id.as_str(), key.name.as_str()), (leaked.key.key_id.as_str(), "In a forum post"));
+        let detail = status_of(&admin, &leaked.key.key_id).await;
+        assert_eq!(detail.summary.status, KeyStatus::Suspended);
+        let alerts: AlertPage = admin.call("org_alerts", &[("org_id", org.as_str())]).await.unwrap();
+        let leak = alerts.items.iter().find(|a| a.kind == AlertKind::Leaked).expect("an alert");
+        assert!(leak.summary.contains("https://forum.example/t/42") && leak.summary.contains("help@platform.example (platform staff)"), "{}", leak.summary);
     }
 
     async fn without_scanning_keys_the_endpoint_is_not_there(app) {

@@ -168,7 +168,7 @@ pub async fn report(State(state): State<AppState>, headers: HeaderMap, body: Byt
             source: m.source,
         };
         let live = match super::handle(&state, REPORTER, &report).await {
-            Ok(live) => live,
+            Ok(found) => found.is_some(),
             Err(e) => return crate::server::verify::api::unavailable(&e),
         };
         verdicts.push(Verdict {

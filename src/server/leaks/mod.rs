@@ -15,10 +15,12 @@ pub mod github;
 use crate::{
     domain::{alerts::AlertKind, key_format::ApiKey},
     error::AppError,
+    model::support::{LeakOutcome, LeakedKey},
     server::{
         alerts::detect::{raise_alert, suspend_automatically},
+        authz::{authorize_staff, Actor, StaffAction},
         db::api_keys,
-        keys::{change::KeyChange, status_of},
+        keys::{change::KeyChange, display_of, status_of},
         secrets::key_hash::key_matches,
         state::AppState,
     },
@@ -47,25 +49,25 @@ fn trimmed(value: &Option<String>) -> Option<String> {
 }
 
 /// Handles one report from `reporter` ("GitHub secret scanning"). Returns
-/// whether the secret was a live key of this portal (then suspended, with
-/// an alert and a notice); anything else changes nothing.
+/// the key when the secret was a live key of this portal (then suspended,
+/// with an alert and a notice); anything else changes nothing.
 pub async fn handle(
     state: &AppState,
     reporter: &str,
     report: &LeakReport,
-) -> Result<bool, AppError> {
+) -> Result<Option<LeakedKey>, AppError> {
     let Ok(key) = ApiKey::parse(report.token.trim(), &state.config.key_prefix) else {
-        return Ok(false);
+        return Ok(None);
     };
     let now = state.clock.now();
     let mut change = KeyChange::begin(state, [key.key_id().to_owned()]).await?;
     let Some(row) = api_keys::find_by_key_id(change.conn(), key.key_id()).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     if !key_matches(&state.secret, key.expose(), &row.secret_hash)
         || status_of(&row, now).is_final()
     {
-        return Ok(false);
+        return Ok(None);
     }
     let url = trimmed(&report.url);
     let source = trimmed(&report.source);
@@ -91,5 +93,43 @@ pub async fn handle(
     change.commit().await?;
     state.mailer.wake();
     tracing::warn!(key_id = %row.key_id, reporter, "a leaked key was suspended");
-    Ok(true)
+    Ok(Some(LeakedKey {
+        display_id: display_of(state, &row),
+        key_id: row.key_id,
+        name: row.name,
+    }))
+}
+
+/// A leak found elsewhere, reported by platform staff from the support
+/// console: the secret, and where it was found (required: it is what the
+/// key's owner is told). The staff member is named as the reporter.
+pub async fn report_by_staff(
+    state: &AppState,
+    actor: &Actor,
+    token: &str,
+    found_at: &str,
+) -> Result<LeakOutcome, AppError> {
+    authorize_staff(actor, StaffAction::SupportConsole)?;
+    if token.trim().is_empty() {
+        return Err(AppError::field("token", "Paste the secret that was found."));
+    }
+    if found_at.trim().is_empty() {
+        return Err(AppError::field(
+            "found_at",
+            "Say where it was found (a URL, or a few words): the key's owner is told.",
+        ));
+    }
+    let report = LeakReport {
+        token: token.to_owned(),
+        url: Some(found_at.to_owned()),
+        source: None,
+    };
+    let reporter = format!("{} (platform staff)", actor.email);
+    let key = handle(state, &reporter, &report).await?;
+    tracing::info!(
+        user_id = actor.user_id,
+        live = key.is_some(),
+        "a leak reported by staff"
+    );
+    Ok(LeakOutcome { key })
 }

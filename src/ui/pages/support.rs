@@ -5,11 +5,11 @@ use crate::{
     api::{
         account::Me,
         alerts::{staff_alerts, SetAlertState},
-        support::support_search,
+        support::{support_search, ReportLeak},
     },
     ui::{
         format,
-        forms::ErrorPanel,
+        forms::{action_error, field_error, ErrorPanel, Field, FormMessage, SubmitButton},
         keys::{EnvBadge, StatusBadge},
         pager::pager_of,
         pages::alerts::AlertList,
@@ -51,6 +51,80 @@ fn StaffAlerts(
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// Reporting a secret found in public: a live key is suspended at once.
+#[component]
+fn ReportLeakForm() -> impl IntoView {
+    let report = ServerAction::<ReportLeak>::new();
+    let error = action_error(report);
+    view! {
+        <details class="action action-danger" data-testid="report-leak">
+            <summary>"Report a leaked key"</summary>
+            <p>
+                "A key's secret found in public (a repository, a forum, a paste): if it is a live key of this portal, it is suspended at once, an alert opens on it, and its owner and admins are told where it was found. Anything else changes nothing. The secret is not stored or logged."
+            </p>
+            <FormMessage error />
+            <ActionForm action=report attr:novalidate=true attr:class="stack">
+                <Field
+                    label="The secret found"
+                    name="token"
+                    kind="password"
+                    autocomplete="off"
+                    required=true
+                    form="leak"
+                    error=field_error(error, "token")
+                />
+                <Field
+                    label="Where it was found"
+                    name="found_at"
+                    hint="A URL, or a few words. The key's owner is told."
+                    maxlength=500
+                    required=true
+                    form="leak"
+                    error=field_error(error, "found_at")
+                />
+                <SubmitButton
+                    label="Report and suspend"
+                    busy_label="Checking…"
+                    pending=report.pending()
+                    class="button-danger"
+                />
+            </ActionForm>
+            <div role="status" aria-live="polite">
+                {move || match report.value().get() {
+                    Some(Ok(outcome)) => {
+                        Some(
+                            match outcome.key {
+                                Some(key) => {
+                                    view! {
+                                        <p class="notice notice-ok">
+                                            "The key "
+                                            <A href=format!(
+                                                "/staff/keys/{}",
+                                                key.key_id,
+                                            )>{format!("{} ({})", key.display_id, key.name)}</A>
+                                            " was suspended, and its owner and admins told."
+                                        </p>
+                                    }
+                                        .into_any()
+                                }
+                                None => {
+                                    view! {
+                                        <p class="notice">
+                                            "That secret is not a live key of this portal (unknown, revoked or expired): nothing was changed."
+                                        </p>
+                                    }
+                                        .into_any()
+                                }
+                            },
+                        )
+                    }
+                    _ => None,
+                }}
+            </div>
+        </details>
     }
 }
 
@@ -112,6 +186,7 @@ pub fn SupportPage() -> impl IntoView {
                     </button>
                 </div>
             </form>
+            <ReportLeakForm />
             <Transition fallback=|| {
                 view! { <p role="status">"Searching…"</p> }
             }>
