@@ -84,6 +84,40 @@ test("support suspends a key, the owner is told, and reinstating it lets it work
   await expect(page.getByTestId("notifications")).toContainText("was reinstated");
 });
 
+test("support report a leaked key from the console: it stops at once and the owner sees the alert", async ({ page, browser, request }) => {
+  const owner = uniqueEmail("leakowner");
+  await signUp(page, owner, "Leak Co");
+  const { secret, keyId } = await createKey(page, "Pasted in a forum");
+  const token = gatewayToken(`gw-leak-${keyId}`);
+  const verify = async () =>
+    (await (await request.post("/v1/verify", { headers: { Authorization: `Bearer ${token}` }, data: { key: secret } })).json()).code;
+  expect(await verify()).toBe("ok");
+
+  const staffEmail = uniqueEmail("leakstaff");
+  const staff = await (await browser.newContext({ baseURL: serverState().baseURL })).newPage();
+  await signUp(staff, staffEmail, "Platform Leaks");
+  portico("staff", "grant", staffEmail, "--role", "support");
+  await enrolTotp(staff);
+  await staff.goto("/staff/support");
+  await hydrated(staff);
+  await staff.getByText("Report a leaked key").click();
+  // Where it was found is required: the owner is told.
+  await staff.getByLabel("The secret found").fill(secret);
+  await staff.getByRole("button", { name: "Report and suspend" }).click();
+  await expect(staff.getByLabel("Where it was found")).toHaveAttribute("aria-invalid", "true");
+  expect(await verify()).toBe("ok");
+  await staff.getByLabel("Where it was found").fill("https://forum.example/t/4711");
+  await staff.getByRole("button", { name: "Report and suspend" }).click();
+  await expect(staff.getByTestId("report-leak")).toContainText("was suspended, and its owner and admins told");
+  expect(await verify()).toBe("suspended");
+
+  // The owner sees why, on the key's page and in the alerts.
+  await page.goto(`/keys/${keyId}`);
+  await expect(page.getByTestId("suspension")).toContainText("https://forum.example/t/4711");
+  await page.goto("/alerts");
+  await expect(page.getByText("Secret found in public").first()).toBeVisible();
+});
+
 test("an admin approves a developer's pending production key and the developer is told", async ({ page, browser, request }) => {
   await signUp(page, uniqueEmail("approver"), "Approval Co");
   await page.goto("/members");
