@@ -44,13 +44,27 @@ fn bounded_text(input: &str, what: &str, min: usize, max: usize) -> Result<Strin
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(format!("The {what} cannot contain control characters."));
     }
+    // Inside the text too: an invisible character hides a difference, and a
+    // direction override shows the text other than it is (`Key \u{202E}gnp.exe`).
+    // The joiner and variation selectors that emoji are made of stay.
+    if text
+        .chars()
+        .any(|c| is_invisible(c) && !matches!(c, '\u{200D}' | '\u{FE0E}' | '\u{FE0F}'))
+    {
+        return Err(format!(
+            "The {what} cannot contain invisible or text-direction characters."
+        ));
+    }
     Ok(text.to_owned())
 }
+
+/// What breaks a line: a newline, or Unicode's line and paragraph separators.
+const LINE_BREAKS: [char; 3] = ['\n', '\u{2028}', '\u{2029}'];
 
 /// A key's name, as people will recognise it in lists: 1 to 60 characters.
 pub fn parse_name(input: &str) -> Result<String, String> {
     let name = bounded_text(input, "name", 1, MAX_NAME_CHARS)?;
-    if name.contains('\n') {
+    if name.contains(LINE_BREAKS) {
         return Err("The name must fit on one line.".to_owned());
     }
     Ok(name)
@@ -64,7 +78,7 @@ pub fn parse_purpose(input: &str) -> Result<String, String> {
 /// The service or app the key is for: optional, up to 80 characters.
 pub fn parse_service(input: &str) -> Result<String, String> {
     let service = bounded_text(input, "service", 0, MAX_SERVICE_CHARS)?;
-    if service.contains('\n') {
+    if service.contains(LINE_BREAKS) {
         return Err("The service name must fit on one line.".to_owned());
     }
     Ok(service)
@@ -515,6 +529,20 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn names_refuse_hidden_text_line_separators_and_direction_overrides() {
+        for bad in [
+            "\u{200B}\u{200B}",
+            "Yubi\u{2028}second line",
+            "Key \u{202E}gnp.exe",
+            "a\u{2066}b",
+        ] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_name("Dev 👩\u{200D}💻").unwrap(), "Dev 👩\u{200D}💻");
+        assert!(parse_service("ci\u{2029}cd").is_err());
     }
 
     #[test]

@@ -161,8 +161,15 @@ on_both_databases! {
             {"token": wrong_secret, "type": "portico_api_key"},
         ])
         .to_string();
-        let (status, answer) = post(&app, &body, Some("github-current"), Some(sign(&github, &body))).await;
+        // GitHub may deliver it more than once at the same time.
+        let signature = sign(&github, &body);
+        let answers = futures_util::future::join_all(
+            (0..4).map(|_| post(&app, &body, Some("github-current"), Some(signature.clone()))),
+        )
+        .await;
+        let (status, answer) = answers[0].clone();
         assert_eq!(status, StatusCode::OK, "{answer}");
+        assert!(answers.iter().all(|(s, a)| *s == StatusCode::OK && a[0]["label"] == "true_positive"));
         let labels: Vec<&str> = answer.as_array().unwrap().iter().map(|v| v["label"].as_str().unwrap()).collect();
         assert_eq!(labels, ["true_positive", "false_positive", "false_positive"]);
         assert_eq!(answer[0]["token_hash"], hex::encode(Sha256::digest(leaked.secret.as_bytes())));

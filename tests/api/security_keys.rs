@@ -281,7 +281,7 @@ on_both_databases! {
             .await
             .unwrap();
         let answer = key.register(&options);
-        for (name, why) in [("  ", "empty"), (&"k".repeat(61)[..], "too long"), ("two\nlines", "control")] {
+        for (name, why) in [("  ", "empty"), (&"k".repeat(61)[..], "too long"), ("two\nlines", "control"), ("Yubi\u{2028}second line", "line separator"), ("Key \u{202E}gnp.exe", "direction override"), ("\u{200B}\u{200B}", "invisible")] {
             let err = client
                 .call::<RecoveryCodes>("finish_security_key", &[("name", name), ("credential", &answer)])
                 .await

@@ -700,8 +700,10 @@ pub async fn for_verification(conn: Conn<'_>, key_id: &str) -> sqlx::Result<Opti
     })
 }
 
-/// Suspends a key that is not revoked (`by` is `None` for the system).
-/// Returns whether it changed.
+/// Suspends a key that is neither revoked nor suspended already (a
+/// suspension whose end has passed is over); `by` is `None` for the system.
+/// Returns whether this call suspended it: of two at once (two leak reports,
+/// two instances), one wins.
 pub async fn suspend(
     conn: Conn<'_>,
     id: i64,
@@ -713,7 +715,8 @@ pub async fn suspend(
     on_conn!(conn, |c| {
         sqlx::query(
             "update api_keys set suspended_at = $3, suspended_by = $2, suspended_reason = $4, suspended_until = $5
-             where id = $1 and revoked_at is null",
+             where id = $1 and revoked_at is null
+               and (suspended_at is null or (suspended_until is not null and suspended_until <= $3))",
         )
         .bind(id)
         .bind(by)

@@ -78,7 +78,7 @@ pub async fn handle(
         (None, None) => String::new(),
     };
     let reason = format!("Leaked: its secret was found in public{place}, reported by {reporter}");
-    suspend_automatically(state, &mut change, &row, &reason, now).await?;
+    let suspended = suspend_automatically(state, &mut change, &row, &reason, now).await?;
     raise_alert(
         state,
         &mut change,
@@ -92,7 +92,11 @@ pub async fn handle(
     .await?;
     change.commit().await?;
     state.mailer.wake();
-    tracing::warn!(key_id = %row.key_id, reporter, "a leaked key was suspended");
+    if suspended {
+        tracing::warn!(key_id = %row.key_id, reporter, "a leaked key was suspended");
+    } else {
+        tracing::warn!(key_id = %row.key_id, reporter, "a leaked key, suspended already, was reported again");
+    }
     Ok(Some(LeakedKey {
         display_id: display_of(state, &row),
         key_id: row.key_id,

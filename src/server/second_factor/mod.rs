@@ -18,7 +18,7 @@ use super::{
     authz::{authorize_org, Actor, OrgAction},
     db::{
         account_sessions, audit::NewEvent, organisations, recovery_codes, second_factors,
-        security_keys as security_key_rows, totp_authenticators, users,
+        security_keys as security_key_rows, totp_authenticators, users, Tx,
     },
     notify::security_notice,
     secrets::{
@@ -109,6 +109,23 @@ fn new_recovery_codes(secret: &ServerSecret) -> (Vec<String>, Vec<String>) {
         .map(|c| hash_recovery_code(secret, c))
         .collect();
     (codes, hashes)
+}
+
+/// What an account's first second factor (of either kind) brings, in the
+/// transaction that adds it: ten new recovery codes (returned, to be shown
+/// once) and the end of every other session, which began with the password
+/// alone. Returns the codes and how many sessions ended.
+async fn on_first_factor(
+    tx: &mut Tx,
+    state: &AppState,
+    user_id: i64,
+    keep_session: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<String>, u64), AppError> {
+    let (codes, hashes) = new_recovery_codes(&state.secret);
+    recovery_codes::replace(tx.conn(), user_id, &hashes, now).await?;
+    let ended = account_sessions::end_all(tx.conn(), user_id, keep_session).await?;
+    Ok((codes, ended))
 }
 
 /// The organisations of `actor` that require a second factor, by name.
@@ -234,13 +251,8 @@ pub async fn confirm_totp(
             "Setting up was started again or finished in another tab a moment ago. Reload the page and scan the QR code shown there.".to_owned(),
         ));
     }
-    // The first second factor brings the recovery codes and signs out the
-    // sessions that began with the password alone.
     let (codes, sessions_ended) = if first {
-        let (codes, hashes) = new_recovery_codes(&state.secret);
-        recovery_codes::replace(tx.conn(), actor.user_id, &hashes, now).await?;
-        let ended = account_sessions::end_all(tx.conn(), actor.user_id, keep_session).await?;
-        (codes, ended)
+        on_first_factor(&mut tx, state, actor.user_id, keep_session, now).await?
     } else {
         (Vec::new(), 0)
     };

@@ -17,7 +17,7 @@ use crate::{
         accounts::check_current_password,
         auth::{session::AuthSession, throttle},
         authz::Actor,
-        db::{account_sessions, recovery_codes, second_factors, security_keys, users},
+        db::{recovery_codes, second_factors, security_keys, users},
         notify::security_notice,
         state::AppState,
     },
@@ -32,9 +32,6 @@ use webauthn_rs::prelude::{
 
 /// How many security keys one account may register.
 pub const MAX_KEYS: usize = 10;
-
-/// The longest name a key may have, in characters.
-pub const MAX_NAME_CHARS: usize = 60;
 
 const REGISTER: &str = "register";
 const SIGN_IN: &str = "sign_in";
@@ -63,6 +60,12 @@ pub fn relying_party(public_url: &str) -> Option<Webauthn> {
         .danger_set_user_presence_only_security_keys(true)
         .build()
         .ok()
+}
+
+fn too_many_keys() -> AppError {
+    AppError::Conflict(format!(
+        "An account can have at most {MAX_KEYS} security keys. Remove one you no longer use first."
+    ))
 }
 
 fn relying_party_of(state: &AppState) -> Result<Webauthn, AppError> {
@@ -135,9 +138,7 @@ pub async fn begin_registration(
         security_keys::list(conn.conn(), actor.user_id).await?
     };
     if existing.len() >= MAX_KEYS {
-        return Err(AppError::Conflict(format!(
-            "An account can have at most {MAX_KEYS} security keys. Remove one you no longer use first."
-        )));
+        return Err(too_many_keys());
     }
     check_current_password(state, actor, password, "password", addr).await?;
     let exclude = existing
@@ -174,19 +175,10 @@ pub async fn finish_registration(
     keep_session: Option<&str>,
     addr: IpAddr,
 ) -> Result<RecoveryCodes, AppError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::field(
-            "name",
-            "Name the key, so that you can tell it from others later (for example \u{201c}YubiKey on my keyring\u{201d}).",
-        ));
-    }
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(AppError::field(
-            "name",
-            format!("Use at most {MAX_NAME_CHARS} characters, on one line."),
-        ));
-    }
+    // The rule every key name follows: trimmed, 1 to 60 characters, one
+    // line, nothing hidden.
+    let name = crate::domain::keys::parse_name(name).map_err(|m| AppError::field("name", m))?;
+    let name = name.as_str();
     let relying_party = relying_party_of(state)?;
     let now = state.clock.now();
     let Some(registration) = session
@@ -229,6 +221,11 @@ pub async fn finish_registration(
         !second_factors::any(conn.conn(), actor.user_id).await?
     };
     let mut tx = state.db.begin().await?;
+    // Counted again here: two ceremonies begun side by side must not pass
+    // the limit together.
+    if security_keys::list(tx.conn(), actor.user_id).await?.len() >= MAX_KEYS {
+        return Err(too_many_keys());
+    }
     let Some(_) = security_keys::insert(
         tx.conn(),
         actor.user_id,
@@ -242,10 +239,7 @@ pub async fn finish_registration(
         return Err(AppError::Conflict(ALREADY_REGISTERED.to_owned()));
     };
     let (codes, sessions_ended) = if first {
-        let (codes, hashes) = super::new_recovery_codes(&state.secret);
-        recovery_codes::replace(tx.conn(), actor.user_id, &hashes, now).await?;
-        let ended = account_sessions::end_all(tx.conn(), actor.user_id, keep_session).await?;
-        (codes, ended)
+        super::on_first_factor(&mut tx, state, actor.user_id, keep_session, now).await?
     } else {
         (Vec::new(), 0)
     };
