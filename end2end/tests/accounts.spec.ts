@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink, enrolTotp, freshCode, linkInMail, mailTo } from "./fixtures";
+import { test, expect, hydrated, signIn, signUp, uniqueEmail, GOOD_PASSWORD, confirmationLink, enrolTotp, freshCode, linkInMail, mailTo, saveRecoveryCodes } from "./fixtures";
 
 test("a person signs up creating an organisation, signs out and signs in again, by keyboard alone @nojs", async ({ page }) => {
   const email = uniqueEmail("keyboard");
@@ -266,13 +266,7 @@ test("two-factor: add a security key, sign in with it by keyboard, fall back to 
   await page.getByTestId("add-security-key").getByLabel("Current password").press("Enter");
 
   // The first second factor brings the recovery codes, shown once.
-  const shown = page.getByTestId("recovery-codes");
-  await expect(shown).toBeFocused();
-  const recoveryCodes = (await shown.locator("li").allTextContents()).map((c) => c.trim());
-  expect(recoveryCodes).toHaveLength(10);
-  await shown.getByLabel("I have saved these codes somewhere safe").check();
-  await shown.getByRole("button", { name: "Done" }).click();
-  await expect(page.getByTestId("two-factor-on")).toBeVisible();
+  const recoveryCodes = await saveRecoveryCodes(page);
   await expect(page.getByTestId("security-keys")).toContainText("Desk key");
   await expect(page.getByTestId("security-keys")).toContainText("not used yet");
   credentials = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;

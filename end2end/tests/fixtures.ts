@@ -161,6 +161,15 @@ export async function enrolTotp(page: Page): Promise<{ secret: string; used: str
     await page.getByLabel("Code from the app").fill(used);
   await page.getByTestId("totp-setup").getByLabel("Current password").fill(GOOD_PASSWORD);
   await page.getByTestId("totp-setup").getByLabel("Current password").press("Enter");
+  const recoveryCodes = await saveRecoveryCodes(page);
+  return { secret, used, recoveryCodes };
+}
+
+/**
+ * Reads the ten recovery codes shown once (the panel has the focus), says
+ * they were saved and closes the panel. Returns the codes.
+ */
+export async function saveRecoveryCodes(page: Page): Promise<string[]> {
   const shown = page.getByTestId("recovery-codes");
   await expect(shown).toBeFocused();
   const recoveryCodes = (await shown.locator("li").allTextContents()).map((c) => c.trim());
@@ -168,5 +177,5 @@ export async function enrolTotp(page: Page): Promise<{ secret: string; used: str
   await shown.getByLabel("I have saved these codes somewhere safe").check();
   await shown.getByRole("button", { name: "Done" }).click();
   await expect(page.getByTestId("two-factor-on")).toBeVisible();
-  return { secret, used, recoveryCodes };
+  return recoveryCodes;
 }

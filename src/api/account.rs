@@ -123,9 +123,7 @@ pub async fn sign_in_code(code: String, next: Option<String>) -> Result<(), AppE
     super::respond(
         async {
             let ctx = request_context().await?;
-            let Some(due) = ctx.session.second_factor_due(ctx.state.clock.now()).await? else {
-                return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
-            };
+            let due = ctx.second_factor_due().await?;
             let checked = second_factor::check_at_sign_in(
                 &ctx.state,
                 due.user_id,

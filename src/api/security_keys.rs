@@ -80,16 +80,11 @@ pub async fn remove_security_key(id: i64, password: String) -> Result<(), AppErr
 /// `navigator.credentials.get()`, as JSON.
 #[server(endpoint = "begin_security_key_sign_in")]
 pub async fn begin_security_key_sign_in() -> Result<String, AppError> {
-    use crate::{
-        model::account::SIGN_IN_AGAIN,
-        server::{context::request_context, second_factor::security_keys},
-    };
+    use crate::server::{context::request_context, second_factor::security_keys};
     super::respond(
         async {
             let ctx = request_context().await?;
-            let Some(due) = ctx.session.second_factor_due(ctx.state.clock.now()).await? else {
-                return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
-            };
+            let due = ctx.second_factor_due().await?;
             security_keys::begin_sign_in(&ctx.state, &ctx.session, due.user_id).await
         }
         .await,
@@ -105,15 +100,12 @@ pub async fn finish_security_key_sign_in(
 ) -> Result<(), AppError> {
     use crate::{
         domain::next_path::safe_next_path,
-        model::account::SIGN_IN_AGAIN,
         server::{context::request_context, second_factor::security_keys},
     };
     super::respond(
         async {
             let ctx = request_context().await?;
-            let Some(due) = ctx.session.second_factor_due(ctx.state.clock.now()).await? else {
-                return Err(AppError::Conflict(SIGN_IN_AGAIN.to_owned()));
-            };
+            let due = ctx.second_factor_due().await?;
             security_keys::check_at_sign_in(
                 &ctx.state,
                 &ctx.session,

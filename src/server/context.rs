@@ -91,6 +91,18 @@ impl RequestContext {
         signed_in_actor(&self.state, &self.session, &self.client()).await
     }
 
+    /// The sign-in waiting for its second factor on this browser, or the
+    /// conflict that says to sign in again (none waits, it is over five
+    /// minutes old).
+    pub async fn second_factor_due(
+        &self,
+    ) -> Result<crate::server::auth::session::SecondFactorDue, AppError> {
+        self.session
+            .second_factor_due(self.state.clock.now())
+            .await?
+            .ok_or_else(|| AppError::Conflict(crate::model::account::SIGN_IN_AGAIN.to_owned()))
+    }
+
     /// Signs `user_id` in on this request's session (a new session id and a
     /// new row in the account's session list).
     pub async fn sign_in_as(&self, user_id: i64, active_org: Option<i64>) -> Result<(), AppError> {
